@@ -1,0 +1,6 @@
+#include <zlib.h>
+
+// inflateInit2 is a macro; Swift cannot call macros, so wrap it.
+static inline int coreset_inflateInit2(z_streamp strm, int windowBits) {
+    return inflateInit2(strm, windowBits);
+}

@@ -1,0 +1,71 @@
+/// A batch of decoded records stored column-wise in a few flat arrays.
+///
+/// Decoders append into a batch without allocating per record, and stages hand whole batches to
+/// each other (arrays are copy-on-write, so a batch is a cheap immutable value once sent).
+public struct RecordBatch: Sendable {
+    public var labels: [Double] = []
+    public var weights: [Double] = []
+    /// Stream positions (stable ids) of the records.
+    public var positions: [UInt64] = []
+    /// `rowStarts[i]..<rowStarts[i+1]` indexes `indices`/`values` for record i. Always count+1 long.
+    public var rowStarts: [Int] = [0]
+    public var indices: [UInt32] = []
+    public var values: [Float] = []
+
+    public init() {}
+
+    public init(_ records: some Sequence<Record>) {
+        for r in records { append(r) }
+    }
+
+    @inlinable public var count: Int { labels.count }
+    @inlinable public var isEmpty: Bool { labels.isEmpty }
+
+    /// Removes all records, keeping capacity.
+    public mutating func removeAll() {
+        labels.removeAll(keepingCapacity: true)
+        weights.removeAll(keepingCapacity: true)
+        positions.removeAll(keepingCapacity: true)
+        rowStarts.removeAll(keepingCapacity: true)
+        rowStarts.append(0)
+        indices.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends a record.
+    public mutating func append(_ record: Record) {
+        indices.append(contentsOf: record.features.indices)
+        values.append(contentsOf: record.features.values)
+        closeRow(label: record.label, weight: record.weight, position: record.position)
+    }
+
+    /// Ends the row whose features were appended to `indices`/`values` since the last row.
+    @inlinable public mutating func closeRow(label: Double, weight: Double, position: UInt64) {
+        labels.append(label)
+        weights.append(weight)
+        positions.append(position)
+        rowStarts.append(indices.count)
+    }
+
+    /// Drops features appended since the last closed row (a record that turned out bad).
+    @inlinable public mutating func discardOpenRow() {
+        let start = rowStarts[rowStarts.count - 1]
+        if indices.count > start {
+            indices.removeSubrange(start...)
+            values.removeSubrange(start...)
+        }
+    }
+
+    /// Record i as a standalone value (allocates its feature arrays).
+    public subscript(i: Int) -> Record {
+        let r = rowStarts[i]..<rowStarts[i + 1]
+        return Record(
+            label: labels[i],
+            features: FeatureVector(indices: Array(indices[r]), values: Array(values[r])),
+            weight: weights[i],
+            position: positions[i])
+    }
+
+    /// All records as standalone values.
+    public var records: [Record] { (0..<count).map { self[$0] } }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Coreset: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coreset",
+        abstract: "Turn a stream of training records into a weighted coreset and learn from it, live.",
+        version: "0.1.0",
+        subcommands: [StatsCommand.self]
+    )
+}
