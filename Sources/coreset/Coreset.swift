@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Coreset: AsyncParsableCommand {
+struct Coreset: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coreset",
         abstract: "Turn a stream of training records into a weighted coreset and learn from it, live.",

@@ -1,0 +1,80 @@
+/// Decodes one line of text into at most one record.
+///
+/// The reader hands each complete line without its newline (and without a trailing CR). A parser
+/// appends the record's features to `batch.indices`/`batch.values` and closes the row with
+/// `batch.closeRow`, returns false for a line that holds no record (blank, comment, CSV header),
+/// or throws `ParseFailure` — the reader then discards the open row and counts the line as skipped.
+public protocol LineParser {
+    mutating func parse(
+        _ line: UnsafeRawBufferPointer, into batch: inout RecordBatch, context: inout ParseContext
+    ) throws(ParseFailure) -> Bool
+}
+
+/// State shared by every parser of a stream: label mapping, named features and the next position.
+public struct ParseContext: Sendable {
+    public var labels: LabelMap
+    /// Names of features keyed by name (CSV headers, JSON object keys), index = position in `featureNames`.
+    public var featureIndex: [String: UInt32] = [:]
+    public var featureNames: [String] = []
+    /// Position (stable id) the next accepted record gets.
+    public var nextPosition: UInt64 = 0
+
+    public init(labels: LabelMap = LabelMap()) {
+        self.labels = labels
+    }
+
+    /// Index of a named feature, assigning the next free one to a new name.
+    public mutating func index(ofFeature name: String) -> UInt32 {
+        if let i = featureIndex[name] { return i }
+        let i = UInt32(featureNames.count)
+        featureIndex[name] = i
+        featureNames.append(name)
+        return i
+    }
+}
+
+/// The record formats the reader understands.
+public enum RecordFormat: String, Sendable, CaseIterable, Codable {
+    case libsvm, csv, jsonl, vw
+
+    /// Makes a fresh parser for one stream.
+    public func makeParser(options: ReaderOptions) -> any LineParser {
+        switch self {
+        case .libsvm: return LibSVMParser(zeroBased: options.zeroBasedIndices)
+        case .csv: return CSVParser(options: options.csv)
+        case .jsonl: return JSONLinesParser()
+        case .vw: return VWParser(hashBits: options.hashBits)
+        }
+    }
+}
+
+extension RecordBatch {
+    /// Sorts the open row's entries by index and rejects or merges duplicates.
+    ///
+    /// - Parameter sumDuplicates: add values of equal indices (hashed formats) instead of failing.
+    @usableFromInline
+    mutating func normalizeOpenRow(sumDuplicates: Bool) throws(ParseFailure) {
+        let start = rowStarts[rowStarts.count - 1]
+        let n = indices.count - start
+        guard n > 1 else { return }
+        var sorted = true
+        for k in (start + 1)..<indices.count where indices[k] <= indices[k - 1] {
+            sorted = false
+            break
+        }
+        if sorted { return }
+        var pairs = (start..<indices.count).map { (indices[$0], values[$0]) }
+        pairs.sort { $0.0 < $1.0 }
+        indices.removeSubrange(start...)
+        values.removeSubrange(start...)
+        for (i, v) in pairs {
+            if let last = indices.last, indices.count > start, last == i {
+                if !sumDuplicates { throw ParseFailure("duplicate feature index \(i)") }
+                values[values.count - 1] += v
+            } else {
+                indices.append(i)
+                values.append(v)
+            }
+        }
+    }
+}

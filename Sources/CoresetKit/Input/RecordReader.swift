@@ -1,0 +1,302 @@
+import Glibc
+
+/// Where records come from.
+public enum InputSpec: Sendable, Equatable {
+    /// Standard input.
+    case stdin
+    /// A file read once (`-` is stdin).
+    case file(String)
+    /// A growing file followed like `tail -F`.
+    case follow(String)
+}
+
+/// How the reader decodes its inputs.
+public struct ReaderOptions: Sendable {
+    public var format: RecordFormat = .libsvm
+    /// Bytes asked of each `read()` (and the size of the line buffer).
+    public var chunkSize = 1 << 20
+    /// Stop at the first bad record (exit 65) instead of skipping it.
+    public var strict = false
+    /// How many bad records are described on stderr (all are counted).
+    public var maxReported = 10
+    /// LIBSVM indices start at 0 instead of 1.
+    public var zeroBasedIndices = false
+    /// Labels are real-valued targets.
+    public var regression = false
+    public var csv = CSVOptions()
+    /// Bits of the hashed feature space (VW format).
+    public var hashBits = 18
+    /// Poll interval of a followed file, in seconds.
+    public var followPollInterval = 0.05
+    /// Stop following after this many idle seconds (nil: until interrupted).
+    public var followIdleTimeout: Double?
+    /// Longest line accepted; a longer one is a bad record.
+    public var maxLineLength = 64 << 20
+
+    public init() {}
+}
+
+/// Running totals of one stream. Nothing is dropped without being counted here.
+public struct IngestStatistics: Sendable, Equatable {
+    /// Bytes read from the inputs (compressed size).
+    public var bytesIn: UInt64 = 0
+    /// Bytes of text after decompression.
+    public var bytesOut: UInt64 = 0
+    /// Lines seen (records, skipped records, blank and comment lines).
+    public var lines: UInt64 = 0
+    public var recordsAccepted: UInt64 = 0
+    public var recordsSkipped: UInt64 = 0
+    /// Partial lines dropped because a followed file was truncated under them.
+    public var partialLinesDropped: UInt64 = 0
+    public var inputsOpened = 0
+
+    public init() {}
+}
+
+/// Reads records from inputs in order: bytes → decompression (by magic) → lines → records.
+///
+/// `next()` returns a batch after every underlying `read()` that completed at least one record, so
+/// records flow as soon as their line is complete. Errors are deferred until every record decoded
+/// before them has been returned: a corrupt input or a strict-mode bad record is thrown by the
+/// call after the batch holding the last good records.
+///
+/// - Complexity: memory is the line buffer (`chunkSize`, grown only for a longer line, up to
+///   `maxLineLength`) plus one batch; O(1) per record beyond the batch.
+public final class RecordReader {
+    public let inputs: [InputSpec]
+    public let options: ReaderOptions
+    public private(set) var statistics = IngestStatistics()
+    /// Label mapping and feature names learned from the stream so far.
+    public private(set) var context: ParseContext
+    /// Receives human-readable diagnostics (bad records, warnings) for stderr.
+    public var onDiagnostic: (String) -> Void
+
+    private var nextInput = 0
+    private var source: ByteSource?
+    private var sourceName = ""
+    private var parser: any LineParser
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var carry = 0
+    private var lineNumber: UInt64 = 0
+    private var pendingError: CoresetError?
+    private var finished = false
+    private var reported = 0
+    private var bytesInDone: UInt64 = 0
+
+    public init(inputs: [InputSpec], options: ReaderOptions = ReaderOptions(), onDiagnostic: @escaping (String) -> Void = { _ in }) {
+        self.inputs = inputs.isEmpty ? [.stdin] : inputs
+        self.options = options
+        self.onDiagnostic = onDiagnostic
+        self.context = ParseContext(labels: LabelMap(regression: options.regression))
+        self.parser = options.format.makeParser(options: options)
+        self.buffer = .allocate(byteCount: max(options.chunkSize, 16), alignment: 16)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Label mapping learned so far.
+    public var labels: LabelMap { context.labels }
+
+    /// Name of the input being read.
+    public var currentInputName: String { sourceName }
+
+    private func openNext() throws(CoresetError) -> Bool {
+        guard nextInput < inputs.count else { return false }
+        let spec = inputs[nextInput]
+        nextInput += 1
+        let raw: ByteSource
+        switch spec {
+        case .stdin: raw = FileDescriptorSource(descriptor: 0, name: "<stdin>")
+        case .file(let path): raw = try FileDescriptorSource(path: path)
+        case .follow(let path):
+            raw = FollowSource(path: path, pollInterval: options.followPollInterval, idleTimeout: options.followIdleTimeout)
+        }
+        let decoder = DecompressingSource(raw, chunkSize: options.chunkSize)
+        decoder.onWarning = { [weak self] in self?.onDiagnostic("warning: \($0)") }
+        source = decoder
+        sourceName = raw.name
+        lineNumber = 0
+        carry = 0
+        statistics.inputsOpened += 1
+        // Each input is its own stream: a CSV header is read again, and so on.
+        parser = options.format.makeParser(options: options)
+        return true
+    }
+
+    /// The next batch of records, or nil at the end of all inputs.
+    ///
+    /// - Throws: `CoresetError` for I/O errors, corrupt compressed data, or (in strict mode) a bad
+    ///   record — always after the records decoded before the fault were returned.
+    public func next() throws(CoresetError) -> RecordBatch? {
+        if let e = pendingError {
+            pendingError = nil
+            finished = true
+            throw e
+        }
+        if finished { return nil }
+        var batch = RecordBatch()
+        while true {
+            if source == nil {
+                do {
+                    if try !openNext() {
+                        finished = true
+                        return batch.isEmpty ? nil : batch
+                    }
+                } catch {
+                    return try deliver(batch, orThrow: error)
+                }
+            }
+            let src = source!
+            var n = 0
+            do {
+                n = try src.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[carry...]))
+            } catch {
+                statistics.bytesIn = bytesInDone + src.rawBytesRead
+                return try deliver(batch, orThrow: error)
+            }
+            statistics.bytesIn = bytesInDone + src.rawBytesRead
+            statistics.bytesOut += UInt64(n)
+            if let restart = src.takeRestart() {
+                // The bytes just read start a new stream; settle what was left of the old one.
+                if carry > 0 {
+                    let newBytes = n
+                    let stash = UnsafeMutableRawBufferPointer.allocate(byteCount: max(newBytes, 1), alignment: 16)
+                    defer { stash.deallocate() }
+                    if newBytes > 0 { stash.baseAddress!.copyMemory(from: buffer.baseAddress! + carry, byteCount: newBytes) }
+                    if restart == .rotated {
+                        // The old file is complete: its unterminated last line is a whole record.
+                        if let e = processLine(UnsafeRawBufferPointer(rebasing: buffer[0..<carry]), into: &batch) {
+                            carry = 0
+                            return try deliver(batch, orThrow: e)
+                        }
+                    } else {
+                        statistics.partialLinesDropped += 1
+                        report("\(sourceName): file truncated; a partial line of \(carry) bytes was dropped")
+                    }
+                    if newBytes > 0 { buffer.baseAddress!.copyMemory(from: stash.baseAddress!, byteCount: newBytes) }
+                    carry = 0
+                }
+                if options.format == .csv { parser = options.format.makeParser(options: options) }
+            }
+            if n == 0 {
+                // End of this input: an unterminated last line is still a record.
+                if carry > 0 {
+                    let e = processLine(UnsafeRawBufferPointer(rebasing: buffer[0..<carry]), into: &batch)
+                    carry = 0
+                    if let e {
+                        closeSource(src)
+                        return try deliver(batch, orThrow: e)
+                    }
+                }
+                closeSource(src)
+                if !batch.isEmpty { return batch }
+                continue
+            }
+            let total = carry + n
+            let base = UnsafeRawPointer(buffer.baseAddress!)
+            var start = 0
+            while start < total {
+                guard let nl = memchr(base + start, 0x0A, total - start) else { break }
+                let end = UnsafeRawPointer(nl) - base
+                if let e = processLine(UnsafeRawBufferPointer(start: base + start, count: end - start), into: &batch) {
+                    // Keep the rest for after the error is thrown? Strict mode ends the stream here.
+                    carry = 0
+                    return try deliver(batch, orThrow: e)
+                }
+                start = end + 1
+            }
+            carry = total - start
+            if carry > 0 && start > 0 {
+                buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: carry)
+            }
+            if carry == buffer.count { try growBuffer(&batch) }
+            if !batch.isEmpty { return batch }
+        }
+    }
+
+    /// Makes room for a line longer than the buffer, or skips it if it passes `maxLineLength`.
+    private func growBuffer(_ batch: inout RecordBatch) throws(CoresetError) {
+        if buffer.count >= options.maxLineLength {
+            // Too long: count it as a bad record and skip to its end.
+            lineNumber += 1
+            if let e = reject(ParseFailure("line longer than \(options.maxLineLength) bytes")) {
+                pendingError = e
+                return
+            }
+            try skipRestOfLine()
+            return
+        }
+        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, options.maxLineLength), alignment: 16)
+        bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: carry)
+        buffer.deallocate()
+        buffer = bigger
+    }
+
+    private func skipRestOfLine() throws(CoresetError) {
+        carry = 0
+        guard let src = source else { return }
+        while true {
+            let n = try src.read(into: buffer)
+            statistics.bytesOut += UInt64(n)
+            if n == 0 { return }
+            if let nl = memchr(buffer.baseAddress!, 0x0A, n) {
+                let after = UnsafeMutableRawPointer(nl) - buffer.baseAddress! + 1
+                carry = n - after
+                if carry > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + after, byteCount: carry) }
+                return
+            }
+        }
+    }
+
+    private func closeSource(_ src: ByteSource) {
+        bytesInDone += src.rawBytesRead
+        source = nil
+    }
+
+    /// Returns the batch now and throws next time, or throws now if there is nothing to deliver.
+    private func deliver(_ batch: RecordBatch, orThrow error: CoresetError) throws(CoresetError) -> RecordBatch? {
+        if batch.isEmpty {
+            finished = true
+            throw error
+        }
+        pendingError = error
+        return batch
+    }
+
+    /// Parses one line (newline excluded); returns an error only when the stream must stop.
+    @inline(__always)
+    private func processLine(_ raw: UnsafeRawBufferPointer, into batch: inout RecordBatch) -> CoresetError? {
+        lineNumber += 1
+        statistics.lines += 1
+        var line = raw
+        if line.count > 0 && line[line.count - 1] == 0x0D { line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)]) }
+        do {
+            if try parser.parse(line, into: &batch, context: &context) {
+                context.nextPosition += 1
+                statistics.recordsAccepted += 1
+            }
+            return nil
+        } catch {
+            batch.discardOpenRow()
+            return reject(error)
+        }
+    }
+
+    /// Counts a bad record and reports the first few; in strict mode returns the error to stop with.
+    private func reject(_ failure: ParseFailure) -> CoresetError? {
+        statistics.recordsSkipped += 1
+        let error = CoresetError.badRecord(input: sourceName, line: lineNumber, reason: failure.reason)
+        if options.strict { return error }
+        report(error.description)
+        return nil
+    }
+
+    private func report(_ message: String) {
+        reported += 1
+        if reported <= options.maxReported {
+            onDiagnostic(message)
+        } else if reported == options.maxReported + 1 {
+            onDiagnostic("(further problems are counted but not shown)")
+        }
+    }
+}

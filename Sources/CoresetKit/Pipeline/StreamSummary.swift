@@ -1,0 +1,53 @@
+/// Label counts, dimension and density of a record stream, accumulated batch by batch.
+public struct StreamSummary: Sendable {
+    public private(set) var records: UInt64 = 0
+    public private(set) var totalWeight: Double = 0
+    /// Per class id: number of records and their total input weight (classification).
+    public private(set) var classCounts: [UInt64] = []
+    public private(set) var classWeights: [Double] = []
+    /// Regression targets: min, max, sum.
+    public private(set) var targetMin = Double.infinity
+    public private(set) var targetMax = -Double.infinity
+    public private(set) var targetSum = 0.0
+    /// One past the largest feature index seen.
+    public private(set) var dimension = 0
+    /// Stored feature entries.
+    public private(set) var nonzeros: UInt64 = 0
+
+    public let isRegression: Bool
+
+    public init(regression: Bool) {
+        isRegression = regression
+    }
+
+    /// - Complexity: O(entries of the batch).
+    public mutating func add(_ batch: RecordBatch) {
+        records += UInt64(batch.count)
+        nonzeros += UInt64(batch.indices.count)
+        for r in 0..<batch.count {
+            let w = batch.weights[r]
+            totalWeight += w
+            let end = batch.rowStarts[r + 1]
+            if end > batch.rowStarts[r] { dimension = max(dimension, Int(batch.indices[end - 1]) + 1) }
+            let y = batch.labels[r]
+            if isRegression {
+                targetMin = min(targetMin, y)
+                targetMax = max(targetMax, y)
+                targetSum += y
+            } else {
+                let c = Int(y)
+                if c >= classCounts.count {
+                    classCounts.append(contentsOf: repeatElement(0, count: c + 1 - classCounts.count))
+                    classWeights.append(contentsOf: repeatElement(0, count: c + 1 - classWeights.count))
+                }
+                classCounts[c] += 1
+                classWeights[c] += w
+            }
+        }
+    }
+
+    /// Fraction of the records × dimension matrix that is stored.
+    public var density: Double {
+        records == 0 || dimension == 0 ? 0 : Double(nonzeros) / (Double(records) * Double(dimension))
+    }
+}

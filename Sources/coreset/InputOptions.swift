@@ -1,0 +1,93 @@
+import ArgumentParser
+import CoresetKit
+
+extension RecordFormat: ExpressibleByArgument {}
+
+/// How records are read: shared by every command that consumes a stream.
+struct InputOptions: ParsableArguments {
+    @Argument(help: "Input files, read in order (zstd, gzip or plain, told by magic bytes). None or '-' reads stdin.")
+    var files: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Follow a growing file like `tail -F` (appends, rotation, truncation).", valueName: "file"))
+    var follow: String?
+
+    @Option(name: .long, help: "Stop following after this many seconds without new data (default: until interrupted).")
+    var followIdleExit: Double?
+
+    @Option(name: .shortAndLong, help: "Record format: \(RecordFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var format: RecordFormat = .libsvm
+
+    @Flag(name: .long, help: "Stop at the first bad record with exit code 65 (default: skip, count and report it).")
+    var strict = false
+
+    @Flag(name: .long, help: "LIBSVM feature indices start at 0 (default: 1).")
+    var zeroBased = false
+
+    @Flag(name: .long, help: "Labels are real-valued targets (regression).")
+    var regression = false
+
+    @Option(name: .long, help: "CSV: the label column, by header name or zero-based position (default: a column named label/target/class/y, else the first).")
+    var labelColumn: String?
+
+    @Option(name: .long, help: "CSV: whether the first line is a header: yes, no or auto.")
+    var header: String = "auto"
+
+    @Option(name: .long, help: "CSV field delimiter (one character; 'tab' for a tab).")
+    var delimiter: String = ","
+
+    @Option(name: .long, help: "VW: bits of the hashed feature space.")
+    var hashBits: Int = 18
+
+    @Option(name: .long, help: "Bytes asked of each read (default 1 MiB).")
+    var chunkSize: Int = 1 << 20
+
+    @Option(name: .long, help: "How many bad records to describe on stderr (all are counted).")
+    var maxReported: Int = 10
+
+    func validate() throws {
+        if follow != nil && !files.isEmpty { throw ValidationError("give either files or --follow, not both") }
+        if !["auto", "yes", "no"].contains(header) { throw ValidationError("--header must be yes, no or auto") }
+        if delimiter != "tab" && delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
+        if !(1...32).contains(hashBits) { throw ValidationError("--hash-bits must be between 1 and 32") }
+        if chunkSize < 64 { throw ValidationError("--chunk-size must be at least 64 bytes") }
+    }
+
+    var inputs: [InputSpec] {
+        if let follow { return [.follow(follow)] }
+        return files.map { $0 == "-" ? .stdin : .file($0) }
+    }
+
+    var readerOptions: ReaderOptions {
+        var o = ReaderOptions()
+        o.format = format
+        o.strict = strict
+        o.zeroBasedIndices = zeroBased
+        o.regression = regression
+        o.hashBits = hashBits
+        o.chunkSize = chunkSize
+        o.maxReported = maxReported
+        o.followIdleTimeout = followIdleExit
+        o.csv = CSVOptions(
+            header: header == "auto" ? nil : header == "yes",
+            labelColumn: labelColumn,
+            delimiter: delimiter == "tab" ? 0x09 : delimiter.utf8.first!)
+        return o
+    }
+}
+
+/// Runs a command body, turning errors into a message on stderr and a sysexits code.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as CoresetError {
+        writeDiagnostic("coreset: \(e)")
+        throw ExitCode(e.exitCode)
+    } catch OutputError.closed {
+        // Downstream closed the pipe: a clean stop.
+        return
+    } catch let OutputError.failed(message) {
+        writeDiagnostic("coreset: cannot write output: \(message)")
+        throw ExitCode(74)
+    }
+    if Interruption.requested { throw ExitCode(130) }
+}
