@@ -1,0 +1,114 @@
+extension CoresetSelector {
+    /// Hands the selector a new model snapshot (the closed loop from the learner).
+    ///
+    /// Rule: in `.gradient` space a snapshot with `version > 0` is adopted, and the coreset re-selected,
+    /// when it is the first trained snapshot, or when the reference gradients moved by more than
+    /// `reselectionThreshold` in relative terms:
+    /// δ = sqrt(Σ_i ‖g_i(new) − g_i(old)‖² / Σ_i ‖g_i(old)‖²) over the reference reservoirs, where
+    /// ‖g(new) − g(old)‖² = ‖r_new − r_old‖² (x·x + b) since the features are the same — a cheap proxy
+    /// for CREST's "the local model stopped predicting the loss" (its 10% gap is the default).
+    /// Otherwise the snapshot is ignored and the geometry stays at the previous one (so the stored
+    /// coverages stay consistent). In `.feature` space snapshots are ignored.
+    ///
+    /// Re-selection, per class: re-embed the references and stored elements, refit the scale (same
+    /// rule as the warm-up, on up to `warmUp` references taken round-robin over classes), run lazy greedy
+    /// with the reference reservoir as ground set and references ∪ stored elements as candidates, replay
+    /// the picks in greedy order into fresh sieves, and move every old element's weight (and the weight
+    /// of picks no sieve took) to its most similar new element, so class totals stay exact.
+    /// - Returns: true if the selector re-selected.
+    /// - Complexity: O(R · nnz) to measure δ; a re-selection costs O((R + P) · R · nnz) per class.
+    @discardableResult
+    public func updateModel(_ snapshot: any GradientEmbedding) -> Bool {
+        guard configuration.space == .gradient, snapshot.version > 0 else { return false }
+        if kernel.embedding != nil {
+            let b = snapshot.hasBias ? 1.0 : 0.0, bOld = kernel.bias
+            var num = 0.0, den = 0.0
+            var r = [Float](repeating: 0, count: snapshot.residualCount)
+            for case let c? in classes {
+                for p in (configuration.algorithm == .greedy ? c.all : c.refs) {
+                    snapshot.residual(features: p.record.features, label: p.record.label, into: &r)
+                    var d2 = 0.0, o2 = 0.0
+                    for i in 0..<r.count {
+                        let o = i < p.residual.count ? Double(p.residual[i]) : 0
+                        d2 += (Double(r[i]) - o) * (Double(r[i]) - o)
+                    }
+                    for v in p.residual { o2 += Double(v) * Double(v) }
+                    num += d2 * (p.featureNorm2 + b)
+                    den += o2 * (p.featureNorm2 + bOld)
+                }
+            }
+            if den > 0 && (num / den).squareRoot() <= configuration.reselectionThreshold { return false }
+        }
+        reselect(with: snapshot)
+        return true
+    }
+
+    func reselect(with snapshot: any GradientEmbedding) {
+        reselectionCount += 1
+        kernel.embedding = snapshot
+        let k0 = kernel
+        func reembed(_ p: _Point) -> _Point { k0.point(p.record, arrival: p.arrival) }
+        for case let c? in classes {
+            c.refs = c.refs.map(reembed)
+            c.all = c.all.map(reembed)
+            for s in c.pool.indices { if let e = c.pool[s] { c.pool[s]!.point = reembed(e.point) } }
+        }
+        if scaleFixed {
+            // Same rule as the warm-up, on a sample that does not depend on batch boundaries.
+            var sample: [Record] = []
+            let lists = classes.compactMap { $0 }.map { configuration.algorithm == .greedy ? $0.all : $0.refs }
+            var i = 0
+            while sample.count < effectiveWarmUp && lists.contains(where: { i < $0.count }) {
+                for l in lists where i < l.count && sample.count < effectiveWarmUp { sample.append(l[i].record) }
+                i += 1
+            }
+            kernel = _Kernel.make(configuration.similarity, embedding: snapshot, sample: sample)
+        }
+        guard configuration.algorithm != .greedy else { return }
+        for case let c? in classes where c.started { reselectClass(c) }
+    }
+
+    func reselectClass(_ c: _ClassState) {
+        let refs = c.refs
+        var cand = refs
+        let refArrivals = Set(refs.map(\.arrival))
+        var old: [(point: _Point, weight: Double)] = []
+        for case let e? in c.pool {
+            old.append((e.point, e.weight))
+            if !refArrivals.contains(e.point.arrival) { cand.append(e.point) }
+        }
+        var rows: [[Float]] = []
+        rows.reserveCapacity(cand.count)
+        for p in cand { rows.append(referenceSimilarities(p, c)) }
+        var cover = [Float](repeating: 0, count: refs.count)
+        let picks = _Greedy.lazy(candidateCount: cand.count, groundCount: refs.count, budget: c.capacity, cover: &cover) { i, row in
+            row = rows[i]
+        }
+        // Fresh sieves, fed the greedy picks in greedy order.
+        c.pool = []
+        c.freeSlots = []
+        c.poolCount = 0
+        c.sieves = []
+        c.lowerBound = 0
+        c.rejections = 0
+        c.m = 0
+        for r in rows { c.m = max(c.m, r.reduce(0) { $0 + Double($1) }) }
+        c.maxCapacity = max(c.maxCapacity, c.capacity)
+        maintainSieves(c)
+        for i in picks {
+            if offerToSieves(cand[i], sims: rows[i], in: c, ordinal: c.seen) == nil {
+                old.append((cand[i], 0))
+            }
+        }
+        let stored = c.pool.indices.filter { c.pool[$0] != nil }
+        if stored.isEmpty {
+            for o in old { c.pending += o.weight }
+            return
+        }
+        let storedPoints = stored.map { c.pool[$0]!.point }
+        for o in old where o.weight != 0 {
+            let j = nearest(o.point, among: storedPoints, selfArrival: true)
+            c.pool[stored[j]]!.weight += o.weight
+        }
+    }
+}

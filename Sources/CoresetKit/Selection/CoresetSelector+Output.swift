@@ -1,0 +1,139 @@
+extension CoresetSelector {
+    /// The weighted coreset now: per class, the best sieve topped up (or trimmed) to the class's
+    /// budget, with every stored element's weight moved to its most similar selected element.
+    ///
+    /// Budgets: `k` split over the classes seen by largest remainders (proportional or equal), every
+    /// class getting at least one element when k >= the number of classes.
+    /// - Complexity: O((P + R) · R · nnz) per class for the top-up (P stored elements, R references),
+    ///   O(P · k_c · nnz) for the weights; greedy and not-yet-started classes cost O(n_c² · nnz).
+    ///   Reading it does not change the selector.
+    public var coreset: WeightedCoreset {
+        let budgets = classBudgets()
+        let f = decayFactorNow
+        var out: [WeightedCoreset.Element] = []
+        for case let c? in classes {
+            let b = budgets[c.id]
+            guard b > 0 else { continue }
+            let picked: [(point: _Point, weight: Double)]
+            if configuration.algorithm == .greedy {
+                picked = offlineGreedy(c.all, budget: b)
+            } else if !c.started {
+                picked = offlineGreedy(c.refs, budget: b)
+            } else {
+                picked = fromSieves(c, budget: b)
+            }
+            for (p, w) in picked { out.append(.init(record: p.record, weight: w * f, classIndex: c.id)) }
+        }
+        // Stable order for writers and tests: by class, then stream position, then arrival.
+        out.sort { ($0.classIndex, $0.record.position) < ($1.classIndex, $1.record.position) }
+        return WeightedCoreset(elements: out)
+    }
+
+    /// Budget per class id (0 for ids never seen).
+    public func classBudgets() -> [Int] {
+        let k = configuration.k
+        var b = [Int](repeating: 0, count: classes.count)
+        let ids = classes.compactMap { $0 }.filter { $0.seen > 0 }.map(\.id)
+        guard !ids.isEmpty else { return b }
+        if task == .regression || ids.count == 1 {
+            b[ids[0]] = k
+            return b
+        }
+        switch configuration.budgetSplit {
+        case .equal:
+            for (i, id) in ids.enumerated() { b[id] = k / ids.count + (i < k % ids.count ? 1 : 0) }
+        case .proportional:
+            let n = Double(ids.reduce(0) { $0 + classes[$1]!.seen })
+            var frac: [(Double, Int)] = []
+            var used = 0
+            for id in ids {
+                let q = Double(k) * Double(classes[id]!.seen) / n
+                b[id] = Int(q.rounded(.down))
+                used += b[id]
+                frac.append((q - q.rounded(.down), id))
+            }
+            frac.sort { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+            for i in 0..<(k - used) { b[frac[i % frac.count].1] += 1 }
+            // A class without an element would have nowhere to put its weight.
+            if k >= ids.count {
+                for id in ids where b[id] == 0 {
+                    let donor = ids.max { b[$0] < b[$1] || (b[$0] == b[$1] && $0 > $1) }!
+                    b[donor] -= 1
+                    b[id] = 1
+                }
+            }
+        }
+        return b
+    }
+
+    /// Lazy greedy on a fully kept set (ground = candidates = points) with exact CRAIG weights:
+    /// each point's (decay-scaled) weight goes to its most similar pick.
+    func offlineGreedy(_ points: [_Point], budget: Int) -> [(point: _Point, weight: Double)] {
+        guard !points.isEmpty else { return [] }
+        let k = kernel
+        var cover = [Float](repeating: 0, count: points.count)
+        let picks = _Greedy.lazy(candidateCount: points.count, groundCount: points.count, budget: budget, cover: &cover) { i, row in
+            for j in 0..<points.count { row[j] = k.similarity(points[i], points[j]) }
+        }
+        var w = [Double](repeating: 0, count: picks.count)
+        for p in points {
+            let idx = nearest(p, among: picks.map { points[$0] }, selfArrival: true)
+            w[idx] += p.record.weight * scaleFactor(arrival: p.arrival)
+        }
+        return zip(picks, w).map { (points[$0], $1) }
+    }
+
+    /// Index of the most similar point of `set` (ties: the earlier one; a point with the same arrival is itself).
+    func nearest(_ p: _Point, among set: [_Point], selfArrival: Bool) -> Int {
+        var best = 0, bestSim: Float = -1
+        for (i, q) in set.enumerated() {
+            if selfArrival && q.arrival == p.arrival { return i }
+            let v = kernel.similarity(p, q)
+            if v > bestSim { best = i; bestSim = v }
+        }
+        return best
+    }
+
+    /// The best sieve, completed to `budget` by lazy greedy over the other stored elements and the
+    /// references (or trimmed by greedy), with the stored weights moved onto it.
+    func fromSieves(_ c: _ClassState, budget: Int) -> [(point: _Point, weight: Double)] {
+        let k = kernel
+        let refs = c.refs
+        var bestSieve: Int? = nil
+        for i in c.sieves.indices where bestSieve == nil || c.sieves[i].value > c.sieves[bestSieve!].value { bestSieve = i }
+        var chosen: [_Point] = bestSieve.map { c.sieves[$0].members.map { c.pool[$0]!.point } } ?? []
+        if chosen.count > budget {
+            var cover = [Float](repeating: 0, count: refs.count)
+            let cand = chosen
+            let picks = _Greedy.lazy(candidateCount: cand.count, groundCount: refs.count, budget: budget, cover: &cover) { i, row in
+                for j in 0..<refs.count { row[j] = k.similarity(cand[i], refs[j]) }
+            }
+            chosen = picks.map { cand[$0] }
+        } else if chosen.count < budget {
+            let have = Set(chosen.map(\.arrival))
+            var cand: [_Point] = []
+            var seen = have
+            for case let e? in c.pool where !seen.contains(e.point.arrival) { cand.append(e.point); seen.insert(e.point.arrival) }
+            for r in refs where !seen.contains(r.arrival) { cand.append(r); seen.insert(r.arrival) }
+            var cover = bestSieve.map { c.sieves[$0].cover } ?? [Float](repeating: 0, count: refs.count)
+            let picks = _Greedy.lazy(candidateCount: cand.count, groundCount: refs.count, budget: budget - chosen.count, cover: &cover) { i, row in
+                for j in 0..<refs.count { row[j] = k.similarity(cand[i], refs[j]) }
+            }
+            chosen += picks.map { cand[$0] }
+        }
+        guard !chosen.isEmpty else { return [] }
+        var w = [Double](repeating: 0, count: chosen.count)
+        for case let e? in c.pool { w[nearest(e.point, among: chosen, selfArrival: true)] += e.weight }
+        if c.pending != 0 {
+            // Weight that arrived with no element stored: split like the references' nearest counts.
+            if refs.isEmpty {
+                w[0] += c.pending
+            } else {
+                var counts = [Double](repeating: 0, count: chosen.count)
+                for r in refs { counts[nearest(r, among: chosen, selfArrival: true)] += 1 }
+                for i in w.indices { w[i] += c.pending * counts[i] / Double(refs.count) }
+            }
+        }
+        return zip(chosen, w).map { ($0, $1) }
+    }
+}

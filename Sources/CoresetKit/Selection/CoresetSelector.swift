@@ -1,0 +1,420 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Foundation
+#endif
+
+/// A bounded-memory, incrementally updated weighted coreset of a stream, chosen by streaming
+/// submodular maximisation of CRAIG's per-class facility location.
+///
+/// **Objective.** Per class c (one ground set for regression), F_c(S) = Σ_{i ∈ V_c} max_{j ∈ S} s(i, j)
+/// (Mirzasoleiman, Bilmes, Leskovec, ICML 2020). While streaming, V_c is a seeded reservoir sample of
+/// `referenceSize` records of the class (Vitter's Algorithm R): a fixed-size, unbiased picture of
+/// everything the class has sent so far, much larger than the class's budget. A class's sieves start
+/// only once its reservoir is full (or at `finish()`), by replaying the reservoir's records in
+/// arrival order, so early decisions are not taken against a ground set of a handful of records.
+/// When the reservoir replaces a reference record, every sieve's coverage of that slot is recomputed
+/// from its members, so coverage is never stale.
+///
+/// **Scale.** The similarity scale (D for Euclidean, γ for RBF without a given γ) is fixed once, from the
+/// first `warmUp` records of the stream (all classes), and changes only on a re-selection in gradient
+/// space. Every record is processed on its own, in order, with per-record draws, so the result does not
+/// depend on how the stream is cut into batches.
+///
+/// **Algorithms.** Sieve-Streaming (Badanidiyuru et al., KDD 2014), Sieve-Streaming++ (Kazemi et al.,
+/// ICML 2019), ThreeSieves (Buschjäger et al., 2020) and offline lazy greedy (Minoux 1978; CRAIG).
+/// The answer per class is the best sieve, topped up to the class's budget by lazy greedy over the other
+/// stored elements and the reservoir (the fill policy), or trimmed by greedy if the class's share shrank.
+///
+/// **Weights.** Every record adds its input weight to the most similar stored element of its class
+/// (itself, if a sieve accepted it). When an element leaves the store, its weight moves to the most
+/// similar remaining element; when the coreset is read, each stored element not in the answer passes
+/// its weight to the most similar selected element. Totals per class are therefore exact: the accepted
+/// input weight, decayed by `halfLife` if set.
+///
+/// **Closed loop.** `updateModel(_:)` switches to gradient space and re-selects when the model has
+/// moved enough (see `SelectorConfiguration.reselectionThreshold`).
+///
+/// Single-threaded: confine an instance to one task.
+public final class CoresetSelector {
+    public let configuration: SelectorConfiguration
+    public let task: TaskKind
+
+    var kernel: _Kernel
+    var scaleFixed = false
+    var warmUpBuffer: [Record] = []
+    var classes: [_ClassState?] = []
+    var arrivals: UInt64 = 0
+    var decayOrigin: UInt64 = 0
+    var latestVersion = 0
+    let log1pe: Double
+    let effectiveWarmUp: Int
+
+    /// Records offered so far.
+    public var recordsSeen: Int { Int(arrivals) }
+    /// Number of re-selections triggered by `updateModel(_:)`.
+    public internal(set) var reselectionCount = 0
+    /// Model snapshot the geometry currently uses (nil: feature space).
+    public var currentEmbedding: (any GradientEmbedding)? { kernel.embedding }
+
+    /// Creates a selector.
+    /// - Precondition: `configuration.validationError() == nil`.
+    public init(configuration: SelectorConfiguration, task: TaskKind) {
+        if let e = configuration.validationError() { preconditionFailure(e) }
+        self.configuration = configuration
+        self.task = task
+        kernel = _Kernel(kind: .cosine, embedding: nil)
+        log1pe = Foundation_log(1 + configuration.epsilon)
+        effectiveWarmUp = max(2, min(configuration.warmUp, configuration.referenceSize))
+    }
+
+    // MARK: - Public counters
+
+    /// Distinct records held by the sieves (the algorithm's state; the reservoir is counted apart).
+    public var storedElementCount: Int { classes.reduce(0) { $0 + ($1?.poolCount ?? 0) } }
+
+    /// Records held in the reference reservoirs (at most `referenceSize` per class).
+    public var referenceCount: Int { classes.reduce(0) { $0 + ($1?.refs.count ?? 0) } }
+
+    /// The algorithm's bound on `storedElementCount`, summed over classes, with k_c the largest share
+    /// class c ever had and L = ln(1 + ε):
+    /// - Sieve-Streaming: k_c · (⌊ln k_c / L⌋ + 2), i.e. O(k log k / ε);
+    /// - Sieve-Streaming++: k_c · (⌊ln(2(1+ε)) / L⌋ + 2) + ⌈k_c (1+ε)/ε⌉, i.e. O(k / ε);
+    /// - ThreeSieves: k_c, i.e. O(k);
+    /// - greedy: unbounded (the whole stream).
+    public var storedElementBound: Int {
+        let eps = configuration.epsilon
+        var b = 0
+        for case let c? in classes where c.started {
+            let k = Double(c.maxCapacity)
+            switch configuration.algorithm {
+            case .sieveStreaming: b += c.maxCapacity * (Int(Foundation_log(k) / log1pe) + 2)
+            case .sieveStreamingPlusPlus:
+                b += c.maxCapacity * (Int(Foundation_log(2 * (1 + eps)) / log1pe) + 2) + Int((k * (1 + eps) / eps).rounded(.up))
+            case .threeSieves: b += c.maxCapacity
+            case .greedy: return Int.max
+            }
+        }
+        return b
+    }
+
+    /// Classes seen so far (ids 0..<count; regression has one).
+    public var classCount: Int { classes.count }
+
+    /// Accepted input weight of class c (decayed to now if a half-life is set).
+    public func inputWeight(ofClass c: Int) -> Double {
+        guard c < classes.count, let s = classes[c] else { return 0 }
+        return s.inputWeight * decayFactorNow
+    }
+
+    /// Records of class c seen so far.
+    public func recordCount(ofClass c: Int) -> Int {
+        guard c < classes.count, let s = classes[c] else { return 0 }
+        return s.seen
+    }
+
+    /// The objective with its frozen scale (for exact evaluation by benchmarks). Before the warm-up
+    /// is complete the scale is fitted from the records seen so far.
+    public var objective: FacilityLocation {
+        if scaleFixed { return FacilityLocation(kernel: kernel) }
+        return FacilityLocation.fitted(configuration.similarity, sample: warmUpBuffer, embedding: kernel.embedding)
+    }
+
+    // MARK: - Streaming
+
+    /// Processes a batch, record by record in order.
+    /// - Complexity: per record, O(R · nnz) for its similarities to the R references, O(P · nnz) for the
+    ///   P stored elements (weight assignment and reservoir upkeep), and O(R) per sieve queried
+    ///   (O(log k / ε) sieves for Sieve-Streaming, O(1/ε · log k) live for ++, 1 for ThreeSieves).
+    ///   No memory per record beyond the bounded store and reservoir (greedy keeps every record).
+    public func offer(_ batch: RecordBatch) {
+        for i in 0..<batch.count { offer(batch[i]) }
+    }
+
+    /// Processes one record. Labels of classification tasks must be class ids >= 0.
+    public func offer(_ record: Record) {
+        let arrival = arrivals
+        arrivals += 1
+        if !scaleFixed {
+            warmUpBuffer.append(record)
+            if warmUpBuffer.count >= effectiveWarmUp { fixScale(from: warmUpBuffer) }
+        }
+        let cid = task == .regression ? 0 : max(0, record.classIndex)
+        let cls = classState(cid)
+        cls.seen += 1
+        updateCapacity(cls)
+        let scaled = record.weight * scaleFactor(arrival: arrival)
+        cls.inputWeight += scaled
+        maybeRenormaliseDecay()
+
+        let point = kernel.point(record, arrival: arrival)
+        if configuration.algorithm == .greedy {
+            cls.all.append(point)
+            return
+        }
+        if !cls.started {
+            cls.refs.append(point)
+            if cls.refs.count >= configuration.referenceSize { start(cls) }
+            return
+        }
+        process(point, in: cls, ordinal: cls.seen, weight: scaled, replay: false)
+    }
+
+    /// Ends the stream: classes whose reservoir never filled are started now (their ground set is then
+    /// every record they sent). Offering more records afterwards is allowed.
+    public func finish() {
+        if !scaleFixed && warmUpBuffer.count >= 1 { fixScale(from: warmUpBuffer) }
+        guard configuration.algorithm != .greedy else { return }
+        for case let c? in classes where !c.started && !c.refs.isEmpty { start(c) }
+    }
+
+    // MARK: - Internals
+
+    func classState(_ id: Int) -> _ClassState {
+        while classes.count <= id { classes.append(nil) }
+        if let c = classes[id] { return c }
+        let c = _ClassState(id: id, seed: configuration.seed)
+        classes[id] = c
+        return c
+    }
+
+    func fixScale(from sample: [Record]) {
+        let e = kernel.embedding
+        kernel = _Kernel.make(configuration.similarity, embedding: e, sample: sample)
+        scaleFixed = true
+        warmUpBuffer = []
+    }
+
+    /// The class's share of k now: proportional to its frequency (rounded up) or equal.
+    func updateCapacity(_ c: _ClassState) {
+        let k = configuration.k
+        let cap: Int
+        if task == .regression {
+            cap = k
+        } else {
+            switch configuration.budgetSplit {
+            case .proportional: cap = Int((Double(k) * Double(c.seen) / Double(arrivals)).rounded(.up))
+            case .equal: cap = (k + classes.count { $0 != nil } - 1) / max(1, classes.count { $0 != nil })
+            }
+        }
+        c.capacity = max(1, min(k, cap))
+        if c.started { c.maxCapacity = max(c.maxCapacity, c.capacity) }
+    }
+
+    var decayFactorNow: Double {
+        guard let h = configuration.halfLife else { return 1 }
+        return Foundation_exp2(-Double(arrivals &- decayOrigin) / h)
+    }
+
+    /// Weights are stored as w · 2^((t − origin)/h) so decay costs nothing per record.
+    func scaleFactor(arrival: UInt64) -> Double {
+        guard let h = configuration.halfLife else { return 1 }
+        return Foundation_exp2((Double(arrival) - Double(decayOrigin)) / h)
+    }
+
+    /// Moves the decay origin before the stored factors overflow (at fixed record counts, so batch
+    /// boundaries do not matter).
+    func maybeRenormaliseDecay() {
+        guard let h = configuration.halfLife, Double(arrivals &- decayOrigin) / h > 64 else { return }
+        let f = decayFactorNow
+        for case let c? in classes {
+            c.inputWeight *= f
+            c.pending *= f
+            for s in c.pool.indices { c.pool[s]?.weight *= f }
+        }
+        decayOrigin = arrivals
+    }
+
+    /// Starts the sieves of a class by replaying its reservoir (all its records so far, in order).
+    func start(_ c: _ClassState) {
+        c.started = true
+        c.maxCapacity = max(c.maxCapacity, c.capacity)
+        let refs = c.refs
+        for (i, p) in refs.enumerated() {
+            process(p, in: c, ordinal: i + 1, weight: p.record.weight * scaleFactor(arrival: p.arrival), replay: true)
+        }
+    }
+
+    func level(atOrAbove v: Double) -> Int { Int((Foundation_log(v) / log1pe - 1e-9).rounded(.up)) }
+    func level(atOrBelow v: Double) -> Int { Int((Foundation_log(v) / log1pe + 1e-9).rounded(.down)) }
+    func threshold(_ level: Int) -> Double { Foundation_exp(Double(level) * log1pe) }
+
+    /// Similarities of a point to the class's references.
+    func referenceSimilarities(_ p: _Point, _ c: _ClassState) -> [Float] {
+        var s = [Float](repeating: 0, count: c.refs.count)
+        for r in 0..<c.refs.count { s[r] = kernel.similarity(p, c.refs[r]) }
+        return s
+    }
+
+    /// One record through the sieves, the weight assignment and the reservoir.
+    /// - Parameter replay: the record is already a reference (class start), so skip the reservoir.
+    func process(_ p: _Point, in c: _ClassState, ordinal: Int, weight: Double, replay: Bool) {
+        let sims = referenceSimilarities(p, c)
+        // Similarities to the stored elements: for the weight assignment and the reservoir upkeep.
+        var poolSims = [Float](repeating: -1, count: c.pool.count)
+        for s in 0..<c.pool.count { if let e = c.pool[s] { poolSims[s] = kernel.similarity(p, e.point) } }
+
+        var singleton = 0.0
+        for v in sims { singleton += Double(v) }
+        c.m = max(c.m, singleton)
+        maintainSieves(c)
+
+        let slot = offerToSieves(p, sims: sims, in: c, ordinal: ordinal)
+
+        // Weight: to itself if stored, else to the most similar stored element.
+        if let s = slot {
+            c.pool[s]!.weight += weight
+        } else if let s = argmax(poolSims, c) {
+            c.pool[s]!.weight += weight
+        } else {
+            c.pending += weight
+        }
+
+        guard !replay else { return }
+        let n = UInt64(c.seen)
+        let j = Int(c.rng.below(n))
+        if c.refs.count < configuration.referenceSize {
+            c.refs.append(p)
+            for i in c.sieves.indices {
+                var best: Float = 0
+                for m in c.sieves[i].members { best = max(best, m == slot ? kernel.selfSimilarity : poolSims[m]) }
+                c.sieves[i].cover.append(best)
+                c.sieves[i].value += Double(best)
+            }
+        } else if j < c.refs.count {
+            c.refs[j] = p
+            for i in c.sieves.indices {
+                var best: Float = 0
+                for m in c.sieves[i].members { best = max(best, m == slot ? kernel.selfSimilarity : poolSims[m]) }
+                c.sieves[i].value += Double(best) - Double(c.sieves[i].cover[j])
+                c.sieves[i].cover[j] = best
+            }
+        }
+    }
+
+    func argmax(_ poolSims: [Float], _ c: _ClassState) -> Int? {
+        var best = -1, bestSim: Float = -1
+        for s in 0..<poolSims.count where c.pool[s] != nil && poolSims[s] > bestSim {
+            best = s
+            bestSim = poolSims[s]
+        }
+        return best >= 0 ? best : nil
+    }
+
+    /// Instantiates and drops sieves so their thresholds cover the algorithm's range.
+    func maintainSieves(_ c: _ClassState) {
+        guard c.m > 0 else { return }
+        let k = Double(c.capacity)
+        var lo: Int, hi: Int
+        switch configuration.algorithm {
+        case .sieveStreaming:
+            lo = level(atOrAbove: c.m)
+            hi = level(atOrBelow: k * c.m)
+        case .sieveStreamingPlusPlus:
+            let tauMin = max(c.lowerBound, c.m) / (2 * k)
+            lo = level(atOrAbove: tauMin / (1 + configuration.epsilon))
+            hi = level(atOrBelow: c.m)
+        case .threeSieves:
+            lo = level(atOrAbove: c.m)
+            hi = level(atOrBelow: k * c.m)
+            if c.sieves.isEmpty {
+                c.sieves = [_Sieve(level: hi, cover: [Float](repeating: 0, count: c.refs.count))]
+            } else if c.sieves[0].level < lo {
+                c.sieves[0].level = lo
+            }
+            return
+        case .greedy:
+            return
+        }
+        if hi < lo { hi = lo }
+        // Drop sieves out of range (their elements may leave the store).
+        var kept: [_Sieve] = []
+        for s in c.sieves {
+            if s.level >= lo && s.level <= hi { kept.append(s) } else { release(s, in: c) }
+        }
+        // Add the missing levels, empty, keeping the list sorted by level (descending).
+        let present = Set(kept.map(\.level))
+        if present.count < hi - lo + 1 {
+            for l in lo...hi where !present.contains(l) {
+                kept.append(_Sieve(level: l, cover: [Float](repeating: 0, count: c.refs.count)))
+            }
+            kept.sort { $0.level > $1.level }
+        }
+        c.sieves = kept
+    }
+
+    /// Removes a sieve's hold on its members; elements nobody holds leave, passing their weight on.
+    func release(_ s: _Sieve, in c: _ClassState) {
+        for m in s.members {
+            c.pool[m]!.holders -= 1
+            if c.pool[m]!.holders == 0 { evict(m, in: c) }
+        }
+    }
+
+    /// An element leaves the store: its weight moves to the most similar remaining element.
+    func evict(_ slot: Int, in c: _ClassState) {
+        let e = c.pool[slot]!
+        c.pool[slot] = nil
+        c.freeSlots.append(slot)
+        c.poolCount -= 1
+        var best = -1, bestSim: Float = -1
+        for s in 0..<c.pool.count {
+            if let o = c.pool[s] {
+                let v = kernel.similarity(e.point, o.point)
+                if v > bestSim { best = s; bestSim = v }
+            }
+        }
+        if best >= 0 { c.pool[best]!.weight += e.weight } else { c.pending += e.weight }
+    }
+
+    /// Offers a record to every sieve of its class by the algorithm's rule.
+    /// - Returns: its pool slot if at least one sieve accepted it.
+    func offerToSieves(_ p: _Point, sims: [Float], in c: _ClassState, ordinal: Int) -> Int? {
+        var slot: Int? = nil
+        let cap = c.capacity
+        for i in c.sieves.indices {
+            let size = c.sieves[i].members.count
+            if size >= cap { continue }
+            let g = sims.withUnsafeBufferPointer { a in c.sieves[i].cover.withUnsafeBufferPointer { b in _Greedy.gain(a, b) } }
+            let v = threshold(c.sieves[i].level)
+            let f = c.sieves[i].value
+            var accept: Bool
+            switch configuration.algorithm {
+            case .sieveStreamingPlusPlus:
+                // The size cap |S_τ| <= LB/τ is what bounds the store by O(k/ε); it only binds when a
+                // reservoir replacement lowered f(S_τ) below |S_τ| τ.
+                accept = g >= v && Double(size + 1) * v <= max(c.lowerBound, f + g)
+            default:
+                accept = g >= (v / 2 - f) / Double(cap - size)
+            }
+            accept = accept && g > 0
+            if configuration.algorithm == .threeSieves {
+                if accept {
+                    c.rejections = 0
+                } else {
+                    c.rejections += 1
+                    let levels = Int(Foundation_log(Double(cap)) / log1pe) + 1
+                    let patience = min(configuration.threeSievesPatience, max(1, ordinal / levels))
+                    if c.rejections >= patience {
+                        c.rejections = 0
+                        let lowest = level(atOrAbove: c.m)
+                        if c.sieves[i].level > lowest { c.sieves[i].level -= 1 }
+                    }
+                }
+            }
+            guard accept else { continue }
+            let s = slot ?? c.insert(p)
+            slot = s
+            c.pool[s]!.holders += 1
+            c.sieves[i].members.append(s)
+            _Greedy.absorb(sims, into: &c.sieves[i].cover)
+            c.sieves[i].value = f + g
+            c.lowerBound = max(c.lowerBound, f + g)
+        }
+        return slot
+    }
+}
+
+@inline(__always) func Foundation_log(_ x: Double) -> Double { log(x) }
+@inline(__always) func Foundation_exp(_ x: Double) -> Double { exp(x) }
+@inline(__always) func Foundation_exp2(_ x: Double) -> Double { exp2(x) }

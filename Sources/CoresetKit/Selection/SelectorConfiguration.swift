@@ -1,0 +1,126 @@
+/// Everything that decides what a `CoresetSelector` keeps.
+///
+/// A configuration is a plain value: the same configuration, task and record sequence always give
+/// the same coreset, whatever the batch boundaries (see `CoresetSelector`).
+public struct SelectorConfiguration: Sendable, Hashable {
+    /// The maximisation algorithm.
+    public enum Algorithm: String, Sendable, CaseIterable, Hashable {
+        /// Sieve-Streaming (Badanidiyuru, Mirzasoleiman, Karbasi, Krause, KDD 2014):
+        /// 1/2 - ε, O(k log k / ε) stored elements, O(log k / ε) gain queries per record.
+        case sieveStreaming = "sieve"
+        /// Sieve-Streaming++ (Kazemi, Mitrovic, Zadimoghaddam, Lattanzi, Karbasi, ICML 2019):
+        /// 1/2 - ε, O(k / ε) stored elements.
+        case sieveStreamingPlusPlus = "sieve++"
+        /// ThreeSieves (Buschjäger, Honysz, Pfahler, Morik, 2020): one sieve, O(k) stored elements,
+        /// O(1) gain queries per record; (1 - ε)(1 - 1/e) with high probability for random order.
+        case threeSieves = "three-sieves"
+        /// Offline lazy greedy (Minoux 1978) on every record, as in CRAIG (Mirzasoleiman et al., ICML 2020).
+        /// Keeps the whole stream in memory: 1 - 1/e, the reference for quality.
+        case greedy
+    }
+
+    /// The similarity s(i, j) >= 0 inside the facility-location objective.
+    public enum Similarity: Sendable, Hashable {
+        /// CRAIG's s = max(0, D - d(i, j)) with d the (non-squared) Euclidean distance and D fixed
+        /// after the warm-up (the largest pairwise distance among the warm-up records).
+        case euclidean
+        /// s = (1 + cos(i, j)) / 2, in [0, 1]; no scale.
+        case cosine
+        /// s = exp(-γ d(i, j)²). `nil` fixes γ after the warm-up as 1 / (mean squared pairwise distance).
+        case rbf(gamma: Double?)
+    }
+
+    /// The space the distances are measured in.
+    public enum Space: String, Sendable, CaseIterable, Hashable {
+        /// Raw features (CRAIG's convex recipe).
+        case feature
+        /// Loss gradients at the latest model snapshot (`CoresetSelector.updateModel(_:)`). Until a
+        /// snapshot with `version > 0` arrives this is per-class feature space.
+        case gradient
+    }
+
+    /// How the total budget `k` is shared across classes.
+    public enum BudgetSplit: String, Sendable, CaseIterable, Hashable {
+        /// In proportion to class frequency (CRAIG), by largest remainders so the shares sum to `k`.
+        case proportional
+        /// Equally, the remainder going to the lowest class ids.
+        case equal
+    }
+
+    /// Total number of elements in the coreset.
+    public var k: Int
+    public var algorithm: Algorithm
+    /// Step of the geometric threshold grid (1 + ε)^i; the guarantee loses ε.
+    public var epsilon: Double
+    /// ThreeSieves' patience T: consecutive rejections before the guess is lowered one step.
+    /// The patience actually used by class c is `min(T, max(1, n_c / L))` where n_c is the number of
+    /// records of the class seen so far and L the number of grid steps between m and k·m, so a small
+    /// class can still walk the whole grid (a 6,000-record class with T = 1000 cannot).
+    public var threeSievesPatience: Int
+    public var similarity: Similarity
+    public var space: Space
+    public var budgetSplit: BudgetSplit
+    /// Size R of the per-class reference reservoir: the ground set the objective is measured on while
+    /// streaming. It should be much larger than a class's budget (10x is a good start); if it is about
+    /// the budget, selecting the reference rows themselves is optimal and selection degenerates.
+    public var referenceSize: Int
+    /// Number of first records of the stream from which the similarity scale (D, or γ for RBF) is
+    /// fixed. Clamped to `referenceSize`.
+    public var warmUp: Int
+    /// If set, the coreset represents the last `window` records: older elements expire and the weight
+    /// of older records leaves the coreset. Not implemented yet: setting it traps.
+    public var window: Int?
+    /// If set, input weights decay by half every `halfLife` records (by stream arrival order).
+    public var halfLife: Double?
+    /// Gradient space: re-select when the relative change of the reference gradients,
+    /// sqrt(Σ‖g_new − g_old‖²) / sqrt(Σ‖g_old‖²) over the reference reservoir, exceeds this
+    /// (0.1, like CREST's 10% loss-prediction gap). The first trained snapshot always re-selects.
+    public var reselectionThreshold: Double
+    /// Seed of the reservoir sampling.
+    public var seed: UInt64
+
+    public init(
+        k: Int,
+        algorithm: Algorithm = .sieveStreamingPlusPlus,
+        epsilon: Double = 0.1,
+        threeSievesPatience: Int = 500,
+        similarity: Similarity = .euclidean,
+        space: Space = .gradient,
+        budgetSplit: BudgetSplit = .proportional,
+        referenceSize: Int = 1000,
+        warmUp: Int = 500,
+        window: Int? = nil,
+        halfLife: Double? = nil,
+        reselectionThreshold: Double = 0.1,
+        seed: UInt64 = 0
+    ) {
+        self.k = k
+        self.algorithm = algorithm
+        self.epsilon = epsilon
+        self.threeSievesPatience = threeSievesPatience
+        self.similarity = similarity
+        self.space = space
+        self.budgetSplit = budgetSplit
+        self.referenceSize = referenceSize
+        self.warmUp = warmUp
+        self.window = window
+        self.halfLife = halfLife
+        self.reselectionThreshold = reselectionThreshold
+        self.seed = seed
+    }
+
+    /// Checks the rules that span fields; returns a message for the first violation, or nil.
+    public func validationError() -> String? {
+        if k < 1 { return "k must be at least 1" }
+        if !(epsilon > 0 && epsilon < 1) { return "epsilon must be in (0, 1)" }
+        if threeSievesPatience < 1 { return "the ThreeSieves patience must be at least 1" }
+        if referenceSize < 1 { return "the reference size must be at least 1" }
+        if warmUp < 2 { return "the warm-up must be at least 2 records" }
+        if let w = window, w < 1 { return "the window must be at least 1 record" }
+        if window != nil { return "--window is not implemented yet" }
+        if let h = halfLife, !(h > 0) { return "the half-life must be positive" }
+        if case .rbf(let g?) = similarity, !(g > 0) { return "the RBF gamma must be positive" }
+        if window != nil && halfLife != nil { return "use either a window or a half-life, not both" }
+        return nil
+    }
+}

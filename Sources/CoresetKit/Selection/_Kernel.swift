@@ -1,0 +1,147 @@
+/// A record as the objective sees it: its features, its residual at the current snapshot and the
+/// cached squared norm of its (implicit) gradient.
+///
+/// In feature space the residual is empty and stands for the scalar 1 with no bias, so the same
+/// formulas give plain Euclidean geometry. In gradient space
+/// ‖g_i − g_j‖² = ‖g_i‖² + ‖g_j‖² − 2 (r_i·r_j)(x_i·x_j + b), so the outer product is never built.
+struct _Point {
+    var record: Record
+    /// Residual r(x, y); empty in feature space.
+    var residual: [Float]
+    /// ‖g‖² = (r·r)(x·x + b); in feature space x·x.
+    var gradientNorm2: Double
+    /// Order of arrival in the stream (decides reservoir draws, decay and tie breaks).
+    var arrival: UInt64
+    /// x·x.
+    var featureNorm2: Double
+}
+
+/// The similarity kernel with its scale frozen.
+struct _Kernel: Sendable {
+    enum Kind { case euclidean(scale: Double), cosine, rbf(gamma: Double) }
+    var kind: Kind
+    /// Snapshot used for gradient space, or nil for feature space.
+    var embedding: (any GradientEmbedding)?
+    var bias: Double { (embedding?.hasBias ?? false) ? 1 : 0 }
+
+    /// Embeds a record at the current snapshot.
+    func point(_ record: Record, arrival: UInt64) -> _Point {
+        let xx = Double(VectorMath.squaredNorm(record.features))
+        guard let e = embedding else {
+            return _Point(record: record, residual: [], gradientNorm2: xx, arrival: arrival, featureNorm2: xx)
+        }
+        var r = [Float](repeating: 0, count: e.residualCount)
+        e.residual(features: record.features, label: record.label, into: &r)
+        var rr = 0.0
+        for v in r { rr += Double(v) * Double(v) }
+        return _Point(record: record, residual: r, gradientNorm2: rr * (xx + bias), arrival: arrival, featureNorm2: xx)
+    }
+
+    /// Inner product of the two gradients (features when in feature space).
+    @inline(__always)
+    func inner(_ a: _Point, _ b: _Point) -> Double {
+        let xd = Double(VectorMath.dot(a.record.features, b.record.features))
+        if a.residual.isEmpty { return xd }
+        var rd = 0.0
+        for i in 0..<min(a.residual.count, b.residual.count) { rd += Double(a.residual[i]) * Double(b.residual[i]) }
+        return rd * (xd + bias)
+    }
+
+    /// Squared distance between the two embedded points.
+    @inline(__always)
+    func distance2(_ a: _Point, _ b: _Point) -> Double {
+        max(0, a.gradientNorm2 + b.gradientNorm2 - 2 * inner(a, b))
+    }
+
+    /// The similarity s(a, b) >= 0.
+    @inline(__always)
+    func similarity(_ a: _Point, _ b: _Point) -> Float {
+        switch kind {
+        case .euclidean(let d):
+            return Float(max(0, d - distance2(a, b).squareRoot()))
+        case .cosine:
+            let den = (a.gradientNorm2 * b.gradientNorm2).squareRoot()
+            if den == 0 { return a.gradientNorm2 == b.gradientNorm2 ? 1 : 0.5 }
+            return Float(min(1, max(0, (1 + inner(a, b) / den) / 2)))
+        case .rbf(let g):
+            return Float((-g * distance2(a, b)).exp())
+        }
+    }
+
+    /// The largest similarity any pair can have (s(i, i)).
+    var selfSimilarity: Float {
+        switch kind {
+        case .euclidean(let d): return Float(d)
+        case .cosine, .rbf: return 1
+        }
+    }
+
+    /// Freezes the scale from a sample: D = the largest pairwise distance (CRAIG), or
+    /// γ = 1 / mean squared pairwise distance for RBF without a given γ.
+    /// - Complexity: O(n² · nnz) for n sample points.
+    static func make(_ similarity: SelectorConfiguration.Similarity, embedding: (any GradientEmbedding)?,
+                     sample: [Record]) -> _Kernel {
+        var k = _Kernel(kind: .cosine, embedding: embedding)
+        switch similarity {
+        case .cosine: return k
+        case .rbf(let g?): k.kind = .rbf(gamma: g); return k
+        default: break
+        }
+        let pts = sample.map { k.point($0, arrival: 0) }
+        var maxD2 = 0.0, sumD2 = 0.0, pairs = 0.0
+        for i in 0..<pts.count {
+            for j in 0..<i {
+                let d2 = k.distance2(pts[i], pts[j])
+                maxD2 = max(maxD2, d2)
+                sumD2 += d2
+                pairs += 1
+            }
+        }
+        switch similarity {
+        case .euclidean:
+            // A zero scale would make every similarity 0; fall back to 1 (any positive constant works
+            // when all warm-up points coincide).
+            k.kind = .euclidean(scale: maxD2 > 0 ? maxD2.squareRoot() : 1)
+        default:
+            let mean = pairs > 0 ? sumD2 / pairs : 0
+            k.kind = .rbf(gamma: mean > 0 ? 1 / mean : 1)
+        }
+        return k
+    }
+}
+
+extension Double {
+    @inline(__always) func exp() -> Double { _exp(self) }
+}
+
+@inline(__always) private func _exp(_ x: Double) -> Double {
+    #if canImport(Glibc)
+    return Glibc.exp(x)
+    #else
+    return Foundation.exp(x)
+    #endif
+}
+
+#if canImport(Glibc)
+import Glibc
+#else
+import Foundation
+#endif
+
+/// SplitMix64: small, fast, seedable and identical on every platform (the reservoir must not depend
+/// on the system generator).
+struct _SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in 0..<n without modulo bias worth caring about for n << 2^64 (Lemire's method).
+    mutating func below(_ n: UInt64) -> UInt64 {
+        n == 0 ? 0 : UInt64(n.multipliedFullWidth(by: next()).high)
+    }
+}
