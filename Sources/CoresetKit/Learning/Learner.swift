@@ -56,12 +56,16 @@ public struct LearnerConfiguration: Sendable, Codable, Hashable {
         self.seed = seed
     }
 
-    /// Default step schedules. SGD decays as `eta0 / sqrt(1 + t/t0)` (robust on unscaled sparse
-    /// data); SAGA/SVRG take a constant step, as their analyses assume.
+    /// Default step schedules, tuned on adult (min-max scaled, ~12 non-zeros per row; see the
+    /// README of issue 4 for the grid): SGD decays as `0.2 / sqrt(1 + t/1000)` — slower than 1/t so
+    /// a continuously running learner keeps adapting; SAGA/SVRG take a constant step 0.1, as their
+    /// analyses assume (about 1/(3L) for logistic loss on rows of squared norm ~13).
+    /// With λ = 1e-5, five shuffled epochs on adult give test accuracy 84.6% (SGD) and 85.0% (SAGA);
+    /// the converged optimum gives 85.1%, as scikit-learn does.
     public static func defaultSchedule(loss: Loss, optimizer: OptimizerKind) -> LearningRateSchedule {
         switch optimizer {
-        case .sgd: return .inverseScaling(eta0: 0.1, decay: 1e-4, power: 0.5)
-        case .saga, .svrg: return .constant(eta0: 0.02)
+        case .sgd: return .inverseScaling(eta0: 0.2, decay: 1e-3, power: 0.5)
+        case .saga, .svrg: return .constant(eta0: 0.1)
         }
     }
 }
