@@ -34,7 +34,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoresetKitTests",
-            dependencies: ["CoresetKit"]
+            dependencies: ["CoresetKit", "CZstd", "CZlib"]
         ),
     ]
 )

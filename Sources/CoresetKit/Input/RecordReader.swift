@@ -179,6 +179,8 @@ public final class RecordReader {
                 if options.format == .csv { parser = options.format.makeParser(options: options) }
             }
             if n == 0 {
+                // Lines left behind by skipping an over-long line have not been scanned yet.
+                if carry > 0, let e = scanLines(total: carry, into: &batch) { return try deliver(batch, orThrow: e) }
                 // End of this input: an unterminated last line is still a record.
                 if carry > 0 {
                     let e = processLine(UnsafeRawBufferPointer(rebasing: buffer[0..<carry]), into: &batch)
@@ -192,26 +194,32 @@ public final class RecordReader {
                 if !batch.isEmpty { return batch }
                 continue
             }
-            let total = carry + n
-            let base = UnsafeRawPointer(buffer.baseAddress!)
-            var start = 0
-            while start < total {
-                guard let nl = memchr(base + start, 0x0A, total - start) else { break }
-                let end = UnsafeRawPointer(nl) - base
-                if let e = processLine(UnsafeRawBufferPointer(start: base + start, count: end - start), into: &batch) {
-                    // Keep the rest for after the error is thrown? Strict mode ends the stream here.
-                    carry = 0
-                    return try deliver(batch, orThrow: e)
-                }
-                start = end + 1
-            }
-            carry = total - start
-            if carry > 0 && start > 0 {
-                buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: carry)
-            }
+            if let e = scanLines(total: carry + n, into: &batch) { return try deliver(batch, orThrow: e) }
             if carry == buffer.count { try growBuffer(&batch) }
             if !batch.isEmpty { return batch }
         }
+    }
+
+    /// Parses every complete line in `buffer[0..<total]` and moves the partial rest to the front.
+    /// Returns the error that must stop the stream (strict mode), if any.
+    private func scanLines(total: Int, into batch: inout RecordBatch) -> CoresetError? {
+        let base = UnsafeRawPointer(buffer.baseAddress!)
+        var start = 0
+        while start < total {
+            guard let nl = memchr(base + start, 0x0A, total - start) else { break }
+            let end = UnsafeRawPointer(nl) - base
+            if let e = processLine(UnsafeRawBufferPointer(start: base + start, count: end - start), into: &batch) {
+                // Strict mode: the stream ends at this record.
+                carry = 0
+                return e
+            }
+            start = end + 1
+        }
+        carry = total - start
+        if carry > 0 && start > 0 {
+            buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: carry)
+        }
+        return nil
     }
 
     /// Makes room for a line longer than the buffer, or skips it if it passes `maxLineLength`.
