@@ -62,9 +62,12 @@ extension Learner {
         var copy = self
         copy.flush()
         let m = copy.model
+        // Storage grows geometrically; write only the columns of features actually seen.
+        let d = min(featureCount, m.dimension)
         return ModelFile(
             format: ModelFile.formatName, formatVersion: ModelFile.currentVersion, configuration: configuration,
-            classCount: classCount, outputCount: m.outputCount, dimension: m.dimension, weights: m.weights,
+            classCount: classCount, outputCount: m.outputCount, dimension: d,
+            weights: Array(m.weights[0..<(d * m.outputCount)]),
             bias: m.bias, stepCount: stepCount, replayStepCount: replayStepCount, examplesSeen: examplesSeen,
             weightSeen: weightSeen, snapshotVersion: version, rngState: rng.state)
     }
@@ -87,6 +90,7 @@ extension Learner {
         model = LinearModel(outputCount: f.outputCount, dimension: f.dimension, weights: f.weights, bias: f.bias,
                             fitsBias: f.configuration.fitsBias)
         classCount = f.classCount
+        featureCount = f.dimension
         stepCount = f.stepCount
         replayStepCount = f.replayStepCount
         examplesSeen = f.examplesSeen

@@ -131,6 +131,9 @@ public struct Learner: Sendable {
     public internal(set) var replayStepCount: Int = 0
     /// Version of the last snapshot published.
     public internal(set) var version: Int = 0
+    /// One past the largest feature index seen (the model's storage may be larger: it grows
+    /// geometrically).
+    public internal(set) var featureCount: Int = 0
 
     var rng: SeededGenerator
     var replay: _ReplayState?
@@ -217,6 +220,7 @@ public struct Learner: Sendable {
             classCount = 2
         }
         let d = x.dimension
+        if d > featureCount { featureCount = d }
         if d > model.dimension {
             model.ensureDimension(d)
             if replay != nil { replay!.growDimension(to: model.dimension, outputs: model.outputCount) }
@@ -292,6 +296,8 @@ public struct Learner: Sendable {
             examplesSeen += 1
             weightSeen += omega
         }
+        // The lazy replay state assumes scale 1 (everything was flushed above).
+        if lazy { model.normalizeScale() }
         stepCount += 1
     }
 
@@ -393,6 +399,7 @@ public struct Learner: Sendable {
     }
 
     mutating func growDimensionTo(_ d: Int) {
+        if d > featureCount { featureCount = d }
         if d > model.dimension {
             model.ensureDimension(d)
             if replay != nil { replay!.growDimension(to: model.dimension, outputs: model.outputCount) }

@@ -250,7 +250,23 @@ extension LearningTests {
             #expect(a.model.bias == b.model.bias)
         }
 
-        @Test func replaySetReplacementKeepsWorking() {
+        @Test func minibatchUnderSAGAKeepsLazyStateConsistent() {
+        let recs = syntheticRecords(30, dimension: 6, nnz: 3, loss: .logistic, seed: 13)
+        var learner = Learner(configuration: LearnerConfiguration(task: .binary, l2: 0.05,
+                                                                  schedule: .constant(eta0: 0.2), optimizer: .saga))
+        learner.setReplaySet(ReplaySet(records: recs, weights: recs.map(\.weight)))
+        learner.replaySteps(40)
+        learner.learn(minibatch: Array(recs[0..<5]))
+        let before = learner.outputs(recs[7].features)
+        var copy = learner
+        _ = copy.snapshot()  // flushes lazy coordinates; predictions must not change
+        let after = copy.outputs(recs[7].features)
+        #expect(abs(before[0] - after[0]) < 1e-12)
+        learner.replaySteps(40)
+        #expect(learner.model.scale == 1)
+    }
+
+    @Test func replaySetReplacementKeepsWorking() {
             let recs = syntheticRecords(200, dimension: 8, nnz: 3, loss: .logistic, seed: 21)
             for opt in [OptimizerKind.saga, .svrg, .sgd] {
                 var learner = Learner(configuration: LearnerConfiguration(task: .binary, l2: 0.01,

@@ -18,6 +18,7 @@ extension LearningTests {
             let loaded = try Learner(contentsOf: path)
             #expect(loaded.modelFile() == learner.modelFile())
             #expect(loaded.classCount == learner.classCount && loaded.stepCount == learner.stepCount)
+        #expect(loaded.modelFile().dimension == 9 && loaded.modelFile().outputCount == 4)
             let probe = FeatureVector(indices: [1, 4, 8], values: [0.5, 1, -2])
             // Saving folds the SGD scale factor into the weights: equal up to rounding.
             for (x, y) in zip(loaded.outputs(probe), learner.outputs(probe)) { #expect(abs(x - y) < 1e-12) }
