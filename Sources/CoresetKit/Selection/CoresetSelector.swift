@@ -143,9 +143,9 @@ public final class CoresetSelector {
         let cls = classState(cid)
         cls.seen += 1
         updateCapacity(cls)
+        maybeRenormaliseDecay()
         let scaled = record.weight * scaleFactor(arrival: arrival)
         cls.inputWeight += scaled
-        maybeRenormaliseDecay()
 
         let point = kernel.point(record, arrival: arrival)
         if configuration.algorithm == .greedy {
