@@ -87,6 +87,8 @@ public struct ReplaySet: Sendable {
     /// Coreset weights γ_j (> 0).
     public var weights: [Double]
 
+    /// A set from records and their coreset weights.
+    /// - Complexity: O(Σ nnz) time; the records are copied into one column-wise batch.
     public init(records: [Record], weights: [Double]) {
         precondition(records.count == weights.count)
         self.records = RecordBatch(records)
@@ -143,6 +145,7 @@ public struct Learner: Sendable {
     var dr: [Double] = []
 
     /// A zero model.
+    /// - Complexity: O(K).
     public init(configuration: LearnerConfiguration) {
         self.configuration = configuration
         let classes = configuration.task == .regression ? 0 : (configuration.task == .binary ? 2 : 0)

@@ -15,12 +15,16 @@ public struct WeightedMean: Sendable, Hashable, Codable {
 
     public init() {}
 
+    /// Adds a value with a weight.
+    /// - Complexity: O(1).
     public mutating func update(_ value: Double, weight w: Double = 1) {
         sum += w * value
         weight += w
         count += 1
     }
 
+    /// Takes back a value added with `update`.
+    /// - Complexity: O(1).
     public mutating func revert(_ value: Double, weight w: Double = 1) {
         sum -= w * value
         weight -= w
@@ -50,6 +54,8 @@ public struct AUC: Sendable {
 
     public init() {}
 
+    /// Adds a scored record (label >= 0.5 is positive).
+    /// - Complexity: O(1) amortised; 17 bytes of memory per record.
     public mutating func update(score: Double, label: Double, weight: Double = 1) {
         scores.append(score)
         positives.append(label >= 0.5)
@@ -113,6 +119,7 @@ public struct Evaluator: Sendable {
     public init(loss: Loss) { self.loss = loss }
 
     /// Adds a record given the model's outputs for it.
+    /// - Complexity: O(K).
     public mutating func update(outputs z: [Double], label: Double, weight: Double = 1) {
         lossMean.update(loss.value(outputs: z, label: label), weight: weight)
         if loss.isClassification {
@@ -138,6 +145,8 @@ public struct Evaluator: Sendable {
         }
     }
 
+    /// The metrics so far.
+    /// - Complexity: O(n log n) for the AUC, else O(1).
     public var summary: EvaluationSummary {
         var s = EvaluationSummary()
         s.count = lossMean.count
@@ -198,6 +207,7 @@ public struct ProgressiveValidation: Sendable, Hashable {
     }
 
     /// A row now (e.g. at the end of the stream), resetting "since last".
+    /// - Complexity: O(1).
     public mutating func takeRow() -> Row {
         let row = Row(averageLoss: total.value, sinceLast: sinceLast.value, exampleCount: total.count,
                       exampleWeight: total.weight, label: lastLabel, prediction: lastPrediction)
