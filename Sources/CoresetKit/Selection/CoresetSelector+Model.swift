@@ -85,9 +85,7 @@ extension CoresetSelector {
             row = rows[i]
         }
         // Fresh sieves, fed the greedy picks in greedy order.
-        c.pool = []
-        c.freeSlots = []
-        c.poolCount = 0
+        c.resetPool()
         c.sieves = []
         c.lowerBound = 0
         c.rejections = 0

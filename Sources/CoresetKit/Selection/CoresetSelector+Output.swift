@@ -97,7 +97,6 @@ extension CoresetSelector {
     /// The best sieve, completed to `budget` by lazy greedy over the other stored elements and the
     /// references (or trimmed by greedy), with the stored weights moved onto it.
     func fromSieves(_ c: _ClassState, budget: Int) -> [(point: _Point, weight: Double)] {
-        let k = kernel
         let refs = c.refs
         var bestSieve: Int? = nil
         for i in c.sieves.indices where bestSieve == nil || c.sieves[i].value > c.sieves[bestSieve!].value { bestSieve = i }
@@ -106,7 +105,7 @@ extension CoresetSelector {
             var cover = [Float](repeating: 0, count: refs.count)
             let cand = chosen
             let picks = _Greedy.lazy(candidateCount: cand.count, groundCount: refs.count, budget: budget, cover: &cover) { i, row in
-                for j in 0..<refs.count { row[j] = k.similarity(cand[i], refs[j]) }
+                row = referenceSimilarities(cand[i], c)
             }
             chosen = picks.map { cand[$0] }
         } else if chosen.count < budget {
@@ -117,7 +116,7 @@ extension CoresetSelector {
             for r in refs where !seen.contains(r.arrival) { cand.append(r); seen.insert(r.arrival) }
             var cover = bestSieve.map { c.sieves[$0].cover } ?? [Float](repeating: 0, count: refs.count)
             let picks = _Greedy.lazy(candidateCount: cand.count, groundCount: refs.count, budget: budget - chosen.count, cover: &cover) { i, row in
-                for j in 0..<refs.count { row[j] = k.similarity(cand[i], refs[j]) }
+                row = referenceSimilarities(cand[i], c)
             }
             chosen += picks.map { cand[$0] }
         }

@@ -153,7 +153,7 @@ public final class CoresetSelector {
             return
         }
         if !cls.started {
-            cls.refs.append(point)
+            cls.appendReference(point)
             if cls.refs.count >= configuration.referenceSize { start(cls) }
             return
         }
@@ -173,7 +173,7 @@ public final class CoresetSelector {
     func classState(_ id: Int) -> _ClassState {
         while classes.count <= id { classes.append(nil) }
         if let c = classes[id] { return c }
-        let c = _ClassState(id: id, seed: configuration.seed)
+        let c = _ClassState(id: id, seed: configuration.seed, referenceSize: configuration.referenceSize)
         classes[id] = c
         return c
     }
@@ -242,7 +242,24 @@ public final class CoresetSelector {
     /// Similarities of a point to the class's references.
     func referenceSimilarities(_ p: _Point, _ c: _ClassState) -> [Float] {
         var s = [Float](repeating: 0, count: c.refs.count)
-        for r in 0..<c.refs.count { s[r] = kernel.similarity(p, c.refs[r]) }
+        if c.refStore.disabled {
+            for r in 0..<c.refs.count { s[r] = kernel.similarity(p, c.refs[r]) }
+        } else {
+            c.refStore.dots(p.record.features, count: c.refs.count, into: &c.dotScratch)
+            for r in 0..<c.refs.count { s[r] = kernel.similarity(p, c.refs[r], featureDot: Double(c.dotScratch[r])) }
+        }
+        return s
+    }
+
+    /// Similarities of a point to the stored elements, by slot (-1 for free slots).
+    func poolSimilarities(_ p: _Point, _ c: _ClassState) -> [Float] {
+        var s = [Float](repeating: -1, count: c.pool.count)
+        if c.poolStore.disabled {
+            for i in 0..<c.pool.count { if let e = c.pool[i] { s[i] = kernel.similarity(p, e.point) } }
+        } else {
+            c.poolStore.dots(p.record.features, count: c.pool.count, into: &c.dotScratch)
+            for i in 0..<c.pool.count { if let e = c.pool[i] { s[i] = kernel.similarity(p, e.point, featureDot: Double(c.dotScratch[i])) } }
+        }
         return s
     }
 
@@ -251,8 +268,7 @@ public final class CoresetSelector {
     func process(_ p: _Point, in c: _ClassState, ordinal: Int, weight: Double, replay: Bool) {
         let sims = referenceSimilarities(p, c)
         // Similarities to the stored elements: for the weight assignment and the reservoir upkeep.
-        var poolSims = [Float](repeating: -1, count: c.pool.count)
-        for s in 0..<c.pool.count { if let e = c.pool[s] { poolSims[s] = kernel.similarity(p, e.point) } }
+        let poolSims = poolSimilarities(p, c)
 
         var singleton = 0.0
         for v in sims { singleton += Double(v) }
@@ -274,7 +290,7 @@ public final class CoresetSelector {
         let n = UInt64(c.seen)
         let j = Int(c.rng.below(n))
         if c.refs.count < configuration.referenceSize {
-            c.refs.append(p)
+            c.appendReference(p)
             for i in c.sieves.indices {
                 var best: Float = 0
                 for m in c.sieves[i].members { best = max(best, m == slot ? kernel.selfSimilarity : poolSims[m]) }
@@ -282,7 +298,7 @@ public final class CoresetSelector {
                 c.sieves[i].value += Double(best)
             }
         } else if j < c.refs.count {
-            c.refs[j] = p
+            c.replaceReference(j, with: p)
             for i in c.sieves.indices {
                 var best: Float = 0
                 for m in c.sieves[i].members { best = max(best, m == slot ? kernel.selfSimilarity : poolSims[m]) }
@@ -353,10 +369,7 @@ public final class CoresetSelector {
 
     /// An element leaves the store: its weight moves to the most similar remaining element.
     func evict(_ slot: Int, in c: _ClassState) {
-        let e = c.pool[slot]!
-        c.pool[slot] = nil
-        c.freeSlots.append(slot)
-        c.poolCount -= 1
+        let e = c.remove(slot)
         var best = -1, bestSim: Float = -1
         for s in 0..<c.pool.count {
             if let o = c.pool[s] {

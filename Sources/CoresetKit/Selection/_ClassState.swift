@@ -54,8 +54,15 @@ final class _ClassState {
     /// Offline greedy: every record of the class.
     var all: [_Point] = []
 
-    init(id: Int, seed: UInt64) {
+    /// The references' and stored elements' features as matrix columns (bulk dot products).
+    var refStore: _ColumnStore
+    var poolStore = _ColumnStore(columns: 64)
+    /// Scratch for bulk dot products.
+    var dotScratch: [Float] = []
+
+    init(id: Int, seed: UInt64, referenceSize: Int) {
         self.id = id
+        refStore = _ColumnStore(columns: referenceSize)
         // Mix the class id into the seed so classes draw independent, order-free streams.
         var g = _SplitMix64(seed: seed ^ (UInt64(truncatingIfNeeded: id) &* 0xD1B5_4A32_D192_ED03))
         _ = g.next()
@@ -65,11 +72,43 @@ final class _ClassState {
     func insert(_ point: _Point) -> Int {
         let e = _PoolElement(point: point, weight: 0, holders: 0)
         poolCount += 1
-        if let s = freeSlots.popLast() {
-            pool[s] = e
-            return s
+        let s: Int
+        if let f = freeSlots.popLast() {
+            pool[f] = e
+            s = f
+        } else {
+            pool.append(e)
+            s = pool.count - 1
         }
-        pool.append(e)
-        return pool.count - 1
+        poolStore.set(s, point.record.features, replacing: nil)
+        return s
+    }
+
+    /// Removes a stored element, returning it.
+    func remove(_ slot: Int) -> _PoolElement {
+        let e = pool[slot]!
+        pool[slot] = nil
+        freeSlots.append(slot)
+        poolCount -= 1
+        poolStore.clear(slot, old: e.point.record.features)
+        return e
+    }
+
+    /// Empties the store.
+    func resetPool() {
+        pool = []
+        freeSlots = []
+        poolCount = 0
+        poolStore = _ColumnStore(columns: 64)
+    }
+
+    func appendReference(_ p: _Point) {
+        refStore.set(refs.count, p.record.features, replacing: nil)
+        refs.append(p)
+    }
+
+    func replaceReference(_ j: Int, with p: _Point) {
+        refStore.set(j, p.record.features, replacing: refs[j].record.features)
+        refs[j] = p
     }
 }

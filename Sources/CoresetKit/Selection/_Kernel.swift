@@ -47,6 +47,27 @@ struct _Kernel: Sendable {
         return rd * (xd + bias)
     }
 
+    /// Similarity given the feature dot product x_a·x_b (computed in bulk by `_ColumnStore`).
+    @inline(__always)
+    func similarity(_ a: _Point, _ b: _Point, featureDot xd: Double) -> Float {
+        var inner = xd
+        if !a.residual.isEmpty {
+            var rd = 0.0
+            for i in 0..<min(a.residual.count, b.residual.count) { rd += Double(a.residual[i]) * Double(b.residual[i]) }
+            inner = rd * (xd + bias)
+        }
+        switch kind {
+        case .euclidean(let d):
+            return Float(max(0, d - max(0, a.gradientNorm2 + b.gradientNorm2 - 2 * inner).squareRoot()))
+        case .cosine:
+            let den = (a.gradientNorm2 * b.gradientNorm2).squareRoot()
+            if den == 0 { return a.gradientNorm2 == b.gradientNorm2 ? 1 : 0.5 }
+            return Float(min(1, max(0, (1 + inner / den) / 2)))
+        case .rbf(let g):
+            return Float((-g * max(0, a.gradientNorm2 + b.gradientNorm2 - 2 * inner)).exp())
+        }
+    }
+
     /// Squared distance between the two embedded points.
     @inline(__always)
     func distance2(_ a: _Point, _ b: _Point) -> Double {
