@@ -36,5 +36,9 @@ let package = Package(
             name: "CoresetKitTests",
             dependencies: ["CoresetKit", "CZstd", "CZlib"]
         ),
+        .testTarget(
+            name: "coresetCLITests",
+            dependencies: ["coreset"]
+        ),
     ]
 )

@@ -44,6 +44,9 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, help: "How many bad records to describe on stderr (all are counted).")
     var maxReported: Int = 10
 
+    @Flag(name: .long, help: "Decompress on the parsing thread instead of a thread of its own.")
+    var noPrefetch = false
+
     func validate() throws {
         if follow != nil && !files.isEmpty { throw ValidationError("give either files or --follow, not both") }
         if !["auto", "yes", "no"].contains(header) { throw ValidationError("--header must be yes, no or auto") }
@@ -67,6 +70,7 @@ struct InputOptions: ParsableArguments {
         o.chunkSize = chunkSize
         o.maxReported = maxReported
         o.followIdleTimeout = followIdleExit
+        o.prefetch = !noPrefetch
         o.csv = CSVOptions(
             header: header == "auto" ? nil : header == "yes",
             labelColumn: labelColumn,

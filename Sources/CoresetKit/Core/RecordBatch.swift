@@ -21,6 +21,16 @@ public struct RecordBatch: Sendable {
     @inlinable public var count: Int { labels.count }
     @inlinable public var isEmpty: Bool { labels.isEmpty }
 
+    /// Reserves room for `records` rows holding `entries` features in all.
+    public mutating func reserveCapacity(records: Int, entries: Int) {
+        labels.reserveCapacity(records)
+        weights.reserveCapacity(records)
+        positions.reserveCapacity(records)
+        rowStarts.reserveCapacity(records + 1)
+        indices.reserveCapacity(entries)
+        values.reserveCapacity(entries)
+    }
+
     /// Removes all records, keeping capacity.
     public mutating func removeAll() {
         labels.removeAll(keepingCapacity: true)

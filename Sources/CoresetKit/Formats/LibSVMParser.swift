@@ -1,8 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// LIBSVM / SVMlight: `label [qid:N] index:value ... [# comment]`.
 ///
 /// Indices are one-based unless `zeroBased`; they are stored zero-based. Unsorted indices are
 /// sorted; duplicates, negative or huge indices, NaN/Inf values and multi-label records are errors.
 public struct LibSVMParser: LineParser {
+    /// Per-line scratch for the fast path: entries are appended to the batch once per line, not
+    /// once per feature (array appends check uniqueness each time).
+    private var scratch = _PairScratch()
     public let zeroBased: Bool
 
     public init(zeroBased: Bool = false) {
@@ -15,15 +22,16 @@ public struct LibSVMParser: LineParser {
     public mutating func parse(
         _ line: UnsafeRawBufferPointer, into batch: inout RecordBatch, context: inout ParseContext
     ) throws(ParseFailure) -> Bool {
+        scratch.count = 0
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
         var end = line.count
         var i = 0
         while i < end && Self.isSpace(base[i]) { i += 1 }
         if i == end || base[i] == UInt8(ascii: "#") { return false }
-        // The comment, if any, ends the data part.
-        var k = i
-        while k < end && base[k] != UInt8(ascii: "#") { k += 1 }
-        end = k
+        // The comment, if any, ends the data part (memchr is vectorised).
+        if let hash = memchr(base + i, Int32(UInt8(ascii: "#")), end - i) {
+            end = UnsafePointer<UInt8>(hash.assumingMemoryBound(to: UInt8.self)) - base
+        }
         let labelStart = i
         while i < end && !Self.isSpace(base[i]) { i += 1 }
         let labelEnd = i
@@ -42,6 +50,17 @@ public struct LibSVMParser: LineParser {
         while true {
             while i < end && Self.isSpace(base[i]) { i += 1 }
             if i >= end { break }
+            // Fast path, one pass over `digits:[-]digits[.digits]` (nearly every token of real data).
+            if let (index, value, next) = Self.fastPair(base, i, end) {
+                if index < offset { throw ParseFailure("feature index 0 in one-based data (use --zero-based)") }
+                let zeroBasedIndex = index - offset
+                if Int64(zeroBasedIndex) <= previous { inOrder = false }
+                previous = Int64(zeroBasedIndex)
+                scratch.append(UInt32(truncatingIfNeeded: zeroBasedIndex), value, capacityHint: end - i)
+                i = next
+                continue
+            }
+            scratch.flush(into: &batch)
             let tokenStart = i
             var colon = -1
             while i < end && !Self.isSpace(base[i]) {
@@ -76,12 +95,102 @@ public struct LibSVMParser: LineParser {
             batch.indices.append(UInt32(index))
             batch.values.append(f)
         }
+        scratch.flush(into: &batch)
         if !inOrder { try batch.normalizeOpenRow(sumDuplicates: false) }
         batch.closeRow(label: label, weight: 1, position: context.nextPosition)
         return true
     }
 
+    /// Parses `index:value` at `i` when both are plain decimals (index < 2^32 - 1, value with at
+    /// most 15 significant digits) and the token ends at a space or the end; nil sends the token to
+    /// the general path, which also produces the error messages.
+    @inline(__always)
+    static func fastPair(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (UInt64, Float, Int)? {
+        var i = start
+        var index: UInt64 = 0
+        while i < end {
+            let d = p[i] &- 48
+            if d > 9 { break }
+            index = index &* 10 &+ UInt64(d)
+            i += 1
+        }
+        let indexDigits = i - start
+        guard indexDigits > 0, indexDigits <= 10, index < UInt64(UInt32.max), i < end, p[i] == UInt8(ascii: ":") else { return nil }
+        i += 1
+        var negative = false
+        if i < end && p[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        let valueStart = i
+        var mantissa: UInt64 = 0
+        while i < end {
+            let d = p[i] &- 48
+            if d > 9 { break }
+            mantissa = mantissa &* 10 &+ UInt64(d)
+            i += 1
+        }
+        var digits = i - valueStart
+        var fraction = 0
+        if i < end && p[i] == UInt8(ascii: ".") {
+            i += 1
+            let fracStart = i
+            while i < end {
+                let d = p[i] &- 48
+                if d > 9 { break }
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                i += 1
+            }
+            fraction = i - fracStart
+            digits += fraction
+        }
+        guard digits > 0, digits <= 15, i == end || isSpace(p[i]) else { return nil }
+        var v = Double(mantissa)
+        if fraction > 0 { v /= NumberParsing.powersOfTen[fraction] }
+        return (index, Float(negative ? -v : v), i)
+    }
+
     static func text(_ p: UnsafePointer<UInt8>, _ a: Int, _ b: Int) -> String {
         String(decoding: UnsafeRawBufferPointer(start: p + a, count: min(b - a, 80)), as: UTF8.self)
+    }
+}
+
+/// A growable pair of index/value buffers reused across lines.
+final class _PairScratch {
+    var indices = UnsafeMutablePointer<UInt32>.allocate(capacity: 256)
+    var values = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+    var capacity = 256
+    var count = 0
+
+    deinit {
+        indices.deallocate()
+        values.deallocate()
+    }
+
+    @inline(__always)
+    func append(_ index: UInt32, _ value: Float, capacityHint: Int) {
+        if count == capacity { grow(max(capacity * 2, count + capacityHint / 2 + 1)) }
+        indices[count] = index
+        values[count] = value
+        count += 1
+    }
+
+    @inline(never)
+    func grow(_ newCapacity: Int) {
+        let ni = UnsafeMutablePointer<UInt32>.allocate(capacity: newCapacity)
+        let nv = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity)
+        ni.update(from: indices, count: count)
+        nv.update(from: values, count: count)
+        indices.deallocate()
+        values.deallocate()
+        indices = ni
+        values = nv
+        capacity = newCapacity
+    }
+
+    /// Moves the collected entries to the batch's open row.
+    @inline(__always)
+    func flush(into batch: inout RecordBatch) {
+        guard count > 0 else { return }
+        batch.indices.append(contentsOf: UnsafeBufferPointer(start: indices, count: count))
+        batch.values.append(contentsOf: UnsafeBufferPointer(start: values, count: count))
+        count = 0
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// Where records come from.
 public enum InputSpec: Sendable, Equatable {
@@ -30,6 +31,8 @@ public struct ReaderOptions: Sendable {
     public var followPollInterval = 0.05
     /// Stop following after this many idle seconds (nil: until interrupted).
     public var followIdleTimeout: Double?
+    /// Decompress on a separate thread, a few chunks ahead of parsing.
+    public var prefetch = true
     /// Longest line accepted; a longer one is a bad record.
     public var maxLineLength = 64 << 20
 
@@ -82,6 +85,9 @@ public final class RecordReader {
     private var finished = false
     private var reported = 0
     private var bytesInDone: UInt64 = 0
+    private let warningQueue = WarningQueue()
+    private var lastBatchRecords = 1024
+    private var lastBatchEntries = 16 * 1024
 
     public init(inputs: [InputSpec], options: ReaderOptions = ReaderOptions(), onDiagnostic: @escaping (String) -> Void = { _ in }) {
         self.inputs = inputs.isEmpty ? [.stdin] : inputs
@@ -112,8 +118,10 @@ public final class RecordReader {
             raw = FollowSource(path: path, pollInterval: options.followPollInterval, idleTimeout: options.followIdleTimeout)
         }
         let decoder = DecompressingSource(raw, chunkSize: options.chunkSize)
-        decoder.onWarning = { [weak self] in self?.onDiagnostic("warning: \($0)") }
-        source = decoder
+        // Warnings arrive on the decompression thread: queue them for this one.
+        let warnings = warningQueue
+        decoder.onWarning = { message in warnings.messages.withLock { $0.append("warning: \(message)") } }
+        source = options.prefetch ? PrefetchingSource(decoder, chunkSize: options.chunkSize) : decoder
         sourceName = raw.name
         lineNumber = 0
         carry = 0
@@ -128,6 +136,7 @@ public final class RecordReader {
     /// - Throws: `CoresetError` for I/O errors, corrupt compressed data, or (in strict mode) a bad
     ///   record — always after the records decoded before the fault were returned.
     public func next() throws(CoresetError) -> RecordBatch? {
+        for w in warningQueue.messages.withLock({ q in defer { q.removeAll() }; return q }) { onDiagnostic(w) }
         if let e = pendingError {
             pendingError = nil
             finished = true
@@ -135,6 +144,12 @@ public final class RecordReader {
         }
         if finished { return nil }
         var batch = RecordBatch()
+        // Size the batch like the previous one, so appends rarely reallocate.
+        batch.reserveCapacity(records: lastBatchRecords, entries: lastBatchEntries)
+        defer {
+            lastBatchRecords = max(lastBatchRecords, batch.count)
+            lastBatchEntries = max(lastBatchEntries, batch.indices.count)
+        }
         while true {
             if source == nil {
                 do {
@@ -307,4 +322,9 @@ public final class RecordReader {
             onDiagnostic("(further problems are counted but not shown)")
         }
     }
+}
+
+/// Warnings raised on the decompression thread, handed to the reader's thread.
+final class WarningQueue: Sendable {
+    let messages = Mutex<[String]>([])
 }
