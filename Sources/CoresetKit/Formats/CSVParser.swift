@@ -17,11 +17,15 @@ public struct CSVOptions: Sendable, Equatable {
 
 /// CSV with one label column; the other columns are numeric features, numbered by position
 /// (the label column skipped). Quoted fields (RFC 4180, without embedded newlines) are supported;
-/// an empty field is a missing value and stores nothing.
+/// an empty field is a missing value and stores nothing. A header column named `weight` is the
+/// importance weight and one named `id` is ignored (as `coreset select` writes them); lines starting
+/// with `#` are comments.
 public struct CSVParser: LineParser {
     public let options: CSVOptions
     private var sawFirstLine = false
     private var labelPosition: Int?
+    private var weightPosition: Int?
+    private var idPosition: Int?
     private var columnCount: Int?
     private var fields: [(Int, Int, Bool)] = []  // start, end, quoted
 
@@ -89,8 +93,9 @@ public struct CSVParser: LineParser {
         guard let p = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
         let n = line.count
         var blank = true
-        for k in 0..<n where p[k] != 0x20 && p[k] != 0x09 { blank = false; break }
-        if blank { return false }
+        var first = 0
+        for k in 0..<n where p[k] != 0x20 && p[k] != 0x09 { blank = false; first = k; break }
+        if blank || p[first] == UInt8(ascii: "#") { return false }
         try split(p, n)
         if !sawFirstLine {
             sawFirstLine = true
@@ -108,7 +113,9 @@ public struct CSVParser: LineParser {
             columnCount = fields.count
             labelPosition = try resolveLabelColumn(names: isHeader ? names : nil)
             if isHeader {
-                for (c, name) in names.enumerated() where c != labelPosition { _ = context.index(ofFeature: name) }
+                weightPosition = names.firstIndex { $0.lowercased() == "weight" }.flatMap { $0 == labelPosition ? nil : $0 }
+                idPosition = names.firstIndex { $0.lowercased() == "id" }.flatMap { $0 == labelPosition ? nil : $0 }
+                for (c, name) in names.enumerated() where !isSpecial(c) { _ = context.index(ofFeature: name) }
                 return false
             }
             for c in 0..<fields.count where c != labelPosition { _ = context.index(ofFeature: "column\(c)") }
@@ -125,9 +132,17 @@ public struct CSVParser: LineParser {
         } else {
             label = try context.labels.label(string: fieldText(p, fields[lp]))
         }
+        var weight = 1.0
+        if let wp = weightPosition {
+            let (a, b) = trimmed(p, fields[wp])
+            guard let w = NumberParsing.parseDouble(p, a, b), w.isFinite, w >= 0 else {
+                throw ParseFailure("weight \"\(fieldText(p, fields[wp]))\" is not a non-negative number")
+            }
+            weight = w
+        }
         var feature: UInt32 = 0
         for c in 0..<fields.count {
-            if c == lp { continue }
+            if isSpecial(c) { continue }
             defer { feature += 1 }
             let (a, b) = trimmed(p, fields[c])
             if a == b { continue }
@@ -140,9 +155,12 @@ public struct CSVParser: LineParser {
             batch.indices.append(feature)
             batch.values.append(f)
         }
-        batch.closeRow(label: label, weight: 1, position: context.nextPosition)
+        batch.closeRow(label: label, weight: weight, position: context.nextPosition)
         return true
     }
+
+    /// The label, weight and id columns are not features.
+    private func isSpecial(_ c: Int) -> Bool { c == labelPosition || c == weightPosition || c == idPosition }
 
     private func resolveLabelColumn(names: [String]?) throws(ParseFailure) -> Int {
         if let spec = options.labelColumn {

@@ -4,7 +4,8 @@
 /// `{"label": L, "features": {"name": v, ...}}` (named features, indices assigned by first
 /// appearance), or a flat `{"label": L, "name": v, ...}` whose other keys are features. An optional
 /// `"weight"` is the importance weight. L is a number, a string or a boolean; null feature values
-/// are missing.
+/// are missing. The sparse form `"indices": [...], "values": [...]` (zero-based, as `coreset select`
+/// writes it) is accepted too, and `"id"` is ignored. Lines starting with `#` are comments.
 public struct JSONLinesParser: LineParser {
     public init() {}
 
@@ -13,13 +14,15 @@ public struct JSONLinesParser: LineParser {
     ) throws(ParseFailure) -> Bool {
         var reader = JSONReader(line)
         reader.skipSpace()
-        if reader.atEnd { return false }
+        if reader.atEnd || line[reader.position] == UInt8(ascii: "#") { return false }
         guard case .object(let members) = try reader.value() else { throw ParseFailure("a JSON Lines record must be an object") }
         reader.skipSpace()
         guard reader.atEnd else { throw ParseFailure("text after the JSON object at column \(reader.position + 1)") }
         var label: Double?
         var weight = 1.0
         var sawFeaturesKey = false
+        var sparseIndices: [JSONValue]?
+        var sparseValues: [JSONValue]?
         var pairs: [(UInt32, Float)] = []
         func add(_ index: UInt32, _ value: JSONValue, _ name: String) throws(ParseFailure) {
             switch value {
@@ -53,12 +56,33 @@ public struct JSONLinesParser: LineParser {
                     for (name, item) in named { try add(context.index(ofFeature: name), item, name) }
                 default: throw ParseFailure("features must be an array or an object")
                 }
+            case "indices":
+                guard case .array(let items) = value else { throw ParseFailure("indices must be an array") }
+                sparseIndices = items
+                sawFeaturesKey = true
+            case "values":
+                guard case .array(let items) = value else { throw ParseFailure("values must be an array") }
+                sparseValues = items
+                sawFeaturesKey = true
+            case "id":
+                break
             default:
                 break  // flat-object features are taken below, once we know there is no "features" key
             }
         }
+        if sparseIndices != nil || sparseValues != nil {
+            guard let idx = sparseIndices, let vals = sparseValues, idx.count == vals.count else {
+                throw ParseFailure("indices and values must both be given, with equal lengths")
+            }
+            for (i, v) in zip(idx, vals) {
+                guard case .number(let x) = i, x >= 0, x < Double(UInt32.max), x == x.rounded() else {
+                    throw ParseFailure("indices must be non-negative integers")
+                }
+                try add(UInt32(x), v, "\(Int(x))")
+            }
+        }
         if !sawFeaturesKey {
-            for (key, value) in members where !["label", "target", "y", "weight"].contains(key) {
+            for (key, value) in members where !["label", "target", "y", "weight", "id"].contains(key) {
                 try add(context.index(ofFeature: key), value, key)
             }
         }

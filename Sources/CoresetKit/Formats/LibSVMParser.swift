@@ -4,6 +4,7 @@ import Glibc
 
 /// LIBSVM / SVMlight: `label [qid:N] index:value ... [# comment]`.
 ///
+/// The first field may be `label:weight` (XGBoost's convention) to carry an importance weight.
 /// Indices are one-based unless `zeroBased`; they are stored zero-based. Unsorted indices are
 /// sorted; duplicates, negative or huge indices, NaN/Inf values and multi-label records are errors.
 public struct LibSVMParser: LineParser {
@@ -33,12 +34,24 @@ public struct LibSVMParser: LineParser {
             end = UnsafePointer<UInt8>(hash.assumingMemoryBound(to: UInt8.self)) - base
         }
         let labelStart = i
-        while i < end && !Self.isSpace(base[i]) { i += 1 }
-        let labelEnd = i
+        var labelColon = -1
+        while i < end && !Self.isSpace(base[i]) {
+            if base[i] == UInt8(ascii: ":") && labelColon < 0 { labelColon = i }
+            i += 1
+        }
+        var labelEnd = i
+        var weight = 1.0
+        if labelColon >= 0 {
+            // XGBoost's `label:weight` first field (what `coreset select` writes).
+            guard let w = NumberParsing.parseDouble(base, labelColon + 1, labelEnd), w.isFinite, w >= 0 else {
+                throw ParseFailure("bad weight in \"\(Self.text(base, labelStart, labelEnd))\" (the first field is label or label:weight)")
+            }
+            weight = w
+            labelEnd = labelColon
+        }
         guard let labelValue = NumberParsing.parseDouble(base, labelStart, labelEnd) else {
             let text = String(decoding: UnsafeRawBufferPointer(start: base + labelStart, count: labelEnd - labelStart), as: UTF8.self)
             if text.contains(",") { throw ParseFailure("multi-label record (\(text)) is not supported") }
-            if text.contains(":") { throw ParseFailure("missing label (line starts with \(text))") }
             throw ParseFailure("label \"\(text)\" is not a number")
         }
         let label = try context.labels.label(
@@ -97,7 +110,7 @@ public struct LibSVMParser: LineParser {
         }
         scratch.flush(into: &batch)
         if !inOrder { try batch.normalizeOpenRow(sumDuplicates: false) }
-        batch.closeRow(label: label, weight: 1, position: context.nextPosition)
+        batch.closeRow(label: label, weight: weight, position: context.nextPosition)
         return true
     }
 
