@@ -143,6 +143,7 @@ public struct Learner: Sendable {
     var z: [Double] = []
     var r: [Double] = []
     var dr: [Double] = []
+    var rowScratch = FeatureVector()
 
     /// A zero model.
     /// - Complexity: O(K).
@@ -324,32 +325,75 @@ public struct Learner: Sendable {
     /// the residual.
     @inline(__always)
     mutating func sparseStep(_ x: FeatureVector, eta: Double, gradScale: Double, l2: Double) {
+        x.indices.withUnsafeBufferPointer { ix in
+            x.values.withUnsafeBufferPointer { vx in
+                sparseStep(indices: ix, values: vx, eta: eta, gradScale: gradScale, l2: l2)
+            }
+        }
+    }
+
+    /// `sparseStep` on a row given as buffers.
+    @inline(__always)
+    mutating func sparseStep(
+        indices ix: UnsafeBufferPointer<UInt32>, values vx: UnsafeBufferPointer<Float>,
+        eta: Double, gradScale: Double, l2: Double
+    ) {
         let k = model.outputCount
         let inv = eta * gradScale / model.scale
         let decay = 1 - eta * l2
-        let rr = r
-        x.indices.withUnsafeBufferPointer { ix in
-            x.values.withUnsafeBufferPointer { vx in
-                model.storage.withUnsafeMutableBufferPointer { w in
-                    if k == 1 {
-                        let c = inv * rr[0]
+        r.withUnsafeBufferPointer { rr in
+            model.storage.withUnsafeMutableBufferPointer { w in
+                if k == 1 {
+                    let c = inv * rr[0]
+                    if decay == 1 {
+                        for p in 0..<ix.count { w[Int(ix[p])] -= c * Double(vx[p]) }
+                    } else {
                         for p in 0..<ix.count {
                             let j = Int(ix[p])
                             w[j] = decay * w[j] - c * Double(vx[p])
                         }
-                    } else {
-                        for p in 0..<ix.count {
-                            let base = Int(ix[p]) * k
-                            let v = inv * Double(vx[p])
-                            for o in 0..<k { w[base + o] = decay * w[base + o] - v * rr[o] }
-                        }
+                    }
+                } else {
+                    for p in 0..<ix.count {
+                        let base = Int(ix[p]) * k
+                        let v = inv * Double(vx[p])
+                        for o in 0..<k { w[base + o] = decay * w[base + o] - v * rr[o] }
                     }
                 }
             }
+            if model.fitsBias {
+                for o in 0..<k { model.bias[o] -= eta * gradScale * rr[o] }
+            }
         }
-        if model.fitsBias {
-            for o in 0..<k { model.bias[o] -= eta * gradScale * rr[o] }
+    }
+
+    /// One plain SGD step with an explicit step size on a row given as buffers:
+    /// `w ← w - η (ω ∇ℓ + λ w)`. The caller has grown the model for the row and its label, and no
+    /// lazy (SAGA/SVRG) replay state may be active. Counters are the caller's business.
+    /// - Returns: the row's loss before the step; `z` holds its outputs before the step.
+    /// - Complexity: O(nnz · K), no allocation.
+    @inline(__always)
+    @discardableResult
+    mutating func explicitStep(
+        indices ix: UnsafeBufferPointer<UInt32>, values vx: UnsafeBufferPointer<Float>,
+        label: Double, weight omega: Double, eta: Double
+    ) -> Double {
+        let lossKind = configuration.loss
+        let lossValue: Double
+        if model.outputCount == 1 {
+            let z0 = model.output1(indices: ix, values: vx)
+            if z.count != 1 { z = [0] }
+            if r.count != 1 { r = [0] }
+            z[0] = z0
+            r[0] = lossKind.residual(output: z0, label: label)
+            lossValue = lossKind.value(output: z0, label: label)
+        } else {
+            model.outputs(indices: ix, values: vx, into: &z)
+            lossValue = lossKind.evaluate(outputs: z, label: label, residual: &r)
         }
+        shrink(eta: eta)
+        sparseStep(indices: ix, values: vx, eta: eta, gradScale: omega, l2: 0)
+        return lossValue
     }
 
     // MARK: Replay
@@ -427,13 +471,16 @@ public struct Learner: Sendable {
 
     mutating func sgdReplayStep() {
         let (i, alpha) = replay!.draw(&rng)
-        let x = replay!.row(i)
-        let label = replay!.set.records.labels[i]
-        model.outputs(x, into: &z)
-        _ = configuration.loss.evaluate(outputs: z, label: label, residual: &r)
+        let b = replay!.set.records
+        let lo = b.rowStarts[i], hi = b.rowStarts[i + 1]
         let eta = configuration.schedule.rate(at: stepCount)
-        shrink(eta: eta)
-        sparseStep(x, eta: eta, gradScale: alpha, l2: 0)
+        b.indices.withUnsafeBufferPointer { ia in
+            b.values.withUnsafeBufferPointer { va in
+                explicitStep(indices: UnsafeBufferPointer(rebasing: ia[lo..<hi]),
+                             values: UnsafeBufferPointer(rebasing: va[lo..<hi]),
+                             label: b.labels[i], weight: alpha, eta: eta)
+            }
+        }
         stepCount += 1
         replayStepCount += 1
         replay!.stepsOnSet += 1
@@ -441,7 +488,8 @@ public struct Learner: Sendable {
 
     mutating func lazyReplayStep() {
         let (i, alpha) = replay!.draw(&rng)
-        let x = replay!.row(i)
+        replay!.fillRow(i, into: &rowScratch)
+        let x = rowScratch
         let label = replay!.set.records.labels[i]
         let lambda = configuration.l2
         replay!.catchUp(x, model: &model, l2: lambda)
@@ -554,6 +602,17 @@ struct _ReplayState: Sendable {
         let b = set.records
         let lo = b.rowStarts[i], hi = b.rowStarts[i + 1]
         return FeatureVector(indices: Array(b.indices[lo..<hi]), values: Array(b.values[lo..<hi]))
+    }
+
+    /// Copies row i into `x`, reusing its storage (no allocation once it has the capacity).
+    @inline(__always)
+    func fillRow(_ i: Int, into x: inout FeatureVector) {
+        let b = set.records
+        let lo = b.rowStarts[i], hi = b.rowStarts[i + 1]
+        x.indices.removeAll(keepingCapacity: true)
+        x.values.removeAll(keepingCapacity: true)
+        x.indices.append(contentsOf: b.indices[lo..<hi])
+        x.values.append(contentsOf: b.values[lo..<hi])
     }
 
     mutating func growDimension(to d: Int, outputs k: Int) {

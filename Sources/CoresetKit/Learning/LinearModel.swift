@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A linear model `z = W x + b` with one output per class (softmax) or a single output.
 ///
 /// Weights are stored feature-major (`storage[j * outputCount + k]`), so a sparse record touches
@@ -93,41 +99,58 @@ public struct LinearModel: Sendable, Hashable {
     /// Linear outputs `z = scale · storage · x + b` (features past `dimension` count as 0).
     /// - Complexity: O(nnz · K), no allocation when `z` has the right size.
     public func outputs(_ x: FeatureVector, into z: inout [Double]) {
+        x.indices.withUnsafeBufferPointer { ix in
+            x.values.withUnsafeBufferPointer { vx in outputs(indices: ix, values: vx, into: &z) }
+        }
+    }
+
+    /// Linear output of a single-output model for a row given as buffers (indices increasing).
+    /// - Complexity: O(nnz), no allocation.
+    @inline(__always)
+    func output1(indices ix: UnsafeBufferPointer<UInt32>, values vx: UnsafeBufferPointer<Float>) -> Double {
+        let d = dimension
+        return storage.withUnsafeBufferPointer { w in
+            // Two accumulators: the loop is latency bound otherwise.
+            var s0 = 0.0, s1 = 0.0
+            var p = 0
+            let n = ix.count
+            while p + 1 < n {
+                let j0 = Int(ix[p]), j1 = Int(ix[p + 1])
+                if j1 < d {
+                    s0 += Double(vx[p]) * w[j0]
+                    s1 += Double(vx[p + 1]) * w[j1]
+                } else {
+                    if j0 < d { s0 += Double(vx[p]) * w[j0] }
+                }
+                p += 2
+            }
+            if p < n, Int(ix[p]) < d { s0 += Double(vx[p]) * w[Int(ix[p])] }
+            return scale * (s0 + s1) + bias[0]
+        }
+    }
+
+    /// Linear outputs for a row given as buffers (indices strictly increasing).
+    /// - Complexity: O(nnz · K), no allocation when `z` has the right size.
+    @inline(__always)
+    func outputs(indices ix: UnsafeBufferPointer<UInt32>, values vx: UnsafeBufferPointer<Float>, into z: inout [Double]) {
         let k = outputCount
         if z.count != k { z = [Double](repeating: 0, count: k) }
+        if k == 1 {
+            z[0] = output1(indices: ix, values: vx)
+            return
+        }
         let d = dimension
-        x.indices.withUnsafeBufferPointer { ix in
-            x.values.withUnsafeBufferPointer { vx in
-                storage.withUnsafeBufferPointer { w in
-                    if k == 1 {
-                        // Two accumulators: the loop is latency bound otherwise.
-                        var s0 = 0.0, s1 = 0.0
-                        var p = 0
-                        let n = ix.count
-                        while p + 1 < n {
-                            let j0 = Int(ix[p]), j1 = Int(ix[p + 1])
-                            if j1 < d {
-                                s0 += Double(vx[p]) * w[j0]
-                                s1 += Double(vx[p + 1]) * w[j1]
-                            } else {
-                                if j0 < d { s0 += Double(vx[p]) * w[j0] }
-                            }
-                            p += 2
-                        }
-                        if p < n, Int(ix[p]) < d { s0 += Double(vx[p]) * w[Int(ix[p])] }
-                        z[0] = scale * (s0 + s1) + bias[0]
-                    } else {
-                        for o in 0..<k { z[o] = 0 }
-                        for p in 0..<ix.count {
-                            let j = Int(ix[p])
-                            if j >= d { break }
-                            let v = Double(vx[p])
-                            let base = j * k
-                            for o in 0..<k { z[o] += v * w[base + o] }
-                        }
-                        for o in 0..<k { z[o] = scale * z[o] + bias[o] }
-                    }
+        storage.withUnsafeBufferPointer { w in
+            z.withUnsafeMutableBufferPointer { zz in
+                for o in 0..<k { zz[o] = 0 }
+                for p in 0..<ix.count {
+                    let j = Int(ix[p])
+                    if j >= d { break }
+                    let v = Double(vx[p])
+                    let base = j * k
+                    for o in 0..<k { zz[o] += v * w[base + o] }
                 }
+                for o in 0..<k { zz[o] = scale * zz[o] + bias[o] }
             }
         }
     }
@@ -191,14 +214,43 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
     }
 
     /// Residual `∂loss/∂z` of a record at this snapshot (GradientEmbedding).
-    /// - Complexity: O(nnz · K); allocates a K-vector of scratch.
+    /// - Complexity: O(nnz · K); no allocation once `out` has `outputCount` entries (K > 1 uses
+    ///   stack scratch).
     public func residual(features: FeatureVector, label: Double, into out: inout [Float]) {
-        var z = [Double](repeating: 0, count: outputCount)
-        outputs(features, into: &z)
-        var r = z
-        _ = loss.evaluate(outputs: z, label: label, residual: &r)
-        if out.count != outputCount { out = [Float](repeating: 0, count: outputCount) }
-        for o in 0..<outputCount { out[o] = Float(r[o]) }
+        let k = outputCount
+        if out.count != k { out = [Float](repeating: 0, count: k) }
+        if k == 1 {
+            var z = Double(bias[0])
+            z += Double(features.isDensePrefix
+                ? features.values.withUnsafeBufferPointer { vx in weights.withUnsafeBufferPointer { VectorMath.dot(vx, $0) } }
+                : features.indices.withUnsafeBufferPointer { ix in
+                    features.values.withUnsafeBufferPointer { vx in
+                        weights.withUnsafeBufferPointer { VectorMath.sparseDenseDot(ix, vx, $0) }
+                    }
+                })
+            out[0] = Float(loss.residual(output: z, label: label))
+            return
+        }
+        // Softmax: r = softmax(z) - onehot(y), computed in stack scratch.
+        let d = dimension
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: k) { z in
+            for o in 0..<k { z[o] = Double(bias[o]) }
+            weights.withUnsafeBufferPointer { w in
+                for (j, v) in zip(features.indices, features.values) where Int(j) < d {
+                    let base = Int(j) * k
+                    for o in 0..<k { z[o] += Double(v * w[base + o]) }
+                }
+            }
+            var mx = -Double.infinity
+            for o in 0..<k where z[o] > mx { mx = z[o] }
+            var sum = 0.0
+            for o in 0..<k {
+                z[o] = exp(z[o] - mx)
+                sum += z[o]
+            }
+            let y = Int(label)
+            for o in 0..<k { out[o] = Float(z[o] / sum - (o == y ? 1 : 0)) }
+        }
     }
 
     /// Predicted label (class id or value).

@@ -95,6 +95,34 @@ public enum Loss: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// Residual `∂loss/∂z` of a single-output loss (logistic, hinge, squared); softmax is not
+    /// single-output and traps.
+    /// - Complexity: O(1), no allocation.
+    @inlinable
+    public func residual(output z: Double, label: Double) -> Double {
+        switch self {
+        case .logistic: return Loss.sigmoid(z) - (label >= 0.5 ? 1 : 0)
+        case .hinge:
+            let s: Double = label >= 0.5 ? 1 : -1
+            return s * z < 1 ? -s : 0
+        case .squared: return z - label
+        case .softmax: preconditionFailure("softmax has one output per class")
+        }
+    }
+
+    /// Loss value of a single-output loss (logistic, hinge, squared).
+    /// - Complexity: O(1), no allocation.
+    @inlinable
+    public func value(output z: Double, label: Double) -> Double {
+        switch self {
+        case .logistic:
+            return Loss.softplus(z) - (label >= 0.5 ? z : 0)
+        case .hinge: return max(0, 1 - (label >= 0.5 ? 1 : -1) * z)
+        case .squared: return 0.5 * (z - label) * (z - label)
+        case .softmax: preconditionFailure("softmax has one output per class")
+        }
+    }
+
     /// Loss value only (no residual).
     /// - Complexity: O(K).
     @inlinable
