@@ -31,6 +31,8 @@ public struct ReaderOptions: Sendable {
     public var followPollInterval = 0.05
     /// Stop following after this many idle seconds (nil: until interrupted).
     public var followIdleTimeout: Double?
+    /// Start from this label mapping (a model's), so class ids match the ones it was trained with.
+    public var initialLabels: LabelMap?
     /// Decompress on a separate thread, a few chunks ahead of parsing.
     public var prefetch = true
     /// Longest line accepted; a longer one is a bad record.
@@ -93,7 +95,7 @@ public final class RecordReader {
         self.inputs = inputs.isEmpty ? [.stdin] : inputs
         self.options = options
         self.onDiagnostic = onDiagnostic
-        self.context = ParseContext(labels: LabelMap(regression: options.regression))
+        self.context = ParseContext(labels: options.initialLabels ?? LabelMap(regression: options.regression))
         self.parser = options.format.makeParser(options: options)
         self.buffer = .allocate(byteCount: max(options.chunkSize, 16), alignment: 16)
     }

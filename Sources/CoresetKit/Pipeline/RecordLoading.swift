@@ -1,0 +1,13 @@
+/// Reads a whole (test or holdout) file into memory, with the label mapping of a model or of
+/// the training stream so class ids agree.
+public func loadRecords(
+    path: String, options: ReaderOptions, labels: LabelMap?, onDiagnostic: @escaping (String) -> Void
+) throws(CoresetError) -> (records: [Record], statistics: IngestStatistics, labels: LabelMap) {
+    var o = options
+    o.initialLabels = labels
+    o.followIdleTimeout = nil
+    let reader = RecordReader(inputs: [path == "-" ? .stdin : .file(path)], options: o, onDiagnostic: onDiagnostic)
+    var records: [Record] = []
+    while let batch = try reader.next() { records.append(contentsOf: batch.records) }
+    return (records, reader.statistics, reader.labels)
+}

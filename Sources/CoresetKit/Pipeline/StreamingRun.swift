@@ -1,0 +1,317 @@
+import Foundation
+
+/// What `coreset run` does with the stream.
+public struct RunConfiguration: Sendable {
+    /// How the learner uses arriving records and the memory.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Score each arriving record, take one online step on it, and replay the memory between
+        /// arrivals (the default: measured here to beat both a subset alone and one pass).
+        case onlineReplay = "online-replay"
+        /// CRAIG's recipe: learn only from the weighted memory (arrivals are scored, not learned).
+        case coresetOnly = "coreset-only"
+        /// One pass, one step per record, no memory (as Vowpal Wabbit).
+        case onlineOnly = "online-only"
+    }
+
+    /// What the bounded replay memory holds.
+    public enum Memory: String, Sendable, CaseIterable {
+        /// The weighted coreset kept by the streaming selector (closed loop in gradient space).
+        case coreset
+        /// A uniform reservoir sample of the same size, weights n/k: the baseline.
+        case reservoir
+    }
+
+    public var mode: Mode = .onlineReplay
+    public var memory: Memory = .coreset
+    public var selector: SelectorConfiguration
+    /// The learner; nil takes the defaults for the task found at the start of the stream.
+    public var learner: LearnerConfiguration?
+    /// Replay steps earned by each arriving record.
+    public var replayStepsPerRecord: Double = 1
+    /// Keep replaying while no input arrives (a followed file that is quiet).
+    public var replayWhenIdle = false
+    /// Passes over the final memory after the stream ends.
+    public var finalEpochs: Double = 0
+    /// Records between memory snapshots handed to the learner.
+    public var publishEvery = 5000
+    /// Learner steps between model snapshots handed to the selector (closed loop).
+    public var modelSnapshotEvery = 2000
+    /// Run selection and learning in lockstep on one thread: slower, fully deterministic.
+    public var synchronous = false
+    /// Batches in flight between the ingest thread and the learner (back-pressure beyond).
+    public var channelCapacity = 4
+
+    public init(selector: SelectorConfiguration) {
+        self.selector = selector
+    }
+}
+
+/// A progress row, at doubling record counts (as Vowpal Wabbit prints them).
+public struct RunProgress: Sendable {
+    public var row: ProgressiveValidation.Row
+    public var accuracy: Double
+    public var holdout: EvaluationSummary?
+    public var bytesOut: UInt64
+    public var memoryCount: Int
+    public var replayPasses: Double
+    public var reselections: Int
+    public var elapsed: Double
+}
+
+/// The outcome of a run.
+public struct RunResult: Sendable {
+    public var learner: Learner
+    public var memory: [(record: Record, weight: Double)]
+    public var progressive: ProgressiveValidation
+    public var statistics: IngestStatistics
+    public var reselections: Int
+    public var storedElements: Int
+    public var storedElementBound: Int
+    public var seconds: Double
+    /// The error that ended the stream early, after everything before it was used.
+    public var streamError: CoresetError?
+}
+
+/// Compressed stream in, weighted coreset maintained, model learning from it all the time.
+///
+/// Ingest and selection run on the calling thread, the learner on a thread of its own; a bounded
+/// channel between them gives back-pressure. The learner publishes model snapshots that the
+/// selector picks up (gradient-space distances, re-selection when the model moved); the selector
+/// publishes memory snapshots that the learner replays. Stale snapshots are fine; neither blocks
+/// on the other beyond the channel.
+public final class StreamingRun {
+    public let configuration: RunConfiguration
+    private let reader: RecordReader
+    private let holdout: [Record]
+    private let onProgress: @Sendable (RunProgress) -> Void
+    private let start = monotonicSeconds()
+    /// Makes the learner's configuration once the task is known (after the first batch); by default
+    /// `configuration.learner` or the task's defaults.
+    public var learnerConfigurationForTask: ((TaskKind) -> LearnerConfiguration)?
+
+    enum Message: Sendable {
+        case batch(RecordBatch, bytesOut: UInt64)
+        case memory(ReplaySet, reselections: Int)
+    }
+
+    public init(reader: RecordReader, configuration: RunConfiguration, holdout: [Record] = [],
+                onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }) {
+        self.reader = reader
+        self.configuration = configuration
+        self.holdout = holdout
+        self.onProgress = onProgress
+    }
+
+    /// Runs to the end of the stream (or an interrupt, or a stream error) and returns the result.
+    public func run() -> RunResult {
+        var streamError: CoresetError?
+        var first: RecordBatch?
+        do { first = try reader.next() } catch { streamError = error }
+        let labels = reader.labels
+        let task: TaskKind = labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary)
+        let learnerConfiguration = configuration.learner ?? learnerConfigurationForTask?(task) ?? LearnerConfiguration(task: task)
+        let loop = LearnerLoop(
+            learner: Learner(configuration: learnerConfiguration), configuration: configuration,
+            holdout: holdout, start: start, onProgress: onProgress)
+        let models = LatestValue<LinearModelSnapshot>()
+        loop.models = models
+
+        let usesMemory = configuration.mode != .onlineOnly
+        let selector = usesMemory && configuration.memory == .coreset
+            ? CoresetSelector(configuration: configuration.selector, task: task) : nil
+        var reservoir = usesMemory && configuration.memory == .reservoir
+            ? ReservoirMemory(k: configuration.selector.k, seed: configuration.selector.seed) : nil
+
+        let channel = BoundedChannel<Message>(capacity: configuration.channelCapacity)
+        let finished = NSCondition()
+        nonisolated(unsafe) var learnerDone = false
+        if !configuration.synchronous {
+            let thread = Thread {
+                loop.consume(channel)
+                finished.lock()
+                learnerDone = true
+                finished.broadcast()
+                finished.unlock()
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        func deliver(_ m: Message) {
+            if configuration.synchronous { loop.handle(m) } else { channel.send(m) }
+        }
+
+        var seenModel = 0
+        var sincePublish = 0
+        var lastReselections = 0
+        func memorySnapshot() -> ReplaySet? {
+            if let selector {
+                let c = selector.coreset.weightedRecords
+                return c.isEmpty ? nil : ReplaySet(records: c.map(\.record), weights: c.map(\.weight))
+            }
+            if let reservoir {
+                let c = reservoir.weightedRecords
+                return c.isEmpty ? nil : ReplaySet(records: c.map(\.record), weights: c.map(\.weight))
+            }
+            return nil
+        }
+        func publishMemory() {
+            if let m = memorySnapshot() { deliver(.memory(m, reselections: selector?.reselectionCount ?? 0)) }
+            sincePublish = 0
+        }
+
+        var batch = first
+        while let b = batch {
+            // Pick up the learner's newest model for gradient-space selection.
+            if let selector, let (snapshot, v) = models.take(newerThan: seenModel) {
+                seenModel = v
+                selector.updateModel(snapshot)
+            }
+            if let selector {
+                selector.offer(b)
+            } else if reservoir != nil {
+                for i in 0..<b.count { reservoir!.offer(b[i]) }
+            }
+            deliver(.batch(b, bytesOut: reader.statistics.bytesOut))
+            sincePublish += b.count
+            let reselected = (selector?.reselectionCount ?? 0) != lastReselections
+            lastReselections = selector?.reselectionCount ?? 0
+            if usesMemory && (sincePublish >= configuration.publishEvery || reselected || loop.memoryIsEmptyHint) {
+                publishMemory()
+            }
+            if configuration.synchronous { loop.replayCredited() }
+            if Interruption.requested { break }
+            do { batch = try reader.next() } catch {
+                streamError = error
+                batch = nil
+            }
+        }
+        selector?.finish()
+        if usesMemory { publishMemory() }
+        if configuration.synchronous {
+            loop.finish()
+        } else {
+            channel.close()
+            finished.lock()
+            while !learnerDone { finished.wait() }
+            finished.unlock()
+        }
+        return RunResult(
+            learner: loop.learner, memory: loop.memoryRecords, progressive: loop.progressive,
+            statistics: reader.statistics, reselections: selector?.reselectionCount ?? 0,
+            storedElements: selector?.storedElementCount ?? (reservoir?.records.count ?? 0),
+            storedElementBound: selector?.storedElementBound ?? configuration.selector.k,
+            seconds: monotonicSeconds() - start, streamError: streamError)
+    }
+}
+
+/// The learner's side of a run: owned by one thread at a time.
+final class LearnerLoop: @unchecked Sendable {
+    var learner: Learner
+    let configuration: RunConfiguration
+    let holdout: [Record]
+    let start: Double
+    let onProgress: @Sendable (RunProgress) -> Void
+    var models: LatestValue<LinearModelSnapshot>?
+    var progressive = ProgressiveValidation()
+    var credit = 0.0
+    var stepsSinceSnapshot = 0
+    var bytesOut: UInt64 = 0
+    var reselections = 0
+    var memoryRecords: [(record: Record, weight: Double)] = []
+    /// Read from the ingest thread without a lock: only a hint to publish the first memory early.
+    nonisolated(unsafe) var memoryIsEmptyHint = true
+
+    init(learner: Learner, configuration: RunConfiguration, holdout: [Record], start: Double,
+         onProgress: @escaping @Sendable (RunProgress) -> Void) {
+        self.learner = learner
+        self.configuration = configuration
+        self.holdout = holdout
+        self.start = start
+        self.onProgress = onProgress
+    }
+
+    /// The learner thread: take batches as they come, replay between them.
+    func consume(_ channel: BoundedChannel<Message>) {
+        while true {
+            let (message, ended) = channel.tryReceive()
+            if let message {
+                handle(message)
+                continue
+            }
+            if ended { break }
+            if credit >= 1 && learner.replaySetCount > 0 {
+                replay(min(Int(credit), 64))
+                continue
+            }
+            if configuration.replayWhenIdle && learner.replaySetCount > 0 {
+                replay(64)
+                continue
+            }
+            guard let next = channel.receive() else { break }
+            handle(next)
+        }
+        finish()
+    }
+
+    typealias Message = StreamingRun.Message
+
+    func handle(_ message: Message) {
+        switch message {
+        case .batch(let batch, let bytes):
+            bytesOut = bytes
+            learnBatch(batch)
+        case .memory(let set, let r):
+            reselections = r
+            learner.setReplaySet(set)
+            memoryIsEmptyHint = false
+            memoryRecords = (0..<set.count).map { (set.records[$0], set.weights[$0]) }
+        }
+    }
+
+    private func learnBatch(_ batch: RecordBatch) {
+        let learnsOnline = configuration.mode != .coresetOnly
+        for i in 0..<batch.count {
+            let record = batch[i]
+            let scored = learnsOnline ? learner.learn(record) : learner.score(record)
+            if learnsOnline { noteSteps(1) }
+            if configuration.mode != .onlineOnly { credit += configuration.replayStepsPerRecord }
+            if let row = progressive.update(scored, label: record.label, weight: record.weight) { report(row) }
+        }
+    }
+
+    /// Synchronous mode: spend the replay credit now.
+    func replayCredited() {
+        if credit >= 1 && learner.replaySetCount > 0 { replay(Int(credit)) }
+    }
+
+    private func replay(_ steps: Int) {
+        guard steps > 0 else { return }
+        learner.replaySteps(steps)
+        credit = max(0, credit - Double(steps))
+        noteSteps(steps)
+    }
+
+    private func noteSteps(_ n: Int) {
+        stepsSinceSnapshot += n
+        if let models, stepsSinceSnapshot >= configuration.modelSnapshotEvery {
+            stepsSinceSnapshot = 0
+            models.publish(learner.snapshot())
+        }
+    }
+
+    func finish() {
+        replayCredited()
+        if configuration.finalEpochs > 0 && learner.replaySetCount > 0 {
+            replay(Int((configuration.finalEpochs * Double(learner.replaySetCount)).rounded()))
+        }
+        if progressive.total.count > 0 { report(progressive.takeRow()) }
+    }
+
+    private func report(_ row: ProgressiveValidation.Row) {
+        let holdoutSummary = holdout.isEmpty ? nil : learner.evaluate(holdout)
+        onProgress(RunProgress(
+            row: row, accuracy: progressive.correct.value, holdout: holdoutSummary, bytesOut: bytesOut,
+            memoryCount: learner.replaySetCount, replayPasses: learner.replayPasses, reselections: reselections,
+            elapsed: monotonicSeconds() - start))
+    }
+}

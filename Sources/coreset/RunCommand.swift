@@ -1,0 +1,143 @@
+import ArgumentParser
+import CoresetKit
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Learn from a stream while keeping a weighted coreset as bounded replay memory (closed loop).",
+        discussion: """
+            Ingest and selection run on one core, the learner on another. Each arriving record is scored \
+            (progressive validation, as Vowpal Wabbit), then learned from; between arrivals the learner replays \
+            the weighted coreset, whose selector measures distances in gradient space at the learner's latest model. \
+            Progress rows go to stderr at doubling record counts; the summary (and --test metrics) to stdout.
+            """)
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var learnerOptions: LearnerOptions
+
+    @Option(name: .long, help: "online-replay (default), coreset-only (CRAIG: learn from the memory only) or online-only (one pass).")
+    var mode: RunConfiguration.Mode = .onlineReplay
+
+    @Option(name: .long, help: "Replay memory: coreset (default) or reservoir (uniform sample of the same k, the baseline).")
+    var memory: RunConfiguration.Memory = .coreset
+
+    @Option(name: .long, help: "Replay steps earned by each arriving record.")
+    var replaySteps: Double = 1
+
+    @Flag(name: .long, help: "Keep replaying while no input arrives (e.g. a quiet followed file).")
+    var replayWhenIdle = false
+
+    @Option(name: .long, help: "Passes over the final memory after the stream ends (default: 10 for coreset-only, else 0).")
+    var finalEpochs: Double?
+
+    @Option(name: .long, help: "Records between memory snapshots handed to the learner.")
+    var publishEvery: Int = 5000
+
+    @Option(name: .long, help: "Learner steps between model snapshots handed to the selector.")
+    var snapshotEvery: Int = 2000
+
+    @Flag(name: .long, help: "Selection and learning in lockstep on one thread (deterministic, slower).")
+    var sync = false
+
+    @Option(name: .long, help: "Evaluate on this file at every progress row.")
+    var holdout: String?
+
+    @Option(name: .long, help: "Evaluate on this file at the end and print loss, accuracy, AUC.")
+    var test: String?
+
+    @Option(name: .long, help: "Write the model (versioned JSON, atomically) here at the end.")
+    var modelOut: String?
+
+    @Option(name: .long, help: "Write the final weighted memory (coreset) here.")
+    var coresetOut: String?
+
+    @Option(name: .long, help: "Format of --coreset-out.")
+    var coresetFormat: CoresetFormat = .libsvm
+
+    @Flag(name: .shortAndLong, help: "No progress on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        if replaySteps < 0 { throw ValidationError("--replay-steps must be non-negative") }
+        if publishEvery < 1 || snapshotEvery < 1 { throw ValidationError("--publish-every and --snapshot-every must be at least 1") }
+    }
+
+    func run() throws {
+        Interruption.installSignalHandlers()
+        try runReportingErrors {
+            var readerOptions = input.readerOptions
+            readerOptions.followIdleTimeout = input.followIdleExit
+            let reader = RecordReader(inputs: input.inputs, options: readerOptions) { writeDiagnostic($0) }
+            var config = RunConfiguration(selector: selection.configuration)
+            config.mode = mode
+            config.memory = memory
+            config.replayStepsPerRecord = mode == .onlineOnly ? 0 : replaySteps
+            config.replayWhenIdle = replayWhenIdle
+            config.finalEpochs = finalEpochs ?? (mode == .coresetOnly ? 10 : 0)
+            config.publishEvery = publishEvery
+            config.modelSnapshotEvery = snapshotEvery
+            config.synchronous = sync
+            let holdoutRecords = try holdout.map {
+                try loadRecords(path: $0, options: input.readerOptions, labels: nil) { writeDiagnostic($0) }.records
+            } ?? []
+            let showProgress = !quiet
+            if showProgress {
+                writeDiagnostic("average    since      records    holdout    accuracy  memory   passes    MB/s")
+                writeDiagnostic("loss       last                  loss")
+            }
+            // The learner's configuration needs the task, known after the first batch: the run decides
+            // defaults itself unless options say otherwise; we pass our options through a hook.
+            let options = learnerOptions
+            let run = StreamingRun(reader: reader, configuration: config, holdout: holdoutRecords) { p in
+                guard showProgress else { return }
+                let mbps = Double(p.bytesOut) / max(p.elapsed, 1e-9) / 1e6
+                func col(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
+                writeDiagnostic(
+                    col(formatFixed(p.row.averageLoss, 6), 11) + col(formatFixed(p.row.sinceLast, 6), 11)
+                        + col(String(p.row.exampleCount), 11)
+                        + col(p.holdout.map { formatFixed($0.loss, 6) } ?? "-", 11)
+                        + col(formatFixed(p.accuracy, 4), 10) + col(String(p.memoryCount), 9)
+                        + col(formatFixed(p.replayPasses, 2), 10) + formatFixed(mbps, 1))
+            }
+            run.learnerConfigurationForTask = { task in options.configuration(task: task) }
+            let result = run.run()
+            var lines: [String] = []
+            let st = result.statistics
+            lines.append("records_accepted\t\(st.recordsAccepted)")
+            lines.append("records_skipped\t\(st.recordsSkipped)")
+            lines.append("bytes_in\t\(st.bytesIn)")
+            lines.append("bytes_out\t\(st.bytesOut)")
+            lines.append("task\t\(result.learner.configuration.task.rawValue)")
+            lines.append("mode\t\(mode.rawValue)")
+            lines.append("memory\t\(mode == .onlineOnly ? "none" : memory.rawValue)")
+            lines.append("memory_size\t\(result.memory.count)")
+            lines.append("stored_elements\t\(result.storedElements)")
+            lines.append("reselections\t\(result.reselections)")
+            lines.append("learner_steps\t\(result.learner.stepCount)")
+            lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")
+            lines.append("progressive_accuracy\t\(formatFixed(result.progressive.correct.value, 6))")
+            lines.append("seconds\t\(formatFixed(result.seconds, 3))")
+            if let test {
+                let loaded = try loadRecords(path: test, options: input.readerOptions, labels: reader.labels) { writeDiagnostic($0) }
+                lines.append(contentsOf: metricLines(prefix: "test", result.learner.evaluate(loaded.records)))
+            }
+            if let modelOut {
+                let bundle = ModelBundle(labels: reader.labels, featureNames: reader.context.featureNames,
+                                         recordsSeen: st.recordsAccepted, model: result.learner.modelFile())
+                try bundle.write(to: modelOut)
+            }
+            if let coresetOut {
+                let file = try AtomicFile(path: coresetOut)
+                let writer = CoresetWriter(format: coresetFormat, labels: reader.labels,
+                                           dimension: result.learner.featureCount, featureNames: reader.context.featureNames)
+                try writer.write(result.memory, to: file.output)
+                try file.commit()
+            }
+            let out = TextOutput(descriptor: 1)
+            try out.write(lines.joined(separator: "\n") + "\n")
+            try out.flush()
+            if let e = result.streamError { throw e }
+        }
+    }
+}

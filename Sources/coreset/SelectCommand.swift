@@ -1,0 +1,220 @@
+import ArgumentParser
+import CoresetKit
+
+extension SelectorConfiguration.Algorithm: ExpressibleByArgument {}
+extension SelectorConfiguration.Space: ExpressibleByArgument {}
+extension SelectorConfiguration.BudgetSplit: ExpressibleByArgument {}
+extension CoresetFormat: ExpressibleByArgument {}
+
+/// Options that choose the selector, shared by `select` and `run`.
+struct SelectionOptions: ParsableArguments {
+    @Option(name: .short, help: "Coreset size: elements in total, shared across classes.")
+    var k: Int = 1000
+
+    @Option(name: .long, help: "Streaming algorithm: sieve, sieve++, three-sieves, or greedy (offline lazy greedy; keeps the stream in memory).")
+    var algorithm: SelectorConfiguration.Algorithm = .sieveStreamingPlusPlus
+
+    @Option(name: .long, help: "Step of the threshold grid (1+epsilon)^i.")
+    var epsilon: Double = 0.1
+
+    @Option(name: .long, help: "ThreeSieves' patience T: rejections in a row before the threshold drops.")
+    var patience: Int = 500
+
+    @Option(name: .long, help: "Similarity: euclidean (CRAIG's D - d), cosine, or rbf.")
+    var similarity: String = "euclidean"
+
+    @Option(name: .long, help: "RBF gamma (default: 1 / mean squared distance of the warm-up records).")
+    var gamma: Double?
+
+    @Option(name: .long, help: "Distance space: feature (CRAIG) or gradient (loss gradients at the current model; feature space until a model exists).")
+    var space: SelectorConfiguration.Space = .gradient
+
+    @Option(name: .long, help: "Budget split across classes: proportional (CRAIG) or equal.")
+    var perClass: SelectorConfiguration.BudgetSplit = .proportional
+
+    @Option(name: .long, help: "Per-class reference reservoir: the records the objective is measured on while streaming.")
+    var referenceSize: Int = 1000
+
+    @Option(name: .long, help: "Records from which the similarity scale is fixed.")
+    var warmUp: Int = 500
+
+    @Option(name: .long, help: "Represent only the last N records.")
+    var window: Int?
+
+    @Option(name: .long, help: "Input weights decay by half every N records.")
+    var halfLife: Double?
+
+    @Option(name: .long, help: "Gradient space: re-select when the reference gradients moved by this relative amount.")
+    var reselectThreshold: Double = 0.1
+
+    @Option(name: .long, help: "Seed for the reservoirs.")
+    var seed: UInt64 = 0
+
+    var configuration: SelectorConfiguration {
+        let sim: SelectorConfiguration.Similarity
+        switch similarity {
+        case "cosine": sim = .cosine
+        case "rbf": sim = .rbf(gamma: gamma)
+        default: sim = .euclidean
+        }
+        return SelectorConfiguration(
+            k: k, algorithm: algorithm, epsilon: epsilon, threeSievesPatience: patience, similarity: sim,
+            space: space, budgetSplit: perClass, referenceSize: referenceSize, warmUp: warmUp, window: window,
+            halfLife: halfLife, reselectionThreshold: reselectThreshold, seed: seed)
+    }
+
+    func validate() throws {
+        guard ["euclidean", "cosine", "rbf"].contains(similarity) else {
+            throw ValidationError("--similarity must be euclidean, cosine or rbf")
+        }
+        if gamma != nil && similarity != "rbf" { throw ValidationError("--gamma applies to --similarity rbf only") }
+        if let message = configuration.validationError() { throw ValidationError(message) }
+    }
+}
+
+/// Where and how a coreset is written.
+struct CoresetOutputOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: libsvm (label:weight, or --weights-file), csv, jsonl, vw (native importance weight).")
+    var outputFormat: CoresetFormat = .libsvm
+
+    @Option(name: [.short, .long], help: "Write the coreset to this file (atomically replaced at every emission) instead of stdout.")
+    var output: String?
+
+    @Option(name: .long, help: "LIBSVM: write weights to this sidecar file, one per line, and plain labels to the coreset.")
+    var weightsFile: String?
+
+    func validate() throws {
+        if weightsFile != nil && outputFormat != .libsvm { throw ValidationError("--weights-file goes with --output-format libsvm") }
+    }
+}
+
+struct SelectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "select",
+        abstract: "Stream records through a bounded-memory weighted coreset (sieve-streaming facility location) and write it.",
+        discussion: """
+            The coreset is written at the end of the stream and, with --emit-every N, every N records \
+            (to stdout, each emission preceded by a '# coreset ...' comment line; with -o the file is \
+            replaced atomically each time). Every element keeps a stable id: its position in the stream.
+            """)
+
+    @OptionGroup var input: InputOptions
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var outputOptions: CoresetOutputOptions
+
+    @Option(name: .long, help: "A model file (from `coreset run/train --model-out`): distances are measured in gradient space at it.")
+    var model: String?
+
+    @Option(name: .long, help: "Also emit the coreset every N records.")
+    var emitEvery: Int?
+
+    @Flag(name: .shortAndLong, help: "No progress on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        if let e = emitEvery, e < 1 { throw ValidationError("--emit-every must be at least 1") }
+        if selection.window != nil && selection.algorithm == .greedy { throw ValidationError("--window needs a streaming algorithm") }
+    }
+
+    func run() throws {
+        Interruption.installSignalHandlers()
+        try runReportingErrors {
+            let reader = RecordReader(inputs: input.inputs, options: input.readerOptions) { writeDiagnostic($0) }
+            var task: TaskKind = input.regression ? .regression : .multiclass
+            var snapshot: (any GradientEmbedding)?
+            if let model {
+                var learner: Learner
+                do { learner = try Learner(contentsOf: model) } catch { throw CoresetError.badFile(path: model, message: "\(error)") }
+                snapshot = learner.snapshot()
+                if learner.configuration.task == .regression { task = .regression }
+            }
+            let selector = CoresetSelector(configuration: selection.configuration, task: task)
+            if let snapshot { selector.updateModel(snapshot) }
+            var summary = StreamSummary(regression: input.regression)
+            let progress = ProgressReporter(enabled: !quiet)
+            let emitter = CoresetEmitter(options: outputOptions)
+            func line() -> String {
+                let s = reader.statistics
+                let t = max(progress.elapsed, 1e-9)
+                return "\(s.recordsAccepted) records, \(s.recordsSkipped) skipped, stored \(selector.storedElementCount), "
+                    + formatRate(Double(s.recordsAccepted) / t, unit: "records/s") + ", "
+                    + formatRate(Double(s.bytesOut) / t / 1e6, unit: "MB/s")
+            }
+            var failure: Error?
+            var nextEmit = emitEvery.map(UInt64.init)
+            do {
+                while let batch = try reader.next() {
+                    summary.add(batch)
+                    if let every = emitEvery, let due = nextEmit, reader.statistics.recordsAccepted >= due {
+                        // Emit exactly at multiples of N: split the batch at the boundary.
+                        var start = 0
+                        var dueNow = due
+                        let first = reader.statistics.recordsAccepted - UInt64(batch.count)
+                        while first + UInt64(batch.count) >= dueNow {
+                            let cut = Int(dueNow - first)
+                            for i in start..<cut { selector.offer(batch[i]) }
+                            start = cut
+                            try emitter.emit(selector, reader: reader, summary: summary, records: dueNow)
+                            dueNow += UInt64(every)
+                        }
+                        for i in start..<batch.count { selector.offer(batch[i]) }
+                        nextEmit = dueNow
+                    } else {
+                        selector.offer(batch)
+                    }
+                    progress.update(count: reader.statistics.recordsAccepted, line)
+                }
+            } catch let e as CoresetError {
+                failure = e
+            }
+            selector.finish()
+            progress.finish(line())
+            // What was accepted before a fault is still selected and written.
+            try emitter.emit(selector, reader: reader, summary: summary, records: reader.statistics.recordsAccepted, final: true)
+            if !quiet {
+                let c = selector.coreset
+                writeDiagnostic("coreset: \(c.count) elements, total weight \(formatFixed(c.totalWeight, 3)) (input weight \(formatFixed(summary.totalWeight, 3))), stored \(selector.storedElementCount) of bound \(selector.storedElementBound), \(selector.reselectionCount) reselections")
+            }
+            if let failure { throw failure }
+        }
+    }
+}
+
+/// Writes coresets to stdout or a file, once or repeatedly.
+final class CoresetEmitter {
+    let options: CoresetOutputOptions
+    private var emissions = 0
+    private let stdout = TextOutput(descriptor: 1)
+
+    init(options: CoresetOutputOptions) {
+        self.options = options
+    }
+
+    func emit(_ selector: CoresetSelector, reader: RecordReader, summary: StreamSummary, records: UInt64, final: Bool = false) throws {
+        emissions += 1
+        let coreset = selector.coreset
+        let weightsOut: TextOutput?
+        var weightsFile: AtomicFile?
+        if let path = options.weightsFile {
+            weightsFile = try AtomicFile(path: path)
+            weightsOut = weightsFile!.output
+        } else {
+            weightsOut = nil
+        }
+        let writer = CoresetWriter(
+            format: options.outputFormat, labels: reader.labels, dimension: summary.dimension,
+            featureNames: reader.context.featureNames, weightsOutput: weightsOut,
+            zeroBased: false)
+        if let path = options.output {
+            let file = try AtomicFile(path: path)
+            try writer.write(coreset.weightedRecords, to: file.output)
+            try file.commit()
+        } else {
+            if !final || emissions > 1 {
+                try stdout.write("# coreset after \(records) records: \(coreset.count) elements, weight \(formatFixed(coreset.totalWeight, 3))\n")
+            }
+            try writer.write(coreset.weightedRecords, to: stdout)
+        }
+        try weightsFile?.commit()
+    }
+}
