@@ -67,8 +67,8 @@ struct LearnerOptions: ParsableArguments {
 func metricLines(prefix: String, _ s: EvaluationSummary) -> [String] {
     var lines = ["\(prefix)_records\t\(s.count)", "\(prefix)_loss\t\(formatFixed(s.loss, 6))"]
     if !s.accuracy.isNaN { lines.append("\(prefix)_accuracy\t\(formatFixed(s.accuracy, 6))") }
-    if !s.logLoss.isNaN && s.logLoss != s.loss { lines.append("\(prefix)_log_loss\t\(formatFixed(s.logLoss, 6))") }
+    if !s.logLoss.isNaN && abs(s.logLoss - s.loss) > 1e-9 { lines.append("\(prefix)_log_loss\t\(formatFixed(s.logLoss, 6))") }
     if !s.auc.isNaN { lines.append("\(prefix)_auc\t\(formatFixed(s.auc, 6))") }
-    if !s.squaredError.isNaN && s.squaredError != s.loss { lines.append("\(prefix)_squared_error\t\(formatFixed(s.squaredError, 6))") }
+    if !s.squaredError.isNaN && abs(s.squaredError - s.loss) > 1e-9 { lines.append("\(prefix)_squared_error\t\(formatFixed(s.squaredError, 6))") }
     return lines
 }

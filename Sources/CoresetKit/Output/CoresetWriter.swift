@@ -44,7 +44,7 @@ public struct CoresetWriter {
     }
 
     /// Shortest text that reads back to the same Double.
-    static func number(_ v: Double) -> String {
+    public static func number(_ v: Double) -> String {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return String(v)
     }
