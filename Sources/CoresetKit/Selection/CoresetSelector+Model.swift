@@ -25,7 +25,7 @@ extension CoresetSelector {
             var num = 0.0, den = 0.0
             var r = [Float](repeating: 0, count: snapshot.residualCount)
             for case let c? in classes {
-                for p in (configuration.algorithm == .greedy ? c.all : c.refs) {
+                for p in (configuration.algorithm == .greedy ? c.liveAll : c.refs) {
                     snapshot.residual(features: p.record.features, label: p.record.label, into: &r)
                     var d2 = 0.0, o2 = 0.0
                     for i in 0..<r.count {
@@ -50,7 +50,9 @@ extension CoresetSelector {
         func reembed(_ p: _Point) -> _Point { k0.point(p.record, arrival: p.arrival) }
         for case let c? in classes {
             c.refs = c.refs.map(reembed)
+            c.compactAll()
             c.all = c.all.map(reembed)
+            for i in c.candidates.indices { c.candidates[i].point = reembed(c.candidates[i].point) }
             for s in c.pool.indices { if let e = c.pool[s] { c.pool[s]!.point = reembed(e.point) } }
         }
         if scaleFixed {
@@ -72,7 +74,7 @@ extension CoresetSelector {
         let refs = c.refs
         var cand = refs
         let refArrivals = Set(refs.map(\.arrival))
-        var old: [(point: _Point, weight: Double)] = []
+        var old: [(point: _Point, weight: _Weight)] = []
         for case let e? in c.pool {
             old.append((e.point, e.weight))
             if !refArrivals.contains(e.point.arrival) { cand.append(e.point) }
@@ -91,22 +93,23 @@ extension CoresetSelector {
         c.rejections = 0
         c.m = 0
         for r in rows { c.m = max(c.m, r.reduce(0) { $0 + Double($1) }) }
+        if configuration.window != nil { c.blockMax = [block(arrivals > 0 ? arrivals - 1 : 0): c.m] }
         c.maxCapacity = max(c.maxCapacity, c.capacity)
         maintainSieves(c)
         for i in picks {
             if offerToSieves(cand[i], sims: rows[i], in: c, ordinal: c.seen) == nil {
-                old.append((cand[i], 0))
+                old.append((cand[i], _Weight()))
             }
         }
         let stored = c.pool.indices.filter { c.pool[$0] != nil }
         if stored.isEmpty {
-            for o in old { c.pending += o.weight }
+            for o in old { c.pending.absorb(o.weight) }
             return
         }
         let storedPoints = stored.map { c.pool[$0]!.point }
-        for o in old where o.weight != 0 {
+        for o in old where !o.weight.isZero {
             let j = nearest(o.point, among: storedPoints, selfArrival: true)
-            c.pool[stored[j]]!.weight += o.weight
+            c.pool[stored[j]]!.weight.absorb(o.weight)
         }
     }
 }

@@ -16,7 +16,7 @@ extension CoresetSelector {
             guard b > 0 else { continue }
             let picked: [(point: _Point, weight: Double)]
             if configuration.algorithm == .greedy {
-                picked = offlineGreedy(c.all, budget: b)
+                picked = offlineGreedy(c.liveAll, budget: b)
             } else if !c.started {
                 picked = offlineGreedy(c.refs, budget: b)
             } else {
@@ -29,11 +29,13 @@ extension CoresetSelector {
         return WeightedCoreset(elements: out)
     }
 
-    /// Budget per class id (0 for ids never seen).
+    /// Budget per class id (0 for ids never seen, or with no record in the window).
     public func classBudgets() -> [Int] {
         let k = configuration.k
         var b = [Int](repeating: 0, count: classes.count)
-        let ids = classes.compactMap { $0 }.filter { $0.seen > 0 }.map(\.id)
+        let windowed = configuration.window != nil
+        func count(_ c: _ClassState) -> Int { windowed ? c.inWindow : c.seen }
+        let ids = classes.compactMap { $0 }.filter { count($0) > 0 }.map(\.id)
         guard !ids.isEmpty else { return b }
         if task == .regression || ids.count == 1 {
             b[ids[0]] = k
@@ -43,11 +45,11 @@ extension CoresetSelector {
         case .equal:
             for (i, id) in ids.enumerated() { b[id] = k / ids.count + (i < k % ids.count ? 1 : 0) }
         case .proportional:
-            let n = Double(ids.reduce(0) { $0 + classes[$1]!.seen })
+            let n = Double(ids.reduce(0) { $0 + count(classes[$1]!) })
             var frac: [(Double, Int)] = []
             var used = 0
             for id in ids {
-                let q = Double(k) * Double(classes[id]!.seen) / n
+                let q = Double(k) * Double(count(classes[id]!)) / n
                 b[id] = Int(q.rounded(.down))
                 used += b[id]
                 frac.append((q - q.rounded(.down), id))
@@ -122,15 +124,16 @@ extension CoresetSelector {
         }
         guard !chosen.isEmpty else { return [] }
         var w = [Double](repeating: 0, count: chosen.count)
-        for case let e? in c.pool { w[nearest(e.point, among: chosen, selfArrival: true)] += e.weight }
-        if c.pending != 0 {
+        for case let e? in c.pool { w[nearest(e.point, among: chosen, selfArrival: true)] += c.ledger.value(e.weight) }
+        let pending = c.ledger.value(c.pending)
+        if pending != 0 {
             // Weight that arrived with no element stored: split like the references' nearest counts.
             if refs.isEmpty {
-                w[0] += c.pending
+                w[0] += pending
             } else {
                 var counts = [Double](repeating: 0, count: chosen.count)
                 for r in refs { counts[nearest(r, among: chosen, selfArrival: true)] += 1 }
-                for i in w.indices { w[i] += c.pending * counts[i] / Double(refs.count) }
+                for i in w.indices { w[i] += pending * counts[i] / Double(refs.count) }
             }
         }
         return zip(chosen, w).map { ($0, $1) }

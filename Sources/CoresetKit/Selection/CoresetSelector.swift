@@ -49,6 +49,12 @@ public final class CoresetSelector {
     var latestVersion = 0
     let log1pe: Double
     let effectiveWarmUp: Int
+    /// Window mode: class id and input weight of the last `window` records (ring by arrival), so the
+    /// weight leaving the window is known exactly — 12 bytes per record of the window, no features.
+    var windowClass: [Int32] = []
+    var windowWeight: [Double] = []
+    /// Window mode: arrivals per weight block (window / 16, at least 1).
+    let blockSize: Int
 
     /// Records offered so far.
     public var recordsSeen: Int { Int(arrivals) }
@@ -66,6 +72,7 @@ public final class CoresetSelector {
         kernel = _Kernel(kind: .cosine, embedding: nil)
         log1pe = Foundation_log(1 + configuration.epsilon)
         effectiveWarmUp = max(2, min(configuration.warmUp, configuration.referenceSize))
+        blockSize = max(1, ((configuration.window ?? 16) + 15) / 16)
     }
 
     // MARK: - Public counters
@@ -101,7 +108,8 @@ public final class CoresetSelector {
     /// Classes seen so far (ids 0..<count; regression has one).
     public var classCount: Int { classes.count }
 
-    /// Accepted input weight of class c (decayed to now if a half-life is set).
+    /// Accepted input weight of class c (decayed to now if a half-life is set; of the records in the
+    /// window if a window is set).
     public func inputWeight(ofClass c: Int) -> Double {
         guard c < classes.count, let s = classes[c] else { return 0 }
         return s.inputWeight * decayFactorNow
@@ -134,6 +142,7 @@ public final class CoresetSelector {
     /// Processes one record. Labels of classification tasks must be class ids >= 0.
     public func offer(_ record: Record) {
         let arrival = arrivals
+        if let n = configuration.window, arrival >= UInt64(n) { expire(arrival: arrival - UInt64(n)) }
         arrivals += 1
         if !scaleFixed {
             warmUpBuffer.append(record)
@@ -142,6 +151,16 @@ public final class CoresetSelector {
         let cid = task == .regression ? 0 : max(0, record.classIndex)
         let cls = classState(cid)
         cls.seen += 1
+        if let n = configuration.window {
+            cls.inWindow += 1
+            if windowClass.count < n {
+                windowClass.append(Int32(cid))
+                windowWeight.append(record.weight)
+            } else {
+                windowClass[Int(arrival % UInt64(n))] = Int32(cid)
+                windowWeight[Int(arrival % UInt64(n))] = record.weight
+            }
+        }
         updateCapacity(cls)
         maybeRenormaliseDecay()
         let scaled = record.weight * scaleFactor(arrival: arrival)
@@ -153,7 +172,11 @@ public final class CoresetSelector {
             return
         }
         if !cls.started {
-            cls.appendReference(point)
+            if configuration.window != nil {
+                windowAdmit(point, in: cls, selfSlot: nil, poolSims: [])
+            } else {
+                cls.appendReference(point)
+            }
             if cls.refs.count >= configuration.referenceSize { start(cls) }
             return
         }
@@ -193,7 +216,12 @@ public final class CoresetSelector {
             cap = k
         } else {
             switch configuration.budgetSplit {
-            case .proportional: cap = Int((Double(k) * Double(c.seen) / Double(arrivals)).rounded(.up))
+            case .proportional:
+                if let n = configuration.window {
+                    cap = Int((Double(k) * Double(c.inWindow) / Double(min(arrivals, UInt64(n)))).rounded(.up))
+                } else {
+                    cap = Int((Double(k) * Double(c.seen) / Double(arrivals)).rounded(.up))
+                }
             case .equal: cap = (k + classes.count { $0 != nil } - 1) / max(1, classes.count { $0 != nil })
             }
         }
@@ -219,8 +247,8 @@ public final class CoresetSelector {
         let f = decayFactorNow
         for case let c? in classes {
             c.inputWeight *= f
-            c.pending *= f
-            for s in c.pool.indices { c.pool[s]?.weight *= f }
+            c.pending.plain *= f
+            for s in c.pool.indices { c.pool[s]?.weight.plain *= f }
         }
         decayOrigin = arrivals
     }
@@ -229,7 +257,8 @@ public final class CoresetSelector {
     func start(_ c: _ClassState) {
         c.started = true
         c.maxCapacity = max(c.maxCapacity, c.capacity)
-        let refs = c.refs
+        // With a window the slots are not in arrival order (expiries move them): replay in arrival order.
+        let refs = c.refs.sorted { $0.arrival < $1.arrival }
         for (i, p) in refs.enumerated() {
             process(p, in: c, ordinal: i + 1, weight: p.record.weight * scaleFactor(arrival: p.arrival), replay: true)
         }
@@ -272,40 +301,84 @@ public final class CoresetSelector {
 
         var singleton = 0.0
         for v in sims { singleton += Double(v) }
-        c.m = max(c.m, singleton)
+        if configuration.window != nil {
+            // m and LB over the window: m is the largest singleton value of the live blocks, LB the best
+            // sieve now (values fall when members expire).
+            let b = block(p.arrival)
+            c.blockMax[b] = max(c.blockMax[b] ?? 0, singleton)
+            c.m = c.blockMax.values.max() ?? singleton
+            c.lowerBound = c.sieves.reduce(0) { max($0, $1.value) }
+        } else {
+            c.m = max(c.m, singleton)
+        }
         maintainSieves(c)
 
         let slot = offerToSieves(p, sims: sims, in: c, ordinal: ordinal)
 
         // Weight: to itself if stored, else to the most similar stored element.
         if let s = slot {
-            c.pool[s]!.weight += weight
+            addWeight(weight, arrival: p.arrival, to: &c.pool[s]!.weight, in: c)
         } else if let s = argmax(poolSims, c) {
-            c.pool[s]!.weight += weight
+            addWeight(weight, arrival: p.arrival, to: &c.pool[s]!.weight, in: c)
         } else {
-            c.pending += weight
+            addWeight(weight, arrival: p.arrival, to: &c.pending, in: c)
         }
 
         guard !replay else { return }
+        if configuration.window != nil {
+            windowAdmit(p, in: c, selfSlot: slot, poolSims: poolSims)
+            return
+        }
         let n = UInt64(c.seen)
         let j = Int(c.rng.below(n))
         if c.refs.count < configuration.referenceSize {
             c.appendReference(p)
-            for i in c.sieves.indices {
-                var best: Float = 0
-                for m in c.sieves[i].members { best = max(best, m == slot ? kernel.selfSimilarity : poolSims[m]) }
-                c.sieves[i].cover.append(best)
-                c.sieves[i].value += Double(best)
-            }
+            appendCovers(p, in: c, selfSlot: slot, poolSims: poolSims)
         } else if j < c.refs.count {
             c.replaceReference(j, with: p)
-            for i in c.sieves.indices {
-                var best: Float = 0
-                for m in c.sieves[i].members { best = max(best, m == slot ? kernel.selfSimilarity : poolSims[m]) }
-                c.sieves[i].value += Double(best) - Double(c.sieves[i].cover[j])
-                c.sieves[i].cover[j] = best
-            }
+            setCovers(j, p, in: c, selfSlot: slot, poolSims: poolSims)
         }
+    }
+
+    /// Best member of a sieve for a reference point, given the point's similarities to the pool
+    /// (`selfSlot`: the point's own slot, whose entry in `poolSims` may predate its insertion).
+    @inline(__always)
+    func coverEntry(_ s: _Sieve, selfSlot: Int?, poolSims: [Float]) -> (Float, Int32) {
+        var best: Float = 0, own: Int32 = -1
+        for m in s.members {
+            let v = m == selfSlot ? kernel.selfSimilarity : poolSims[m]
+            if v > best || own < 0 { best = max(best, v); own = Int32(m) }
+        }
+        return (best, own)
+    }
+
+    /// A reference was appended: extend every sieve's coverage.
+    func appendCovers(_ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
+        for i in c.sieves.indices {
+            let (best, own) = coverEntry(c.sieves[i], selfSlot: selfSlot, poolSims: poolSims)
+            c.sieves[i].cover.append(best)
+            c.sieves[i].owner.append(own)
+            c.sieves[i].value += Double(best)
+        }
+    }
+
+    /// Reference slot j now holds p: recompute every sieve's coverage of it.
+    func setCovers(_ j: Int, _ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
+        for i in c.sieves.indices {
+            let (best, own) = coverEntry(c.sieves[i], selfSlot: selfSlot, poolSims: poolSims)
+            c.sieves[i].value += Double(best) - Double(c.sieves[i].cover[j])
+            c.sieves[i].cover[j] = best
+            c.sieves[i].owner[j] = own
+        }
+    }
+
+    /// Adds input weight (of the record that arrived at `arrival`) to an element or the pending weight.
+    @inline(__always)
+    func addWeight(_ w: Double, arrival: UInt64, to target: inout _Weight, in c: _ClassState) {
+        guard configuration.window != nil else { target.plain += w; return }
+        let b = block(arrival)
+        target.prune(oldest: oldestLiveBlock)
+        target.add(c.ledger.stored(w, block: b), block: b)
     }
 
     func argmax(_ poolSims: [Float], _ c: _ClassState) -> Int? {
@@ -334,7 +407,7 @@ public final class CoresetSelector {
             lo = level(atOrAbove: c.m)
             hi = level(atOrBelow: k * c.m)
             if c.sieves.isEmpty {
-                c.sieves = [_Sieve(level: hi, cover: [Float](repeating: 0, count: c.refs.count))]
+                c.sieves = [_Sieve(level: hi, referenceCount: c.refs.count)]
             } else if c.sieves[0].level < lo {
                 c.sieves[0].level = lo
             }
@@ -352,7 +425,7 @@ public final class CoresetSelector {
         let present = Set(kept.map(\.level))
         if present.count < hi - lo + 1 {
             for l in lo...hi where !present.contains(l) {
-                kept.append(_Sieve(level: l, cover: [Float](repeating: 0, count: c.refs.count)))
+                kept.append(_Sieve(level: l, referenceCount: c.refs.count))
             }
             kept.sort { $0.level > $1.level }
         }
@@ -377,7 +450,7 @@ public final class CoresetSelector {
                 if v > bestSim { best = s; bestSim = v }
             }
         }
-        if best >= 0 { c.pool[best]!.weight += e.weight } else { c.pending += e.weight }
+        if best >= 0 { c.pool[best]!.weight.absorb(e.weight) } else { c.pending.absorb(e.weight) }
     }
 
     /// Offers a record to every sieve of its class by the algorithm's rule.
@@ -420,7 +493,7 @@ public final class CoresetSelector {
             slot = s
             c.pool[s]!.holders += 1
             c.sieves[i].members.append(s)
-            _Greedy.absorb(sims, into: &c.sieves[i].cover)
+            c.sieves[i].absorb(sims, slot: s)
             c.sieves[i].value = f + g
             c.lowerBound = max(c.lowerBound, f + g)
         }

@@ -67,8 +67,11 @@ public struct SelectorConfiguration: Sendable, Hashable {
     /// Number of first records of the stream from which the similarity scale (D, or γ for RBF) is
     /// fixed. Clamped to `referenceSize`.
     public var warmUp: Int
-    /// If set, the coreset represents the last `window` records: older elements expire and the weight
-    /// of older records leaves the coreset. Not implemented yet: setting it traps.
+    /// If set, the coreset represents the last `window` records of the stream: older elements and
+    /// references expire and the weight of older records leaves the coreset, so per class the coreset's
+    /// total weight is the input weight of the class's records among the last `window` (see
+    /// `CoresetSelector+Window`). Costs 12 bytes per record of the window (its class and weight) plus
+    /// the reference candidates, R (1 + ln(n_w / R)) records per class in expectation.
     public var window: Int?
     /// If set, input weights decay by half every `halfLife` records (by stream arrival order).
     public var halfLife: Double?
@@ -117,7 +120,6 @@ public struct SelectorConfiguration: Sendable, Hashable {
         if referenceSize < 1 { return "the reference size must be at least 1" }
         if warmUp < 2 { return "the warm-up must be at least 2 records" }
         if let w = window, w < 1 { return "the window must be at least 1 record" }
-        if window != nil { return "--window is not implemented yet" }
         if let h = halfLife, !(h > 0) { return "the half-life must be positive" }
         if case .rbf(let g?) = similarity, !(g > 0) { return "the RBF gamma must be positive" }
         if window != nil && halfLife != nil { return "use either a window or a half-life, not both" }

@@ -6,15 +6,116 @@ struct _Sieve {
     var members: [Int] = []
     /// cover[r] = max over members j of s(ref r, j) (0 when empty).
     var cover: [Float]
+    /// owner[r] = pool slot of the member achieving cover[r] (-1: none). Lets a member leave (window
+    /// expiry) by recomputing only the references it covered.
+    var owner: [Int32]
     /// f(S) = Σ cover.
     var value: Double = 0
+
+    init(level: Int, referenceCount: Int) {
+        self.level = level
+        cover = [Float](repeating: 0, count: referenceCount)
+        owner = [Int32](repeating: -1, count: referenceCount)
+    }
+
+    /// Raises cover (and owner) where `row` is larger; `slot` is the member the row belongs to.
+    mutating func absorb(_ row: [Float], slot: Int) {
+        let o = Int32(slot)
+        for i in 0..<min(row.count, cover.count) where row[i] > cover[i] {
+            cover[i] = row[i]
+            owner[i] = o
+        }
+    }
+}
+
+/// The weight an element (or a class's pending weight) stands for.
+///
+/// Without a window it is one number (`plain`, in half-life-scaled units). With a window, amounts are
+/// tagged by the arrival block of the records they came from (blocks of `_Ledger.blockSize` arrivals);
+/// an amount's current value is `amount × fraction[block]` (see `_Ledger`), and amounts of blocks
+/// that left the window are worth nothing. Moving weight between elements keeps the tags.
+struct _Weight {
+    var plain = 0.0
+    var blocks: [Int] = []
+    var amounts: [Double] = []
+
+    mutating func add(_ a: Double, block: Int?) {
+        guard let b = block else { plain += a; return }
+        var i = blocks.count - 1
+        while i >= 0 && blocks[i] != b { i -= 1 }
+        if i >= 0 { amounts[i] += a } else { blocks.append(b); amounts.append(a) }
+    }
+
+    mutating func absorb(_ o: _Weight) {
+        plain += o.plain
+        for (b, a) in zip(o.blocks, o.amounts) { add(a, block: b) }
+    }
+
+    /// Drops the amounts of blocks older than `oldest` (they are worth nothing).
+    mutating func prune(oldest: Int) {
+        guard let f = blocks.first, f < oldest else { return }
+        var nb: [Int] = [], na: [Double] = []
+        for (b, a) in zip(blocks, amounts) where b >= oldest { nb.append(b); na.append(a) }
+        blocks = nb
+        amounts = na
+    }
+
+    var isZero: Bool { plain == 0 && blocks.isEmpty }
+}
+
+/// Per class, window mode: what is left of each live arrival block. `fraction[β]` multiplies every
+/// stored amount of block β; `live[β]` is the current total value of block β held by the class's
+/// elements and pending weight. When a record of block β leaves the window its weight w leaves the
+/// class: fraction[β] *= (live − w) / live. A block whose last record left is dropped, so its amounts
+/// are worth exactly 0. Per class totals are therefore exact (up to rounding).
+struct _Ledger {
+    var fraction: [Int: Double] = [:]
+    var live: [Int: Double] = [:]
+
+    /// Stored units for a value `a` added now to block β.
+    mutating func stored(_ a: Double, block b: Int) -> Double {
+        live[b, default: 0] += a
+        let f = fraction[b] ?? 1
+        if fraction[b] == nil { fraction[b] = 1 }
+        return f > 0 ? a / f : a
+    }
+
+    mutating func expire(_ w: Double, block b: Int) {
+        guard let l = live[b], l > 0 else { return }
+        let nl = max(0, l - w)
+        fraction[b] = (fraction[b] ?? 1) * (nl / l)
+        live[b] = nl
+    }
+
+    mutating func drop(block b: Int) {
+        fraction[b] = nil
+        live[b] = nil
+    }
+
+    func value(_ w: _Weight) -> Double {
+        var v = w.plain
+        for (b, a) in zip(w.blocks, w.amounts) { if let f = fraction[b] { v += a * f } }
+        return v
+    }
+}
+
+/// Window mode: a record that may still enter the class's reference sample (priority sampling over a
+/// sliding window, Babcock, Datar, Motwani 2002). The sample is the R records of lowest priority in
+/// the window; a record is kept as a candidate while fewer than R later records have a lower
+/// priority (after that it can never be among the R lowest). Expected candidates: R (1 + ln(n_w / R))
+/// for n_w records of the class in the window.
+struct _Candidate {
+    var point: _Point
+    var priority: UInt64
+    var dominated: Int32 = 0
+    var inSample = false
 }
 
 /// An element kept by at least one sieve, with the weight it stands for.
 struct _PoolElement {
     var point: _Point
-    /// Input weight assigned to it (in half-life-scaled units).
-    var weight: Double
+    /// Input weight assigned to it (in half-life-scaled units, or block-tagged with a window).
+    var weight: _Weight
     /// Number of sieves holding it; it leaves the pool at 0.
     var holders: Int
 }
@@ -45,14 +146,28 @@ final class _ClassState {
     /// Sieve-Streaming++'s lower bound LB = max over time of max_v f(S_v).
     var lowerBound = 0.0
     /// Weight that arrived while the pool was empty.
-    var pending = 0.0
+    var pending = _Weight()
     /// Sieve capacity (the class's share of k at the last record) and its historical maximum.
     var capacity = 1
     var maxCapacity = 1
     /// ThreeSieves' count of consecutive rejections.
     var rejections = 0
-    /// Offline greedy: every record of the class.
+    /// Offline greedy: every record of the class (with a window: from `allHead` on, the ones in it).
     var all: [_Point] = []
+    var allHead = 0
+
+    // Window mode.
+    /// Records of this class among the last `window` records.
+    var inWindow = 0
+    var ledger = _Ledger()
+    /// Largest singleton value per arrival block (m is their max over live blocks).
+    var blockMax: [Int: Double] = [:]
+    /// Candidates for the reference sample, in arrival order (references are among them).
+    var candidates: [_Candidate] = []
+    /// Priority of each reference, by slot.
+    var refPriority: [UInt64] = []
+    /// Pool slot of each stored element, by arrival.
+    var slotOfArrival: [UInt64: Int] = [:]
 
     /// The references' and stored elements' features as matrix columns (bulk dot products).
     var refStore: _ColumnStore
@@ -70,7 +185,7 @@ final class _ClassState {
     }
 
     func insert(_ point: _Point) -> Int {
-        let e = _PoolElement(point: point, weight: 0, holders: 0)
+        let e = _PoolElement(point: point, weight: _Weight(), holders: 0)
         poolCount += 1
         let s: Int
         if let f = freeSlots.popLast() {
@@ -81,6 +196,7 @@ final class _ClassState {
             s = pool.count - 1
         }
         poolStore.set(s, point.record.features, replacing: nil)
+        slotOfArrival[point.arrival] = s
         return s
     }
 
@@ -91,6 +207,7 @@ final class _ClassState {
         freeSlots.append(slot)
         poolCount -= 1
         poolStore.clear(slot, old: e.point.record.features)
+        slotOfArrival[e.point.arrival] = nil
         return e
     }
 
@@ -100,6 +217,7 @@ final class _ClassState {
         freeSlots = []
         poolCount = 0
         poolStore = _ColumnStore(columns: 64)
+        slotOfArrival = [:]
     }
 
     func appendReference(_ p: _Point) {
@@ -110,5 +228,28 @@ final class _ClassState {
     func replaceReference(_ j: Int, with p: _Point) {
         refStore.set(j, p.record.features, replacing: refs[j].record.features)
         refs[j] = p
+    }
+
+    /// Removes reference slot j by moving the last one into it (the caller fixes the sieves' covers).
+    func removeReference(_ j: Int) {
+        let last = refs.count - 1
+        if j != last {
+            refStore.set(j, refs[last].record.features, replacing: refs[j].record.features)
+            refStore.clear(last, old: refs[last].record.features)
+            refs[j] = refs[last]
+            if !refPriority.isEmpty { refPriority[j] = refPriority[last] }
+        } else {
+            refStore.clear(last, old: refs[last].record.features)
+        }
+        refs.removeLast()
+        if !refPriority.isEmpty { refPriority.removeLast() }
+    }
+
+    /// The offline-greedy records still in the window.
+    var liveAll: [_Point] { allHead == 0 ? all : Array(all[allHead...]) }
+
+    /// Drops the expired prefix of `all` for good.
+    func compactAll() {
+        if allHead > 0 { all.removeFirst(allHead); allHead = 0 }
     }
 }

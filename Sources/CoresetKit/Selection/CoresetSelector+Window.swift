@@ -1,0 +1,161 @@
+/// Drift: `SelectorConfiguration.window` — the coreset represents the last N records of the stream.
+///
+/// When record t arrives, record t − N leaves the window (before t is processed), and with it:
+/// - **its weight**: the exact input weight of the leaving record (kept in a ring of N (class, weight)
+///   pairs, 12 bytes per record, no features) leaves its class. Elements hold their weight tagged by
+///   the arrival block it came from (`_Weight`, blocks of N/16 arrivals); the class's `_Ledger` scales
+///   every amount of that block by (live − w)/live, and a block whose last record left is worth 0.
+///   So per class, coreset total weight == input weight of the class's records among the last N,
+///   and an element whose records all left stands for nothing, wherever its weight moved;
+/// - **the element**: if the record is stored, it leaves every sieve (only the references it covered
+///   are re-covered, via `_Sieve.owner`) and the store, passing its (in-window) weight to the most
+///   similar remaining element, as any eviction does;
+/// - **the reference**: the reference set is a priority sample of the class's records in the window
+///   (the R of lowest seeded priority; Babcock, Datar, Motwani, SODA 2002), kept with its candidates
+///   (`_Candidate`); a sampled record that leaves is replaced by the next candidate.
+/// The sieves' m (largest singleton) and Sieve-Streaming++'s LB are taken over the window (m per block,
+/// LB = best sieve now), so thresholds follow the recent part of the stream. Budgets and class shares
+/// use the classes' counts in the window.
+extension CoresetSelector {
+    @inline(__always) func block(_ arrival: UInt64) -> Int { Int(arrival) / blockSize }
+
+    /// The oldest block with a record in the window.
+    var oldestLiveBlock: Int {
+        guard let n = configuration.window else { return 0 }
+        return block(arrivals > UInt64(n) ? arrivals - UInt64(n) : 0)
+    }
+
+    /// Seeded priority of a record (order-free: depends on the seed and arrival only).
+    func priority(_ arrival: UInt64) -> UInt64 {
+        var g = _SplitMix64(seed: configuration.seed ^ (arrival &* 0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D)
+        return g.next()
+    }
+
+    /// Record `a` leaves the window.
+    func expire(arrival a: UInt64) {
+        guard let n = configuration.window else { return }
+        let idx = Int(a % UInt64(n))
+        let cid = Int(windowClass[idx]), w = windowWeight[idx]
+        if let c = classes[cid] {
+            c.inWindow -= 1
+            c.inputWeight -= w
+            if c.inWindow == 0 { c.inputWeight = 0 }  // no rounding residue in an empty class
+            if configuration.algorithm == .greedy {
+                if c.allHead < c.all.count, c.all[c.allHead].arrival == a { c.allHead += 1 }
+                if c.allHead >= 1024 && c.allHead * 2 >= c.all.count { c.compactAll() }
+            } else {
+                if c.started { c.ledger.expire(w, block: block(a)) }
+                if let s = c.slotOfArrival[a] { expireElement(s, in: c) }
+                expireCandidates(upTo: a, in: c)
+            }
+        }
+        // Last record of its block: the block is worth nothing any more, in every class.
+        if (Int(a) + 1) % blockSize == 0 {
+            let b = block(a)
+            for case let c? in classes {
+                c.ledger.drop(block: b)
+                c.blockMax[b] = nil
+            }
+        }
+    }
+
+    /// A stored element leaves every sieve and the store.
+    func expireElement(_ slot: Int, in c: _ClassState) {
+        for i in c.sieves.indices {
+            guard let k = c.sieves[i].members.firstIndex(of: slot) else { continue }
+            c.sieves[i].members.remove(at: k)
+            var value = 0.0
+            for r in 0..<c.sieves[i].cover.count {
+                if c.sieves[i].owner[r] == Int32(slot) {
+                    var best: Float = 0, own: Int32 = -1
+                    for m in c.sieves[i].members {
+                        let v = kernel.similarity(c.refs[r], c.pool[m]!.point)
+                        if v > best || own < 0 { best = max(best, v); own = Int32(m) }
+                    }
+                    c.sieves[i].cover[r] = best
+                    c.sieves[i].owner[r] = own
+                }
+                value += Double(c.sieves[i].cover[r])
+            }
+            c.sieves[i].value = value
+            c.pool[slot]!.holders -= 1
+        }
+        c.pool[slot]!.holders = 0
+        evict(slot, in: c)
+    }
+
+    /// Candidates (and references) with arrival <= a leave; a sampled one is replaced by the
+    /// lowest-priority remaining candidate, or its slot removed.
+    func expireCandidates(upTo a: UInt64, in c: _ClassState) {
+        while let f = c.candidates.first, f.point.arrival <= a {
+            c.candidates.removeFirst()
+            guard f.inSample, let j = c.refs.firstIndex(where: { $0.arrival == f.point.arrival }) else { continue }
+            var best = -1
+            for i in c.candidates.indices where !c.candidates[i].inSample {
+                if best < 0 || c.candidates[i].priority < c.candidates[best].priority { best = i }
+            }
+            if best >= 0 {
+                c.candidates[best].inSample = true
+                let q = c.candidates[best].point
+                c.replaceReference(j, with: q)
+                c.refPriority[j] = c.candidates[best].priority
+                if c.started {
+                    let ps = poolSimilarities(q, c)
+                    setCovers(j, q, in: c, selfSlot: c.slotOfArrival[q.arrival], poolSims: ps)
+                }
+            } else {
+                if c.started {
+                    let last = c.refs.count - 1
+                    for i in c.sieves.indices {
+                        c.sieves[i].value -= Double(c.sieves[i].cover[j])
+                        c.sieves[i].cover[j] = c.sieves[i].cover[last]
+                        c.sieves[i].owner[j] = c.sieves[i].owner[last]
+                        c.sieves[i].cover.removeLast()
+                        c.sieves[i].owner.removeLast()
+                    }
+                }
+                c.removeReference(j)
+            }
+        }
+    }
+
+    /// A new record of the class enters the candidate list and, if its priority is among the R
+    /// lowest of the window, the reference sample.
+    /// - Parameters: selfSlot/poolSims: the record's pool slot and similarities to the pool (started classes).
+    func windowAdmit(_ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
+        let u = priority(p.arrival)
+        let r = Int32(configuration.referenceSize)
+        // Candidates with R later records of lower priority can never be sampled again.
+        var w = 0
+        for i in c.candidates.indices {
+            var x = c.candidates[i]
+            if x.priority > u { x.dominated += 1 }
+            if x.dominated >= r && !x.inSample { continue }
+            c.candidates[w] = x
+            w += 1
+        }
+        c.candidates.removeLast(c.candidates.count - w)
+        var cand = _Candidate(point: p, priority: u)
+        if c.refs.count < configuration.referenceSize {
+            cand.inSample = true
+            c.appendReference(p)
+            c.refPriority.append(u)
+            if c.started { appendCovers(p, in: c, selfSlot: selfSlot, poolSims: poolSims) }
+        } else {
+            var j = 0
+            for i in c.refPriority.indices where c.refPriority[i] > c.refPriority[j] { j = i }
+            if u < c.refPriority[j] {
+                let out = c.refs[j].arrival
+                if let k = c.candidates.firstIndex(where: { $0.point.arrival == out }) { c.candidates[k].inSample = false }
+                cand.inSample = true
+                c.replaceReference(j, with: p)
+                c.refPriority[j] = u
+                if c.started { setCovers(j, p, in: c, selfSlot: selfSlot, poolSims: poolSims) }
+            }
+        }
+        c.candidates.append(cand)
+    }
+
+    /// Window mode: candidates for the reference samples, summed over classes.
+    var windowCandidateCount: Int { classes.reduce(0) { $0 + ($1?.candidates.count ?? 0) } }
+}
