@@ -380,7 +380,7 @@ public struct Learner: Sendable {
     ) -> Double {
         let lossKind = configuration.loss
         let lossValue: Double
-        if model.outputCount == 1 {
+        if lossKind != .softmax {
             let z0 = model.output1(indices: ix, values: vx)
             if z.count != 1 { z = [0] }
             if r.count != 1 { r = [0] }

@@ -219,7 +219,7 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
     public func residual(features: FeatureVector, label: Double, into out: inout [Float]) {
         let k = outputCount
         if out.count != k { out = [Float](repeating: 0, count: k) }
-        if k == 1 {
+        if loss != .softmax {
             var z = Double(bias[0])
             z += Double(features.isDensePrefix
                 ? features.values.withUnsafeBufferPointer { vx in weights.withUnsafeBufferPointer { VectorMath.dot(vx, $0) } }
