@@ -1,10 +1,21 @@
-// Usage: zstd -dc data.svm.zst | BenchSelection K ALGORITHM [LIMIT] [REFERENCE] [SAMPLE]
-// Streams LIBSVM from stdin through CoresetSelector (batches of 1000) and prints records/s, peak
-// memory, store size, and the coreset's exact objective on a fixed sample against lazy greedy's.
+// Selection benchmarks (driven by tools/bench_selection/bench.py, which writes RESULTS.md).
+//
+//   BenchSelection stream FILE K ALGORITHM
+//       End to end: reads the .zst with CoresetKit's RecordReader, streams every record through a
+//       feature-space CoresetSelector, reads the coreset. Prints one JSON line: records/s, peak RSS.
+//       One algorithm per process, so the peak RSS is that algorithm's (plus the reader's buffers).
+//   BenchSelection eval FILE [APRICOT_DIR]
+//       In memory, for k = 100 and 1000: (a) facility-location objective of every algorithm, of
+//       uniform random subsets and of apricot's selection (if APRICOT_DIR holds its picks) on a fixed
+//       10,000-record random sample, against lazy greedy with that sample as ground set and the
+//       sample plus 30,000 more random records as candidates; (b) gradient error at a mid-training and a
+//       near-optimal model (trained here with CoresetKit's Learner) of feature-space and gradient-space
+//       coresets, relative to uniform random subsets (weights n/k, mean of 10 draws). Prints JSON.
 import CoresetKit
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 
 func now() -> Double {
     var ts = timespec()
@@ -13,86 +24,287 @@ func now() -> Double {
 }
 
 func peakRSSMiB() -> Double {
-    guard let f = fopen("/proc/self/status", "r") else { return 0 }
-    defer { fclose(f) }
-    var line = [CChar](repeating: 0, count: 256)
-    while fgets(&line, 256, f) != nil {
-        let s = String(cString: line)
-        if s.hasPrefix("VmHWM:") {
-            let kb = Double(s.split(separator: " ").dropFirst().first { !$0.isEmpty }.flatMap { Double($0) } ?? 0)
-            return kb / 1024
-        }
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        return kb / 1024
     }
     return 0
 }
 
-let args = CommandLine.arguments
-let k = Int(args[1])!
-let alg = SelectorConfiguration.Algorithm(rawValue: args[2])!
-let limit = args.count > 3 ? Int(args[3])! : Int.max
-let refSize = args.count > 4 ? Int(args[4])! : 1000
-let sampleSize = args.count > 5 ? Int(args[5])! : 3000
+func json(_ v: Any) -> String {
+    let d = try! JSONSerialization.data(withJSONObject: v, options: [.sortedKeys])
+    return String(decoding: d, as: UTF8.self)
+}
 
-var records: [Record] = []
-var binary = true
-while let line = readLine(), records.count < limit {
-    var parts = line.split(separator: " ")
-    guard !parts.isEmpty else { continue }
-    let label = Double(parts.removeFirst())!
-    var idx: [UInt32] = [], val: [Float] = []
-    for p in parts {
-        guard let c = p.firstIndex(of: ":") else { continue }
-        idx.append(UInt32(p[..<c])! - 1)
-        val.append(Float(p[p.index(after: c)...])!)
+func readAll(_ path: String) -> (records: [Record], task: TaskKind) {
+    let reader = RecordReader(inputs: [.file(path)])
+    var out: [Record] = []
+    while let b = try! reader.next() { out += b.records }
+    return (out, reader.labels.task)
+}
+
+func taskOf(_ path: String) -> TaskKind { path.contains("mnist") ? .multiclass : .binary }
+
+let algorithms: [SelectorConfiguration.Algorithm] = [.sieveStreaming, .sieveStreamingPlusPlus, .threeSieves]
+let ks = [100, 1000]
+
+// MARK: - stream
+
+func stream(_ path: String, k: Int, alg: SelectorConfiguration.Algorithm) {
+    let t0 = now()
+    let reader = RecordReader(inputs: [.file(path)])
+    let selector = CoresetSelector(configuration: SelectorConfiguration(k: k, algorithm: alg, space: .feature), task: taskOf(path))
+    var n = 0
+    while let b = try! reader.next() {
+        selector.offer(b)
+        n += b.count
     }
-    if label != 1 && label != -1 { binary = false }
-    records.append(Record(label: label, features: FeatureVector(indices: idx, values: val), position: UInt64(records.count)))
+    selector.finish()
+    let c = selector.coreset
+    let t1 = now()
+    print(json(["algorithm": alg.rawValue, "k": k, "records": n, "seconds": t1 - t0, "records_per_s": Double(n) / (t1 - t0),
+                "peak_rss_mib": peakRSSMiB(), "stored": selector.storedElementCount, "bound": selector.storedElementBound,
+                "references": selector.referenceCount, "coreset": c.count]))
 }
-if binary { for i in records.indices { records[i].label = records[i].label > 0 ? 1 : 0 } }
-let task: TaskKind = binary ? .binary : .multiclass
 
-let config = SelectorConfiguration(k: k, algorithm: alg, space: .feature, referenceSize: refSize)
-let selector = CoresetSelector(configuration: config, task: task)
-let t0 = now()
-var i = 0
-while i < records.count {
-    let j = min(records.count, i + 1000)
-    selector.offer(RecordBatch(records[i..<j]))
-    i = j
+// MARK: - exact objective, fast enough for 10k x 40k
+
+struct Dense {
+    let dim: Int
+    var buf: [Float]
+    init(dim: Int) { self.dim = dim; buf = [Float](repeating: 0, count: dim) }
+    mutating func load(_ x: FeatureVector) {
+        for i in 0..<dim { buf[i] = 0 }
+        for (i, v) in zip(x.indices, x.values) where Int(i) < dim { buf[Int(i)] = v }
+    }
 }
-selector.finish()
-let t1 = now()
-let coreset = selector.coreset
-let t2 = now()
-print("algorithm=\(alg.rawValue) k=\(k) n=\(records.count) reference=\(refSize)")
-print(String(format: "stream: %.2f s, %.0f records/s; coreset read: %.2f s; stored=%d bound=%d references=%d; peak RSS %.0f MiB (includes the loaded data)",
-             t1 - t0, Double(records.count) / (t1 - t0), t2 - t1, selector.storedElementCount,
-             selector.storedElementBound, selector.referenceCount, peakRSSMiB()))
 
-// Objective on a fixed sample (every (n/sample)-th record), with the selector's frozen scale,
-// against lazy greedy run per class on that sample with the same per-class budgets.
-if sampleSize > 0 {
-    let step = max(1, records.count / sampleSize)
-    let sample = stride(from: 0, to: records.count, by: step).map { records[$0] }
-    let f = selector.objective
-    let budgets = selector.classBudgets()
-    var greedyPicks: [Record] = []
+/// s(x, ground[g]) for every g, with s = max(0, D - |x - g|) (CRAIG, feature space).
+func simRow(_ x: FeatureVector, _ xn: Float, _ ground: [Record], _ gn: [Float], _ d: Float, _ dense: inout Dense, into row: inout [Float]) {
+    dense.load(x)
+    dense.buf.withUnsafeBufferPointer { db in
+        for g in 0..<ground.count {
+            let f = ground[g].features
+            let dot = f.indices.withUnsafeBufferPointer { ix in f.values.withUnsafeBufferPointer { vx in VectorMath.sparseDenseDot(ix, vx, db) } }
+            row[g] = max(0, d - max(0, xn + gn[g] - 2 * dot).squareRoot())
+        }
+    }
+}
+
+func norm2(_ r: Record) -> Float { VectorMath.squaredNorm(r.features) }
+
+/// Lazy greedy (rows recomputed, not cached): picks of `cands` maximising Σ_g max_j s(g, j) over `ground`.
+func lazyGreedy(cands: [Record], ground: [Record], budget: Int, d: Float, dim: Int) -> [Int] {
+    guard budget > 0, !cands.isEmpty, !ground.isEmpty else { return [] }
+    let gn = ground.map(norm2), cn = cands.map(norm2)
+    var dense = Dense(dim: dim)
+    var row = [Float](repeating: 0, count: ground.count)
+    var cover = [Float](repeating: 0, count: ground.count)
+    func gain() -> Double { var s = 0.0; for g in 0..<row.count { let v = row[g] - cover[g]; if v > 0 { s += Double(v) } }; return s }
+    // Max-heap of (gain, index).
+    var heap: [(Double, Int)] = []
+    func less(_ a: (Double, Int), _ b: (Double, Int)) -> Bool { a.0 < b.0 || (a.0 == b.0 && a.1 > b.1) }
+    func push(_ e: (Double, Int)) {
+        heap.append(e); var c = heap.count - 1
+        while c > 0 { let p = (c - 1) / 2; if less(heap[p], heap[c]) { heap.swapAt(p, c); c = p } else { break } }
+    }
+    func pop() -> (Double, Int) {
+        let top = heap[0]; let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last; var p = 0
+            while true {
+                let l = 2 * p + 1, r = l + 1; var b = p
+                if l < heap.count && less(heap[b], heap[l]) { b = l }
+                if r < heap.count && less(heap[b], heap[r]) { b = r }
+                if b == p { break }
+                heap.swapAt(p, b); p = b
+            }
+        }
+        return top
+    }
+    for i in cands.indices { simRow(cands[i].features, cn[i], ground, gn, d, &dense, into: &row); push((gain(), i)) }
+    var picks: [Int] = []
+    while picks.count < budget, !heap.isEmpty {
+        let top = pop()
+        simRow(cands[top.1].features, cn[top.1], ground, gn, d, &dense, into: &row)
+        let g = gain()
+        if let next = heap.first, less((g, top.1), next) { push((g, top.1)); continue }
+        picks.append(top.1)
+        for i in 0..<row.count where row[i] > cover[i] { cover[i] = row[i] }
+    }
+    return picks
+}
+
+/// Exact per-class F(selected) on the sample.
+func objective(_ selected: [Record], sample: [Record], d: Float, dim: Int) -> Double {
+    var best = [Float](repeating: 0, count: sample.count)
+    let sn = sample.map(norm2)
+    var dense = Dense(dim: dim)
+    var row = [Float](repeating: 0, count: sample.count)
+    var byClass: [Int: [Int]] = [:]
+    for (i, r) in sample.enumerated() { byClass[r.classIndex, default: []].append(i) }
+    for s in selected {
+        guard let idx = byClass[s.classIndex] else { continue }
+        let g = idx.map { sample[$0] }, gn = idx.map { sn[$0] }
+        simRow(s.features, norm2(s), g, gn, d, &dense, into: &row)
+        for (j, i) in idx.enumerated() where row[j] > best[i] { best[i] = row[j] }
+    }
+    return best.reduce(0.0) { $0 + Double($1) }
+}
+
+// MARK: - gradients
+
+/// Σ w_i ∇_i as a dense (residuals × (dim + 1)) matrix at the snapshot.
+func gradientSum(_ items: [(Record, Double)], _ m: LinearModelSnapshot, dim: Int) -> [Double] {
+    let k = m.residualCount, cols = dim + 1
+    var acc = [Double](repeating: 0, count: k * cols)
+    var r = [Float](repeating: 0, count: k)
+    for (rec, w) in items {
+        m.residual(features: rec.features, label: rec.label, into: &r)
+        for a in 0..<k {
+            let s = w * Double(r[a])
+            if s == 0 { continue }
+            let base = a * cols
+            for (i, v) in zip(rec.features.indices, rec.features.values) where Int(i) < dim { acc[base + Int(i)] += s * Double(v) }
+            acc[base + dim] += s
+        }
+    }
+    return acc
+}
+
+func distance(_ a: [Double], _ b: [Double]) -> Double {
+    var s = 0.0
+    for i in a.indices { let d = a[i] - b[i]; s += d * d }
+    return s.squareRoot()
+}
+
+func train(_ data: [Record], task: TaskKind, fraction: Double, epochs: Int, seed: UInt64) -> LinearModelSnapshot {
+    var learner = Learner(configuration: LearnerConfiguration(task: task, seed: seed))
+    var g = SeededGenerator(seed: seed)
+    var order = Array(data.indices)
+    order.shuffle(using: &g)
+    let n = Int(Double(data.count) * fraction)
+    for e in 0..<epochs {
+        if e > 0 { order.shuffle(using: &g) }
+        for i in order.prefix(n) { learner.learn(data[i]) }
+    }
+    return learner.snapshot()
+}
+
+func eval(_ path: String, apricotDir: String?) {
+    let (data, _) = readAll(path)
+    let task = taskOf(path)
+    let dim = data.reduce(0) { max($0, $1.features.dimension) }
+    var out: [String: Any] = ["records": data.count, "dimension": dim]
+    var g = SeededGenerator(seed: 12345)
+    var perm = Array(data.indices)
+    perm.shuffle(using: &g)
+    let sample = perm.prefix(10_000).map { data[$0] }
+    let cands = perm.prefix(40_000).map { data[$0] }
+    // The selector fixes D on the first 500 records (warm-up); use the same objective for everyone.
+    let fl = FacilityLocation.fitted(.euclidean, sample: Array(data.prefix(500)))
+    let d = Float(fl.scale)
+    out["D"] = fl.scale
+    out["eval_sample"] = sample.count
+    out["greedy_candidates"] = cands.count
+
+    // Feature-space streaming coresets (the same runs as `stream`, repeated in memory).
+    var featureCoresets: [Int: [String: WeightedCoreset]] = [:]
+    var budgets: [Int: [Int]] = [:]
+    for k in ks {
+        for alg in algorithms {
+            let s = CoresetSelector(configuration: SelectorConfiguration(k: k, algorithm: alg, space: .feature), task: task)
+            var i = 0
+            while i < data.count { let j = min(data.count, i + 1000); s.offer(RecordBatch(data[i..<j])); i = j }
+            s.finish()
+            featureCoresets[k, default: [:]][alg.rawValue] = s.coreset
+            budgets[k] = s.classBudgets()
+        }
+    }
+
+    // (a) objective.
+    var objRows: [[String: Any]] = []
+    let classes = budgets[1000]!.count
+    var greedyOrder: [Int: [Record]] = [:]
     let tg = now()
-    for c in 0..<budgets.count {
-        let cls = sample.filter { Int($0.label) == c }
-        greedyPicks += f.greedy(candidates: cls, ground: cls, budget: budgets[c]).map { cls[$0] }
+    for c in 0..<classes {
+        let cc = cands.filter { $0.classIndex == c }, gc = sample.filter { $0.classIndex == c }
+        let picks = lazyGreedy(cands: cc, ground: gc, budget: budgets[1000]![c], d: d, dim: dim)
+        greedyOrder[c] = picks.map { cc[$0] }
     }
-    let tg1 = now()
-    let fs = f.evaluate(selected: coreset.elements.map(\.record), on: sample)
-    let fg = f.evaluate(selected: greedyPicks, on: sample)
-    // A uniform random subset of the same size as a floor.
-    var g = SystemRandomNumberGenerator()
-    let rnd = (0..<k).map { _ in records[Int.random(in: 0..<records.count, using: &g)] }
-    let fr = f.evaluate(selected: rnd, on: sample)
-    let base = Double(sample.count) * (f.scale)
-    print(String(format: "objective on %d-record sample: streaming/greedy = %.4f, random/greedy = %.4f; greedy on sample took %.1f s",
-                 sample.count, fs / fg, fr / fg, tg1 - tg))
-    // F = |V| D - Σ min distance: also report the ratio of the distance-reduction part, which is
-    // the harder one to get right (the constant |V| D inflates every ratio).
-    print(String(format: "excess over |V|·D offset: streaming %.4g, greedy %.4g, random %.4g (|V|·D = %.4g)", fs - base, fg - base, fr - base, base))
+    out["greedy_seconds"] = now() - tg
+    for k in ks {
+        var greedySel: [Record] = []
+        for c in 0..<classes { greedySel += greedyOrder[c]!.prefix(budgets[k]![c]) }
+        let fg = objective(greedySel, sample: sample, d: d, dim: dim)
+        var rnd = 0.0
+        for _ in 0..<5 { rnd += objective((0..<k).map { _ in data[Int(g.next() % UInt64(data.count))] }, sample: sample, d: d, dim: dim) / 5 }
+        func row(_ name: String, _ f: Double) -> [String: Any] {
+            ["k": k, "method": name, "F": f, "ratio": f / fg, "normalized": (f - rnd) / (fg - rnd)]
+        }
+        objRows.append(row("greedy", fg))
+        for alg in algorithms { objRows.append(row(alg.rawValue, objective(featureCoresets[k]![alg.rawValue]!.elements.map(\.record), sample: sample, d: d, dim: dim))) }
+        objRows.append(row("uniform random (mean of 5)", rnd))
+        if let dir = apricotDir, let text = try? String(contentsOfFile: "\(dir)/picks_k\(k).txt", encoding: .utf8) {
+            let picks = text.split(whereSeparator: \.isNewline).compactMap { Int($0) }.map { data[$0] }
+            objRows.append(row("apricot (first-records cap)", objective(picks, sample: sample, d: d, dim: dim)))
+        }
+    }
+    out["objective"] = objRows
+
+    // (b) gradient error.
+    let models: [(String, LinearModelSnapshot)] = [
+        ("mid", train(data, task: task, fraction: 0.1, epochs: 1, seed: 7)),
+        ("optimum", train(data, task: task, fraction: 1, epochs: 5, seed: 7)),
+    ]
+    let zero = train(data, task: task, fraction: 0, epochs: 1, seed: 7)
+    let all = data.map { ($0, $0.weight) }
+    let fullZero = gradientSum(all, zero, dim: dim)
+    let n = Double(data.count)
+    var gradRows: [[String: Any]] = []
+    for (name, m) in models {
+        let full = gradientSum(all, m, dim: dim)
+        var modelInfo: [String: Any] = ["model": name,
+                                        "full_gradient_norm_over_n": distance(full, [Double](repeating: 0, count: full.count)) / n,
+                                        "at_zero_over_n": distance(fullZero, [Double](repeating: 0, count: full.count)) / n]
+        var loss = 0.0
+        var r = [Double](repeating: 0, count: m.outputCount), z = r
+        for rec in data { m.outputs(rec.features, into: &z); loss += m.loss.evaluate(outputs: z, label: rec.label, residual: &r) }
+        modelInfo["mean_loss"] = loss / n
+        gradRows.append(modelInfo)
+        for k in ks {
+            var rnd = 0.0
+            for _ in 0..<10 {
+                let sub = (0..<k).map { _ in (data[Int(g.next() % UInt64(data.count))], n / Double(k)) }
+                rnd += distance(full, gradientSum(sub, m, dim: dim)) / 10
+            }
+            func err(_ c: WeightedCoreset) -> Double { distance(full, gradientSum(c.elements.map { ($0.record, $0.weight) }, m, dim: dim)) }
+            for alg in algorithms {
+                let fe = err(featureCoresets[k]![alg.rawValue]!)
+                let s = CoresetSelector(configuration: SelectorConfiguration(k: k, algorithm: alg, space: .gradient), task: task)
+                s.updateModel(m)
+                var i = 0
+                while i < data.count { let j = min(data.count, i + 1000); s.offer(RecordBatch(data[i..<j])); i = j }
+                s.finish()
+                let ge = err(s.coreset)
+                gradRows.append(["model": name, "k": k, "algorithm": alg.rawValue, "random_error": rnd,
+                                 "random_relative": rnd / distance(full, [Double](repeating: 0, count: full.count)),
+                                 "feature_x_random": fe / rnd, "gradient_x_random": ge / rnd])
+            }
+        }
+    }
+    out["gradient"] = gradRows
+    print(json(out))
+}
+
+let args = CommandLine.arguments
+switch args.count > 1 ? args[1] : "" {
+case "stream":
+    stream(args[2], k: Int(args[3])!, alg: SelectorConfiguration.Algorithm(rawValue: args[4])!)
+case "eval":
+    eval(args[2], apricotDir: args.count > 3 ? args[3] : nil)
+default:
+    FileHandle.standardError.write("usage: BenchSelection stream FILE K ALGORITHM | eval FILE [APRICOT_DIR]\n".data(using: .utf8)!)
+    exit(64)
 }
