@@ -124,7 +124,32 @@ extension CoresetSelector {
         }
         guard !chosen.isEmpty else { return [] }
         var w = [Double](repeating: 0, count: chosen.count)
-        for case let e? in c.pool { w[nearest(e.point, among: chosen, selfArrival: true)] += c.ledger.value(e.weight) }
+        // Each stored element holds the exact weight of the records that were nearest to it when they
+        // arrived (its cell). Split it over the chosen elements in the proportions the references of
+        // that cell choose (each reference goes to its most similar chosen element); a cell without
+        // references goes whole to the element's most similar chosen element. Moving a cell whole
+        // (the plain rule) piles the weight of a cell onto one element while chosen references that
+        // were never stored (the top-up) get nothing: on mnist at k = 1000 in gradient space that
+        // doubled Sieve-Streaming++'s gradient error (1.10x random vs 0.51x with exact nearest counts).
+        let slots = c.pool.indices.filter { c.pool[$0] != nil }
+        let stored = slots.map { c.pool[$0]!.point }
+        var split: [Int: [Int: Int]] = [:]
+        if !stored.isEmpty {
+            for r in refs {
+                let cell = nearest(r, among: stored, selfArrival: true)
+                split[cell, default: [:]][nearest(r, among: chosen, selfArrival: true), default: 0] += 1
+            }
+        }
+        for (i, s) in slots.enumerated() {
+            let v = c.ledger.value(c.pool[s]!.weight)
+            guard v != 0 else { continue }
+            if let parts = split[i] {
+                let total = Double(parts.values.reduce(0, +))
+                for (j, n) in parts.sorted(by: { $0.key < $1.key }) { w[j] += v * Double(n) / total }
+            } else {
+                w[nearest(stored[i], among: chosen, selfArrival: true)] += v
+            }
+        }
         let pending = c.ledger.value(c.pending)
         if pending != 0 {
             // Weight that arrived with no element stored: split like the references' nearest counts.

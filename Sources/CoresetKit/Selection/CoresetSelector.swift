@@ -28,9 +28,11 @@ import Foundation
 ///
 /// **Weights.** Every record adds its input weight to the most similar stored element of its class
 /// (itself, if a sieve accepted it). When an element leaves the store, its weight moves to the most
-/// similar remaining element; when the coreset is read, each stored element not in the answer passes
-/// its weight to the most similar selected element. Totals per class are therefore exact: the accepted
-/// input weight, decayed by `halfLife` if set.
+/// similar remaining element. When the coreset is read, each stored element's weight (its cell) is split
+/// over the selected elements in the proportions in which the references of that cell pick their most
+/// similar selected element (whole to its most similar selected element if no reference falls in the
+/// cell). Totals per class are therefore exact: the accepted input weight, decayed by `halfLife` if
+/// set, or that of the last `window` records.
 ///
 /// **Closed loop.** `updateModel(_:)` switches to gradient space and re-selects when the model has
 /// moved enough (see `SelectorConfiguration.reselectionThreshold`).
