@@ -41,9 +41,12 @@ public struct OnlineReplayConfiguration: Sendable, Codable, Hashable {
 /// memory's estimate of the risk over the whole stream seen (coreset weights sum to the records
 /// seen). Replay therefore averages each arrival's gradient with R draws from the memory: at equal
 /// drift per arrival the gradient noise falls by up to 1 + R, and the price is a bias of
-/// `ωR / (1 + ωR)` times the memory's gradient error `∇M - ∇F`. A memory whose gradients represent
-/// the stream (a gradient-space coreset at the current model) makes that price small; a small random
-/// memory does not. Why not give replay steps the online schedule's step? Then every replay step adds
+/// `ωR / (1 + ωR)` times the memory's gradient error `∇M - ∇F` along the path the replay takes —
+/// not only at the point where the memory was chosen. Measured on adult and census_kdd
+/// (tools/replay_study, R = 4, ω = 1) the price exceeded the gain: at k = 1% uniform replay was worse
+/// than one pass, and the gradient-space coreset worse still, because its weights concentrate on a
+/// few low-gradient elements (top 10 of 3,256 held 68% of the weight on adult), so M matches F to
+/// first order at the selection point only. Smaller ω trades bias for noise (ω → 0 is one pass). Why not give replay steps the online schedule's step? Then every replay step adds
 /// a full online step's drift and noise: with R = 4 the noise per arrival is about 5× (√5× per unit
 /// of progress under a 1/√t schedule), and the model follows the memory's optimum, not the
 /// stream's — that is what made uniform replay of 326 records worse than one pass on adult.
