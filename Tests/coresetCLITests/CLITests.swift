@@ -114,3 +114,37 @@ enum CLI {
         #expect(!r.stdout.contains("records, 0 skipped"))
     }
 }
+
+@Suite struct SignalCLITests {
+    @Test func interruptFlushesTheSummaryAndExits130() throws {
+        let path = CLI.temporaryFile("feed.svm", Data("1 1:1\n-1 2:1\n".utf8))
+        let process = Process()
+        process.executableURL = CLI.productsDirectory.appendingPathComponent("coreset")
+        process.arguments = ["stats", "-q", "--follow", path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.7)
+        process.interrupt()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(String(decoding: data, as: UTF8.self).contains("records_accepted\t2\n"))
+    }
+
+    @Test func aClosedDownstreamPipeIsACleanStop() throws {
+        let process = Process()
+        process.executableURL = CLI.productsDirectory.appendingPathComponent("coreset")
+        process.arguments = ["select", "-q", "-k", "5", "--emit-every", "10", "--output-format", "csv", CLI.fixtures.appendingPathComponent("adult/adult.test.svm.zst").path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        // Read one chunk, then close our end as `head` would.
+        _ = out.fileHandleForReading.readData(ofLength: 100)
+        try out.fileHandleForReading.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+}

@@ -22,6 +22,12 @@ public enum Interruption {
         action.sa_flags = 0
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        // A parent may have started us with these blocked (the mask is inherited): unblock them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         // A closed downstream pipe is reported by write() as EPIPE instead of killing us.
         signal(SIGPIPE, SIG_IGN)
     }
