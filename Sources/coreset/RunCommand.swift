@@ -25,6 +25,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Replay steps earned by each arriving record.")
     var replaySteps: Double = 1
 
+    @Option(name: .long, help: "A replay step's share of each arrival's step budget, relative to the online step (SGD).")
+    var replayWeight: Double = 1
+
     @Flag(name: .long, help: "Keep replaying while no input arrives (e.g. a quiet followed file).")
     var replayWhenIdle = false
 
@@ -60,6 +63,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if replaySteps < 0 { throw ValidationError("--replay-steps must be non-negative") }
+        if replayWeight < 0 { throw ValidationError("--replay-weight must be non-negative") }
         if publishEvery < 1 || snapshotEvery < 1 { throw ValidationError("--publish-every and --snapshot-every must be at least 1") }
     }
 
@@ -74,6 +78,7 @@ struct RunCommand: ParsableCommand {
             config.memory = memory
             config.replayStepsPerRecord = mode == .onlineOnly ? 0 : replaySteps
             config.replayWhenIdle = replayWhenIdle
+            config.replayWeight = replayWeight
             config.finalEpochs = finalEpochs ?? (mode == .coresetOnly ? 10 : 0)
             config.publishEvery = publishEvery
             config.modelSnapshotEvery = snapshotEvery

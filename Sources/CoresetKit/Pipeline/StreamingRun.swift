@@ -28,6 +28,9 @@ public struct RunConfiguration: Sendable {
     public var learner: LearnerConfiguration?
     /// Replay steps earned by each arriving record.
     public var replayStepsPerRecord: Double = 1
+    /// ω: a replay step's share of an arrival's step budget relative to the online step
+    /// (`OnlineReplayConfiguration.replayWeight`; SGD only).
+    public var replayWeight: Double = 1
     /// Keep replaying while no input arrives (a followed file that is quiet).
     public var replayWhenIdle = false
     /// Passes over the final memory after the stream ends.
@@ -111,7 +114,8 @@ public final class StreamingRun {
         let task: TaskKind = labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary)
         let learnerConfiguration = configuration.learner ?? learnerConfigurationForTask?(task) ?? LearnerConfiguration(task: task)
         let loop = LearnerLoop(
-            learner: Learner(configuration: learnerConfiguration), configuration: configuration,
+            learner: _StreamLearner(configuration: learnerConfiguration, replayWeight: configuration.replayWeight),
+            configuration: configuration,
             holdout: holdout, start: start, onProgress: onProgress)
         let models = LatestValue<LinearModelSnapshot>()
         loop.models = models
@@ -196,7 +200,7 @@ public final class StreamingRun {
             finished.unlock()
         }
         return RunResult(
-            learner: loop.learner, memory: loop.memoryRecords, progressive: loop.progressive,
+            learner: loop.learner.learner, memory: loop.memoryRecords, progressive: loop.progressive,
             statistics: reader.statistics, reselections: selector?.reselectionCount ?? 0,
             storedElements: selector?.storedElementCount ?? (reservoir?.records.count ?? 0),
             storedElementBound: selector?.storedElementBound ?? configuration.selector.k,
@@ -206,7 +210,7 @@ public final class StreamingRun {
 
 /// The learner's side of a run: owned by one thread at a time.
 final class LearnerLoop: @unchecked Sendable {
-    var learner: Learner
+    var learner: _StreamLearner
     let configuration: RunConfiguration
     let holdout: [Record]
     let start: Double
@@ -221,7 +225,7 @@ final class LearnerLoop: @unchecked Sendable {
     /// Read from the ingest thread without a lock: only a hint to publish the first memory early.
     nonisolated(unsafe) var memoryIsEmptyHint = true
 
-    init(learner: Learner, configuration: RunConfiguration, holdout: [Record], start: Double,
+    init(learner: _StreamLearner, configuration: RunConfiguration, holdout: [Record], start: Double,
          onProgress: @escaping @Sendable (RunProgress) -> Void) {
         self.learner = learner
         self.configuration = configuration
@@ -239,11 +243,11 @@ final class LearnerLoop: @unchecked Sendable {
                 continue
             }
             if ended { break }
-            if credit >= 1 && learner.replaySetCount > 0 {
+            if credit >= 1 && learner.memoryCount > 0 {
                 replay(min(Int(credit), 64))
                 continue
             }
-            if configuration.replayWhenIdle && learner.replaySetCount > 0 {
+            if configuration.replayWhenIdle && learner.memoryCount > 0 {
                 replay(64)
                 continue
             }
@@ -262,7 +266,7 @@ final class LearnerLoop: @unchecked Sendable {
             learnBatch(batch)
         case .memory(let set, let r):
             reselections = r
-            learner.setReplaySet(set)
+            learner.setMemory(set)
             memoryIsEmptyHint = false
             memoryRecords = (0..<set.count).map { (set.records[$0], set.weights[$0]) }
         }
@@ -271,22 +275,21 @@ final class LearnerLoop: @unchecked Sendable {
     private func learnBatch(_ batch: RecordBatch) {
         let learnsOnline = configuration.mode != .coresetOnly
         for i in 0..<batch.count {
-            let record = batch[i]
-            let scored = learnsOnline ? learner.learn(record) : learner.score(record)
+            let scored = learnsOnline ? learner.observe(batch, row: i) : learner.score(batch[i])
             if learnsOnline { noteSteps(1) }
             if configuration.mode != .onlineOnly { credit += configuration.replayStepsPerRecord }
-            if let row = progressive.update(scored, label: record.label, weight: record.weight) { report(row) }
+            if let row = progressive.update(scored, label: batch.labels[i], weight: batch.weights[i]) { report(row) }
         }
     }
 
     /// Synchronous mode: spend the replay credit now.
     func replayCredited() {
-        if credit >= 1 && learner.replaySetCount > 0 { replay(Int(credit)) }
+        if credit >= 1 && learner.memoryCount > 0 { replay(Int(credit)) }
     }
 
     private func replay(_ steps: Int) {
         guard steps > 0 else { return }
-        learner.replaySteps(steps)
+        learner.replay(steps: steps)
         credit = max(0, credit - Double(steps))
         noteSteps(steps)
     }
@@ -301,17 +304,57 @@ final class LearnerLoop: @unchecked Sendable {
 
     func finish() {
         replayCredited()
-        if configuration.finalEpochs > 0 && learner.replaySetCount > 0 {
-            replay(Int((configuration.finalEpochs * Double(learner.replaySetCount)).rounded()))
+        if configuration.finalEpochs > 0 && learner.memoryCount > 0 {
+            replay(Int((configuration.finalEpochs * Double(learner.memoryCount)).rounded()))
         }
         if progressive.total.count > 0 { report(progressive.takeRow()) }
     }
 
     private func report(_ row: ProgressiveValidation.Row) {
-        let holdoutSummary = holdout.isEmpty ? nil : learner.evaluate(holdout)
+        let holdoutSummary = holdout.isEmpty ? nil : learner.learner.evaluate(holdout)
         onProgress(RunProgress(
             row: row, accuracy: progressive.correct.value, holdout: holdoutSummary, bytesOut: bytesOut,
-            memoryCount: learner.replaySetCount, replayPasses: learner.replayPasses, reselections: reselections,
+            memoryCount: learner.memoryCount, replayPasses: learner.replayPasses, reselections: reselections,
             elapsed: monotonicSeconds() - start))
+    }
+}
+
+/// The learner a run drives: `OnlineReplayLearner` for SGD (one step budget per arrival shared with
+/// replay), or a plain `Learner` whose SAGA/SVRG replay runs over the memory.
+struct _StreamLearner: Sendable {
+    var online: OnlineReplayLearner?
+    var plain: Learner?
+
+    init(configuration: LearnerConfiguration, replayWeight: Double) {
+        if configuration.optimizer == .sgd {
+            online = OnlineReplayLearner(configuration: OnlineReplayConfiguration(learner: configuration, replayWeight: replayWeight))
+        } else {
+            plain = Learner(configuration: configuration)
+        }
+    }
+
+    var learner: Learner { online?.learner ?? plain! }
+
+    mutating func observe(_ batch: RecordBatch, row i: Int) -> Scored {
+        if online != nil { return online!.observe(batch, row: i) }
+        return plain!.learn(batch[i])
+    }
+
+    func score(_ record: Record) -> Scored { online?.score(record) ?? plain!.score(record) }
+
+    mutating func replay(steps: Int) {
+        if online != nil { online!.replay(steps: steps) } else { plain!.replaySteps(steps) }
+    }
+
+    mutating func setMemory(_ set: ReplaySet) {
+        if online != nil { online!.setMemory(set) } else { plain!.setReplaySet(set) }
+    }
+
+    var memoryCount: Int { online?.memoryCount ?? plain!.replaySetCount }
+    var replayPasses: Double { online?.replayPasses ?? plain!.replayPasses }
+
+    mutating func snapshot() -> LinearModelSnapshot {
+        if online != nil { return online!.snapshot() }
+        return plain!.snapshot()
     }
 }
