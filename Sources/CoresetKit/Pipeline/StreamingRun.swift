@@ -30,7 +30,7 @@ public struct RunConfiguration: Sendable {
     public var replayStepsPerRecord: Double = 1
     /// ω: a replay step's share of an arrival's step budget relative to the online step
     /// (`OnlineReplayConfiguration.replayWeight`; SGD only).
-    public var replayWeight: Double = 1
+    public var replayWeight: Double = 0.1
     /// Keep replaying while no input arrives (a followed file that is quiet).
     public var replayWhenIdle = false
     /// Passes over the final memory after the stream ends.
@@ -158,8 +158,12 @@ public final class StreamingRun {
             }
             return nil
         }
+        var publishedOnce = false
         func publishMemory() {
-            if let m = memorySnapshot() { deliver(.memory(m, reselections: selector?.reselectionCount ?? 0)) }
+            if let m = memorySnapshot() {
+                deliver(.memory(m, reselections: selector?.reselectionCount ?? 0))
+                publishedOnce = true
+            }
             sincePublish = 0
         }
 
@@ -179,7 +183,7 @@ public final class StreamingRun {
             sincePublish += b.count
             let reselected = (selector?.reselectionCount ?? 0) != lastReselections
             lastReselections = selector?.reselectionCount ?? 0
-            if usesMemory && (sincePublish >= configuration.publishEvery || reselected || loop.memoryIsEmptyHint) {
+            if usesMemory && (sincePublish >= configuration.publishEvery || reselected || !publishedOnce) {
                 publishMemory()
             }
             if configuration.synchronous { loop.replayCredited() }
@@ -222,8 +226,6 @@ final class LearnerLoop: @unchecked Sendable {
     var bytesOut: UInt64 = 0
     var reselections = 0
     var memoryRecords: [(record: Record, weight: Double)] = []
-    /// Read from the ingest thread without a lock: only a hint to publish the first memory early.
-    nonisolated(unsafe) var memoryIsEmptyHint = true
 
     init(learner: _StreamLearner, configuration: RunConfiguration, holdout: [Record], start: Double,
          onProgress: @escaping @Sendable (RunProgress) -> Void) {
@@ -267,7 +269,6 @@ final class LearnerLoop: @unchecked Sendable {
         case .memory(let set, let r):
             reselections = r
             learner.setMemory(set)
-            memoryIsEmptyHint = false
             memoryRecords = (0..<set.count).map { (set.records[$0], set.weights[$0]) }
         }
     }
