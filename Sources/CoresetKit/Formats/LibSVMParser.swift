@@ -119,9 +119,11 @@ public struct LibSVMParser: LineParser {
     /// the general path, which also produces the error messages.
     @inline(__always)
     static func fastPair(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (UInt64, Float, Int)? {
+        // Digit loops stop at the first non-digit; the byte at `end` is the line terminator, a `#`
+        // or a space (see `LineParser`), so they never run past the line.
         var i = start
         var index: UInt64 = 0
-        while i < end {
+        while true {
             let d = p[i] &- 48
             if d > 9 { break }
             index = index &* 10 &+ UInt64(d)
@@ -130,11 +132,13 @@ public struct LibSVMParser: LineParser {
         let indexDigits = i - start
         guard indexDigits > 0, indexDigits <= 10, index < UInt64(UInt32.max), i < end, p[i] == UInt8(ascii: ":") else { return nil }
         i += 1
+        // One-hot data is mostly `index:1`.
+        if p[i] == UInt8(ascii: "1") && (i + 1 == end || isSpace(p[i + 1])) { return (index, 1, i + 1) }
         var negative = false
-        if i < end && p[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        if p[i] == UInt8(ascii: "-") { negative = true; i += 1 }
         let valueStart = i
         var mantissa: UInt64 = 0
-        while i < end {
+        while true {
             let d = p[i] &- 48
             if d > 9 { break }
             mantissa = mantissa &* 10 &+ UInt64(d)
@@ -142,10 +146,10 @@ public struct LibSVMParser: LineParser {
         }
         var digits = i - valueStart
         var fraction = 0
-        if i < end && p[i] == UInt8(ascii: ".") {
+        if p[i] == UInt8(ascii: ".") && i < end {
             i += 1
             let fracStart = i
-            while i < end {
+            while true {
                 let d = p[i] &- 48
                 if d > 9 { break }
                 mantissa = mantissa &* 10 &+ UInt64(d)
@@ -154,7 +158,7 @@ public struct LibSVMParser: LineParser {
             fraction = i - fracStart
             digits += fraction
         }
-        guard digits > 0, digits <= 15, i == end || isSpace(p[i]) else { return nil }
+        guard digits > 0, digits <= 15, i <= end, i == end || isSpace(p[i]) else { return nil }
         var v = Double(mantissa)
         if fraction > 0 { v /= NumberParsing.powersOfTen[fraction] }
         return (index, Float(negative ? -v : v), i)

@@ -1,6 +1,8 @@
 /// Decodes one line of text into at most one record.
 ///
-/// The reader hands each complete line without its newline (and without a trailing CR). A parser
+/// The reader hands each complete line without its newline (and without a trailing CR); the byte
+/// just past the line is readable and is a line terminator (`\n` or `\r`), so parsers may scan a
+/// token up to a non-digit without a bounds check. A parser
 /// appends the record's features to `batch.indices`/`batch.values` and closes the row with
 /// `batch.closeRow`, returns false for a line that holds no record (blank, comment, CSV header),
 /// or throws `ParseFailure` — the reader then discards the open row and counts the line as skipped.

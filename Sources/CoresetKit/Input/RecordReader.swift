@@ -97,10 +97,23 @@ public final class RecordReader {
         self.onDiagnostic = onDiagnostic
         self.context = ParseContext(labels: options.initialLabels ?? LabelMap(regression: options.regression))
         self.parser = options.format.makeParser(options: options)
-        self.buffer = .allocate(byteCount: max(options.chunkSize, 16), alignment: 16)
+        self.buffer = Self.allocateLineBuffer(max(options.chunkSize, 16))
     }
 
     deinit { buffer.deallocate() }
+
+    /// A line buffer with one byte of slack after its end, so every line handed to a parser is
+    /// followed by a readable terminator (parsers may rely on it instead of bounds checks).
+    private static func allocateLineBuffer(_ count: Int) -> UnsafeMutableRawBufferPointer {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: count + 1, alignment: 16)
+        return UnsafeMutableRawBufferPointer(rebasing: storage[0..<count])
+    }
+
+    /// Parses `buffer[0..<carry]` as a last, unterminated line, after writing the terminator.
+    private func processUnterminatedLine(into batch: inout RecordBatch) -> CoresetError? {
+        buffer.baseAddress!.storeBytes(of: 0x0A, toByteOffset: carry, as: UInt8.self)
+        return processLine(UnsafeRawBufferPointer(rebasing: buffer[0..<carry]), into: &batch)
+    }
 
     /// Label mapping learned so far.
     public var labels: LabelMap { context.labels }
@@ -182,7 +195,7 @@ public final class RecordReader {
                     if newBytes > 0 { stash.baseAddress!.copyMemory(from: buffer.baseAddress! + carry, byteCount: newBytes) }
                     if restart == .rotated {
                         // The old file is complete: its unterminated last line is a whole record.
-                        if let e = processLine(UnsafeRawBufferPointer(rebasing: buffer[0..<carry]), into: &batch) {
+                        if let e = processUnterminatedLine(into: &batch) {
                             carry = 0
                             return try deliver(batch, orThrow: e)
                         }
@@ -200,7 +213,7 @@ public final class RecordReader {
                 if carry > 0, let e = scanLines(total: carry, into: &batch) { return try deliver(batch, orThrow: e) }
                 // End of this input: an unterminated last line is still a record.
                 if carry > 0 {
-                    let e = processLine(UnsafeRawBufferPointer(rebasing: buffer[0..<carry]), into: &batch)
+                    let e = processUnterminatedLine(into: &batch)
                     carry = 0
                     if let e {
                         closeSource(src)
@@ -251,7 +264,7 @@ public final class RecordReader {
             try skipRestOfLine()
             return
         }
-        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, options.maxLineLength), alignment: 16)
+        let bigger = Self.allocateLineBuffer(min(buffer.count * 2, options.maxLineLength))
         bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: carry)
         buffer.deallocate()
         buffer = bigger
