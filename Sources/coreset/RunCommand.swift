@@ -91,8 +91,8 @@ struct RunCommand: ParsableCommand {
             } ?? []
             let showProgress = !quiet
             if showProgress {
-                writeDiagnostic("average    since      records    holdout    accuracy  memory   passes    MB/s")
-                writeDiagnostic("loss       last                  loss")
+                writeDiagnostic("average    since      records    holdout    accuracy  memory   passes    MB/s      elapsed")
+                writeDiagnostic("loss       last                  loss                                                  s")
             }
             // The learner's configuration needs the task, known after the first batch: the run decides
             // defaults itself unless options say otherwise; we pass our options through a hook.
@@ -106,7 +106,7 @@ struct RunCommand: ParsableCommand {
                         + col(String(p.row.exampleCount), 11)
                         + col(p.holdout.map { formatFixed($0.loss, 6) } ?? "-", 11)
                         + col(formatFixed(p.accuracy, 4), 10) + col(String(p.memoryCount), 9)
-                        + col(formatFixed(p.replayPasses, 2), 10) + formatFixed(mbps, 1))
+                        + col(formatFixed(p.replayPasses, 2), 10) + col(formatFixed(mbps, 1), 10) + formatFixed(p.elapsed, 3))
             }
             run.learnerConfigurationForTask = { task in options.configuration(task: task) }
             let result = run.run()

@@ -123,8 +123,7 @@ struct SelectCommand: ParsableCommand {
             var task: TaskKind = input.regression ? .regression : .multiclass
             var snapshot: (any GradientEmbedding)?
             if let model {
-                var learner: Learner
-                do { learner = try Learner(contentsOf: model) } catch { throw CoresetError.badFile(path: model, message: "\(error)") }
+                var learner = try ModelBundle.read(from: model).learner()
                 snapshot = learner.snapshot()
                 if learner.configuration.task == .regression { task = .regression }
             }

@@ -93,35 +93,44 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-struct PredictCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "predict",
-        abstract: "Write one prediction per record: the predicted label, then the class probabilities (or the value, for regression).")
-
+/// A model file and the reader that reads new data the way the model was trained.
+struct ModelInput: ParsableArguments {
     @OptionGroup var input: InputOptions
 
     @Option(name: .long, help: "A model file written by `run` or `train` (--model-out).")
     var model: String
 
+    func open() throws -> (bundle: ModelBundle, learner: Learner, reader: RecordReader) {
+        let bundle = try ModelBundle.read(from: model)
+        let learner = try bundle.learner()
+        var options = input.readerOptions
+        options.initialLabels = bundle.labels
+        let reader = RecordReader(inputs: input.inputs, options: options) { writeDiagnostic($0) }
+        return (bundle, learner, reader)
+    }
+}
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Write one prediction per record: the predicted label, then the class probabilities (or the value, for regression).")
+
+    @OptionGroup var modelInput: ModelInput
+
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
-            let bundle = try ModelBundle.read(from: model)
-            let learner = try bundle.learner()
-            var options = input.readerOptions
-            options.initialLabels = bundle.labels
-            let reader = RecordReader(inputs: input.inputs, options: options) { writeDiagnostic($0) }
+            let (bundle, learner, reader) = try modelInput.open()
             let out = TextOutput(descriptor: 1)
             let regression = learner.configuration.task == .regression
             while let batch = try reader.next() {
                 for i in 0..<batch.count {
-                    let r = batch[i]
+                    let x = batch[i].features
                     if regression {
-                        try out.write(CoresetWriter.number(learner.predict(r.features)) + "\n")
+                        try out.write(CoresetWriter.number(learner.predict(x)) + "\n")
                     } else {
-                        let p = learner.probabilities(r.features)
-                        let predicted = bundle.labels.name(of: Int(learner.predict(r.features)))
-                        try out.write(predicted + "\t" + p.map { formatFixed($0, 6) }.joined(separator: "\t") + "\n")
+                        let predicted = bundle.labels.name(of: Int(learner.predict(x)))
+                        try out.write(predicted + "\t" + learner.probabilities(x).map { formatFixed($0, 6) }.joined(separator: "\t") + "\n")
                     }
                 }
             }
@@ -135,19 +144,12 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a model on records: loss, accuracy and AUC (binary).")
 
-    @OptionGroup var input: InputOptions
-
-    @Option(name: .long, help: "A model file written by `run` or `train` (--model-out).")
-    var model: String
+    @OptionGroup var modelInput: ModelInput
 
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
-            let bundle = try ModelBundle.read(from: model)
-            let learner = try bundle.learner()
-            var options = input.readerOptions
-            options.initialLabels = bundle.labels
-            let reader = RecordReader(inputs: input.inputs, options: options) { writeDiagnostic($0) }
+            let (_, learner, reader) = try modelInput.open()
             var records: [Record] = []
             while let batch = try reader.next() { records.append(contentsOf: batch.records) }
             let out = TextOutput(descriptor: 1)

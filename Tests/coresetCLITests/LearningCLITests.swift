@@ -107,6 +107,12 @@ import Testing
         let fields = predictions[0].split(separator: "\t")
         #expect(["-1", "1"].contains(String(fields[0])))
         #expect(abs(Double(fields[1])! + Double(fields[2])! - 1) < 1e-5)
+        // The selector measures distances in gradient space at a saved model.
+        let selected = try CLI.run(["select", "-q", "-k", "10", "--model", model, Self.test])
+        #expect(selected.status == 0, "\(selected.stderr)")
+        let weights = selected.stdout.split(separator: "\n").map { Double($0.split(separator: " ")[0].split(separator: ":")[1])! }
+        #expect(weights.count == 10)
+        #expect(abs(weights.reduce(0, +) - 16281) < 1e-6)
         let bad = CLI.temporaryFile("bad.json", Data("{\"format\": \"something-else\"}".utf8))
         let wrong = try CLI.run(["eval", "--model", bad, Self.test])
         #expect(wrong.status == 65)
