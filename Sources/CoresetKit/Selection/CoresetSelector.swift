@@ -272,37 +272,100 @@ public final class CoresetSelector {
 
     /// Similarities of a point to the class's references.
     func referenceSimilarities(_ p: _Point, _ c: _ClassState) -> [Float] {
-        var s = [Float](repeating: 0, count: c.refs.count)
-        if c.refStore.disabled {
-            for r in 0..<c.refs.count { s[r] = kernel.similarity(p, c.refs[r]) }
-        } else {
-            c.refStore.dots(p.record.features, count: c.refs.count, into: &c.dotScratch)
-            for r in 0..<c.refs.count { s[r] = kernel.similarity(p, c.refs[r], featureDot: Double(c.dotScratch[r])) }
-        }
+        var s: [Float] = []
+        referenceSimilarities(p, c, into: &s)
         return s
+    }
+
+    /// Similarities of a point to the class's references, into a reused buffer (resized to R).
+    func referenceSimilarities(_ p: _Point, _ c: _ClassState, into s: inout [Float]) {
+        let n = c.refs.count
+        if s.count != n { s = [Float](repeating: 0, count: n) }
+        guard n > 0 else { return }
+        let k = kernel
+        if c.refStore.disabled {
+            c.refs.withUnsafeBufferPointer { refs in
+                s.withUnsafeMutableBufferPointer { out in
+                    for r in 0..<n { out[r] = k.similarity(p, refs[r]) }
+                }
+            }
+            return
+        }
+        c.refStore.dots(p.record.features, count: n, into: &c.dotScratch)
+        c.refs.withUnsafeBufferPointer { refs in
+            c.dotScratch.withUnsafeBufferPointer { dots in
+                s.withUnsafeMutableBufferPointer { out in
+                    if p.residual.isEmpty {
+                        // Feature space: only the norms and the bulk dot products are read.
+                        let kind = k.kind, an = p.gradientNorm2
+                        for r in 0..<n { out[r] = _Kernel.similarity(kind, an, refs[r].gradientNorm2, inner: Double(dots[r])) }
+                    } else {
+                        for r in 0..<n { out[r] = k.similarity(p, refs[r], featureDot: Double(dots[r])) }
+                    }
+                }
+            }
+        }
     }
 
     /// Similarities of a point to the stored elements, by slot (-1 for free slots).
     func poolSimilarities(_ p: _Point, _ c: _ClassState) -> [Float] {
-        var s = [Float](repeating: -1, count: c.pool.count)
-        if c.poolStore.disabled {
-            for i in 0..<c.pool.count { if let e = c.pool[i] { s[i] = kernel.similarity(p, e.point) } }
-        } else {
-            c.poolStore.dots(p.record.features, count: c.pool.count, into: &c.dotScratch)
-            for i in 0..<c.pool.count { if let e = c.pool[i] { s[i] = kernel.similarity(p, e.point, featureDot: Double(c.dotScratch[i])) } }
-        }
+        var s: [Float] = []
+        poolSimilarities(p, c, into: &s)
         return s
+    }
+
+    /// Similarities of a point to the stored elements, into a reused buffer (resized to the slot count).
+    func poolSimilarities(_ p: _Point, _ c: _ClassState, into s: inout [Float]) {
+        let n = c.pool.count
+        if s.count != n { s = [Float](repeating: -1, count: n) }
+        guard n > 0 else { return }
+        let k = kernel
+        if c.poolStore.disabled {
+            c.pool.withUnsafeBufferPointer { pool in
+                s.withUnsafeMutableBufferPointer { out in
+                    for i in 0..<n { out[i] = pool[i] == nil ? -1 : k.similarity(p, pool[i]!.point) }
+                }
+            }
+            return
+        }
+        c.poolStore.dots(p.record.features, count: n, into: &c.dotScratch)
+        c.pool.withUnsafeBufferPointer { pool in
+            c.dotScratch.withUnsafeBufferPointer { dots in
+                s.withUnsafeMutableBufferPointer { out in
+                    if p.residual.isEmpty {
+                        let kind = k.kind, an = p.gradientNorm2
+                        for i in 0..<n {
+                            if let bn = pool[i]?.point.gradientNorm2 {
+                                out[i] = _Kernel.similarity(kind, an, bn, inner: Double(dots[i]))
+                            } else {
+                                out[i] = -1
+                            }
+                        }
+                    } else {
+                        for i in 0..<n { out[i] = pool[i] == nil ? -1 : k.similarity(p, pool[i]!.point, featureDot: Double(dots[i])) }
+                    }
+                }
+            }
+        }
     }
 
     /// One record through the sieves, the weight assignment and the reservoir.
     /// - Parameter replay: the record is already a reference (class start), so skip the reservoir.
     func process(_ p: _Point, in c: _ClassState, ordinal: Int, weight: Double, replay: Bool) {
-        let sims = referenceSimilarities(p, c)
+        // The class's scratch buffers are taken out for the record (a nested use allocates its own).
+        var sims: [Float] = [], poolSims: [Float] = []
+        swap(&sims, &c.simScratch)
+        swap(&poolSims, &c.poolSimScratch)
+        defer {
+            swap(&sims, &c.simScratch)
+            swap(&poolSims, &c.poolSimScratch)
+        }
+        referenceSimilarities(p, c, into: &sims)
         // Similarities to the stored elements: for the weight assignment and the reservoir upkeep.
-        let poolSims = poolSimilarities(p, c)
+        poolSimilarities(p, c, into: &poolSims)
 
         var singleton = 0.0
-        for v in sims { singleton += Double(v) }
+        sims.withUnsafeBufferPointer { for v in $0 { singleton += Double(v) } }
         if configuration.window != nil {
             // m and LB over the window: m is the largest singleton value of the live blocks, LB the best
             // sieve now (values fall when members expire).
@@ -385,9 +448,13 @@ public final class CoresetSelector {
 
     func argmax(_ poolSims: [Float], _ c: _ClassState) -> Int? {
         var best = -1, bestSim: Float = -1
-        for s in 0..<poolSims.count where c.pool[s] != nil && poolSims[s] > bestSim {
-            best = s
-            bestSim = poolSims[s]
+        c.pool.withUnsafeBufferPointer { pool in
+            poolSims.withUnsafeBufferPointer { ps in
+                for s in 0..<min(ps.count, pool.count) where ps[s] > bestSim && pool[s] != nil {
+                    best = s
+                    bestSim = ps[s]
+                }
+            }
         }
         return best >= 0 ? best : nil
     }
@@ -418,6 +485,15 @@ public final class CoresetSelector {
             return
         }
         if hi < lo { hi = lo }
+        // Nothing to do (the common case): the sieves are exactly the levels hi, hi - 1, ..., lo.
+        if c.sieves.count == hi - lo + 1 {
+            var expected = hi, exact = true
+            for s in c.sieves {
+                if s.level != expected { exact = false; break }
+                expected -= 1
+            }
+            if exact { return }
+        }
         // Drop sieves out of range (their elements may leave the store).
         var kept: [_Sieve] = []
         for s in c.sieves {
@@ -446,9 +522,10 @@ public final class CoresetSelector {
     func evict(_ slot: Int, in c: _ClassState) {
         let e = c.remove(slot)
         var best = -1, bestSim: Float = -1
-        for s in 0..<c.pool.count {
-            if let o = c.pool[s] {
-                let v = kernel.similarity(e.point, o.point)
+        let k = kernel
+        c.pool.withUnsafeBufferPointer { pool in
+            for s in 0..<pool.count where pool[s] != nil {
+                let v = k.similarity(e.point, pool[s]!.point)
                 if v > bestSim { best = s; bestSim = v }
             }
         }
@@ -460,44 +537,66 @@ public final class CoresetSelector {
     func offerToSieves(_ p: _Point, sims: [Float], in c: _ClassState, ordinal: Int) -> Int? {
         var slot: Int? = nil
         let cap = c.capacity
-        for i in c.sieves.indices {
-            let size = c.sieves[i].members.count
-            if size >= cap { continue }
-            let g = sims.withUnsafeBufferPointer { a in c.sieves[i].cover.withUnsafeBufferPointer { b in _Greedy.gain(a, b) } }
-            let v = threshold(c.sieves[i].level)
-            let f = c.sieves[i].value
-            var accept: Bool
-            switch configuration.algorithm {
-            case .sieveStreamingPlusPlus:
-                // The size cap |S_τ| <= LB/τ is what bounds the store by O(k/ε); it only binds when a
-                // reservoir replacement lowered f(S_τ) below |S_τ| τ.
-                accept = g >= v && Double(size + 1) * v <= max(c.lowerBound, f + g)
-            default:
-                accept = g >= (v / 2 - f) / Double(cap - size)
-            }
-            accept = accept && g > 0
-            if configuration.algorithm == .threeSieves {
-                if accept {
-                    c.rejections = 0
+        let algorithm = configuration.algorithm
+        let plusPlus = algorithm == .sieveStreamingPlusPlus, three = algorithm == .threeSieves
+        // The sieves are taken out of the class for the loop: one uniquely referenced local array,
+        // no exclusivity checks or retains per sieve access (nothing below touches c.sieves).
+        var sieves: [_Sieve] = []
+        swap(&sieves, &c.sieves)
+        defer { swap(&sieves, &c.sieves) }
+        var levels = -1  // ThreeSieves: number of levels in [m, cap·m], computed on the first rejection
+        sims.withUnsafeBufferPointer { row in
+            for i in sieves.indices {
+                let size = sieves[i].members.count
+                if size >= cap { continue }
+                if sieves[i].thresholdLevel != sieves[i].level {
+                    sieves[i].thresholdLevel = sieves[i].level
+                    sieves[i].thresholdValue = threshold(sieves[i].level)
+                }
+                let v = sieves[i].thresholdValue
+                let f = sieves[i].value
+                // Both rules need g >= bar (and g > 0); a gain bounded below bar is rejected without
+                // the exact sum (`gainUpperBound`), which gives the same decision.
+                let bar = plusPlus ? v : (v / 2 - f) / Double(cap - size)
+                var accept: Bool
+                var g = 0.0
+                let upper = sieves[i].cover.withUnsafeBufferPointer { _Greedy.gainUpperBound(row, $0) }
+                if upper == 0 || upper < bar {
+                    accept = false
                 } else {
-                    c.rejections += 1
-                    let levels = Int(Foundation_log(Double(cap)) / log1pe) + 1
-                    let patience = min(configuration.threeSievesPatience, max(1, ordinal / levels))
-                    if c.rejections >= patience {
+                    g = sieves[i].cover.withUnsafeBufferPointer { _Greedy.gain(row, $0) }
+                    if plusPlus {
+                        // The size cap |S_τ| <= LB/τ is what bounds the store by O(k/ε); it only binds when a
+                        // reservoir replacement lowered f(S_τ) below |S_τ| τ.
+                        accept = g >= v && Double(size + 1) * v <= max(c.lowerBound, f + g)
+                    } else {
+                        accept = g >= bar
+                    }
+                    accept = accept && g > 0
+                }
+                if three {
+                    if accept {
                         c.rejections = 0
-                        let lowest = level(atOrAbove: c.m)
-                        if c.sieves[i].level > lowest { c.sieves[i].level -= 1 }
+                    } else {
+                        c.rejections += 1
+                        if levels < 0 { levels = Int(Foundation_log(Double(cap)) / log1pe) + 1 }
+                        let patience = min(configuration.threeSievesPatience, max(1, ordinal / levels))
+                        if c.rejections >= patience {
+                            c.rejections = 0
+                            let lowest = level(atOrAbove: c.m)
+                            if sieves[i].level > lowest { sieves[i].level -= 1 }
+                        }
                     }
                 }
+                guard accept else { continue }
+                let s = slot ?? c.insert(p)
+                slot = s
+                c.pool[s]!.holders += 1
+                sieves[i].members.append(s)
+                sieves[i].absorb(row, slot: s)
+                sieves[i].value = f + g
+                c.lowerBound = max(c.lowerBound, f + g)
             }
-            guard accept else { continue }
-            let s = slot ?? c.insert(p)
-            slot = s
-            c.pool[s]!.holders += 1
-            c.sieves[i].members.append(s)
-            c.sieves[i].absorb(sims, slot: s)
-            c.sieves[i].value = f + g
-            c.lowerBound = max(c.lowerBound, f + g)
         }
         return slot
     }

@@ -11,6 +11,9 @@ struct _Sieve {
     var owner: [Int32]
     /// f(S) = Σ cover.
     var value: Double = 0
+    /// `thresholdValue` is `CoresetSelector.threshold(thresholdLevel)` (an exp per sieve per record otherwise).
+    var thresholdLevel = Int.min
+    var thresholdValue = 0.0
 
     init(level: Int, referenceCount: Int) {
         self.level = level
@@ -20,10 +23,19 @@ struct _Sieve {
 
     /// Raises cover (and owner) where `row` is larger; `slot` is the member the row belongs to.
     mutating func absorb(_ row: [Float], slot: Int) {
+        row.withUnsafeBufferPointer { absorb($0, slot: slot) }
+    }
+
+    mutating func absorb(_ row: UnsafeBufferPointer<Float>, slot: Int) {
         let o = Int32(slot)
-        for i in 0..<min(row.count, cover.count) where row[i] > cover[i] {
-            cover[i] = row[i]
-            owner[i] = o
+        let n = min(row.count, cover.count, owner.count)
+        cover.withUnsafeMutableBufferPointer { cv in
+            owner.withUnsafeMutableBufferPointer { ow in
+                for i in 0..<n where row[i] > cv[i] {
+                    cv[i] = row[i]
+                    ow[i] = o
+                }
+            }
         }
     }
 }
@@ -174,6 +186,9 @@ final class _ClassState {
     var poolStore = _ColumnStore(columns: 64)
     /// Scratch for bulk dot products.
     var dotScratch: [Float] = []
+    /// Per-record similarity buffers, reused (taken out while a record is processed).
+    var simScratch: [Float] = []
+    var poolSimScratch: [Float] = []
 
     init(id: Int, seed: UInt64, referenceSize: Int) {
         self.id = id

@@ -68,6 +68,23 @@ struct _Kernel: Sendable {
         }
     }
 
+    /// The similarity from the two squared gradient norms and their inner product: the same formulas,
+    /// in the same order, as `similarity(_:_:)`, for loops that read norms and dot products from
+    /// buffers instead of copying `_Point`s (and this kernel's existential) per pair.
+    @inline(__always)
+    static func similarity(_ kind: Kind, _ an: Double, _ bn: Double, inner: Double) -> Float {
+        switch kind {
+        case .euclidean(let d):
+            return Float(max(0, d - max(0, an + bn - 2 * inner).squareRoot()))
+        case .cosine:
+            let den = (an * bn).squareRoot()
+            if den == 0 { return an == bn ? 1 : 0.5 }
+            return Float(min(1, max(0, (1 + inner / den) / 2)))
+        case .rbf(let g):
+            return Float((-g * max(0, an + bn - 2 * inner)).exp())
+        }
+    }
+
     /// Squared distance between the two embedded points.
     @inline(__always)
     func distance2(_ a: _Point, _ b: _Point) -> Double {
