@@ -87,13 +87,16 @@ extension CoresetSelector {
 
     /// Index of the most similar point of `set` (ties: the earlier one; a point with the same arrival is itself).
     func nearest(_ p: _Point, among set: [_Point], selfArrival: Bool) -> Int {
-        var best = 0, bestSim: Float = -1
-        for (i, q) in set.enumerated() {
-            if selfArrival && q.arrival == p.arrival { return i }
-            let v = kernel.similarity(p, q)
-            if v > bestSim { best = i; bestSim = v }
+        let k = kernel  // one copy of the kernel (and its existential), not one per pair
+        return set.withUnsafeBufferPointer { q in
+            var best = 0, bestSim: Float = -1
+            for i in 0..<q.count {
+                if selfArrival && q[i].arrival == p.arrival { return i }
+                let v = k.similarity(p, at: q.baseAddress! + i)
+                if v > bestSim { best = i; bestSim = v }
+            }
+            return best
         }
-        return best
     }
 
     /// The best sieve, completed to `budget` by lazy greedy over the other stored elements and the

@@ -406,34 +406,50 @@ public final class CoresetSelector {
     }
 
     /// Best member of a sieve for a reference point, given the point's similarities to the pool
-    /// (`selfSlot`: the point's own slot, whose entry in `poolSims` may predate its insertion).
+    /// (`selfSlot`: the point's own slot, whose entry in `poolSims` may predate its insertion;
+    /// `selfSim`: the kernel's `selfSimilarity`).
     @inline(__always)
-    func coverEntry(_ s: _Sieve, selfSlot: Int?, poolSims: [Float]) -> (Float, Int32) {
+    func coverEntry(_ s: _Sieve, selfSlot: Int?, selfSim: Float, poolSims: UnsafeBufferPointer<Float>) -> (Float, Int32) {
         var best: Float = 0, own: Int32 = -1
-        for m in s.members {
-            let v = m == selfSlot ? kernel.selfSimilarity : poolSims[m]
-            if v > best || own < 0 { best = max(best, v); own = Int32(m) }
+        let me = selfSlot ?? -1
+        s.members.withUnsafeBufferPointer { members in
+            for m in members {
+                let v = m == me ? selfSim : poolSims[m]
+                if v > best || own < 0 { best = max(best, v); own = Int32(m) }
+            }
         }
         return (best, own)
     }
 
     /// A reference was appended: extend every sieve's coverage.
     func appendCovers(_ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
-        for i in c.sieves.indices {
-            let (best, own) = coverEntry(c.sieves[i], selfSlot: selfSlot, poolSims: poolSims)
-            c.sieves[i].cover.append(best)
-            c.sieves[i].owner.append(own)
-            c.sieves[i].value += Double(best)
+        let selfSim = kernel.selfSimilarity
+        var sieves: [_Sieve] = []
+        swap(&sieves, &c.sieves)
+        defer { swap(&sieves, &c.sieves) }
+        poolSims.withUnsafeBufferPointer { ps in
+            for i in sieves.indices {
+                let (best, own) = coverEntry(sieves[i], selfSlot: selfSlot, selfSim: selfSim, poolSims: ps)
+                sieves[i].cover.append(best)
+                sieves[i].owner.append(own)
+                sieves[i].value += Double(best)
+            }
         }
     }
 
     /// Reference slot j now holds p: recompute every sieve's coverage of it.
     func setCovers(_ j: Int, _ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
-        for i in c.sieves.indices {
-            let (best, own) = coverEntry(c.sieves[i], selfSlot: selfSlot, poolSims: poolSims)
-            c.sieves[i].value += Double(best) - Double(c.sieves[i].cover[j])
-            c.sieves[i].cover[j] = best
-            c.sieves[i].owner[j] = own
+        let selfSim = kernel.selfSimilarity
+        var sieves: [_Sieve] = []
+        swap(&sieves, &c.sieves)
+        defer { swap(&sieves, &c.sieves) }
+        poolSims.withUnsafeBufferPointer { ps in
+            for i in sieves.indices {
+                let (best, own) = coverEntry(sieves[i], selfSlot: selfSlot, selfSim: selfSim, poolSims: ps)
+                sieves[i].value += Double(best) - Double(sieves[i].cover[j])
+                sieves[i].cover[j] = best
+                sieves[i].owner[j] = own
+            }
         }
     }
 

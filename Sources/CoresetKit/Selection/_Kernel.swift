@@ -85,6 +85,24 @@ struct _Kernel: Sendable {
         }
     }
 
+    /// `similarity(a, b.pointee)` (same formulas, same order) reading b in place, so the loops over
+    /// stored points do not copy a `_Point` (and retain its arrays) per pair.
+    @inline(__always)
+    func similarity(_ a: _Point, at b: UnsafePointer<_Point>) -> Float {
+        let xd = Double(VectorMath.dot(a.record.features, b.pointee.record.features))
+        var inner = xd
+        if !a.residual.isEmpty {
+            var rd = 0.0
+            a.residual.withUnsafeBufferPointer { ra in
+                b.pointee.residual.withUnsafeBufferPointer { rb in
+                    for i in 0..<min(ra.count, rb.count) { rd += Double(ra[i]) * Double(rb[i]) }
+                }
+            }
+            inner = rd * (xd + bias)
+        }
+        return _Kernel.similarity(kind, a.gradientNorm2, b.pointee.gradientNorm2, inner: inner)
+    }
+
     /// Squared distance between the two embedded points.
     @inline(__always)
     func distance2(_ a: _Point, _ b: _Point) -> Double {
