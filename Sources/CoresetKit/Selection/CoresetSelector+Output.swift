@@ -78,8 +78,10 @@ extension CoresetSelector {
             for j in 0..<points.count { row[j] = k.similarity(points[i], points[j]) }
         }
         var w = [Double](repeating: 0, count: picks.count)
+        let picked = picks.map { points[$0] }
+        var finder = _NearestFinder(kernel: kernel)
         for p in points {
-            let idx = nearest(p, among: picks.map { points[$0] }, selfArrival: true)
+            let idx = finder.nearest(p, among: picked, selfArrival: true)
             w[idx] += p.record.weight * scaleFactor(arrival: p.arrival)
         }
         return zip(picks, w).map { (points[$0], $1) }
@@ -137,10 +139,13 @@ extension CoresetSelector {
         let slots = c.pool.indices.filter { c.pool[$0] != nil }
         let stored = slots.map { c.pool[$0]!.point }
         var split: [Int: [Int: Int]] = [:]
+        var finder = _NearestFinder(kernel: kernel)
+        // Each reference's most similar chosen element (used for the cells and for the pending weight).
+        let refChoice = refs.map { finder.nearest($0, among: chosen, selfArrival: true) }
         if !stored.isEmpty {
-            for r in refs {
-                let cell = nearest(r, among: stored, selfArrival: true)
-                split[cell, default: [:]][nearest(r, among: chosen, selfArrival: true), default: 0] += 1
+            for (ri, r) in refs.enumerated() {
+                let cell = finder.nearest(r, among: stored, selfArrival: true)
+                split[cell, default: [:]][refChoice[ri], default: 0] += 1
             }
         }
         for (i, s) in slots.enumerated() {
@@ -150,7 +155,7 @@ extension CoresetSelector {
                 let total = Double(parts.values.reduce(0, +))
                 for (j, n) in parts.sorted(by: { $0.key < $1.key }) { w[j] += v * Double(n) / total }
             } else {
-                w[nearest(stored[i], among: chosen, selfArrival: true)] += v
+                w[finder.nearest(stored[i], among: chosen, selfArrival: true)] += v
             }
         }
         let pending = c.ledger.value(c.pending)
@@ -160,10 +165,80 @@ extension CoresetSelector {
                 w[0] += pending
             } else {
                 var counts = [Double](repeating: 0, count: chosen.count)
-                for r in refs { counts[nearest(r, among: chosen, selfArrival: true)] += 1 }
+                for j in refChoice { counts[j] += 1 }
                 for i in w.indices { w[i] += pending * counts[i] / Double(refs.count) }
             }
         }
         return zip(chosen, w).map { ($0, $1) }
+    }
+}
+
+/// `CoresetSelector.nearest` for many queries, exactly (same index, same ties), faster in feature
+/// space: the query is scattered once into a dense buffer and each element's dot product is gathered
+/// along the element's nonzeros, instead of a branchy sorted merge per pair.
+///
+/// The gathered sum adds the products of the common indices in increasing index order, which is
+/// exactly what `VectorMath.dot` computes for a sparse pair (merge join) and for a sparse/dense-prefix
+/// pair (the indices a dense prefix holds are all those below its length); pairs of dense prefixes
+/// keep `VectorMath.dot` (its SIMD order). In gradient space it falls back to the kernel per pair.
+struct _NearestFinder {
+    let kernel: _Kernel
+    private var dense: [Float] = []
+    private var present: [Bool] = []
+
+    init(kernel: _Kernel) { self.kernel = kernel }
+
+    mutating func nearest(_ p: _Point, among set: [_Point], selfArrival: Bool) -> Int {
+        guard p.residual.isEmpty else {
+            let k = kernel
+            return set.withUnsafeBufferPointer { q in
+                var best = 0, bestSim: Float = -1
+                for i in 0..<q.count {
+                    if selfArrival && q[i].arrival == p.arrival { return i }
+                    let v = k.similarity(p, at: q.baseAddress! + i)
+                    if v > bestSim { best = i; bestSim = v }
+                }
+                return best
+            }
+        }
+        let kind = kernel.kind, an = p.gradientNorm2, arrival = p.arrival
+        let pDense = p.record.features.isDensePrefix
+        let pi = p.record.features.indices, pv = p.record.features.values
+        let needed = Int(pi.last ?? 0) + 1
+        if dense.count < needed {
+            dense = [Float](repeating: 0, count: needed)
+            present = [Bool](repeating: false, count: needed)
+        }
+        for (i, v) in zip(pi, pv) { dense[Int(i)] = v; present[Int(i)] = true }
+        defer { for i in pi { dense[Int(i)] = 0; present[Int(i)] = false } }
+        return dense.withUnsafeBufferPointer { dn in
+            present.withUnsafeBufferPointer { pr in
+                set.withUnsafeBufferPointer { q in
+                    var best = 0, bestSim: Float = -1
+                    for i in 0..<q.count {
+                        if selfArrival && q[i].arrival == arrival { return i }
+                        let xd: Float
+                        if pDense && q[i].record.features.isDensePrefix {
+                            xd = VectorMath.dot(p.record.features, q[i].record.features)
+                        } else {
+                            var s: Float = 0
+                            q[i].record.features.indices.withUnsafeBufferPointer { qi in
+                                q[i].record.features.values.withUnsafeBufferPointer { qv in
+                                    let lim = pr.count
+                                    for t in 0..<min(qi.count, qv.count) {
+                                        let j = Int(qi[t])
+                                        if j < lim && pr[j] { s += dn[j] * qv[t] }
+                                    }
+                                }
+                            }
+                            xd = s
+                        }
+                        let v = _Kernel.similarity(kind, an, q[i].gradientNorm2, inner: Double(xd))
+                        if v > bestSim { best = i; bestSim = v }
+                    }
+                    return best
+                }
+            }
+        }
     }
 }
