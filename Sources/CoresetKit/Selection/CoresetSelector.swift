@@ -378,7 +378,7 @@ public final class CoresetSelector {
         }
         maintainSieves(c)
 
-        let slot = offerToSieves(p, sims: sims, in: c, ordinal: ordinal)
+        let slot = offerToSieves(p, sims: sims, in: c, ordinal: ordinal, singleton: singleton)
 
         // Weight: to itself if stored, else to the most similar stored element.
         if let s = slot {
@@ -550,7 +550,10 @@ public final class CoresetSelector {
 
     /// Offers a record to every sieve of its class by the algorithm's rule.
     /// - Returns: its pool slot if at least one sieve accepted it.
-    func offerToSieves(_ p: _Point, sims: [Float], in c: _ClassState, ordinal: Int) -> Int? {
+    /// - Parameter singleton: Σ sims summed in order in Double (f({e})), if the caller has it: no
+    ///   sieve's gain can exceed it (each term max(0, s_r − cover_r) <= s_r and rounding is monotone),
+    ///   so a sieve whose bar is above it is rejected without a pass over its cover.
+    func offerToSieves(_ p: _Point, sims: [Float], in c: _ClassState, ordinal: Int, singleton: Double = .infinity) -> Int? {
         var slot: Int? = nil
         let cap = c.capacity
         let algorithm = configuration.algorithm
@@ -576,8 +579,12 @@ public final class CoresetSelector {
                 let bar = plusPlus ? v : (v / 2 - f) / Double(cap - size)
                 var accept: Bool
                 var g = 0.0
-                let upper = sieves[i].cover.withUnsafeBufferPointer { _Greedy.gainUpperBound(row, $0) }
-                if upper == 0 || upper < bar {
+                var reject = bar > singleton
+                if !reject {
+                    let upper = sieves[i].cover.withUnsafeBufferPointer { _Greedy.gainUpperBound(row, $0) }
+                    reject = upper == 0 || upper < bar
+                }
+                if reject {
                     accept = false
                 } else {
                     g = sieves[i].cover.withUnsafeBufferPointer { _Greedy.gain(row, $0) }

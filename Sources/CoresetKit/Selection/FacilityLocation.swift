@@ -165,14 +165,17 @@ enum _Greedy {
         let zero = SIMD8<Float>()
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
         var i = 0
-        while i + 16 <= n {
-            let o = i * 4
+        let blocks = n / 16
+        var b = 0
+        while b < blocks {
+            let o = b &* 64
             let d0 = rp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) - cp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let d1 = rp.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self) - cp.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self)
+            let d1 = rp.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self) - cp.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
             a0 += d0.replacing(with: zero, where: d0 .< zero)
             a1 += d1.replacing(with: zero, where: d1 .< zero)
-            i += 16
+            b &+= 1
         }
+        i = blocks &* 16
         var s = (a0 + a1).sum()
         while i < n {
             let d = rb[i] - cb[i]
