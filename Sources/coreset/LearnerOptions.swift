@@ -17,7 +17,7 @@ struct LearnerOptions: ParsableArguments {
     @Option(name: .long, help: "L2 regularisation strength lambda (in lambda/2 |w|^2).")
     var l2: Double = 1e-5
 
-    @Option(name: .long, help: "Initial step size (default: the optimizer's tuned default).")
+    @Option(name: .long, help: "Initial step size (default: SGD 0.2 scaled by sqrt(9.7 / (mean |x|^2 + 1)), capped at 0.2; SAGA/SVRG 0.1).")
     var eta0: Double?
 
     @Option(name: .long, help: "Step schedule: constant, invscaling (eta0/(1+decay t)^power) or exponential (eta0 * decay^(t/every)).")
@@ -43,10 +43,11 @@ struct LearnerOptions: ParsableArguments {
         if let e = eta0, !(e > 0) { throw ValidationError("--eta0 must be positive") }
     }
 
-    func configuration(task: TaskKind, totalSteps: Int? = nil) -> LearnerConfiguration {
+    func configuration(task: TaskKind, meanSquaredNorm: Double, totalSteps: Int? = nil) -> LearnerConfiguration {
         let base = LearnerConfiguration(task: task, loss: loss, l2: l2, optimizer: optimizer, seed: learnerSeed)
         var sched = base.schedule
-        let e0 = eta0 ?? sched.initialRate
+        let scaledDefault = optimizer == .sgd ? defaultStepSize(meanSquaredNorm: meanSquaredNorm) : sched.initialRate
+        let e0 = eta0 ?? scaledDefault
         switch schedule {
         case "constant": sched = .constant(eta0: e0)
         case "invscaling": sched = .inverseScaling(eta0: e0, decay: decay ?? 1e-3, power: power)
@@ -55,8 +56,10 @@ struct LearnerOptions: ParsableArguments {
             if let totalSteps {
                 // `train`: decay fully (to 1% of eta0) over the whole run, the honest baseline.
                 sched = .exponential(eta0: e0, rate: 0.01, every: max(totalSteps, 1))
-            } else if eta0 != nil {
+            } else if optimizer == .sgd {
                 sched = .inverseScaling(eta0: e0, decay: 1e-3, power: 0.5)
+            } else if eta0 != nil {
+                sched = .constant(eta0: e0)
             }
         }
         return LearnerConfiguration(task: task, loss: loss, l2: l2, schedule: sched, optimizer: optimizer, seed: learnerSeed)

@@ -108,7 +108,7 @@ struct RunCommand: ParsableCommand {
                         + col(formatFixed(p.accuracy, 4), 10) + col(String(p.memoryCount), 9)
                         + col(formatFixed(p.replayPasses, 2), 10) + col(formatFixed(mbps, 1), 10) + formatFixed(p.elapsed, 3))
             }
-            run.learnerConfigurationForTask = { task in options.configuration(task: task) }
+            run.learnerConfigurationForTask = { task, norm in options.configuration(task: task, meanSquaredNorm: norm) }
             let result = run.run()
             var lines: [String] = []
             let st = result.statistics

@@ -43,7 +43,9 @@ struct TrainCommand: ParsableCommand {
             }
             let labels = reader.labels
             let task: TaskKind = labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary)
-            var learner = Learner(configuration: learnerOptions.configuration(task: task, totalSteps: epochs * records.count))
+            let meanSquaredNorm = records.isEmpty ? 0 : records.reduce(0.0) { $0 + Double(VectorMath.squaredNorm($1.features)) } / Double(records.count)
+            var learner = Learner(configuration: learnerOptions.configuration(
+                task: task, meanSquaredNorm: meanSquaredNorm, totalSteps: epochs * records.count))
             let holdoutRecords = try holdout.map { try loadRecords(path: $0, options: input.readerOptions, labels: labels) { writeDiagnostic($0) }.records } ?? []
             var rng = SeededGenerator(seed: learnerOptions.learnerSeed)
             var order = Array(records.indices)

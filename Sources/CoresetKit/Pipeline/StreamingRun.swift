@@ -88,9 +88,10 @@ public final class StreamingRun {
     private let holdout: [Record]
     private let onProgress: @Sendable (RunProgress) -> Void
     private let start = monotonicSeconds()
-    /// Makes the learner's configuration once the task is known (after the first batch); by default
-    /// `configuration.learner` or the task's defaults.
-    public var learnerConfigurationForTask: ((TaskKind) -> LearnerConfiguration)?
+    /// Makes the learner's configuration once the task and the rows' mean squared norm are known
+    /// (from the first batch); by default `configuration.learner`, or the task's defaults with the
+    /// SGD step scaled by `defaultStepSize(meanSquaredNorm:)`.
+    public var learnerConfigurationForTask: ((TaskKind, Double) -> LearnerConfiguration)?
 
     enum Message: Sendable {
         case batch(RecordBatch, bytesOut: UInt64)
@@ -112,7 +113,9 @@ public final class StreamingRun {
         do { first = try reader.next() } catch { streamError = error }
         let labels = reader.labels
         let task: TaskKind = labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary)
-        let learnerConfiguration = configuration.learner ?? learnerConfigurationForTask?(task) ?? LearnerConfiguration(task: task)
+        let meanSquaredNorm = first?.meanSquaredNorm ?? 0
+        let learnerConfiguration = configuration.learner ?? learnerConfigurationForTask?(task, meanSquaredNorm)
+            ?? LearnerConfiguration(task: task, schedule: .inverseScaling(eta0: defaultStepSize(meanSquaredNorm: meanSquaredNorm), decay: 1e-3, power: 0.5))
         let loop = LearnerLoop(
             learner: _StreamLearner(configuration: learnerConfiguration, replayWeight: configuration.replayWeight),
             configuration: configuration,
