@@ -169,9 +169,14 @@ struct SelectCommand: ParsableCommand {
             selector.finish()
             progress.finish(line())
             // What was accepted before a fault is still selected and written.
-            try emitter.emit(selector, reader: reader, summary: summary, records: reader.statistics.recordsAccepted, final: true)
+            let c = try emitter.emit(selector, reader: reader, summary: summary, records: reader.statistics.recordsAccepted, final: true)
+            let expected = selector.configuration.halfLife == nil && selector.configuration.window == nil ? summary.totalWeight : nil
+            if let expected, abs(c.totalWeight - expected) > 1e-6 * max(1, expected) {
+                // Only when k is smaller than the number of classes: a class without an element has
+                // nowhere to put its weight. Say so rather than drop it silently.
+                writeDiagnostic("warning: the coreset carries weight \(formatFixed(c.totalWeight, 3)) of the input's \(formatFixed(expected, 3)): k = \(selection.k) is smaller than the number of classes (\(selector.classCount)), and classes without an element are not represented")
+            }
             if !quiet {
-                let c = selector.coreset
                 writeDiagnostic("coreset: \(c.count) elements, total weight \(formatFixed(c.totalWeight, 3)) (input weight \(formatFixed(summary.totalWeight, 3))), stored \(selector.storedElementCount) of bound \(selector.storedElementBound), \(selector.reselectionCount) reselections")
             }
             if let failure { throw failure }
@@ -189,7 +194,8 @@ final class CoresetEmitter {
         self.options = options
     }
 
-    func emit(_ selector: CoresetSelector, reader: RecordReader, summary: StreamSummary, records: UInt64, final: Bool = false) throws {
+    @discardableResult
+    func emit(_ selector: CoresetSelector, reader: RecordReader, summary: StreamSummary, records: UInt64, final: Bool = false) throws -> WeightedCoreset {
         emissions += 1
         let coreset = selector.coreset
         let weightsOut: TextOutput?
@@ -215,5 +221,6 @@ final class CoresetEmitter {
             try writer.write(coreset.weightedRecords, to: stdout)
         }
         try weightsFile?.commit()
+        return coreset
     }
 }

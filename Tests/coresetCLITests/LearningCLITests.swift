@@ -24,6 +24,12 @@ import Testing
         #expect(back.stdout.contains("weighted_example_sum\t16281.000\n"))
     }
 
+    @Test func weightThatCannotBeRepresentedIsReported() throws {
+        let r = try CLI.run(["select", "-q", "-k", "1", Self.adultTest])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("warning: the coreset carries weight 12435.000 of the input's 16281.000"))
+    }
+
     @Test func sidecarWeightsAndEmitEvery() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coreset-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
