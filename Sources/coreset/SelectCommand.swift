@@ -176,6 +176,9 @@ struct SelectCommand: ParsableCommand {
                 // nowhere to put its weight. Say so rather than drop it silently.
                 writeDiagnostic("warning: the coreset carries weight \(formatFixed(c.totalWeight, 3)) of the input's \(formatFixed(expected, 3)): k = \(selection.k) is smaller than the number of classes (\(selector.classCount)), and classes without an element are not represented")
             }
+            if c.count < selection.k && UInt64(selection.k) < summary.records {
+                writeDiagnostic("warning: the coreset holds \(c.count) elements, fewer than k = \(selection.k): a class's candidates (its stored elements and its \(selection.referenceSize)-record reference reservoir) were fewer than its budget; raise --reference-size")
+            }
             if !quiet {
                 writeDiagnostic("coreset: \(c.count) elements, total weight \(formatFixed(c.totalWeight, 3)) (input weight \(formatFixed(summary.totalWeight, 3))), stored \(selector.storedElementCount) of bound \(selector.storedElementBound), \(selector.reselectionCount) reselections")
             }
