@@ -35,7 +35,8 @@ public struct RunConfiguration: Sendable {
     public var replayWhenIdle = false
     /// Passes over the final memory after the stream ends.
     public var finalEpochs: Double = 0
-    /// Records between memory snapshots handed to the learner.
+    /// Records between memory snapshots handed to the learner (at least; a snapshot is also held
+    /// back until reading the previous one out cost under a tenth of the time since).
     public var publishEvery = 5000
     /// Learner steps between model snapshots handed to the selector (closed loop).
     public var modelSnapshotEvery = 2000
@@ -162,11 +163,17 @@ public final class StreamingRun {
             return nil
         }
         var publishedOnce = false
+        var nextPublishTime = 0.0
         func publishMemory() {
+            let t0 = monotonicSeconds()
             if let m = memorySnapshot() {
                 deliver(.memory(m, reselections: selector?.reselectionCount ?? 0))
                 publishedOnce = true
             }
+            // Reading a coreset out costs a pass over references and stored elements: keep that
+            // under about a tenth of the ingest thread's time.
+            let now = monotonicSeconds()
+            nextPublishTime = now + 9 * (now - t0)
             sincePublish = 0
         }
 
@@ -186,7 +193,8 @@ public final class StreamingRun {
             sincePublish += b.count
             let reselected = (selector?.reselectionCount ?? 0) != lastReselections
             lastReselections = selector?.reselectionCount ?? 0
-            if usesMemory && (sincePublish >= configuration.publishEvery || reselected || !publishedOnce) {
+            let due = sincePublish >= configuration.publishEvery && monotonicSeconds() >= nextPublishTime
+            if usesMemory && (due || reselected || !publishedOnce) {
                 publishMemory()
             }
             if configuration.synchronous { loop.replayCredited() }
