@@ -55,6 +55,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Write the model (versioned JSON, atomically) here at the end.")
     var modelOut: String?
 
+    @Option(name: .long, help: "Also save the model every N records (atomically, to --model-out).")
+    var saveEvery: Int?
+
+    @Option(name: .long, help: "Continue training the model in this file (from `run` or `train`), with its label mapping and optimizer state.")
+    var resume: String?
+
     @Option(name: .long, help: "Write the final weighted memory (coreset) here.")
     var coresetOut: String?
 
@@ -68,6 +74,8 @@ struct RunCommand: ParsableCommand {
         if replaySteps < 0 { throw ValidationError("--replay-steps must be non-negative") }
         if replayWeight < 0 { throw ValidationError("--replay-weight must be non-negative") }
         if publishEvery < 1 || snapshotEvery < 1 { throw ValidationError("--publish-every and --snapshot-every must be at least 1") }
+        if let s = saveEvery, s < 1 { throw ValidationError("--save-every must be at least 1") }
+        if saveEvery != nil && modelOut == nil { throw ValidationError("--save-every needs --model-out") }
     }
 
     func run() throws {
@@ -75,6 +83,8 @@ struct RunCommand: ParsableCommand {
         try runReportingErrors {
             var readerOptions = input.readerOptions
             readerOptions.followIdleTimeout = input.followIdleExit
+            let resumed = try resume.map { try ModelBundle.read(from: $0) }
+            if let resumed { readerOptions.initialLabels = resumed.labels }
             let reader = RecordReader(inputs: input.inputs, options: readerOptions) { writeDiagnostic($0) }
             var config = RunConfiguration(selector: selection.configuration)
             config.mode = mode
@@ -86,6 +96,7 @@ struct RunCommand: ParsableCommand {
             config.publishEvery = publishEvery
             config.modelSnapshotEvery = snapshotEvery
             config.synchronous = sync
+            config.checkpointEvery = saveEvery
             let holdoutRecords = try holdout.map {
                 try loadRecords(path: $0, options: input.readerOptions, labels: nil) { writeDiagnostic($0) }.records
             } ?? []
@@ -109,6 +120,14 @@ struct RunCommand: ParsableCommand {
                         + col(formatFixed(p.replayPasses, 2), 10) + col(formatFixed(mbps, 1), 10) + formatFixed(p.elapsed, 3))
             }
             run.learnerConfigurationForTask = { task, norm in options.configuration(task: task, meanSquaredNorm: norm) }
+            if let resumed { run.initialLearner = try resumed.learner() }
+            let previouslySeen = resumed?.recordsSeen ?? 0
+            if saveEvery != nil, let path = modelOut {
+                run.onCheckpoint = { learner, labels, names, records in
+                    let bundle = ModelBundle(labels: labels, featureNames: names, recordsSeen: previouslySeen + records, model: learner.modelFile())
+                    do { try bundle.write(to: path) } catch { writeDiagnostic("coreset: checkpoint failed: \(error)") }
+                }
+            }
             let result = run.run()
             var lines: [String] = []
             let st = result.statistics
@@ -135,7 +154,7 @@ struct RunCommand: ParsableCommand {
             }
             if let modelOut {
                 let bundle = ModelBundle(labels: reader.labels, featureNames: reader.context.featureNames,
-                                         recordsSeen: st.recordsAccepted, model: result.learner.modelFile())
+                                         recordsSeen: previouslySeen + st.recordsAccepted, model: result.learner.modelFile())
                 try bundle.write(to: modelOut)
             }
             if let coresetOut {

@@ -125,6 +125,26 @@ import Testing
         #expect(wrong.stderr.contains("not a coreset model"))
     }
 
+    @Test func periodicSavesAndResumeContinueTraining() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coreset-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let first = dir.appendingPathComponent("first.json").path
+        let resumed = dir.appendingPathComponent("resumed.json").path
+        // One pass over test then train, in one run ...
+        let whole = try CLI.run(["run", "-q", "--sync", "--mode", "online-only", Self.test, Self.train, "--test", Self.test])
+        // ... equals a run over test, saved every 5000 records, then resumed on train.
+        let a = try CLI.run(["run", "-q", "--sync", "--mode", "online-only", Self.test, "--model-out", first, "--save-every", "5000"])
+        #expect(a.status == 0, "\(a.stderr)")
+        let b = try CLI.run(["run", "-q", "--sync", "--mode", "online-only", Self.train, "--resume", first, "--model-out", resumed, "--test", Self.test])
+        #expect(b.status == 0, "\(b.stderr)")
+        let lw = try #require(Self.value("test_loss", in: whole.stdout))
+        let lb = try #require(Self.value("test_loss", in: b.stdout))
+        #expect(abs(lw - lb) < 1e-9, "\(lw) vs \(lb)")
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: resumed))) as! [String: Any]
+        #expect(saved["recordsSeen"] as? Int == 16281 + 32561)
+        #expect(saved["format"] as? String == "coreset-model")
+    }
+
     @Test func followModeLearnsFromAGrowingFile() throws {
         let lines = (0..<200).map { i in "\(i % 2 == 0 ? 1 : -1) 1:\(i % 2 == 0 ? 1 : 0) 2:0.5" }.joined(separator: "\n") + "\n"
         let path = CLI.temporaryFile("feed.svm", Data(lines.utf8))

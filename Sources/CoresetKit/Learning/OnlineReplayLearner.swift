@@ -93,6 +93,13 @@ public struct OnlineReplayLearner: Sendable {
 
     public init(task: TaskKind) { self.init(configuration: OnlineReplayConfiguration(task: task)) }
 
+    /// Continues training a saved learner: its arrivals so far set the schedule's position.
+    public init(resuming learner: Learner, replayWeight: Double = 1) {
+        self.init(configuration: OnlineReplayConfiguration(learner: learner.configuration, replayWeight: replayWeight))
+        self.learner = learner
+        self.arrivals = learner.examplesSeen
+    }
+
     // MARK: Step sizes
 
     /// η_t: the budget of the current arrival (of the next one before any arrival).

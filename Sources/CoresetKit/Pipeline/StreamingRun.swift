@@ -40,6 +40,8 @@ public struct RunConfiguration: Sendable {
     public var publishEvery = 5000
     /// Learner steps between model snapshots handed to the selector (closed loop).
     public var modelSnapshotEvery = 2000
+    /// Call `StreamingRun.onCheckpoint` every this many records (periodic saves).
+    public var checkpointEvery: Int?
     /// Run selection and learning in lockstep on one thread: slower, fully deterministic.
     public var synchronous = false
     /// Batches in flight between the ingest thread and the learner (back-pressure beyond).
@@ -93,9 +95,14 @@ public final class StreamingRun {
     /// (from the first batch); by default `configuration.learner`, or the task's defaults with the
     /// SGD step scaled by `defaultStepSize(meanSquaredNorm:)`.
     public var learnerConfigurationForTask: ((TaskKind, Double) -> LearnerConfiguration)?
+    /// Start from this learner (a saved model) instead of a fresh one.
+    public var initialLearner: Learner?
+    /// Called on the learner's thread every `checkpointEvery` records with the learner, the label
+    /// mapping and feature names known then, and the records learned from.
+    public var onCheckpoint: (@Sendable (Learner, LabelMap, [String], UInt64) -> Void)?
 
     enum Message: Sendable {
-        case batch(RecordBatch, bytesOut: UInt64)
+        case batch(RecordBatch, bytesOut: UInt64, labels: LabelMap, featureNames: [String])
         case memory(ReplaySet, reselections: Int)
     }
 
@@ -117,12 +124,15 @@ public final class StreamingRun {
         let meanSquaredNorm = first?.meanSquaredNorm ?? 0
         let learnerConfiguration = configuration.learner ?? learnerConfigurationForTask?(task, meanSquaredNorm)
             ?? LearnerConfiguration(task: task, schedule: .inverseScaling(eta0: defaultStepSize(meanSquaredNorm: meanSquaredNorm), decay: 1e-3, power: 0.5))
+        let streamLearner = initialLearner.map { _StreamLearner(resuming: $0, replayWeight: configuration.replayWeight) }
+            ?? _StreamLearner(configuration: learnerConfiguration, replayWeight: configuration.replayWeight)
         let loop = LearnerLoop(
-            learner: _StreamLearner(configuration: learnerConfiguration, replayWeight: configuration.replayWeight),
+            learner: streamLearner,
             configuration: configuration,
             holdout: holdout, start: start, onProgress: onProgress)
         let models = LatestValue<LinearModelSnapshot>()
         loop.models = models
+        loop.onCheckpoint = onCheckpoint
 
         let usesMemory = configuration.mode != .onlineOnly
         let selector = usesMemory && configuration.memory == .coreset
@@ -189,7 +199,7 @@ public final class StreamingRun {
             } else if reservoir != nil {
                 for i in 0..<b.count { reservoir!.offer(b[i]) }
             }
-            deliver(.batch(b, bytesOut: reader.statistics.bytesOut))
+            deliver(.batch(b, bytesOut: reader.statistics.bytesOut, labels: reader.labels, featureNames: reader.context.featureNames))
             sincePublish += b.count
             let reselected = (selector?.reselectionCount ?? 0) != lastReselections
             lastReselections = selector?.reselectionCount ?? 0
@@ -237,6 +247,8 @@ final class LearnerLoop: @unchecked Sendable {
     var bytesOut: UInt64 = 0
     var reselections = 0
     var memoryRecords: [(record: Record, weight: Double)] = []
+    var recordsLearned: UInt64 = 0
+    var onCheckpoint: (@Sendable (Learner, LabelMap, [String], UInt64) -> Void)?
 
     init(learner: _StreamLearner, configuration: RunConfiguration, holdout: [Record], start: Double,
          onProgress: @escaping @Sendable (RunProgress) -> Void) {
@@ -274,9 +286,15 @@ final class LearnerLoop: @unchecked Sendable {
 
     func handle(_ message: Message) {
         switch message {
-        case .batch(let batch, let bytes):
+        case .batch(let batch, let bytes, let labels, let names):
             bytesOut = bytes
             learnBatch(batch)
+            recordsLearned += UInt64(batch.count)
+            if let every = configuration.checkpointEvery, let onCheckpoint,
+               recordsLearned / UInt64(every) != (recordsLearned - UInt64(batch.count)) / UInt64(every)
+            {
+                onCheckpoint(learner.learner, labels, names, recordsLearned)
+            }
         case .memory(let set, let r):
             reselections = r
             learner.setMemory(set)
@@ -336,6 +354,14 @@ final class LearnerLoop: @unchecked Sendable {
 struct _StreamLearner: Sendable {
     var online: OnlineReplayLearner?
     var plain: Learner?
+
+    init(resuming learner: Learner, replayWeight: Double) {
+        if learner.configuration.optimizer == .sgd {
+            online = OnlineReplayLearner(resuming: learner, replayWeight: replayWeight)
+        } else {
+            plain = learner
+        }
+    }
 
     init(configuration: LearnerConfiguration, replayWeight: Double) {
         if configuration.optimizer == .sgd {
