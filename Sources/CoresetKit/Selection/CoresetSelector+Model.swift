@@ -54,6 +54,7 @@ extension CoresetSelector {
             c.all = c.all.map(reembed)
             for i in c.candidates.indices { c.candidates[i].point = reembed(c.candidates[i].point) }
             for s in c.pool.indices { if let e = c.pool[s] { c.pool[s]!.point = reembed(e.point) } }
+            c.rebuildResiduals(stride: snapshot.residualCount)
         }
         if scaleFixed {
             // Same rule as the warm-up, on a sample that does not depend on batch boundaries.
@@ -107,8 +108,9 @@ extension CoresetSelector {
             return
         }
         let storedPoints = stored.map { c.pool[$0]!.point }
+        var finder = _NearestFinder(kernel: kernel)  // the same index as `nearest`, faster
         for o in old where !o.weight.isZero {
-            let j = nearest(o.point, among: storedPoints, selfArrival: true)
+            let j = finder.nearest(o.point, among: storedPoints, selfArrival: true)
             c.pool[stored[j]]!.weight.absorb(o.weight)
         }
     }

@@ -180,7 +180,8 @@ extension CoresetSelector {
 /// The gathered sum adds the products of the common indices in increasing index order, which is
 /// exactly what `VectorMath.dot` computes for a sparse pair (merge join) and for a sparse/dense-prefix
 /// pair (the indices a dense prefix holds are all those below its length); pairs of dense prefixes
-/// keep `VectorMath.dot` (its SIMD order). In gradient space it falls back to the kernel per pair.
+/// keep `VectorMath.dot` (its SIMD order). In gradient space the feature dot is combined with the
+/// residual product exactly as `_Kernel.similarity(_:at:)` does.
 struct _NearestFinder {
     let kernel: _Kernel
     private var dense: [Float] = []
@@ -189,19 +190,9 @@ struct _NearestFinder {
     init(kernel: _Kernel) { self.kernel = kernel }
 
     mutating func nearest(_ p: _Point, among set: [_Point], selfArrival: Bool) -> Int {
-        guard p.residual.isEmpty else {
-            let k = kernel
-            return set.withUnsafeBufferPointer { q in
-                var best = 0, bestSim: Float = -1
-                for i in 0..<q.count {
-                    if selfArrival && q[i].arrival == p.arrival { return i }
-                    let v = k.similarity(p, at: q.baseAddress! + i)
-                    if v > bestSim { best = i; bestSim = v }
-                }
-                return best
-            }
-        }
         let kind = kernel.kind, an = p.gradientNorm2, arrival = p.arrival
+        // Gradient space: the same feature dot, then (r_p·r_q)(x·x + b) exactly as `_Kernel.similarity(_:at:)`.
+        let gradient = !p.residual.isEmpty, bias = gradient ? kernel.bias : 0
         let pDense = p.record.features.isDensePrefix
         let pi = p.record.features.indices, pv = p.record.features.values
         let needed = Int(pi.last ?? 0) + 1
@@ -233,7 +224,17 @@ struct _NearestFinder {
                             }
                             xd = s
                         }
-                        let v = _Kernel.similarity(kind, an, q[i].gradientNorm2, inner: Double(xd))
+                        var inner = Double(xd)
+                        if gradient {
+                            var rd = 0.0
+                            p.residual.withUnsafeBufferPointer { ra in
+                                q[i].residual.withUnsafeBufferPointer { rb in
+                                    for t in 0..<min(ra.count, rb.count) { rd += Double(ra[t]) * Double(rb[t]) }
+                                }
+                            }
+                            inner = rd * (inner + bias)
+                        }
+                        let v = _Kernel.similarity(kind, an, q[i].gradientNorm2, inner: inner)
                         if v > bestSim { best = i; bestSim = v }
                     }
                     return best

@@ -199,6 +199,7 @@ public final class CoresetSelector {
         while classes.count <= id { classes.append(nil) }
         if let c = classes[id] { return c }
         let c = _ClassState(id: id, seed: configuration.seed, referenceSize: configuration.referenceSize)
+        c.residualStride = kernel.embedding?.residualCount ?? 0
         classes[id] = c
         return c
     }
@@ -299,6 +300,29 @@ public final class CoresetSelector {
                         // Feature space: only the norms and the bulk dot products are read.
                         let kind = k.kind, an = p.gradientNorm2
                         for r in 0..<n { out[r] = _Kernel.similarity(kind, an, refs[r].gradientNorm2, inner: Double(dots[r])) }
+                    } else if c.residualsFlat && p.residual.count == c.residualStride && c.refResiduals.count >= n * c.residualStride {
+                        // Gradient space: the bulk x·x dots combined with the K-dimensional residual
+                        // products, read from the flat buffer (same sums, same order as `k.similarity`).
+                        let kind = k.kind, an = p.gradientNorm2, bias = k.bias, K = c.residualStride
+                        p.residual.withUnsafeBufferPointer { pr in
+                            c.refResiduals.withUnsafeBufferPointer { rr in
+                                if K == 1 {
+                                    let a0 = Double(pr[0])
+                                    for r in 0..<n {
+                                        var rd = 0.0
+                                        rd += a0 * Double(rr[r])
+                                        out[r] = _Kernel.similarity(kind, an, refs[r].gradientNorm2, inner: rd * (Double(dots[r]) + bias))
+                                    }
+                                } else {
+                                    for r in 0..<n {
+                                        var rd = 0.0
+                                        let base = r * K
+                                        for i in 0..<K { rd += Double(pr[i]) * Double(rr[base + i]) }
+                                        out[r] = _Kernel.similarity(kind, an, refs[r].gradientNorm2, inner: rd * (Double(dots[r]) + bias))
+                                    }
+                                }
+                            }
+                        }
                     } else {
                         for r in 0..<n { out[r] = k.similarity(p, refs[r], featureDot: Double(dots[r])) }
                     }
@@ -339,6 +363,19 @@ public final class CoresetSelector {
                                 out[i] = _Kernel.similarity(kind, an, bn, inner: Double(dots[i]))
                             } else {
                                 out[i] = -1
+                            }
+                        }
+                    } else if c.residualsFlat && p.residual.count == c.residualStride && c.poolResiduals.count >= n * c.residualStride {
+                        let kind = k.kind, an = p.gradientNorm2, bias = k.bias, K = c.residualStride
+                        p.residual.withUnsafeBufferPointer { pr in
+                            c.poolResiduals.withUnsafeBufferPointer { rr in
+                                for i in 0..<n {
+                                    guard let bn = pool[i]?.point.gradientNorm2 else { out[i] = -1; continue }
+                                    var rd = 0.0
+                                    let base = i * K
+                                    for t in 0..<K { rd += Double(pr[t]) * Double(rr[base + t]) }
+                                    out[i] = _Kernel.similarity(kind, an, bn, inner: rd * (Double(dots[i]) + bias))
+                                }
                             }
                         }
                     } else {

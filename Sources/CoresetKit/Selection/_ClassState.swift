@@ -190,6 +190,15 @@ final class _ClassState {
     var simScratch: [Float] = []
     var poolSimScratch: [Float] = []
 
+    /// Gradient space: the references' residuals (`residualStride` floats per reference slot) and the
+    /// stored elements' (per pool slot), so the similarity loops read r_i·r_j from flat buffers instead
+    /// of copying a `_Point` (and retaining its arrays) per pair. Only used while `residualsFlat`: every
+    /// stored point's residual has exactly `residualStride` entries (else the per-pair path is taken).
+    var residualStride = 0
+    var refResiduals: [Float] = []
+    var poolResiduals: [Float] = []
+    var residualsFlat = true
+
     init(id: Int, seed: UInt64, referenceSize: Int) {
         self.id = id
         refStore = _ColumnStore(columns: referenceSize)
@@ -212,6 +221,7 @@ final class _ClassState {
         }
         poolStore.set(s, point.record.features, replacing: nil)
         slotOfArrival[point.arrival] = s
+        writeResidual(&poolResiduals, s, point.residual)
         return s
     }
 
@@ -233,15 +243,18 @@ final class _ClassState {
         poolCount = 0
         poolStore = _ColumnStore(columns: 64)
         slotOfArrival = [:]
+        poolResiduals = []
     }
 
     func appendReference(_ p: _Point) {
         refStore.set(refs.count, p.record.features, replacing: nil)
+        writeResidual(&refResiduals, refs.count, p.residual)
         refs.append(p)
     }
 
     func replaceReference(_ j: Int, with p: _Point) {
         refStore.set(j, p.record.features, replacing: refs[j].record.features)
+        writeResidual(&refResiduals, j, p.residual)
         refs[j] = p
     }
 
@@ -251,6 +264,7 @@ final class _ClassState {
         if j != last {
             refStore.set(j, refs[last].record.features, replacing: refs[j].record.features)
             refStore.clear(last, old: refs[last].record.features)
+            writeResidual(&refResiduals, j, refs[last].residual)
             refs[j] = refs[last]
             if !refPriority.isEmpty { refPriority[j] = refPriority[last] }
         } else {
@@ -258,6 +272,29 @@ final class _ClassState {
         }
         refs.removeLast()
         if !refPriority.isEmpty { refPriority.removeLast() }
+    }
+
+    /// Stores residual `r` at `slot` of a flat buffer (grown as needed).
+    @inline(__always)
+    func writeResidual(_ buf: inout [Float], _ slot: Int, _ r: [Float]) {
+        let k = residualStride
+        guard r.count == k else { residualsFlat = false; return }
+        guard k > 0 else { return }
+        let need = (slot + 1) * k
+        if buf.count < need { buf.append(contentsOf: repeatElement(0, count: need - buf.count)) }
+        for i in 0..<k { buf[slot * k + i] = r[i] }
+    }
+
+    /// Rebuilds the flat residual buffers from `refs` and `pool` (after a re-embedding) with `stride`
+    /// floats per point.
+    func rebuildResiduals(stride: Int) {
+        residualStride = stride
+        residualsFlat = true
+        refResiduals = []
+        poolResiduals = []
+        refResiduals.reserveCapacity(refs.count * stride)
+        for (j, p) in refs.enumerated() { writeResidual(&refResiduals, j, p.residual) }
+        for s in pool.indices { if let e = pool[s] { writeResidual(&poolResiduals, s, e.point.residual) } }
     }
 
     /// The offline-greedy records still in the window.
