@@ -93,12 +93,14 @@ extension CoresetSelector {
         c.lowerBound = 0
         c.rejections = 0
         c.m = 0
-        for r in rows { c.m = max(c.m, r.reduce(0) { $0 + Double($1) }) }
+        // f({e}) per candidate, summed in order in Double as in `process`: bounds every sieve's gain.
+        let singletons = rows.map { r in r.reduce(0) { $0 + Double($1) } }
+        for v in singletons { c.m = max(c.m, v) }
         if configuration.window != nil { c.blockMax = [block(arrivals > 0 ? arrivals - 1 : 0): c.m] }
         c.maxCapacity = max(c.maxCapacity, c.capacity)
         maintainSieves(c)
         for i in picks {
-            if offerToSieves(cand[i], sims: rows[i], in: c, ordinal: c.seen) == nil {
+            if offerToSieves(cand[i], sims: rows[i], in: c, ordinal: c.seen, singleton: singletons[i]) == nil {
                 old.append((cand[i], _Weight()))
             }
         }

@@ -145,12 +145,28 @@ struct _Kernel: Sendable {
         }
         let pts = sample.map { k.point($0, arrival: 0) }
         var maxD2 = 0.0, sumD2 = 0.0, pairs = 0.0
-        for i in 0..<pts.count {
-            for j in 0..<i {
-                let d2 = k.distance2(pts[i], pts[j])
-                maxD2 = max(maxD2, d2)
-                sumD2 += d2
-                pairs += 1
+        // `distance2` per pair, with the bias read once and the points read in place (no `_Point` or
+        // existential copy per pair): same sums in the same order.
+        let bias = k.bias
+        pts.withUnsafeBufferPointer { q in
+            for i in 0..<q.count {
+                for j in 0..<i {
+                    let xd = Double(VectorMath.dot(q[i].record.features, q[j].record.features))
+                    var inner = xd
+                    if !q[i].residual.isEmpty {
+                        var rd = 0.0
+                        q[i].residual.withUnsafeBufferPointer { ra in
+                            q[j].residual.withUnsafeBufferPointer { rb in
+                                for t in 0..<min(ra.count, rb.count) { rd += Double(ra[t]) * Double(rb[t]) }
+                            }
+                        }
+                        inner = rd * (xd + bias)
+                    }
+                    let d2 = max(0, q[i].gradientNorm2 + q[j].gradientNorm2 - 2 * inner)
+                    maxD2 = max(maxD2, d2)
+                    sumD2 += d2
+                    pairs += 1
+                }
             }
         }
         switch similarity {
