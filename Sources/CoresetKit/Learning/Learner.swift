@@ -474,7 +474,7 @@ public struct Learner: Sendable {
         let b = replay!.set.records
         let lo = b.rowStarts[i], hi = b.rowStarts[i + 1]
         let eta = configuration.schedule.rate(at: stepCount)
-        b.indices.withUnsafeBufferPointer { ia in
+        _ = b.indices.withUnsafeBufferPointer { ia in
             b.values.withUnsafeBufferPointer { va in
                 explicitStep(indices: UnsafeBufferPointer(rebasing: ia[lo..<hi]),
                              values: UnsafeBufferPointer(rebasing: va[lo..<hi]),
