@@ -639,34 +639,25 @@ struct _ReplayState: Sendable {
     }
 
     mutating func catchUp(_ x: FeatureVector, model: inout LinearModel, l2: Double) {
-        let k = outputs
-        let a = 1 - eta * l2
-        for jj in x.indices {
-            let j = Int(jj)
-            let pending = lazyStep - last[j]
-            guard pending > 0 else { continue }
-            let ak = l2 > 0 ? pow(a, Double(pending)) : 1
-            for o in 0..<k {
-                model.storage[j * k + o] = _ReplayState.caughtUp(
-                    model.storage[j * k + o], mean: mean[j * k + o], pending: pending, eta: eta, l2: l2, ak: ak)
-            }
-            last[j] = lazyStep
-        }
+        for jj in x.indices { catchUp(feature: Int(jj), model: &model, l2: l2) }
     }
 
     mutating func flushAll(model: inout LinearModel, l2: Double) {
+        for j in 0..<last.count { catchUp(feature: j, model: &model, l2: l2) }
+    }
+
+    /// Applies the steps feature j missed since it was last touched, in closed form.
+    @inline(__always)
+    mutating func catchUp(feature j: Int, model: inout LinearModel, l2: Double) {
+        let pending = lazyStep - last[j]
+        guard pending > 0 else { return }
         let k = outputs
-        let a = 1 - eta * l2
-        for j in 0..<last.count {
-            let pending = lazyStep - last[j]
-            guard pending > 0 else { continue }
-            let ak = l2 > 0 ? pow(a, Double(pending)) : 1
-            for o in 0..<k {
-                model.storage[j * k + o] = _ReplayState.caughtUp(
-                    model.storage[j * k + o], mean: mean[j * k + o], pending: pending, eta: eta, l2: l2, ak: ak)
-            }
-            last[j] = lazyStep
+        let ak = l2 > 0 ? pow(1 - eta * l2, Double(pending)) : 1
+        for o in 0..<k {
+            model.storage[j * k + o] = _ReplayState.caughtUp(
+                model.storage[j * k + o], mean: mean[j * k + o], pending: pending, eta: eta, l2: l2, ak: ak)
         }
+        last[j] = lazyStep
     }
 
     /// Outputs with lazily pending coordinates caught up on the fly (read-only).

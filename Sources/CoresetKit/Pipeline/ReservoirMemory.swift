@@ -5,19 +5,11 @@ public struct ReservoirMemory: Sendable {
     public private(set) var records: [Record] = []
     public private(set) var seen: UInt64 = 0
     public private(set) var totalWeight: Double = 0
-    private var state: UInt64
+    private var rng: SeededGenerator
 
     public init(k: Int, seed: UInt64 = 0) {
         self.k = k
-        self.state = seed &+ 0x9E37_79B9_7F4A_7C15
-    }
-
-    private mutating func nextRandom() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        self.rng = SeededGenerator(seed: seed &+ 0x9E37_79B9_7F4A_7C15)
     }
 
     /// - Complexity: O(1) per record, O(k) records stored.
@@ -27,7 +19,7 @@ public struct ReservoirMemory: Sendable {
         if records.count < k {
             records.append(record)
         } else {
-            let j = Int(nextRandom() % seen)
+            let j = Int(rng.next() % seen)
             if j < k { records[j] = record }
         }
     }
