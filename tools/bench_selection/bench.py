@@ -126,7 +126,7 @@ def write_results(results, args, started, lb, la):
         L.append("‖Σ_i ∇_i(θ) − Σ_j γ_j ∇_j(θ)‖ of the weighted coreset, as a multiple of the same error of uniform random "
                  "subsets of size k weighted n/k (mean of 10 draws); lower is better, 1 = random. "
                  "Loss: L2-logistic (census) / softmax (mnist), trained with CoresetKit's `Learner` (SGD defaults): "
-                 "mid = one pass over a random 10%, optimum = 5 shuffled epochs over everything. "
+                 "mid = one pass over a random 10%, optimum = 20 shuffled epochs over everything with the step decayed exponentially to 1% of eta0 (as `coreset train`). "
                  "`feature` = the feature-space coreset above; `gradient` = a selector in gradient space given the model "
                  "with `updateModel` before the stream.\n")
         models = [g for g in e["gradient"] if "k" not in g]

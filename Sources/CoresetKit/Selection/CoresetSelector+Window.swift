@@ -61,6 +61,22 @@ extension CoresetSelector {
 
     /// A stored element leaves every sieve and the store.
     func expireElement(_ slot: Int, in c: _ClassState) {
+        // The references the element covered are re-covered in every sieve that held it; sieves share
+        // references and members, so each (reference, member) similarity is computed once per expiry
+        // (the same `similarity(_:at:)` values, read in place), not once per sieve.
+        let k = kernel
+        var rows: [Int: [Float]] = [:]
+        func similarity(_ r: Int, _ m: Int) -> Float {
+            if let v = rows[r]?[m], !v.isNaN { return v }
+            let v = c.refs.withUnsafeBufferPointer { refs in
+                c.pool.withUnsafeBufferPointer { pool in
+                    withUnsafePointer(to: pool[m]!.point) { k.similarity(refs[r], at: $0) }
+                }
+            }
+            if rows[r] == nil { rows[r] = [Float](repeating: .nan, count: c.pool.count) }
+            rows[r]![m] = v
+            return v
+        }
         for i in c.sieves.indices {
             guard let k = c.sieves[i].members.firstIndex(of: slot) else { continue }
             c.sieves[i].members.remove(at: k)
@@ -69,7 +85,7 @@ extension CoresetSelector {
                 if c.sieves[i].owner[r] == Int32(slot) {
                     var best: Float = 0, own: Int32 = -1
                     for m in c.sieves[i].members {
-                        let v = kernel.similarity(c.refs[r], c.pool[m]!.point)
+                        let v = similarity(r, m)
                         if v > best || own < 0 { best = max(best, v); own = Int32(m) }
                     }
                     c.sieves[i].cover[r] = best
@@ -125,16 +141,20 @@ extension CoresetSelector {
     func windowAdmit(_ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
         let u = priority(p.arrival)
         let r = Int32(configuration.referenceSize)
-        // Candidates with R later records of lower priority can never be sampled again.
-        var w = 0
-        for i in c.candidates.indices {
-            var x = c.candidates[i]
-            if x.priority > u { x.dominated += 1 }
-            if x.dominated >= r && !x.inSample { continue }
-            c.candidates[w] = x
-            w += 1
+        // Candidates with R later records of lower priority can never be sampled again. Updated and
+        // compacted in place through the buffer: copying a `_Candidate` out and back retains and
+        // releases its point's arrays, which was half of window mode's time.
+        let kept = c.candidates.withUnsafeMutableBufferPointer { buf -> Int in
+            var w = 0
+            for i in 0..<buf.count {
+                if buf[i].priority > u { buf[i].dominated += 1 }
+                if buf[i].dominated >= r && !buf[i].inSample { continue }
+                if w != i { buf.swapAt(w, i) }
+                w += 1
+            }
+            return w
         }
-        c.candidates.removeLast(c.candidates.count - w)
+        c.candidates.removeLast(c.candidates.count - kept)
         var cand = _Candidate(point: p, priority: u)
         if c.refs.count < configuration.referenceSize {
             cand.inSample = true

@@ -11,6 +11,9 @@
 //       sample plus 30,000 more random records as candidates; (b) gradient error at a mid-training and a
 //       near-optimal model (trained here with CoresetKit's Learner) of feature-space and gradient-space
 //       coresets, relative to uniform random subsets (weights n/k, mean of 10 draws). Prints JSON.
+//   BenchSelection window FILE K N
+//       Drift (classes 0-4, then classes 5-9): windowed (N), half-life (N/2) and unwindowed selectors
+//       against lazy greedy and uniform samples of the last N records, objective on that window. JSON.
 import CoresetKit
 #if canImport(Glibc)
 import Glibc
@@ -54,7 +57,7 @@ let ks = [100, 1000]
 func stream(_ path: String, k: Int, alg: SelectorConfiguration.Algorithm) {
     let t0 = now()
     let reader = RecordReader(inputs: [.file(path)])
-    let selector = CoresetSelector(configuration: SelectorConfiguration(k: k, algorithm: alg, space: .feature), task: taskOf(path))
+    let selector = CoresetSelector(configuration: benchConfiguration(k: k, algorithm: alg, space: .feature), task: taskOf(path))
     var n = 0
     while let b = try! reader.next() {
         selector.offer(b)
@@ -173,14 +176,30 @@ func gradientSum(_ items: [(Record, Double)], _ m: LinearModelSnapshot, dim: Int
     return acc
 }
 
+/// The selector's defaults; `CORESET_BENCH_REFERENCE_SIZE` overrides the reference size (to measure its effect).
+func benchConfiguration(k: Int, algorithm: SelectorConfiguration.Algorithm, space: SelectorConfiguration.Space) -> SelectorConfiguration {
+    var c = SelectorConfiguration(k: k, algorithm: algorithm, space: space)
+    if let r = ProcessInfo.processInfo.environment["CORESET_BENCH_REFERENCE_SIZE"].flatMap({ Int($0) }) { c.referenceSize = r }
+    return c
+}
+
 func distance(_ a: [Double], _ b: [Double]) -> Double {
     var s = 0.0
     for i in a.indices { let d = a[i] - b[i]; s += d * d }
     return s.squareRoot()
 }
 
-func train(_ data: [Record], task: TaskKind, fraction: Double, epochs: Int, seed: UInt64) -> LinearModelSnapshot {
-    var learner = Learner(configuration: LearnerConfiguration(task: task, seed: seed))
+/// SGD over a shuffled fraction of the data. `decayed`: the step decays exponentially to 1% of eta0
+/// over the whole run (as `coreset train` does), so that many epochs converge; otherwise the
+/// learner's streaming default (inverse scaling), which keeps moving.
+func train(_ data: [Record], task: TaskKind, fraction: Double, epochs: Int, seed: UInt64, decayed: Bool = false) -> LinearModelSnapshot {
+    var configuration = LearnerConfiguration(task: task, seed: seed)
+    if decayed {
+        let meanSquaredNorm = data.reduce(0.0) { $0 + Double(VectorMath.squaredNorm($1.features)) } / Double(max(1, data.count))
+        let steps = max(1, Int(Double(data.count) * fraction) * epochs)
+        configuration.schedule = .exponential(eta0: defaultStepSize(meanSquaredNorm: meanSquaredNorm), rate: 0.01, every: steps)
+    }
+    var learner = Learner(configuration: configuration)
     var g = SeededGenerator(seed: seed)
     var order = Array(data.indices)
     order.shuffle(using: &g)
@@ -214,7 +233,7 @@ func eval(_ path: String, apricotDir: String?) {
     var budgets: [Int: [Int]] = [:]
     for k in ks {
         for alg in algorithms {
-            let s = CoresetSelector(configuration: SelectorConfiguration(k: k, algorithm: alg, space: .feature), task: task)
+            let s = CoresetSelector(configuration: benchConfiguration(k: k, algorithm: alg, space: .feature), task: task)
             var i = 0
             while i < data.count { let j = min(data.count, i + 1000); s.offer(RecordBatch(data[i..<j])); i = j }
             s.finish()
@@ -256,7 +275,7 @@ func eval(_ path: String, apricotDir: String?) {
     // (b) gradient error.
     let models: [(String, LinearModelSnapshot)] = [
         ("mid", train(data, task: task, fraction: 0.1, epochs: 1, seed: 7)),
-        ("optimum", train(data, task: task, fraction: 1, epochs: 5, seed: 7)),
+        ("optimum", train(data, task: task, fraction: 1, epochs: 20, seed: 7, decayed: true)),
     ]
     let zero = train(data, task: task, fraction: 0, epochs: 1, seed: 7)
     let all = data.map { ($0, $0.weight) }
@@ -282,7 +301,7 @@ func eval(_ path: String, apricotDir: String?) {
             func err(_ c: WeightedCoreset) -> Double { distance(full, gradientSum(c.elements.map { ($0.record, $0.weight) }, m, dim: dim)) }
             for alg in algorithms {
                 let fe = err(featureCoresets[k]![alg.rawValue]!)
-                let s = CoresetSelector(configuration: SelectorConfiguration(k: k, algorithm: alg, space: .gradient), task: task)
+                let s = CoresetSelector(configuration: benchConfiguration(k: k, algorithm: alg, space: .gradient), task: task)
                 s.updateModel(m)
                 var i = 0
                 while i < data.count { let j = min(data.count, i + 1000); s.offer(RecordBatch(data[i..<j])); i = j }
@@ -298,13 +317,75 @@ func eval(_ path: String, apricotDir: String?) {
     print(json(out))
 }
 
+// MARK: - window (drift)
+
+/// Drift: the stream is the records of classes 0-4 (file order), then those of classes 5-9. With
+/// `window` N, the coreset must represent the last N records only. Compares windowed selectors with
+/// unwindowed ones, a half-life of N/2, lazy greedy on the window and uniform samples of the window,
+/// by the exact objective on the window (ground set: every window record of the same class).
+func window(_ path: String, k: Int, n: Int) {
+    let (data, task) = readAll(path)
+    let dim = data.reduce(0) { max($0, $1.features.dimension) }
+    let streamOrder = data.filter { $0.classIndex < 5 } + data.filter { $0.classIndex >= 5 }
+    let last = Array(streamOrder.suffix(n))
+    let lastPositions = Set(last.map(\.position))
+    let fl = FacilityLocation.fitted(.euclidean, sample: Array(streamOrder.prefix(500)))
+    let d = Float(fl.scale)
+    var rows: [[String: Any]] = []
+    func measure(_ name: String, _ c: [(Record, Double)], seconds: Double?) {
+        let inside = c.filter { lastPositions.contains($0.0.position) }
+        var row: [String: Any] = ["method": name, "size": c.count,
+                                  "objective": objective(c.map(\.0), sample: last, d: d, dim: dim),
+                                  "weight": c.reduce(0.0) { $0 + $1.1 },
+                                  "weight_inside_window": inside.reduce(0.0) { $0 + $1.1 },
+                                  "elements_inside_window": inside.count,
+                                  "classes": Set(c.map { $0.0.classIndex }).sorted()]
+        if let seconds { row["seconds"] = seconds; row["records_per_s"] = Double(streamOrder.count) / seconds }
+        rows.append(row)
+    }
+    for alg in algorithms {
+        for mode in ["window", "half-life", "none"] {
+            var cfg = benchConfiguration(k: k, algorithm: alg, space: .feature)
+            if mode == "window" { cfg.window = n }
+            if mode == "half-life" { cfg.halfLife = Double(n) / 2 }
+            let t0 = now()
+            let s = CoresetSelector(configuration: cfg, task: task)
+            var i = 0
+            while i < streamOrder.count { let j = min(streamOrder.count, i + 1000); s.offer(RecordBatch(streamOrder[i..<j])); i = j }
+            s.finish()
+            let c = s.coreset
+            measure("\(alg.rawValue), \(mode)", c.elements.map { ($0.record, $0.weight) }, seconds: now() - t0)
+        }
+    }
+    // Lazy greedy on the window with the windowed selector's budgets (proportional to the window's classes).
+    var counts: [Int: Int] = [:]
+    for r in last { counts[r.classIndex, default: 0] += 1 }
+    var greedy: [(Record, Double)] = []
+    for (c, cnt) in counts.sorted(by: { $0.key < $1.key }) {
+        let members = last.filter { $0.classIndex == c }
+        let budget = max(1, Int((Double(k) * Double(cnt) / Double(n)).rounded()))
+        greedy += lazyGreedy(cands: members, ground: members, budget: budget, d: d, dim: dim).map { (members[$0], 0) }
+    }
+    measure("lazy greedy on the window", greedy, seconds: nil)
+    var g = SeededGenerator(seed: 99)
+    var rnd = 0.0
+    for _ in 0..<5 {
+        let pick = (0..<k).map { _ in last[Int(g.next() % UInt64(last.count))] }
+        rnd += objective(pick, sample: last, d: d, dim: dim) / 5
+    }
+    rows.append(["method": "uniform sample of the window (mean of 5)", "size": k, "objective": rnd])
+    print(json(["records": streamOrder.count, "window": n, "k": k, "D": fl.scale, "rows": rows]))
+}
+
 let args = CommandLine.arguments
 switch args.count > 1 ? args[1] : "" {
 case "stream":
     stream(args[2], k: Int(args[3])!, alg: SelectorConfiguration.Algorithm(rawValue: args[4])!)
+case "window":
+    window(args[2], k: Int(args[3])!, n: Int(args[4])!)
 case "eval":
     eval(args[2], apricotDir: args.count > 3 ? args[3] : nil)
 default:
-    FileHandle.standardError.write("usage: BenchSelection stream FILE K ALGORITHM | eval FILE [APRICOT_DIR]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: BenchSelection stream FILE K ALGORITHM | eval FILE [APRICOT_DIR] | window FILE K N\n".data(using: .utf8)!)
     exit(64)
 }
