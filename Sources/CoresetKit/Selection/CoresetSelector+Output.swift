@@ -33,8 +33,9 @@ extension CoresetSelector {
     public func classBudgets() -> [Int] {
         let k = configuration.k
         var b = [Int](repeating: 0, count: classes.count)
-        let windowed = configuration.window != nil
-        func count(_ c: _ClassState) -> Int { windowed ? c.inWindow : c.seen }
+        let windowed = configuration.window != nil, decayed = configuration.halfLife != nil
+        // Class shares: records in the window, decayed input weight with a half-life, else records seen.
+        func count(_ c: _ClassState) -> Double { windowed ? Double(c.inWindow) : decayed ? c.inputWeight : Double(c.seen) }
         let ids = classes.compactMap { $0 }.filter { count($0) > 0 }.map(\.id)
         guard !ids.isEmpty else { return b }
         if task == .regression || ids.count == 1 {
@@ -45,11 +46,11 @@ extension CoresetSelector {
         case .equal:
             for (i, id) in ids.enumerated() { b[id] = k / ids.count + (i < k % ids.count ? 1 : 0) }
         case .proportional:
-            let n = Double(ids.reduce(0) { $0 + count(classes[$1]!) })
+            let n = ids.reduce(0.0) { $0 + count(classes[$1]!) }
             var frac: [(Double, Int)] = []
             var used = 0
             for id in ids {
-                let q = Double(k) * Double(count(classes[id]!)) / n
+                let q = Double(k) * count(classes[id]!) / n
                 b[id] = Int(q.rounded(.down))
                 used += b[id]
                 frac.append((q - q.rounded(.down), id))
@@ -106,7 +107,12 @@ extension CoresetSelector {
     func fromSieves(_ c: _ClassState, budget: Int) -> [(point: _Point, weight: Double)] {
         let refs = c.refs
         var bestSieve: Int? = nil
-        for i in c.sieves.indices where bestSieve == nil || c.sieves[i].value > c.sieves[bestSieve!].value { bestSieve = i }
+        // With a half-life the references are a time-biased sample and the sieves' members may predate a
+        // change of distribution: choose afresh from everything stored and the references (the top-up
+        // below with an empty start), so the answer follows the decayed objective.
+        if configuration.halfLife == nil {
+            for i in c.sieves.indices where bestSieve == nil || c.sieves[i].value > c.sieves[bestSieve!].value { bestSieve = i }
+        }
         var chosen: [_Point] = bestSieve.map { c.sieves[$0].members.map { c.pool[$0]!.point } } ?? []
         if chosen.count > budget {
             var cover = [Float](repeating: 0, count: refs.count)

@@ -179,3 +179,41 @@ extension CoresetSelector {
     /// Window mode: candidates for the reference samples, summed over classes.
     var windowCandidateCount: Int { classes.reduce(0) { $0 + ($1?.candidates.count ?? 0) } }
 }
+
+/// Drift with `SelectorConfiguration.halfLife` h: the objective is the decayed facility location
+/// F_t(S) = Σ_i 2^(−(t − t_i)/h) max_{j ∈ S} s(i, j), so the ground set the gains are measured on must be a
+/// sample of the class's records weighted by 2^(t_i/h): a weighted reservoir without replacement
+/// (Efraimidis and Spirakis' A-ES: keep the R largest u^(1/w), i.e. the R smallest ln(−ln u) − t_i ln 2 / h,
+/// with u a seeded draw per arrival). Recent records push old references out at the rate the decay asks
+/// for, and every replaced reference is re-covered as in the uniform reservoir. The read-out then picks
+/// by lazy greedy over everything stored and the references, measured on these references
+/// (`fromSieves`), so elements chosen before a change of distribution give way to recent ones; weights
+/// decay as before, and class budgets follow the decayed class weights.
+extension CoresetSelector {
+    /// The A-ES key of an arrival, as an order-preserving UInt64 (smaller is kept).
+    func halfLifePriority(_ arrival: UInt64) -> UInt64 {
+        guard let h = configuration.halfLife else { return 0 }
+        let u = (Double(priority(arrival) >> 11) + 0.5) / 9_007_199_254_740_992  // (0, 1)
+        let key = Foundation_log(-Foundation_log(u)) - Double(arrival) * 0.693_147_180_559_945_3 / h
+        let bits = key.bitPattern
+        return bits >> 63 == 1 ? ~bits : bits | (1 << 63)
+    }
+
+    /// A new record of a started class enters the time-biased reference sample if its key is among
+    /// the R smallest so far.
+    func halfLifeAdmit(_ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
+        let key = halfLifePriority(p.arrival)
+        if c.refs.count < configuration.referenceSize {
+            c.appendReference(p)
+            c.refPriority.append(key)
+            appendCovers(p, in: c, selfSlot: selfSlot, poolSims: poolSims)
+            return
+        }
+        var j = 0
+        for i in c.refPriority.indices where c.refPriority[i] > c.refPriority[j] { j = i }
+        guard key < c.refPriority[j] else { return }
+        c.replaceReference(j, with: p)
+        c.refPriority[j] = key
+        setCovers(j, p, in: c, selfSlot: selfSlot, poolSims: poolSims)
+    }
+}

@@ -178,6 +178,7 @@ public final class CoresetSelector {
                 windowAdmit(point, in: cls, selfSlot: nil, poolSims: [])
             } else {
                 cls.appendReference(point)
+                if configuration.halfLife != nil { cls.refPriority.append(halfLifePriority(arrival)) }
             }
             if cls.refs.count >= configuration.referenceSize { start(cls) }
             return
@@ -429,6 +430,10 @@ public final class CoresetSelector {
         guard !replay else { return }
         if configuration.window != nil {
             windowAdmit(p, in: c, selfSlot: slot, poolSims: poolSims)
+            return
+        }
+        if configuration.halfLife != nil {
+            halfLifeAdmit(p, in: c, selfSlot: slot, poolSims: poolSims)
             return
         }
         let n = UInt64(c.seen)

@@ -109,6 +109,34 @@ import Testing
         }
     }
 
+    @Test func withAHalfLifeTheCoresetMovesToTheNewRegime() {
+        let n = 2400, shiftAt = 1200, halfLife = 150.0
+        for classShift in [true, false] {
+            let data = shiftedStream(n: n, shiftAt: shiftAt, classShift: classShift, seed: 41)
+            for alg in Self.streaming {
+                let cfg = SelectorConfiguration(k: 16, algorithm: alg, space: .feature, referenceSize: 60, warmUp: 60, halfLife: halfLife)
+                let s = CoresetSelector(configuration: cfg, task: .multiclass)
+                feed(s, data, batch: 200)
+                let c = s.coreset
+                let recent = c.elements.filter { $0.record.position >= UInt64(shiftAt) }.count
+                #expect(c.count == 16, "\(alg) class shift \(classShift)")
+                // 1200 records (8 half-lives) after the shift, the old regime holds 2^-8 of the weight.
+                // After a class shift the two old classes keep one element each (their decayed weight
+                // must stay somewhere); everything else is recent.
+                #expect(recent >= (classShift ? 14 : 15), "\(alg) class shift \(classShift): \(recent) of 16 recent")
+                if classShift { #expect(c.elements.filter { $0.classIndex >= 2 }.count == 14) }
+                var decayed = 0.0
+                for (i, r) in data.enumerated() { decayed += r.weight * Foundation.exp2(-Double(n - i) / halfLife) }  // decayed to now: after the last arrival
+                #expect(abs(c.totalWeight - decayed) <= 1e-6 * decayed, "\(alg): \(c.totalWeight) vs \(decayed)")
+                // The references are mostly recent too.
+                for case let cls? in s.classes where !classShift || cls.id >= 2 {
+                    let old = cls.refs.filter { $0.record.position < UInt64(shiftAt) }.count
+                    #expect(old * 10 <= cls.refs.count, "\(alg) class \(cls.id): \(old) old references of \(cls.refs.count)")
+                }
+            }
+        }
+    }
+
     @Test func windowKeepsStoresAndReferenceCandidatesBounded() {
         let data = SelectionFixtures.blobs(n: 2500, dim: 5, classes: 2, seed: 3)
         let r = 40, window = 800
