@@ -41,7 +41,7 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Represent only the last N records.")
     var window: Int?
 
-    @Option(name: .long, help: "Input weights decay by half every N records (weights only: the elements kept are the same as without it; use --window for drift).")
+    @Option(name: .long, help: "Input weights decay by half every N records, and the selection follows the recent part of the stream.")
     var halfLife: Double?
 
     @Option(name: .long, help: "Gradient space: re-select when the reference gradients moved by this relative amount.")
