@@ -38,11 +38,12 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
 /// a local quadratic model of the loss fitted when the round began. When the model stops predicting
 /// the loss (relative gap above τ), a new round is selected.
 ///
-/// The quadratic model: L̂(w) = L(w₀) + ½ (∇L(w₀) + ∇L(w)) · (w − w₀), i.e. the second-order
-/// Taylor model with the curvature along the path taken from the secant (g(w) − g(w₀)); it is exact
-/// for a quadratic loss, so the gap measures how far the loss has left its local quadratic regime.
-/// CREST fits the curvature with a Hessian-diagonal estimate instead; this needs no Hessian-vector
-/// products and costs one gradient on the check set per check.
+/// The quadratic model: L̂(w) = L(w₀) + ∇L(w₀)·Δ + ½ Σᵢ Fᵢᵢ Δᵢ², Δ = w − w₀, on a check set drawn
+/// with the round's candidates, where F is the diagonal of the empirical Fisher matrix
+/// (Σ wⱼ ∇ℓⱼ² / Σ wⱼ over the check set at w₀), the usual cheap stand-in for the Hessian's diagonal of a
+/// cross-entropy loss. CREST estimates the Hessian diagonal with Hutchinson probes (AdaHessian)
+/// instead; this needs no Hessian-vector products and costs one gradient per check-set record at
+/// each selection plus one check-set gradient per check.
 public struct CrestTrainer: Sendable {
     public var network: NeuralNetwork
     public var optimizer: NetworkOptimizer
@@ -71,6 +72,7 @@ public struct CrestTrainer: Sendable {
     var anchorParameters: [Float] = []
     var anchorLoss = 0.0
     var anchorGradient: [Float] = []
+    var anchorCurvature: [Float] = []
     var learnedStreak: [UInt64: Int] = [:]
     /// Stream positions of records judged learned; they are no longer drawn.
     public private(set) var dropped: Set<UInt64> = []
@@ -140,9 +142,7 @@ public struct CrestTrainer: Sendable {
         cursor = 0
         stepsSinceCheck = 0
         anchorParameters = flatParameters()
-        let (loss, grad) = checkLossAndGradient()
-        anchorLoss = loss
-        anchorGradient = grad
+        fitLossModel()
     }
 
     /// `count` records drawn uniformly without replacement (partial Fisher-Yates over positions).
@@ -215,29 +215,65 @@ public struct CrestTrainer: Sendable {
         defer { statistics.checkSeconds += monotonicSeconds() - start }
         statistics.checks += 1
         guard anchorParameters.count == network.parameterCount, !checkSet.isEmpty else { return true }
-        let (loss, grad) = checkLossAndGradient()
+        let loss = checkLoss()
         let w = flatParameters()
-        var predicted = anchorLoss
+        var linear = 0.0, quadratic = 0.0
         for i in 0..<w.count {
-            predicted += 0.5 * Double(anchorGradient[i] + grad[i]) * Double(w[i] - anchorParameters[i])
+            let d = Double(w[i] - anchorParameters[i])
+            linear += Double(anchorGradient[i]) * d
+            quadratic += Double(anchorCurvature[i]) * d * d
         }
+        let predicted = anchorLoss + linear + 0.5 * quadratic
         let gap = abs(loss - predicted) / max(loss, 1e-12)
         statistics.lastGap = gap
         return gap > configuration.lossGapThreshold
     }
 
-    /// Weighted mean data loss on the check set and its gradient, flattened like `flatParameters`.
-    mutating func checkLossAndGradient() -> (Double, [Float]) {
-        gradient.reset(for: network)
-        for r in checkSet { network.accumulateGradient(r, into: &gradient, work: &work) }
-        let scale = gradient.weightSum > 0 ? Float(1 / gradient.weightSum) : 0
-        var flat: [Float] = []
-        flat.reserveCapacity(network.parameterCount)
-        for l in 0..<network.layerCount {
-            flat.append(contentsOf: gradient.weights[l].lazy.map { $0 * scale })
-            flat.append(contentsOf: gradient.biases[l].lazy.map { $0 * scale })
+    /// Weighted mean data loss on the check set.
+    func checkLoss() -> Double {
+        network.dataLoss(checkSet)
+    }
+
+    /// Loss, mean gradient and empirical-Fisher diagonal on the check set at the current network.
+    mutating func fitLossModel() {
+        let n = network.parameterCount
+        var mean = [Float](repeating: 0, count: n), fisher = [Float](repeating: 0, count: n)
+        var lossSum = 0.0, weightSum = 0.0
+        for r in checkSet where r.weight > 0 {
+            gradient.reset(for: network)
+            network.accumulateGradient(r, into: &gradient, work: &work)
+            lossSum += gradient.lossSum
+            weightSum += r.weight
+            // gradient = w ∇ℓ: the mean adds it, the Fisher diagonal adds w (∇ℓ)² = gradient² / w.
+            let inverseWeight = Float(1 / r.weight)
+            // Layer 0: only the rows of the record's features are non-zero.
+            let width0 = network.layerSizes[1]
+            gradient.weights[0].withUnsafeBufferPointer { g in
+                for row in gradient.touchedRows {
+                    let base = Int(row) * width0
+                    for i in base..<(base + width0) {
+                        mean[i] += g[i]
+                        fisher[i] += g[i] * g[i] * inverseWeight
+                    }
+                }
+            }
+            var offset = gradient.weights[0].count
+            for l in 0..<network.layerCount {
+                for part in l == 0 ? [gradient.biases[l]] : [gradient.weights[l], gradient.biases[l]] {
+                    part.withUnsafeBufferPointer { g in
+                        for i in 0..<g.count {
+                            mean[offset + i] += g[i]
+                            fisher[offset + i] += g[i] * g[i] * inverseWeight
+                        }
+                    }
+                    offset += part.count
+                }
+            }
         }
-        return (gradient.weightSum > 0 ? gradient.lossSum / gradient.weightSum : 0, flat)
+        let scale = weightSum > 0 ? Float(1 / weightSum) : 0
+        anchorGradient = mean.map { $0 * scale }
+        anchorCurvature = fisher.map { $0 * scale }
+        anchorLoss = weightSum > 0 ? lossSum / weightSum : 0
     }
 
     func flatParameters() -> [Float] {

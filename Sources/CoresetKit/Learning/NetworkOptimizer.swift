@@ -6,6 +6,9 @@ public struct NetworkOptimizer: Sendable {
     public var schedule: LearningRateSchedule
     /// Mini-batch steps taken (the schedule's clock).
     public var stepCount: Int = 0
+    /// The schedule reads its clock as `stepCount - scheduleStart`, so a new phase (e.g. the final
+    /// epochs after a stream) can start a schedule from its beginning.
+    public var scheduleStart: Int = 0
     var velocityWeights: [[Float]] = []
     var velocityBiases: [[Float]] = []
 
@@ -13,6 +16,12 @@ public struct NetworkOptimizer: Sendable {
         self.schedule = schedule
         self.momentum = momentum
         self.l2 = l2
+    }
+
+    /// Starts `newSchedule` from its first step at the next step.
+    public mutating func restartSchedule(_ newSchedule: LearningRateSchedule) {
+        schedule = newSchedule
+        scheduleStart = stepCount
     }
 
     /// One step from an accumulated (unnormalised) gradient; the gradient is divided by its weight sum.
@@ -23,7 +32,7 @@ public struct NetworkOptimizer: Sendable {
             || zip(velocityWeights, network.weights).contains(where: { $0.count != $1.count }) {
             growVelocity(to: network)
         }
-        let eta = Float(schedule.rate(at: stepCount))
+        let eta = Float(schedule.rate(at: max(stepCount - scheduleStart, 0)))
         let mu = Float(momentum), lambda = Float(l2)
         let scale = Float(1 / g.weightSum)
         for l in 0..<network.weights.count {

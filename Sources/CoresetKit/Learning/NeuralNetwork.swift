@@ -222,7 +222,8 @@ public struct NeuralNetwork: Sendable, Hashable {
             rowTouched = [Bool](repeating: false, count: network.inputDimension)
         }
 
-        mutating func reset(for network: NeuralNetwork) {
+        /// Zeroes the buffers (touched rows of layer 0 only) for the next mini-batch.
+        public mutating func reset(for network: NeuralNetwork) {
             if weights.count != network.weights.count || zip(weights, network.weights).contains(where: { $0.count != $1.count }) {
                 self = Gradient(for: network)
                 return
