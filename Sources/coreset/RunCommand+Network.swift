@@ -29,6 +29,9 @@ struct NetworkOptions: ParsableArguments {
     @Flag(name: .long, help: "mlp: stop drawing records whose loss stayed below 0.1 at 3 selections in a row.")
     var dropLearned = false
 
+    @Option(name: .long, help: "mlp: mini-batch steps earned by every B arriving records (the network learns while the stream flows).")
+    var stepsPerBatch: Double = 1
+
     @Option(name: .long, help: "mlp: momentum of SGD.")
     var momentum: Double = 0.9
 
@@ -41,6 +44,7 @@ struct NetworkOptions: ParsableArguments {
         if buffer < 1 || batchSize < 1 || subsets < 1 || subsetSize < 1 {
             throw ValidationError("--buffer, --batch-size, --subsets and --subset-size must be at least 1")
         }
+        if !(stepsPerBatch >= 0) { throw ValidationError("--steps-per-batch must be non-negative") }
         if !(lossGap > 0) { throw ValidationError("--loss-gap must be positive") }
         if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
     }
@@ -62,7 +66,7 @@ extension RunCommand {
         var config = NetworkRunConfiguration(hidden: hidden)
         config.bufferSize = selection.window ?? network.buffer
         config.window = selection.window != nil
-        config.stepsPerBatch = mode == .onlineOnly ? 0 : replaySteps
+        config.stepsPerBatch = network.stepsPerBatch
         config.finalEpochs = finalEpochs ?? 5
         config.eta0 = learnerOptions.eta0 ?? 0.05
         config.l2 = learnerOptions.l2

@@ -239,34 +239,37 @@ public struct CrestTrainer: Sendable {
         let n = network.parameterCount
         var mean = [Float](repeating: 0, count: n), fisher = [Float](repeating: 0, count: n)
         var lossSum = 0.0, weightSum = 0.0
-        for r in checkSet where r.weight > 0 {
-            gradient.reset(for: network)
-            network.accumulateGradient(r, into: &gradient, work: &work)
-            lossSum += gradient.lossSum
-            weightSum += r.weight
-            // gradient = w ∇ℓ: the mean adds it, the Fisher diagonal adds w (∇ℓ)² = gradient² / w.
-            let inverseWeight = Float(1 / r.weight)
-            // Layer 0: only the rows of the record's features are non-zero.
-            let width0 = network.layerSizes[1]
-            gradient.weights[0].withUnsafeBufferPointer { g in
-                for row in gradient.touchedRows {
-                    let base = Int(row) * width0
-                    for i in base..<(base + width0) {
-                        mean[i] += g[i]
-                        fisher[i] += g[i] * g[i] * inverseWeight
-                    }
-                }
-            }
-            var offset = gradient.weights[0].count
-            for l in 0..<network.layerCount {
-                for part in l == 0 ? [gradient.biases[l]] : [gradient.weights[l], gradient.biases[l]] {
-                    part.withUnsafeBufferPointer { g in
-                        for i in 0..<g.count {
-                            mean[offset + i] += g[i]
-                            fisher[offset + i] += g[i] * g[i] * inverseWeight
+        let width0 = network.layerSizes[1]
+        mean.withUnsafeMutableBufferPointer { meanBuffer in
+            fisher.withUnsafeMutableBufferPointer { fisherBuffer in
+                let m = meanBuffer.baseAddress!, f = fisherBuffer.baseAddress!
+                for r in checkSet where r.weight > 0 {
+                    gradient.reset(for: network)
+                    network.accumulateGradient(r, into: &gradient, work: &work)
+                    lossSum += gradient.lossSum
+                    weightSum += r.weight
+                    // gradient = w ∇ℓ: the mean adds it, the Fisher diagonal adds w (∇ℓ)² = gradient² / w.
+                    let inverseWeight = Float(1 / r.weight)
+                    // Layer 0: only the rows of the record's features are non-zero.
+                    gradient.weights[0].withUnsafeBufferPointer { g in
+                        for row in gradient.touchedRows {
+                            let base = Int(row) * width0
+                            Self.addMoments(g.baseAddress! + base, mean: m + base, fisher: f + base, count: width0, inverseWeight: inverseWeight)
                         }
                     }
-                    offset += part.count
+                    var offset = gradient.weights[0].count
+                    for l in 0..<network.layerCount {
+                        if l > 0 {
+                            gradient.weights[l].withUnsafeBufferPointer { g in
+                                Self.addMoments(g.baseAddress!, mean: m + offset, fisher: f + offset, count: g.count, inverseWeight: inverseWeight)
+                            }
+                            offset += gradient.weights[l].count
+                        }
+                        gradient.biases[l].withUnsafeBufferPointer { g in
+                            Self.addMoments(g.baseAddress!, mean: m + offset, fisher: f + offset, count: g.count, inverseWeight: inverseWeight)
+                        }
+                        offset += gradient.biases[l].count
+                    }
                 }
             }
         }
@@ -274,6 +277,26 @@ public struct CrestTrainer: Sendable {
         anchorGradient = mean.map { $0 * scale }
         anchorCurvature = fisher.map { $0 * scale }
         anchorLoss = weightSum > 0 ? lossSum / weightSum : 0
+    }
+
+    /// mean += g, fisher += g² / w over `count` entries (SIMD8 lanes).
+    static func addMoments(_ g: UnsafePointer<Float>, mean: UnsafeMutablePointer<Float>, fisher: UnsafeMutablePointer<Float>,
+                           count: Int, inverseWeight: Float) {
+        let rg = UnsafeRawPointer(g), rm = UnsafeMutableRawPointer(mean), rf = UnsafeMutableRawPointer(fisher)
+        let w = SIMD8<Float>(repeating: inverseWeight)
+        var i = 0
+        while i + 8 <= count {
+            let o = i * 4
+            let v = rg.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            rm.storeBytes(of: rm.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + v, toByteOffset: o, as: SIMD8<Float>.self)
+            rf.storeBytes(of: rf.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + v * v * w, toByteOffset: o, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            mean[i] += g[i]
+            fisher[i] += g[i] * g[i] * inverseWeight
+            i += 1
+        }
     }
 
     func flatParameters() -> [Float] {

@@ -2,12 +2,13 @@
 //
 //   BenchMLP TRAIN TEST [--hidden 128] [--batch 128] [--epochs 6] [--eta 0.05] [--eval-every 50]
 //            [--methods full,crest,random] [--rounds 1] [--seed 1] [--limit N] [--subset-size 512]
-//            [--subsets 8] [--threshold 0.1] [--drop-learned]
+//            [--subsets 8] [--threshold 0.1]
 //
 // Every method trains the same network (same initialisation, optimizer, schedule and step budget:
 // `epochs` passes of the full data in mini-batches of B) in this one process, one after the other:
 //   full    shuffled epochs over all training records (the reference),
 //   crest   CrestTrainer with mini-batch coresets (selection time included in the wall time),
+//   crest-drop  the same, also dropping learned records (loss < 0.1 at 3 selections in a row),
 //   random  CrestTrainer with uniform random mini-batches of the same size from the same random subsets.
 // Every `eval-every` steps the clock is paused and the test set evaluated. Prints one JSON line per
 // evaluation: {"method","round","steps","seconds","selection_seconds","test_accuracy","test_loss"}.
@@ -31,10 +32,8 @@ guard args.count >= 2 else {
 }
 let trainPath = args.removeFirst(), testPath = args.removeFirst()
 nonisolated(unsafe) var options: [String: String] = [:]
-var flags: Set<String> = []
 while let a = args.first {
     args.removeFirst()
-    if a == "--drop-learned" { flags.insert(a); continue }
     guard a.hasPrefix("--"), let v = args.first else { fatalError("bad argument \(a)") }
     args.removeFirst()
     options[String(a.dropFirst(2))] = v
@@ -95,14 +94,14 @@ for round in 0..<rounds {
                 seconds += monotonicSeconds() - t0
                 evaluateRow(network, method: method, round: round, steps: steps, seconds: seconds, selection: 0)
             }
-        case "crest", "random":
+        case "crest", "crest-drop", "random":
             var config = CrestConfiguration()
-            config.batches = method == "crest" ? .coreset : .random
+            config.batches = method == "random" ? .random : .coreset
             config.batchSize = batch
             config.subsetSize = Int(opt("subset-size", 512))
             config.subsetCount = Int(opt("subsets", 8))
             config.lossGapThreshold = opt("threshold", 0.1)
-            config.dropLearned = flags.contains("--drop-learned")
+            config.dropLearned = method == "crest-drop"
             config.seed = seed &+ 99 &+ UInt64(round)
             var trainer = CrestTrainer(network: net, optimizer: optimizer, configuration: config)
             var steps = 0
