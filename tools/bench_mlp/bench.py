@@ -123,6 +123,10 @@ def main():
         lines.append(f"- {m}: {statistics.median(v):.2f}x" + (f" ({missed} runs never reached the target)" if missed else "") if v
                      else f"- {m}: never reached the target")
     lines.append("")
+    lines.append("Plot: `accuracy_vs_time.png` (test accuracy against training wall time; the first round solid). "
+                 "Raw evaluations: `results.jsonl`. The reading of the committed run is in the README, "
+                 "section \"CREST vs full data vs random subsets\".")
+    lines.append("")
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
