@@ -145,7 +145,7 @@ public struct CrestTrainer: Sendable {
         fitLossModel()
     }
 
-    /// `count` records drawn uniformly without replacement (partial Fisher-Yates over positions).
+    /// `count` records drawn uniformly without replacement (rejection of repeats and dropped records).
     mutating func drawSubset(pool: [Record], count: Int, honourDrops: Bool) -> [Record] {
         var out: [Record] = []
         out.reserveCapacity(count)
