@@ -15,6 +15,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var learnerOptions: LearnerOptions
+    @OptionGroup(title: "Neural learner (--model mlp:HIDDEN)") var network: NetworkOptions
 
     @Option(name: .long, help: "online-replay (default), coreset-only (CRAIG: learn from the memory only) or online-only (one pass).")
     var mode: RunConfiguration.Mode = .onlineReplay
@@ -80,6 +81,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         Interruption.installSignalHandlers()
+        if let hidden = network.hiddenLayers {
+            try runReportingErrors { try runNetwork(hidden: hidden) }
+            return
+        }
         try runReportingErrors {
             var readerOptions = input.readerOptions
             readerOptions.followIdleTimeout = input.followIdleExit

@@ -102,9 +102,9 @@ struct ModelInput: ParsableArguments {
     @Option(name: .long, help: "A model file written by `run` or `train` (--model-out).")
     var model: String
 
-    func open() throws -> (bundle: ModelBundle, learner: Learner, reader: RecordReader) {
+    func open() throws -> (bundle: ModelBundle, learner: TrainedModel, reader: RecordReader) {
         let bundle = try ModelBundle.read(from: model)
-        let learner = try bundle.learner()
+        let learner = try bundle.trainedModel()
         var options = input.readerOptions
         options.initialLabels = bundle.labels
         let reader = RecordReader(inputs: input.inputs, options: options) { writeDiagnostic($0) }
@@ -124,7 +124,7 @@ struct PredictCommand: ParsableCommand {
         try runReportingErrors {
             let (bundle, learner, reader) = try modelInput.open()
             let out = TextOutput(descriptor: 1)
-            let regression = learner.configuration.task == .regression
+            let regression = learner.isRegression
             while let batch = try reader.next() {
                 for i in 0..<batch.count {
                     let x = batch[i].features

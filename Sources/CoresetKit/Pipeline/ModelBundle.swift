@@ -6,7 +6,8 @@ import Foundation
 /// Versioned JSON, written atomically (temporary file, fsync, rename).
 public struct ModelBundle: Codable, Sendable {
     public static let formatName = "coreset-model"
-    public static let currentVersion = 1
+    /// Version 2 added `network` (and made `model` optional); linear bundles are still written as version 1.
+    public static let currentVersion = 2
 
     public var format: String
     public var formatVersion: Int
@@ -16,7 +17,10 @@ public struct ModelBundle: Codable, Sendable {
     public var featureNames: [String]
     /// Records the model has learned from, in the stream that trained it.
     public var recordsSeen: UInt64
-    public var model: ModelFile
+    /// The linear learner, or nil when the bundle holds a neural network.
+    public var model: ModelFile?
+    /// The neural learner (`run --model mlp:...`), or nil for a linear model.
+    public var network: NetworkModelFile?
 
     public init(labels: LabelMap, featureNames: [String], recordsSeen: UInt64, model: ModelFile) {
         format = Self.formatName
@@ -25,6 +29,18 @@ public struct ModelBundle: Codable, Sendable {
         self.featureNames = featureNames
         self.recordsSeen = recordsSeen
         self.model = model
+        network = nil
+    }
+
+    /// A bundle holding a neural network (format version 2).
+    public init(labels: LabelMap, featureNames: [String], recordsSeen: UInt64, network: NetworkModelFile) {
+        format = Self.formatName
+        formatVersion = 2
+        self.labels = labels
+        self.featureNames = featureNames
+        self.recordsSeen = recordsSeen
+        model = nil
+        self.network = network
     }
 
     /// Writes the bundle atomically.
@@ -61,6 +77,18 @@ public struct ModelBundle: Codable, Sendable {
 
     /// The learner, ready to predict or to resume training.
     public func learner() throws(CoresetError) -> Learner {
+        guard let model else {
+            throw .badFile(path: "model", message: network == nil ? "the file holds no model"
+                           : "the file holds a neural network (mlp), not a linear model")
+        }
         do { return try Learner(modelFile: model) } catch { throw .badFile(path: "model", message: "\(error)") }
+    }
+
+    /// The model for prediction and evaluation, linear or neural.
+    public func trainedModel() throws(CoresetError) -> TrainedModel {
+        if let network {
+            do { return .network(try network.network()) } catch { throw .badFile(path: "model", message: "\(error)") }
+        }
+        return .linear(try learner())
     }
 }

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+@Suite struct NetworkCLITests {
+    static let train = CLI.fixtures.appendingPathComponent("mnist/mnist.train1000.svm.zst").path
+    static let test = CLI.fixtures.appendingPathComponent("mnist/mnist.test300.svm.zst").path
+
+    static func value(_ name: String, in stdout: String) -> String? {
+        stdout.split(separator: "\n").first { $0.hasPrefix(name + "\t") }.map { String($0.split(separator: "\t")[1]) }
+    }
+
+    @Test func runMlpThenPredictAndEvalAgree() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coreset-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let model = dir.appendingPathComponent("mlp.json").path
+        let r = try CLI.run(["run", "--model", "mlp:24,12", "--batch-size", "32", "--subsets", "2", "--subset-size", "96",
+                             "--final-epochs", "8", "--eta0", "0.1", "--holdout", Self.test, "--test", Self.test,
+                             "--model-out", model, Self.train])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Self.value("records_accepted", in: r.stdout) == "1000")
+        #expect(Self.value("model", in: r.stdout) == "mlp:24,12")
+        // Progress: streaming rows at doubling counts, then one row per final epoch, with the holdout.
+        #expect(r.stderr.contains("\n512 ") || r.stderr.contains(" 512 "))
+        #expect(r.stderr.contains("epoch      8.00"))
+        let accuracy = try #require(Self.value("test_accuracy", in: r.stdout).flatMap(Double.init))
+        #expect(accuracy > 0.7, "test accuracy \(accuracy)")
+
+        let e = try CLI.run(["eval", "--model", model, Self.test])
+        #expect(e.status == 0, "\(e.stderr)")
+        #expect(Self.value("eval_accuracy", in: e.stdout) == Self.value("test_accuracy", in: r.stdout))
+        #expect(Self.value("eval_loss", in: e.stdout) == Self.value("test_loss", in: r.stdout))
+
+        let p = try CLI.run(["predict", "--model", model, Self.test])
+        #expect(p.status == 0, "\(p.stderr)")
+        let rows = p.stdout.split(separator: "\n")
+        #expect(rows.count == 300)
+        let fields = rows[0].split(separator: "\t")
+        #expect(fields.count == 11)  // label, then 10 probabilities
+        let probabilities = fields.dropFirst().map { Double($0)! }
+        #expect(abs(probabilities.reduce(0, +) - 1) < 1e-4)
+        // The predicted label is the most probable class.
+        #expect(Int(fields[0]) == probabilities.indices.max { probabilities[$0] < probabilities[$1] })
+
+        // Resume continues the saved network (its label mapping, shapes and optimizer clock).
+        let resumed = try CLI.run(["run", "-q", "--model", "mlp:24,12", "--resume", model, "--final-epochs", "1",
+                                   "--batch-size", "32", "--subsets", "2", "--subset-size", "96", "--test", Self.test, Self.test])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let after = try #require(Self.value("test_accuracy", in: resumed.stdout).flatMap(Double.init))
+        #expect(after > 0.7)
+    }
+
+    @Test func badModelSpecAndMismatchedResumeAreUsageErrors() throws {
+        let bad = try CLI.run(["run", "--model", "mlp:12,x", Self.test])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("mlp:HIDDEN"))
+        let zero = try CLI.run(["run", "--model", "mlp:0", Self.test])
+        #expect(zero.status == 64)
+        let regression = try CLI.run(["run", "-q", "--model", "mlp:8", "--regression", Self.test])
+        #expect(regression.status == 64)
+        #expect(regression.stderr.contains("classification"))
+        // A linear model file cannot be resumed as a network (and the message says what it holds).
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coreset-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let linear = dir.appendingPathComponent("linear.json").path
+        let l = try CLI.run(["run", "-q", "--mode", "online-only", "--model-out", linear, Self.test])
+        #expect(l.status == 0, "\(l.stderr)")
+        let mismatched = try CLI.run(["run", "-q", "--model", "mlp:8", "--resume", linear, Self.test])
+        #expect(mismatched.status == 64)
+        #expect(mismatched.stderr.contains("holds a linear model"))
+    }
+}
