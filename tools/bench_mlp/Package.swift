@@ -1,11 +1,11 @@
 // swift-tools-version:6.0
 // Benchmark harness for the neural learner; a separate package so the library never depends on it.
-// The dependency's identity is the checkout's folder name ("main" in the lead's checkout); bench.py
-// passes another through BENCH_MLP_ROOT_PACKAGE when run from a differently named worktree.
 import PackageDescription
 import Foundation
 
-let rootPackage = ProcessInfo.processInfo.environment["BENCH_MLP_ROOT_PACKAGE"] ?? "main"
+// A path dependency's identity is its folder's name, which is the clone's name: read it, do not assume it.
+let rootPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().lastPathComponent.lowercased()
 
 let package = Package(
     name: "bench_mlp",

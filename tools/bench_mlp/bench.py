@@ -28,8 +28,7 @@ METHODS = ["full", "crest", "crest-drop", "random"]
 
 def build():
     env = dict(os.environ)
-    # The root package's identity is its folder's name (main in the lead's checkout, a worktree's otherwise).
-    env.setdefault("BENCH_MLP_ROOT_PACKAGE", os.path.basename(ROOT).lower())
+    # The bench package reads the root package's identity (the checkout's folder name) itself.
     subprocess.run(["swift", "build", "-c", "release"], cwd=HERE, env=env, check=True)
     return os.path.join(HERE, ".build", "release", "BenchMLP")
 
