@@ -86,7 +86,7 @@ struct RunCommand: ParsableCommand {
         if publishEvery < 1 || snapshotEvery < 1 { throw ValidationError("--publish-every and --snapshot-every must be at least 1") }
         if let s = saveEvery, s < 1 { throw ValidationError("--save-every must be at least 1") }
         if saveEvery != nil && modelOut == nil { throw ValidationError("--save-every needs --model-out") }
-        if state != nil && !input.inputs.allSatisfy(\.isResumable) {
+        if state != nil && (input.inputs.isEmpty || !input.inputs.allSatisfy(\.isResumable)) {
             throw ValidationError("--state needs input files: stdin and --follow cannot be read again from a saved position, so a run on them cannot be resumed")
         }
     }
