@@ -160,6 +160,14 @@ extension InputIdentity {
     }
 }
 
+/// JSON for the parts of a checkpoint that have a Codable form, with sorted keys so equal states
+/// give equal bytes.
+func _stateJSON<T: Encodable>(_ value: T) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return try encoder.encode(value)
+}
+
 /// The ingest thread's part of a checkpoint.
 struct _IngestState: Sendable {
     /// `CoresetSelector.encodedState()`, when the memory is a coreset.
@@ -248,7 +256,7 @@ struct _LearnerLoopState: Sendable {
     func encode(into w: inout _StateWriter) throws(CoresetError) {
         let json: Data
         do {
-            json = try JSONEncoder().encode(model)
+            json = try _stateJSON(model)
         } catch {
             throw .io(input: "checkpoint", message: "cannot encode the model (non-finite weights?): \(error)")
         }
@@ -267,7 +275,7 @@ struct _LearnerLoopState: Sendable {
             w.double(e.weight)
         }
         let pv: Data
-        do { pv = try JSONEncoder().encode(progressive) } catch {
+        do { pv = try _stateJSON(progressive) } catch {
             throw .io(input: "checkpoint", message: "cannot encode progressive validation: \(error)")
         }
         w.blob([UInt8](pv))
@@ -325,7 +333,7 @@ extension _StateWriter {
         statistics(p.statistics)
         u64(p.bytesInDone)
         // LabelMap keeps private lookup tables: its Codable form is the exact round trip.
-        blob([UInt8]((try? JSONEncoder().encode(p.labels)) ?? Data()))
+        blob([UInt8]((try? _stateJSON(p.labels)) ?? Data()))
         array(p.featureNames) { $0.string($1) }
         u64(p.nextPosition)
         int(p.reported)
