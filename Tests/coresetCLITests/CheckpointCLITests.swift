@@ -194,4 +194,39 @@ import Glibc
         let bad = try CLI.run(["run", "-q", small, "--state", state, "--checkpoint-every", "soon"])
         #expect(bad.status == 64)
     }
+
+    /// `coreset select --state`: selection is deterministic, so a run killed at random moments and
+    /// restarted writes byte for byte the coreset of a run that never stopped.
+    @Test func selectKilledAndRestartedWritesTheSameCoreset() throws {
+        let dir = Self.temporaryDirectory()
+        let state = dir.appendingPathComponent("state").path
+        let reference = dir.appendingPathComponent("reference.svm").path
+        let output = dir.appendingPathComponent("coreset.svm").path
+        let base = ["select", "-q", Self.test, "-k", "60", "--reference-size", "100", "--chunk-size", "65536"]
+        let r = try CLI.run(base + ["-o", reference])
+        #expect(r.status == 0, "\(r.stderr)")
+        let args = base + ["--state", state, "--checkpoint-every", "1500", "-o", output]
+        var delays: [Double] = []
+        for _ in 0..<3 {
+            let p = try Self.start(args)
+            let delay = Double.random(in: 0.6...2.0)
+            delays.append(delay)
+            Thread.sleep(forTimeInterval: delay)
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+        }
+        let last = try CLI.run(args)
+        #expect(last.status == 0, "\(last.stderr)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: reference)), b = try Data(contentsOf: URL(fileURLWithPath: output))
+        #expect(a == b, "coreset differs after kills at \(delays)")
+        let weights = try Self.coresetWeights(output)
+        #expect(abs(weights.values.reduce(0, +) - 16281) < 1e-6)
+        // A run's state directory is not a select checkpoint.
+        let runState = dir.appendingPathComponent("run-state").path
+        let run = try CLI.run(["run", "-q", "--sync", Self.test, "-k", "10", "--reference-size", "20", "--mode", "online-only", "--state", runState])
+        #expect(run.status == 0, "\(run.stderr)")
+        let wrong = try CLI.run(base + ["--state", runState])
+        #expect(wrong.status == 65)
+        #expect(wrong.stderr.contains("not a checkpoint of this command"), "\(wrong.stderr)")
+    }
 }

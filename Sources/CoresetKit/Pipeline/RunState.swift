@@ -39,15 +39,7 @@ public struct RunState: Sendable {
     /// Rejects a state taken with other options or on inputs that changed.
     /// - Throws: `CoresetError.usage` naming the difference.
     public func check(options now: String, inputs identities: [InputIdentity], directory: String) throws(CoresetError) {
-        guard options == now else {
-            throw .usage("\(directory): the checkpoint was taken with other options (\(options)); now: \(now). Use the same command line, or another --state directory")
-        }
-        guard inputs.count == identities.count else {
-            throw .usage("\(directory): the checkpoint was taken on \(inputs.count) input files, now \(identities.count) are given")
-        }
-        for (a, b) in zip(inputs, identities) where a != b {
-            throw .usage("\(directory): input changed since the checkpoint: was \(a), now \(b)")
-        }
+        try _checkResumable(savedOptions: options, savedInputs: inputs, options: now, inputs: identities, directory: directory)
     }
 
     // MARK: File
@@ -57,16 +49,70 @@ public struct RunState: Sendable {
 
     /// Writes the checkpoint atomically into `dir` (created if missing).
     public func write(toDirectory dir: String) throws(CoresetError) {
+        try _CheckpointFile.write(try encoded(), format: Self.formatName, version: Self.formatVersion, toDirectory: dir)
+    }
+
+    /// Reads the checkpoint in `dir`, or nil if the directory has none.
+    /// - Throws: `CoresetError.badFile` for a file that is not a checkpoint of this version or is corrupt.
+    public static func read(fromDirectory dir: String) throws(CoresetError) -> RunState? {
+        guard let (payload, path) = try _CheckpointFile.read(format: formatName, version: formatVersion, fromDirectory: dir) else { return nil }
+        do { return try decode(payload, path: path) } catch {
+            throw .badFile(path: path, message: "corrupt checkpoint: \(error)")
+        }
+    }
+
+    func encoded() throws(CoresetError) -> [UInt8] {
+        var w = _StateWriter()
+        w.string(options)
+        w.inputIdentities(inputs)
+        w.readerPosition(reader)
+        w.string(task.rawValue)
+        try ingest.encode(into: &w)
+        try learner.encode(into: &w)
+        return w.bytes
+    }
+
+    static func decode(_ bytes: [UInt8], path: String) throws -> RunState {
+        var r = _StateReader(bytes)
+        let options = try r.string()
+        let inputs = try r.inputIdentities()
+        let reader = try r.readerPosition()
+        let taskName = try r.string()
+        guard let task = TaskKind(rawValue: taskName) else { throw _StateReader.Corrupt(offset: r.offset, reason: "unknown task \(taskName)") }
+        let ingest = try _IngestState(decoding: &r)
+        let learner = try _LearnerLoopState(decoding: &r)
+        guard r.atEnd else { throw _StateReader.Corrupt(offset: r.offset, reason: "trailing bytes") }
+        return RunState(options: options, inputs: inputs, reader: reader, task: task, ingest: ingest, learner: learner)
+    }
+}
+
+/// The checks before resuming: the same command line, and input files unchanged since.
+func _checkResumable(savedOptions: String, savedInputs: [InputIdentity], options now: String, inputs identities: [InputIdentity],
+                     directory: String) throws(CoresetError) {
+    guard savedOptions == now else {
+        throw .usage("\(directory): the checkpoint was taken with other options (\(savedOptions)); now: \(now). Use the same command line, or another --state directory")
+    }
+    guard savedInputs.count == identities.count else {
+        throw .usage("\(directory): the checkpoint was taken on \(savedInputs.count) input files, now \(identities.count) are given")
+    }
+    for (a, b) in zip(savedInputs, identities) where a != b {
+        throw .usage("\(directory): input changed since the checkpoint: was \(a), now \(b)")
+    }
+}
+
+/// The file a checkpoint lives in: `DIR/checkpoint.bin` = format name, version, payload, checksum;
+/// written atomically (temporary file, fsync, rename, fsync of the directory).
+enum _CheckpointFile {
+    static func write(_ payload: [UInt8], format: String, version: Int, toDirectory dir: String) throws(CoresetError) {
         if mkdir(dir, 0o755) != 0 && errno != EEXIST {
             throw .io(input: dir, message: "cannot create the state directory: \(errnoDescription())")
         }
-        let payload = try encoded()
         var w = _StateWriter()
-        w.string(Self.formatName)
-        w.int(Self.formatVersion)
+        w.string(format)
+        w.int(version)
         w.blob(payload)
-        w.u64(Self.checksum(payload))
-        let file = try AtomicFile(path: Self.path(inDirectory: dir))
+        w.u64(checksum(payload))
+        let file = try AtomicFile(path: RunState.path(inDirectory: dir))
         do { try file.output.write(bytes: w.bytes) } catch { throw .io(input: file.path, message: "write failed: \(error)") }
         try file.commit()
         let dfd = open(dir, O_RDONLY)
@@ -76,10 +122,9 @@ public struct RunState: Sendable {
         }
     }
 
-    /// Reads the checkpoint in `dir`, or nil if the directory has none.
-    /// - Throws: `CoresetError.badFile` for a file that is not a checkpoint of this version or is corrupt.
-    public static func read(fromDirectory dir: String) throws(CoresetError) -> RunState? {
-        let path = Self.path(inDirectory: dir)
+    /// The payload of the checkpoint in `dir` and its path, or nil if there is none.
+    static func read(format: String, version expected: Int, fromDirectory dir: String) throws(CoresetError) -> ([UInt8], String)? {
+        let path = RunState.path(inDirectory: dir)
         guard access(path, F_OK) == 0 else { return nil }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -88,15 +133,17 @@ public struct RunState: Sendable {
         var r = _StateReader([UInt8](data))
         do {
             let name = try r.string()
-            guard name == formatName else { throw CoresetError.badFile(path: path, message: "not a coreset checkpoint (format \"\(name.prefix(40))\")") }
+            guard name == format else {
+                throw CoresetError.badFile(path: path, message: "not a checkpoint of this command (format \"\(name.prefix(40))\", expected \"\(format)\")")
+            }
             let version = try r.int()
-            guard version == formatVersion else {
-                throw CoresetError.badFile(path: path, message: "checkpoint format version \(version) is not the one this build reads (\(formatVersion)); start a new --state directory")
+            guard version == expected else {
+                throw CoresetError.badFile(path: path, message: "checkpoint format version \(version) is not the one this build reads (\(expected)); start a new --state directory")
             }
             let payload = try r.blob()
             let sum = try r.u64()
             guard sum == checksum(payload) else { throw CoresetError.badFile(path: path, message: "checksum mismatch: the checkpoint is damaged") }
-            return try decode(payload, path: path)
+            return (payload, path)
         } catch let e as CoresetError {
             throw e
         } catch {
@@ -112,40 +159,6 @@ public struct RunState: Sendable {
             h = h &* 0x0000_0100_0000_01B3
         }
         return h
-    }
-
-    func encoded() throws(CoresetError) -> [UInt8] {
-        var w = _StateWriter()
-        w.string(options)
-        w.array(inputs) { w, i in
-            w.string(i.path)
-            w.u64(i.device)
-            w.u64(i.inode)
-            w.int(Int(i.size))
-            w.int(Int(i.modifiedSeconds))
-            w.int(Int(i.modifiedNanoseconds))
-        }
-        w.readerPosition(reader)
-        w.string(task.rawValue)
-        try ingest.encode(into: &w)
-        try learner.encode(into: &w)
-        return w.bytes
-    }
-
-    static func decode(_ bytes: [UInt8], path: String) throws -> RunState {
-        var r = _StateReader(bytes)
-        let options = try r.string()
-        let inputs = try r.array { r in
-            InputIdentity(path: try r.string(), device: try r.u64(), inode: try r.u64(), size: Int64(try r.int()),
-                          modifiedSeconds: Int64(try r.int()), modifiedNanoseconds: Int64(try r.int()))
-        }
-        let reader = try r.readerPosition()
-        let taskName = try r.string()
-        guard let task = TaskKind(rawValue: taskName) else { throw _StateReader.Corrupt(offset: r.offset, reason: "unknown task \(taskName)") }
-        let ingest = try _IngestState(decoding: &r)
-        let learner = try _LearnerLoopState(decoding: &r)
-        guard r.atEnd else { throw _StateReader.Corrupt(offset: r.offset, reason: "trailing bytes") }
-        return RunState(options: options, inputs: inputs, reader: reader, task: task, ingest: ingest, learner: learner)
     }
 }
 
@@ -316,6 +329,17 @@ struct _LearnerLoopState: Sendable {
 }
 
 extension _StateWriter {
+    mutating func inputIdentities(_ inputs: [InputIdentity]) {
+        array(inputs) { w, i in
+            w.string(i.path)
+            w.u64(i.device)
+            w.u64(i.inode)
+            w.int(Int(i.size))
+            w.int(Int(i.modifiedSeconds))
+            w.int(Int(i.modifiedNanoseconds))
+        }
+    }
+
     mutating func statistics(_ s: IngestStatistics) {
         u64(s.bytesIn)
         u64(s.bytesOut)
@@ -341,6 +365,13 @@ extension _StateWriter {
 }
 
 extension _StateReader {
+    mutating func inputIdentities() throws -> [InputIdentity] {
+        try array { r in
+            InputIdentity(path: try r.string(), device: try r.u64(), inode: try r.u64(), size: Int64(try r.int()),
+                          modifiedSeconds: Int64(try r.int()), modifiedNanoseconds: Int64(try r.int()))
+        }
+    }
+
     mutating func statistics() throws -> IngestStatistics {
         var s = IngestStatistics()
         s.bytesIn = try u64()
