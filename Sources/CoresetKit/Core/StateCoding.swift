@@ -15,17 +15,29 @@ struct _StateWriter {
 
     mutating func doubles(_ a: [Double]) {
         int(a.count)
+        #if _endian(little)
+        a.withUnsafeBytes { bytes.append(contentsOf: $0) }  // the same bytes as one double() each, at memcpy speed
+        #else
         for v in a { double(v) }
+        #endif
     }
 
     mutating func floats(_ a: [Float]) {
         int(a.count)
+        #if _endian(little)
+        a.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        #else
         for v in a { float(v) }
+        #endif
     }
 
     mutating func ints(_ a: [Int]) {
         int(a.count)
+        #if _endian(little) && (arch(x86_64) || arch(arm64))
+        a.withUnsafeBytes { bytes.append(contentsOf: $0) }  // Int is 64 bits here
+        #else
         for v in a { int(v) }
+        #endif
     }
 
     mutating func string(_ s: String) { blob(Array(s.utf8)) }
@@ -50,8 +62,13 @@ struct _StateWriter {
         double(r.weight)
         u64(r.position)
         int(r.features.indices.count)
+        #if _endian(little)
+        r.features.indices.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        r.features.values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        #else
         for i in r.features.indices { u32(i) }
         for v in r.features.values { float(v) }
+        #endif
     }
 }
 
@@ -104,28 +121,24 @@ struct _StateReader {
         return n
     }
 
+    /// `n` little-endian values of a fixed-width type, copied in bulk.
+    private mutating func bulk<T: FixedWidthInteger>(_ n: Int, as: T.Type) throws -> [T] {
+        let s = try take(n * MemoryLayout<T>.size)
+        var a = [T](repeating: 0, count: n)
+        a.withUnsafeMutableBytes { dst in s.withUnsafeBytes { dst.copyMemory(from: $0) } }
+        return a.map { T(littleEndian: $0) }
+    }
+
     mutating func doubles() throws -> [Double] {
-        let n = try count(minBytes: 8)
-        var a: [Double] = []
-        a.reserveCapacity(n)
-        for _ in 0..<n { a.append(try double()) }
-        return a
+        try bulk(try count(minBytes: 8), as: UInt64.self).map { Double(bitPattern: $0) }
     }
 
     mutating func floats() throws -> [Float] {
-        let n = try count(minBytes: 4)
-        var a: [Float] = []
-        a.reserveCapacity(n)
-        for _ in 0..<n { a.append(try float()) }
-        return a
+        try bulk(try count(minBytes: 4), as: UInt32.self).map { Float(bitPattern: $0) }
     }
 
     mutating func ints() throws -> [Int] {
-        let n = try count(minBytes: 8)
-        var a: [Int] = []
-        a.reserveCapacity(n)
-        for _ in 0..<n { a.append(try int()) }
-        return a
+        try bulk(try count(minBytes: 8), as: UInt64.self).map { Int(Int64(bitPattern: $0)) }
     }
 
     mutating func blob() throws -> [UInt8] { Array(try take(try count())) }
@@ -146,11 +159,8 @@ struct _StateReader {
     mutating func record() throws -> Record {
         let label = try double(), weight = try double(), position = try u64()
         let n = try count(minBytes: 8)
-        var indices: [UInt32] = [], values: [Float] = []
-        indices.reserveCapacity(n)
-        values.reserveCapacity(n)
-        for _ in 0..<n { indices.append(try u32()) }
-        for _ in 0..<n { values.append(try float()) }
+        let indices = try bulk(n, as: UInt32.self)
+        let values = try bulk(n, as: UInt32.self).map { Float(bitPattern: $0) }
         for i in indices.indices.dropFirst() where indices[i] <= indices[i - 1] {
             throw Corrupt(offset: offset, reason: "feature indices not increasing")
         }
