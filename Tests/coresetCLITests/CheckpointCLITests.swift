@@ -34,6 +34,31 @@ import Glibc
         return p
     }
 
+    /// Identity of the checkpoint file (each checkpoint renames a new file over it: a new inode).
+    static func checkpointIdentity(_ path: String) -> String? {
+        guard let a = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        return "\(a[.systemFileNumber] ?? 0)"
+    }
+
+    /// Kills `p` with SIGKILL at a random moment 0-1 s after it wrote its next checkpoint (waiting
+    /// for progress rather than a fixed time, so each round gets somewhere however loaded the
+    /// machine is). Returns the delay after the checkpoint, or nil if the run ended first.
+    static func killSoonAfterNextCheckpoint(_ p: Process, state: String) -> Double? {
+        let file = state + "/checkpoint.bin"
+        let before = checkpointIdentity(file)
+        let deadline = Date().addingTimeInterval(300)
+        while p.isRunning && checkpointIdentity(file) == before && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let delay = Double.random(in: 0...1)
+        Thread.sleep(forTimeInterval: delay)
+        guard p.isRunning else {
+            p.waitUntilExit()
+            return nil
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        return delay
+    }
+
     /// The summary without the line that measures time.
     static func summary(_ stdout: String) -> [String] {
         stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("seconds\t") }
@@ -72,8 +97,9 @@ import Glibc
     }
 
     /// The test: a real run on the adult training set is killed with SIGKILL at random
-    /// moments, five times, and restarted with the same --state each time; the run that finally
-    /// completes must account for every record exactly once and end where a never-killed run ends.
+    /// moments (0-1 s after one of its checkpoints: during the next batches, or while writing the
+    /// next checkpoint), five times, and restarted with the same --state each time; the run that
+    /// finally completes must account for every record exactly once and end where a never-killed run ends.
     ///
     /// Tolerance on the model: 1e-3 relative. A resumed run is not bit-identical by construction:
     /// the saved weights are the learner's with its lazy L2 scale folded in (rounding ~1e-15, the
@@ -94,20 +120,11 @@ import Glibc
 
         let killed = base + ["--state", state, "--checkpoint-every", "2000", "--model-out", model, "--coreset-out", coreset]
         var delays: [Double] = []
-        var kills = 0
         for _ in 0..<5 {
-            let p = try Self.start(killed)
-            let delay = Double.random(in: 0.8...3.0)
+            guard let delay = Self.killSoonAfterNextCheckpoint(try Self.start(killed), state: state) else { break }
             delays.append(delay)
-            Thread.sleep(forTimeInterval: delay)
-            if p.isRunning {
-                kill(p.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            p.waitUntilExit()
         }
-        #expect(kills >= 3, "the run finished before it could be killed (delays \(delays))")
-        #expect(FileManager.default.fileExists(atPath: state + "/checkpoint.bin"), "no checkpoint was written (delays \(delays))")
+        #expect(delays.count >= 3, "the run finished before it could be killed (delays \(delays))")
 
         let last = try CLI.run(killed)
         #expect(last.status == 0, "\(last.stderr)")
@@ -137,7 +154,7 @@ import Glibc
         let reference = try CLI.run(base + ["-q", "--model-out", referenceModel])
         #expect(reference.status == 0, "\(reference.stderr)")
 
-        let args = base + ["-q", "--state", state, "--checkpoint-every", "10m", "--model-out", model]
+        let args = base + ["-q", "--state", state, "--checkpoint-every", "3000", "--model-out", model]
         let p = Process()
         p.executableURL = CLI.productsDirectory.appendingPathComponent("coreset")
         p.arguments = args
@@ -145,7 +162,11 @@ import Glibc
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
-        Thread.sleep(forTimeInterval: 1.5)
+        // Interrupt once the run is under way (its first checkpoint), however loaded the machine is.
+        let deadline = Date().addingTimeInterval(300)
+        while p.isRunning && Self.checkpointIdentity(state + "/checkpoint.bin") == nil && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
         p.interrupt()
         let first = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
@@ -208,13 +229,10 @@ import Glibc
         let args = base + ["--state", state, "--checkpoint-every", "1500", "-o", output]
         var delays: [Double] = []
         for _ in 0..<3 {
-            let p = try Self.start(args)
-            let delay = Double.random(in: 0.6...2.0)
+            guard let delay = Self.killSoonAfterNextCheckpoint(try Self.start(args), state: state) else { break }
             delays.append(delay)
-            Thread.sleep(forTimeInterval: delay)
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-            p.waitUntilExit()
         }
+        #expect(delays.count >= 2, "the selection finished before it could be killed (delays \(delays))")
         let last = try CLI.run(args)
         #expect(last.status == 0, "\(last.stderr)")
         let a = try Data(contentsOf: URL(fileURLWithPath: reference)), b = try Data(contentsOf: URL(fileURLWithPath: output))
