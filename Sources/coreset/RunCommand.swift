@@ -156,6 +156,7 @@ struct RunCommand: ParsableCommand {
                 }
             }
             if let dir = state {
+                try StateDirectory.acquire(dir)
                 let fingerprint = Self.checkpointOptions(Array(CommandLine.arguments.dropFirst()))
                 run.checkpointOptions = fingerprint
                 switch checkpointEvery {

@@ -151,6 +151,7 @@ struct SelectCommand: ParsableCommand {
             var identities: [InputIdentity] = []
             var unsaved = true
             if let dir = state {
+                try StateDirectory.acquire(dir)
                 for case .file(let path) in input.inputs { identities.append(try InputIdentity(path: path)) }
                 if let saved = try SelectState.read(fromDirectory: dir) {
                     try saved.check(options: fingerprint, inputs: identities, directory: dir)

@@ -216,6 +216,25 @@ import Glibc
         #expect(bad.status == 64)
     }
 
+    @Test func aStateDirectoryIsUsedByOneProcessAtATimeAndClearedOfTemporaries() throws {
+        let state = Self.temporaryDirectory().appendingPathComponent("state").path
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let stale = state + "/checkpoint.bin.tmp-999999"
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: stale))
+        let args = Self.arguments(Self.train) + ["-q", "--state", state]
+        let first = try Self.start(args)
+        defer {
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+        }
+        let deadline = Date().addingTimeInterval(300)
+        while FileManager.default.fileExists(atPath: stale) && first.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(!FileManager.default.fileExists(atPath: stale), "a killed writer's temporary file was left behind")
+        let second = try CLI.run(args)
+        #expect(second.status == 64)
+        #expect(second.stderr.contains("another coreset process is using this state directory"), "\(second.stderr)")
+    }
+
     /// `coreset select --state`: selection is deterministic, so a run killed at random moments and
     /// restarted writes byte for byte the coreset of a run that never stopped.
     @Test func selectKilledAndRestartedWritesTheSameCoreset() throws {

@@ -394,3 +394,26 @@ extension _StateReader {
             labels: labels, featureNames: try array { try $0.string() }, nextPosition: try u64(), reported: try int())
     }
 }
+
+/// A `--state` directory in use: created if missing, locked for this process (two runs continuing
+/// the same checkpoint would each count the records after it), and cleared of temporary files left
+/// by a process killed while writing a checkpoint.
+public enum StateDirectory {
+    /// Takes the directory for this process's lifetime.
+    /// - Throws: `CoresetError.usage` if another process holds it, `.io` if it cannot be created.
+    public static func acquire(_ dir: String) throws(CoresetError) {
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            throw .io(input: dir, message: "cannot create the state directory: \(errnoDescription())")
+        }
+        let fd = open(dir + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(input: dir, message: "cannot create its lock file: \(errnoDescription())") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw .usage("\(dir): another coreset process is using this state directory")
+        }
+        // The descriptor stays open (and the lock held) until the process exits.
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: dir) {
+            for name in names where name.hasPrefix(RunState.fileName + ".tmp-") { unlink(dir + "/" + name) }
+        }
+    }
+}
