@@ -92,8 +92,6 @@ public final class RecordReader {
     private var lastBatchEntries = 16 * 1024
     /// Decompressed bytes received from the current input (its read position, carry included).
     private var inputBytesOut: UInt64 = 0
-    /// The stream stopped on an interrupt, at a line boundary (nothing partial was parsed).
-    public private(set) var interrupted = false
 
     public init(inputs: [InputSpec], options: ReaderOptions = ReaderOptions(), onDiagnostic: @escaping (String) -> Void = { _ in }) {
         self.inputs = inputs.isEmpty ? [.stdin] : inputs
@@ -300,8 +298,8 @@ public final class RecordReader {
         }
     }
 
+    /// Ends the stream at the last whole line (the partial one stays unread, for a resume).
     private func stopInterrupted(_ batch: RecordBatch) -> RecordBatch? {
-        interrupted = true
         finished = true
         return batch.isEmpty ? nil : batch
     }

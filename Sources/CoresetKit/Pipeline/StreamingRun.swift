@@ -136,6 +136,7 @@ public final class StreamingRun {
     /// - Throws: `CoresetError` if the state does not fit this run or the input cannot be re-read
     ///   up to the saved position.
     public func resume(from state: RunState) throws(CoresetError) {
+        try state.check(options: checkpointOptions, inputs: try currentInputIdentities(), directory: "checkpoint")
         let usesMemory = configuration.mode != .onlineOnly
         if usesMemory && configuration.memory == .coreset {
             guard let bytes = state.ingest.selector else { throw .badFile(path: "checkpoint", message: "holds no selector state (another --memory or --mode)") }
@@ -167,11 +168,24 @@ public final class StreamingRun {
         resumed = state
     }
 
+    private func currentInputIdentities() throws(CoresetError) -> [InputIdentity] {
+        var identities: [InputIdentity] = []
+        for case .file(let path) in reader.inputs { identities.append(try InputIdentity(path: path)) }
+        return identities
+    }
+
     /// Runs to the end of the stream (or an interrupt, or a stream error) and returns the result.
     public func run() -> RunResult {
         var streamError: CoresetError?
+        // Checkpoints record the inputs' identities as they were when reading began.
+        var identities = resumed?.inputs ?? []
+        if onStateCheckpoint != nil && resumed == nil {
+            do { identities = try currentInputIdentities() } catch { streamError = error }
+        }
         var first: RecordBatch?
-        do { first = try reader.next() } catch { streamError = error }
+        if streamError == nil {
+            do { first = try reader.next() } catch { streamError = error }
+        }
         let labels = reader.labels
         // A resumed run keeps the task its stream started with (classes seen later do not change it).
         let task: TaskKind = resumed?.task ?? (labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary))
@@ -244,13 +258,6 @@ public final class StreamingRun {
             sincePublish = 0
         }
 
-        // Checkpoints. Input identities are taken once, at the start (a resumed run checked them).
-        var identities = resumed?.inputs ?? []
-        if onStateCheckpoint != nil && resumed == nil {
-            do {
-                for case .file(let path) in reader.inputs { identities.append(try InputIdentity(path: path)) }
-            } catch { streamError = error }
-        }
         var sinceCheckpoint: UInt64 = 0
         var lastCheckpointTime = monotonicSeconds()
         // Records handled since the state on disk (a fresh run has none on disk yet).
@@ -277,7 +284,7 @@ public final class StreamingRun {
             unsaved = false
         }
 
-        var batch = streamError == nil ? first : nil
+        var batch = first
         while let b = batch {
             // Pick up the learner's newest model for gradient-space selection.
             if let selector, let (snapshot, v) = models.take(newerThan: seenModel) {
