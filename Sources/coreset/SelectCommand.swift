@@ -111,8 +111,21 @@ struct SelectCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress on stderr.")
     var quiet = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Checkpoint the selection (input position, selector state) into this directory, and resume from it when it holds one. Input files only.",
+        valueName: "dir"))
+    var state: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With --state: checkpoint every N records (100000) or every N seconds (30s) or minutes (5m); also on SIGINT/SIGTERM and at the end.",
+        valueName: "N|Ns|Nm"))
+    var checkpointEvery: CheckpointInterval = .seconds(30)
+
     func validate() throws {
         if let e = emitEvery, e < 1 { throw ValidationError("--emit-every must be at least 1") }
+        if state != nil && (input.inputs.isEmpty || !input.inputs.allSatisfy(\.isResumable)) {
+            throw ValidationError("--state needs input files: stdin and --follow cannot be read again from a saved position, so a run on them cannot be resumed")
+        }
         if selection.window != nil && selection.algorithm == .greedy { throw ValidationError("--window needs a streaming algorithm") }
     }
 
@@ -127,11 +140,41 @@ struct SelectCommand: ParsableCommand {
                 snapshot = learner.snapshot()
                 if learner.configuration.task == .regression { task = .regression }
             }
-            let selector = CoresetSelector(configuration: selection.configuration, task: task)
+            var selector = CoresetSelector(configuration: selection.configuration, task: task)
             if let snapshot { selector.updateModel(snapshot) }
             var summary = StreamSummary(regression: input.regression)
             let progress = ProgressReporter(enabled: !quiet)
             let emitter = CoresetEmitter(options: outputOptions)
+            var nextEmit = emitEvery.map(UInt64.init)
+            // Checkpoints: between batches, every --checkpoint-every, and when the stream ends or is interrupted.
+            let fingerprint = RunCommand.checkpointOptions(Array(CommandLine.arguments.dropFirst()))
+            var identities: [InputIdentity] = []
+            var unsaved = true
+            if let dir = state {
+                try StateDirectory.acquire(dir)
+                for case .file(let path) in input.inputs { identities.append(try InputIdentity(path: path)) }
+                if let saved = try SelectState.read(fromDirectory: dir) {
+                    try saved.check(options: fingerprint, inputs: identities, directory: dir)
+                    selector = try CoresetSelector(restoring: saved.selector, configuration: selection.configuration, task: saved.task, source: "checkpoint")
+                    try reader.resume(from: saved.reader, source: "checkpoint")
+                    summary = saved.summary
+                    nextEmit = saved.nextEmit
+                    emitter.emissions = saved.emissions
+                    unsaved = false
+                    if !quiet { writeDiagnostic("resuming from \(dir) after record \(saved.reader.statistics.recordsAccepted)") }
+                }
+            }
+            var sinceCheckpoint: UInt64 = 0
+            var lastCheckpointTime = monotonicSeconds()
+            func checkpoint() throws {
+                guard let dir = state, let position = reader.position else { return }
+                try SelectState(options: fingerprint, inputs: identities, reader: position, task: selector.task,
+                                selector: try selector.encodedState(), summary: summary, nextEmit: nextEmit,
+                                emissions: emitter.emissions).write(toDirectory: dir)
+                sinceCheckpoint = 0
+                lastCheckpointTime = monotonicSeconds()
+                unsaved = false
+            }
             func line() -> String {
                 let s = reader.statistics
                 let t = max(progress.elapsed, 1e-9)
@@ -140,7 +183,6 @@ struct SelectCommand: ParsableCommand {
                     + formatRate(Double(s.bytesOut) / t / 1e6, unit: "MB/s")
             }
             var failure: Error?
-            var nextEmit = emitEvery.map(UInt64.init)
             do {
                 while let batch = try reader.next() {
                     summary.add(batch)
@@ -162,10 +204,20 @@ struct SelectCommand: ParsableCommand {
                         selector.offer(batch)
                     }
                     progress.update(count: reader.statistics.recordsAccepted, line)
+                    unsaved = true
+                    sinceCheckpoint += UInt64(batch.count)
+                    if state != nil {
+                        switch checkpointEvery {
+                        case .records(let n): if sinceCheckpoint >= n { try checkpoint() }
+                        case .seconds(let s): if monotonicSeconds() - lastCheckpointTime >= s { try checkpoint() }
+                        }
+                    }
                 }
             } catch let e as CoresetError {
                 failure = e
             }
+            // End of the stream or an interrupt: save before the end-of-stream work changes the selector.
+            if failure == nil && unsaved { try checkpoint() }
             selector.finish()
             progress.finish(line())
             // What was accepted before a fault is still selected and written.
@@ -190,7 +242,7 @@ struct SelectCommand: ParsableCommand {
 /// Writes coresets to stdout or a file, once or repeatedly.
 final class CoresetEmitter {
     let options: CoresetOutputOptions
-    private var emissions = 0
+    var emissions = 0
     private let stdout = TextOutput(descriptor: 1)
 
     init(options: CoresetOutputOptions) {

@@ -162,7 +162,10 @@ public final class DecompressingSource: ByteSource {
                     throw .corruptInput(input: name, offset: offset, message: "corrupt zstd data: \(String(cString: ZSTD_getErrorName(ret)))")
                 }
                 inStart += inBuf.pos
-                zstdMidFrame = ret != 0
+                // A call that moved nothing (only checking for buffered output after a frame that
+                // exactly filled the caller's buffer) says nothing about frames: its return value is
+                // the next frame header's size, not "inside a frame".
+                if inBuf.pos > 0 || outBuf.pos > 0 { zstdMidFrame = ret != 0 }
                 zstdMayHaveOutput = outBuf.pos == outBuf.size
                 if outBuf.pos > 0 { return outBuf.pos }
                 if inBuf.pos > 0 { continue }

@@ -90,6 +90,8 @@ public final class RecordReader {
     private let warningQueue = WarningQueue()
     private var lastBatchRecords = 1024
     private var lastBatchEntries = 16 * 1024
+    /// Decompressed bytes received from the current input (its read position, carry included).
+    private var inputBytesOut: UInt64 = 0
 
     public init(inputs: [InputSpec], options: ReaderOptions = ReaderOptions(), onDiagnostic: @escaping (String) -> Void = { _ in }) {
         self.inputs = inputs.isEmpty ? [.stdin] : inputs
@@ -140,6 +142,7 @@ public final class RecordReader {
         sourceName = raw.name
         lineNumber = 0
         carry = 0
+        inputBytesOut = 0
         statistics.inputsOpened += 1
         // Each input is its own stream: a CSV header is read again, and so on.
         parser = options.format.makeParser(options: options)
@@ -182,10 +185,13 @@ public final class RecordReader {
                 n = try src.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[carry...]))
             } catch {
                 statistics.bytesIn = bytesInDone + src.rawBytesRead
+                // An interrupt cuts the input short (a truncated frame, say): stop at the last whole line.
+                if Interruption.requested { return stopInterrupted(batch) }
                 return try deliver(batch, orThrow: error)
             }
             statistics.bytesIn = bytesInDone + src.rawBytesRead
             statistics.bytesOut += UInt64(n)
+            inputBytesOut += UInt64(n)
             if let restart = src.takeRestart() {
                 // The bytes just read start a new stream; settle what was left of the old one.
                 if carry > 0 {
@@ -207,6 +213,11 @@ public final class RecordReader {
                     carry = 0
                 }
                 if options.format == .csv { parser = options.format.makeParser(options: options) }
+            }
+            if n == 0 && Interruption.requested {
+                // Not the end of the input: a read cut short by SIGINT/SIGTERM. The partial line
+                // in the buffer is not a record; the stream stops at the last whole line.
+                return stopInterrupted(batch)
             }
             if n == 0 {
                 // Lines left behind by skipping an over-long line have not been scanned yet.
@@ -276,6 +287,7 @@ public final class RecordReader {
         while true {
             let n = try src.read(into: buffer)
             statistics.bytesOut += UInt64(n)
+            inputBytesOut += UInt64(n)
             if n == 0 { return }
             if let nl = memchr(buffer.baseAddress!, 0x0A, n) {
                 let after = UnsafeMutableRawPointer(nl) - buffer.baseAddress! + 1
@@ -284,6 +296,12 @@ public final class RecordReader {
                 return
             }
         }
+    }
+
+    /// Ends the stream at the last whole line (the partial one stays unread, for a resume).
+    private func stopInterrupted(_ batch: RecordBatch) -> RecordBatch? {
+        finished = true
+        return batch.isEmpty ? nil : batch
     }
 
     private func closeSource(_ src: ByteSource) {
@@ -342,4 +360,140 @@ public final class RecordReader {
 /// Warnings raised on the decompression thread, handed to the reader's thread.
 final class WarningQueue: Sendable {
     let messages = Mutex<[String]>([])
+}
+
+// MARK: - Checkpoints
+
+/// Identity of an input file at a checkpoint: a resumed run must read the very same bytes.
+public struct InputIdentity: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var path: String
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
+    public var modifiedSeconds: Int64
+    public var modifiedNanoseconds: Int64
+
+    /// The identity of the file at `path` now.
+    /// - Throws: `CoresetError.io` if it cannot be stat'ed.
+    public init(path: String) throws(CoresetError) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw .io(input: path, message: "cannot stat: \(errnoDescription())") }
+        self.path = path
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        modifiedSeconds = Int64(st.st_mtim.tv_sec)
+        modifiedNanoseconds = Int64(st.st_mtim.tv_nsec)
+    }
+
+    public var description: String { "\(path) (inode \(inode), \(size) bytes, modified \(modifiedSeconds).\(modifiedNanoseconds))" }
+}
+
+/// Where a reader is between two batches: enough to continue the stream in a new process with no
+/// record read twice or skipped, and with the same counts, line numbers, labels and stable ids.
+///
+/// The offset is in the input's *decompressed* bytes and always at a line start. A compressed input
+/// is resumed by decompressing its first `byteOffset` bytes again and dropping them unparsed
+/// (zstd and gzip frames carry no index to seek by, and an offset inside a frame cannot be seeked
+/// to); a plain input is read the same way. The cost is one pass over that prefix at decompression
+/// speed, never a second parse (CSV excepted: its prefix is parsed again, unseen, so the header is known).
+public struct ReaderPosition: Sendable, Equatable {
+    /// Index in `inputs` of the input being read (`inputs.count` when all were read).
+    public var inputIndex: Int
+    /// Decompressed bytes of that input consumed, up to the end of the last whole line.
+    public var byteOffset: UInt64
+    public var lineNumber: UInt64
+    public var statistics: IngestStatistics
+    /// Raw bytes of the inputs before `inputIndex`.
+    public var bytesInDone: UInt64
+    public var labels: LabelMap
+    public var featureNames: [String]
+    public var nextPosition: UInt64
+    public var reported: Int
+}
+
+extension InputSpec {
+    /// A named file (not stdin, not followed): the only input a checkpoint can continue.
+    public var isResumable: Bool {
+        if case .file(let path) = self { return path != "-" }
+        return false
+    }
+}
+
+extension RecordReader {
+    /// The current position, or nil where none can be resumed from: reading stdin or a followed
+    /// file, or with an error pending (the position would be past the bad record).
+    public var position: ReaderPosition? {
+        guard pendingError == nil, inputs.allSatisfy(\.isResumable) else { return nil }
+        let index = source == nil ? nextInput : nextInput - 1
+        // The partial line in the buffer is read again after a resume: it is not counted yet.
+        var counted = statistics
+        if source != nil { counted.bytesOut -= UInt64(carry) }
+        return ReaderPosition(
+            inputIndex: index, byteOffset: source == nil ? 0 : inputBytesOut - UInt64(carry), lineNumber: source == nil ? 0 : lineNumber,
+            statistics: counted, bytesInDone: bytesInDone, labels: context.labels, featureNames: context.featureNames,
+            nextPosition: context.nextPosition, reported: reported)
+    }
+
+    /// Continues from a saved position; call before the first `next()`, on a reader of the same
+    /// inputs and options.
+    /// - Throws: `CoresetError.badFile` (named after `source`) if the position does not fit the
+    ///   inputs, `.io`/`.corruptInput` if the input cannot be read up to the offset.
+    public func resume(from p: ReaderPosition, source stateName: String = "state") throws(CoresetError) {
+        precondition(statistics.inputsOpened == 0 && !finished, "resume(from:) must come before reading")
+        guard p.inputIndex >= 0 && p.inputIndex <= inputs.count else {
+            throw .badFile(path: stateName, message: "input \(p.inputIndex + 1) does not exist (\(inputs.count) given)")
+        }
+        context.labels = p.labels
+        context.featureNames = []
+        context.featureIndex = [:]
+        for name in p.featureNames { _ = context.index(ofFeature: name) }
+        context.nextPosition = p.nextPosition
+        reported = p.reported
+        nextInput = p.inputIndex
+        if p.inputIndex < inputs.count {
+            guard try openNext() else { return }
+            try skipPrefix(p.byteOffset)
+            lineNumber = p.lineNumber
+        }
+        statistics = p.statistics
+        bytesInDone = p.bytesInDone
+    }
+
+    /// Reads and drops the first `count` decompressed bytes of the input just opened. CSV lines are
+    /// parsed into a scratch batch and context, so the parser knows the header as it did then.
+    private func skipPrefix(_ count: UInt64) throws(CoresetError) {
+        guard let src = source else { return }
+        let replaysLines = options.format == .csv
+        var scratchContext = context
+        var scratch = RecordBatch()
+        var left = count
+        carry = 0
+        while left > 0 {
+            let room = min(UInt64(buffer.count - carry), left)
+            let n = try src.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[carry..<(carry + Int(room))]))
+            if n == 0 {
+                throw .badFile(path: sourceName, message: "ends at \(count - left) decompressed bytes, before the checkpoint's offset \(count): not the input the checkpoint was taken on")
+            }
+            _ = src.takeRestart()
+            left -= UInt64(n)
+            inputBytesOut += UInt64(n)
+            guard replaysLines else { continue }
+            let base = UnsafeRawPointer(buffer.baseAddress!)
+            let total = carry + n
+            var start = 0
+            while start < total, let nl = memchr(base + start, 0x0A, total - start) {
+                let end = UnsafeRawPointer(nl) - base
+                var line = UnsafeRawBufferPointer(start: base + start, count: end - start)
+                if line.count > 0 && line[line.count - 1] == 0x0D { line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)]) }
+                _ = try? parser.parse(line, into: &scratch, context: &scratchContext)
+                scratch = RecordBatch()
+                start = end + 1
+            }
+            // A line longer than the buffer cannot matter here (only a CSV's first line does).
+            carry = start < total && start > 0 ? total - start : 0
+            if carry > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: carry) }
+        }
+        carry = 0
+    }
 }

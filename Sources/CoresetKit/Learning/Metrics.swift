@@ -173,8 +173,8 @@ extension Learner {
 /// from; rows are due at doubling example counts (1, 2, 4, ...), each giving the average loss so
 /// far and the average "since last" row.
 /// - Complexity: O(1) time and memory per record.
-public struct ProgressiveValidation: Sendable, Hashable {
-    public struct Row: Sendable, Hashable {
+public struct ProgressiveValidation: Sendable, Hashable, Codable {
+    public struct Row: Sendable, Hashable, Codable {
         public var averageLoss: Double
         public var sinceLast: Double
         public var exampleCount: Int

@@ -67,17 +67,17 @@ public struct OnlineReplayConfiguration: Sendable, Codable, Hashable {
 public struct OnlineReplayLearner: Sendable {
     public let configuration: OnlineReplayConfiguration
     /// The underlying model and counters (for evaluation, prediction and persistence).
-    public private(set) var learner: Learner
+    public internal(set) var learner: Learner
     /// Records observed (online steps).
-    public private(set) var arrivals: Int = 0
+    public internal(set) var arrivals: Int = 0
     /// Replay steps taken in all.
-    public private(set) var replayStepCount: Int = 0
+    public internal(set) var replayStepCount: Int = 0
     /// Replay steps taken since the last arrival.
-    public private(set) var replayStepsSinceArrival: Int = 0
+    public internal(set) var replayStepsSinceArrival: Int = 0
     /// R̂: running mean of replay steps per arrival.
-    public private(set) var replayRate: Double = 0
+    public internal(set) var replayRate: Double = 0
     /// Sum of step sizes applied (online and replay): the total drift budget spent.
-    public private(set) var totalStepSize: Double = 0
+    public internal(set) var totalStepSize: Double = 0
 
     var memory = RecordBatch()
     var sampler: WeightedSampler?

@@ -82,6 +82,21 @@ public final class LatestValue<Value: Sendable>: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// The value and its version now (a checkpoint saves both; a reader's `seen` is a version).
+    public func current() -> (Value?, Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (value, version)
+    }
+
+    /// Puts back a saved value and version (resuming from a checkpoint).
+    public func restore(_ v: Value?, version: Int) {
+        lock.lock()
+        value = v
+        self.version = version
+        lock.unlock()
+    }
+
     /// The value if it is newer than `seen`, with its version.
     public func take(newerThan seen: Int) -> (Value, Int)? {
         lock.lock()

@@ -2,10 +2,10 @@
 /// n/k so the weights sum to the records seen: the baseline a coreset must beat as replay memory.
 public struct ReservoirMemory: Sendable {
     public let k: Int
-    public private(set) var records: [Record] = []
-    public private(set) var seen: UInt64 = 0
-    public private(set) var totalWeight: Double = 0
-    private var rng: SeededGenerator
+    public internal(set) var records: [Record] = []
+    public internal(set) var seen: UInt64 = 0
+    public internal(set) var totalWeight: Double = 0
+    var rng: SeededGenerator
 
     public init(k: Int, seed: UInt64 = 0) {
         self.k = k

@@ -1,18 +1,18 @@
 /// Label counts, dimension and density of a record stream, accumulated batch by batch.
 public struct StreamSummary: Sendable {
-    public private(set) var records: UInt64 = 0
-    public private(set) var totalWeight: Double = 0
+    public internal(set) var records: UInt64 = 0
+    public internal(set) var totalWeight: Double = 0
     /// Per class id: number of records and their total input weight (classification).
-    public private(set) var classCounts: [UInt64] = []
-    public private(set) var classWeights: [Double] = []
+    public internal(set) var classCounts: [UInt64] = []
+    public internal(set) var classWeights: [Double] = []
     /// Regression targets: min, max, sum.
-    public private(set) var targetMin = Double.infinity
-    public private(set) var targetMax = -Double.infinity
-    public private(set) var targetSum = 0.0
+    public internal(set) var targetMin = Double.infinity
+    public internal(set) var targetMax = -Double.infinity
+    public internal(set) var targetSum = 0.0
     /// One past the largest feature index seen.
-    public private(set) var dimension = 0
+    public internal(set) var dimension = 0
     /// Stored feature entries.
-    public private(set) var nonzeros: UInt64 = 0
+    public internal(set) var nonzeros: UInt64 = 0
 
     public let isRegression: Bool
 

@@ -101,9 +101,25 @@ public final class StreamingRun {
     /// mapping and feature names known then, and the records learned from.
     public var onCheckpoint: (@Sendable (Learner, LabelMap, [String], UInt64) -> Void)?
 
+    /// State checkpoints (`--state`): taken after the batch that passes this many records since
+    /// the last one, or this many seconds, on an interrupt, and at the end of the stream (before
+    /// the end-of-stream work, so a restart after a completed run reproduces its outputs).
+    public var checkpointEveryRecords: UInt64?
+    public var checkpointEverySeconds: Double?
+    /// Receives each checkpoint on the ingest thread (e.g. `RunState.write(toDirectory:)`); a
+    /// thrown error ends the run with that error, the previous checkpoint staying in place.
+    public var onStateCheckpoint: ((RunState) throws(CoresetError) -> Void)?
+    /// Recorded in checkpoints; a run resumed from one must have the same.
+    public var checkpointOptions = ""
+    private var resumed: RunState?
+    private var restoredSelector: CoresetSelector?
+    private var restoredLearner: _StreamLearner?
+
     enum Message: Sendable {
         case batch(RecordBatch, bytesOut: UInt64, labels: LabelMap, featureNames: [String])
         case memory(ReplaySet, reselections: Int)
+        /// A barrier: the learner answers with its state once it has handled every earlier message.
+        case checkpoint(_CheckpointBarrier)
     }
 
     public init(reader: RecordReader, configuration: RunConfiguration, holdout: [Record] = [],
@@ -114,17 +130,70 @@ public final class StreamingRun {
         self.onProgress = onProgress
     }
 
+    /// Continues from a checkpoint: call before `run()`, on a run of the same configuration whose
+    /// reader has not been read from. Moves the reader to the saved position and rebuilds the
+    /// selector (or reservoir) and the learner.
+    /// - Throws: `CoresetError` if the state does not fit this run or the input cannot be re-read
+    ///   up to the saved position.
+    public func resume(from state: RunState) throws(CoresetError) {
+        try state.check(options: checkpointOptions, inputs: try currentInputIdentities(), directory: "checkpoint")
+        let usesMemory = configuration.mode != .onlineOnly
+        if usesMemory && configuration.memory == .coreset {
+            guard let bytes = state.ingest.selector else { throw .badFile(path: "checkpoint", message: "holds no selector state (another --memory or --mode)") }
+            restoredSelector = try CoresetSelector(restoring: bytes, configuration: configuration.selector, task: state.task, source: "checkpoint")
+        } else if usesMemory && state.ingest.reservoir == nil {
+            throw .badFile(path: "checkpoint", message: "holds no reservoir (another --memory or --mode)")
+        }
+        let learner: Learner
+        do { learner = try Learner(modelFile: state.learner.model) } catch {
+            throw .badFile(path: "checkpoint", message: "\(error)")
+        }
+        var restored = _StreamLearner(resuming: learner, replayWeight: configuration.replayWeight)
+        if let o = state.learner.online {
+            guard restored.online != nil else { throw .badFile(path: "checkpoint", message: "optimizer state does not match the learner") }
+            restored.online!.arrivals = o.arrivals
+            restored.online!.replayStepCount = o.replayStepCount
+            restored.online!.replayStepsSinceArrival = o.replayStepsSinceArrival
+            restored.online!.replayRate = o.replayRate
+            restored.online!.totalStepSize = o.totalStepSize
+            restored.online!.rng.state = o.rngState
+        }
+        if !state.learner.memory.isEmpty {
+            let m = state.learner.memory
+            restored.setMemory(ReplaySet(records: m.map(\.record), weights: m.map(\.weight)))
+            if let o = state.learner.online { restored.online!.stepsOnMemory = o.stepsOnMemory }
+        }
+        try reader.resume(from: state.reader, source: "checkpoint")
+        restoredLearner = restored
+        resumed = state
+    }
+
+    private func currentInputIdentities() throws(CoresetError) -> [InputIdentity] {
+        var identities: [InputIdentity] = []
+        for case .file(let path) in reader.inputs { identities.append(try InputIdentity(path: path)) }
+        return identities
+    }
+
     /// Runs to the end of the stream (or an interrupt, or a stream error) and returns the result.
     public func run() -> RunResult {
         var streamError: CoresetError?
+        // Checkpoints record the inputs' identities as they were when reading began.
+        var identities = resumed?.inputs ?? []
+        if onStateCheckpoint != nil && resumed == nil {
+            do { identities = try currentInputIdentities() } catch { streamError = error }
+        }
         var first: RecordBatch?
-        do { first = try reader.next() } catch { streamError = error }
+        if streamError == nil {
+            do { first = try reader.next() } catch { streamError = error }
+        }
         let labels = reader.labels
-        let task: TaskKind = labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary)
+        // A resumed run keeps the task its stream started with (classes seen later do not change it).
+        let task: TaskKind = resumed?.task ?? (labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary))
         let meanSquaredNorm = first?.meanSquaredNorm ?? 0
         let learnerConfiguration = configuration.learner ?? learnerConfigurationForTask?(task, meanSquaredNorm)
             ?? LearnerConfiguration(task: task, schedule: .inverseScaling(eta0: defaultStepSize(meanSquaredNorm: meanSquaredNorm), decay: 1e-3, power: 0.5))
-        let streamLearner = initialLearner.map { _StreamLearner(resuming: $0, replayWeight: configuration.replayWeight) }
+        let streamLearner = restoredLearner
+            ?? initialLearner.map { _StreamLearner(resuming: $0, replayWeight: configuration.replayWeight) }
             ?? _StreamLearner(configuration: learnerConfiguration, replayWeight: configuration.replayWeight)
         let loop = LearnerLoop(
             learner: streamLearner,
@@ -133,12 +202,13 @@ public final class StreamingRun {
         let models = LatestValue<LinearModelSnapshot>()
         loop.models = models
         loop.onCheckpoint = onCheckpoint
+        if let r = resumed { loop.restore(r.learner) }
 
         let usesMemory = configuration.mode != .onlineOnly
         let selector = usesMemory && configuration.memory == .coreset
-            ? CoresetSelector(configuration: configuration.selector, task: task) : nil
+            ? restoredSelector ?? CoresetSelector(configuration: configuration.selector, task: task) : nil
         var reservoir = usesMemory && configuration.memory == .reservoir
-            ? ReservoirMemory(k: configuration.selector.k, seed: configuration.selector.seed) : nil
+            ? resumed?.ingest.reservoir ?? ReservoirMemory(k: configuration.selector.k, seed: configuration.selector.seed) : nil
 
         let channel = BoundedChannel<Message>(capacity: configuration.channelCapacity)
         let finished = NSCondition()
@@ -158,9 +228,10 @@ public final class StreamingRun {
             if configuration.synchronous { loop.handle(m) } else { channel.send(m) }
         }
 
-        var seenModel = 0
-        var sincePublish = 0
-        var lastReselections = 0
+        var seenModel = resumed?.ingest.seenModel ?? 0
+        var sincePublish = resumed?.ingest.sincePublish ?? 0
+        var lastReselections = resumed?.ingest.lastReselections ?? 0
+        if let r = resumed { models.restore(r.ingest.latestModel, version: r.ingest.latestModelVersion) }
         func memorySnapshot() -> ReplaySet? {
             if let selector {
                 let c = selector.coreset.weightedRecords
@@ -172,7 +243,7 @@ public final class StreamingRun {
             }
             return nil
         }
-        var publishedOnce = false
+        var publishedOnce = resumed?.ingest.publishedOnce ?? false
         var nextPublishTime = 0.0
         func publishMemory() {
             let t0 = monotonicSeconds()
@@ -185,6 +256,32 @@ public final class StreamingRun {
             let now = monotonicSeconds()
             nextPublishTime = now + 9 * (now - t0)
             sincePublish = 0
+        }
+
+        var sinceCheckpoint: UInt64 = 0
+        var lastCheckpointTime = monotonicSeconds()
+        // Records handled since the state on disk (a fresh run has none on disk yet).
+        var unsaved = resumed == nil
+        func checkpoint() throws(CoresetError) {
+            guard let save = onStateCheckpoint, let position = reader.position else { return }
+            let learnerState: _LearnerLoopState
+            if configuration.synchronous {
+                learnerState = loop.captureState()
+            } else {
+                let barrier = _CheckpointBarrier()
+                channel.send(.checkpoint(barrier))
+                learnerState = barrier.wait()
+            }
+            let (latest, latestVersion) = models.current()
+            let ingest = _IngestState(
+                selector: try selector?.encodedState(), reservoir: reservoir, sincePublish: sincePublish,
+                publishedOnce: publishedOnce, lastReselections: lastReselections, seenModel: seenModel,
+                latestModel: latest, latestModelVersion: latestVersion)
+            try save(RunState(options: checkpointOptions, inputs: identities, reader: position, task: task,
+                              ingest: ingest, learner: learnerState))
+            sinceCheckpoint = 0
+            lastCheckpointTime = monotonicSeconds()
+            unsaved = false
         }
 
         var batch = first
@@ -208,11 +305,29 @@ public final class StreamingRun {
                 publishMemory()
             }
             if configuration.synchronous { loop.replayCredited() }
+            unsaved = true
+            sinceCheckpoint += UInt64(b.count)
+            if onStateCheckpoint != nil {
+                let due = Interruption.requested
+                    || checkpointEveryRecords.map { sinceCheckpoint >= $0 } ?? false
+                    || checkpointEverySeconds.map { monotonicSeconds() - lastCheckpointTime >= $0 } ?? false
+                if due {
+                    do { try checkpoint() } catch {
+                        streamError = error
+                        break
+                    }
+                }
+            }
             if Interruption.requested { break }
             do { batch = try reader.next() } catch {
                 streamError = error
                 batch = nil
             }
+        }
+        // The stream ended (or was interrupted while reading): save where it stands, before the
+        // end-of-stream work changes the selector.
+        if unsaved && streamError == nil && onStateCheckpoint != nil {
+            do { try checkpoint() } catch { streamError = error }
         }
         selector?.finish()
         if usesMemory { publishMemory() }
@@ -299,7 +414,32 @@ final class LearnerLoop: @unchecked Sendable {
             reselections = r
             learner.setMemory(set)
             memoryRecords = (0..<set.count).map { (set.records[$0], set.weights[$0]) }
+        case .checkpoint(let barrier):
+            barrier.fulfil(captureState())
         }
+    }
+
+    /// The learner's side of a checkpoint: everything learned so far, as it stands now.
+    func captureState() -> _LearnerLoopState {
+        let online = learner.online.map {
+            _LearnerLoopState.Online(
+                arrivals: $0.arrivals, replayStepCount: $0.replayStepCount, replayStepsSinceArrival: $0.replayStepsSinceArrival,
+                replayRate: $0.replayRate, totalStepSize: $0.totalStepSize, rngState: $0.rng.state, stepsOnMemory: $0.stepsOnMemory)
+        }
+        return _LearnerLoopState(
+            model: learner.learner.modelFile(), online: online, memory: memoryRecords, progressive: progressive, credit: credit,
+            stepsSinceSnapshot: stepsSinceSnapshot, recordsLearned: recordsLearned, reselections: reselections, bytesOut: bytesOut)
+    }
+
+    /// Puts back the counters of a checkpoint (the learner itself is restored by `StreamingRun.resume`).
+    func restore(_ s: _LearnerLoopState) {
+        memoryRecords = s.memory
+        progressive = s.progressive
+        credit = s.credit
+        stepsSinceSnapshot = s.stepsSinceSnapshot
+        recordsLearned = s.recordsLearned
+        reselections = s.reselections
+        bytesOut = s.bytesOut
     }
 
     private func learnBatch(_ batch: RecordBatch) {
@@ -394,5 +534,25 @@ struct _StreamLearner: Sendable {
     mutating func snapshot() -> LinearModelSnapshot {
         if online != nil { return online!.snapshot() }
         return plain!.snapshot()
+    }
+}
+
+/// A one-shot rendezvous: the ingest thread waits until the learner thread hands over its state.
+final class _CheckpointBarrier: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var state: _LearnerLoopState?
+
+    func fulfil(_ s: _LearnerLoopState) {
+        condition.lock()
+        state = s
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait() -> _LearnerLoopState {
+        condition.lock()
+        defer { condition.unlock() }
+        while state == nil { condition.wait() }
+        return state!
     }
 }

@@ -15,6 +15,15 @@ struct _ColumnStore {
 
     init(columns: Int) { self.columns = max(1, columns) }
 
+    /// An empty store of a saved shape (checkpoint restore); the caller sets the live columns again,
+    /// which gives the same matrix, since every other entry of a store is zero.
+    init(dimension: Int, columns: Int, disabled: Bool) {
+        self.columns = max(1, columns)
+        self.dimension = max(0, dimension)
+        self.disabled = disabled
+        if !disabled { data = [Float](repeating: 0, count: self.dimension * self.columns) }
+    }
+
     private mutating func ensureDimension(_ d: Int) {
         guard d > dimension else { return }
         if d > Self.maxDimension { disabled = true; data = []; return }

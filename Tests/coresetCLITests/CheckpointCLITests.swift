@@ -1,0 +1,269 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `coreset run --state DIR`: killed or interrupted runs resume where they stopped, with no record
+/// counted twice or skipped.
+@Suite(.serialized) struct CheckpointCLITests {
+    static let train = CLI.fixtures.appendingPathComponent("adult/adult.train.svm.zst").path
+    static let test = CLI.fixtures.appendingPathComponent("adult/adult.test.svm.zst").path
+
+    /// A small selection (k = 50, 100 references per class) keeps a debug-build pass over adult
+    /// near 15 s; --sync makes selection and learning deterministic; small chunks give many batch
+    /// boundaries (checkpoints fall between batches).
+    static func arguments(_ input: String) -> [String] {
+        ["run", "--sync", input, "-k", "50", "--reference-size", "100", "--chunk-size", "65536"]
+    }
+
+    static func temporaryDirectory() -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coreset-cli-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    static func start(_ arguments: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = CLI.productsDirectory.appendingPathComponent("coreset")
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// Identity of the checkpoint file (each checkpoint renames a new file over it: a new inode).
+    static func checkpointIdentity(_ path: String) -> String? {
+        guard let a = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        return "\(a[.systemFileNumber] ?? 0)"
+    }
+
+    /// Kills `p` with SIGKILL at a random moment 0-1 s after it wrote its next checkpoint (waiting
+    /// for progress rather than a fixed time, so each round gets somewhere however loaded the
+    /// machine is). Returns the delay after the checkpoint, or nil if the run ended first.
+    static func killSoonAfterNextCheckpoint(_ p: Process, state: String) -> Double? {
+        let file = state + "/checkpoint.bin"
+        let before = checkpointIdentity(file)
+        let deadline = Date().addingTimeInterval(300)
+        while p.isRunning && checkpointIdentity(file) == before && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let delay = Double.random(in: 0...1)
+        Thread.sleep(forTimeInterval: delay)
+        guard p.isRunning else {
+            p.waitUntilExit()
+            return nil
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        return delay
+    }
+
+    /// The summary without the line that measures time.
+    static func summary(_ stdout: String) -> [String] {
+        stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("seconds\t") }
+    }
+
+    static func value(_ name: String, in stdout: String) -> Double? {
+        for line in stdout.split(separator: "\n") where line.hasPrefix(name + "\t") { return Double(line.split(separator: "\t")[1]) }
+        return nil
+    }
+
+    /// Total and per-label weight of a LIBSVM coreset written with `label:weight` first fields.
+    static func coresetWeights(_ path: String) throws -> [String: Double] {
+        var totals: [String: Double] = [:]
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+            let head = line.split(separator: " ")[0].split(separator: ":")
+            totals[String(head[0]), default: 0] += Double(head[1])!
+        }
+        return totals
+    }
+
+    /// ‖a − b‖ / ‖b‖ over the weights and biases of two saved models.
+    static func relativeModelDifference(_ a: String, _ b: String) throws -> Double {
+        func parameters(_ path: String) throws -> [Double] {
+            let bundle = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            let model = bundle["model"] as! [String: Any]
+            return (model["weights"] as! [Double]) + (model["bias"] as! [Double])
+        }
+        let x = try parameters(a), y = try parameters(b)
+        #expect(x.count == y.count)
+        var d = 0.0, n = 0.0
+        for (u, v) in zip(x, y) {
+            d += (u - v) * (u - v)
+            n += v * v
+        }
+        return (d / n).squareRoot()
+    }
+
+    /// The test: a real run on the adult training set is killed with SIGKILL at random
+    /// moments (0-1 s after one of its checkpoints: during the next batches, or while writing the
+    /// next checkpoint), five times, and restarted with the same --state each time; the run that
+    /// finally completes must account for every record exactly once and end where a never-killed run ends.
+    ///
+    /// Tolerance on the model: 1e-3 relative. A resumed run is not bit-identical by construction:
+    /// the saved weights are the learner's with its lazy L2 scale folded in (rounding ~1e-15, the
+    /// difference measured here), and memory snapshots are rate-limited by wall-clock time, so under
+    /// load one may reach the learner a batch later. A record counted twice or skipped shows
+    /// instead in the exact checks (counts, weight totals) and moves the model by far more.
+    @Test func sigkillAtRandomMomentsThenRestartLosesAndRepeatsNothing() throws {
+        let dir = Self.temporaryDirectory()
+        let referenceModel = dir.appendingPathComponent("reference.json").path
+        let referenceCoreset = dir.appendingPathComponent("reference.svm").path
+        let model = dir.appendingPathComponent("model.json").path
+        let coreset = dir.appendingPathComponent("coreset.svm").path
+        let state = dir.appendingPathComponent("state").path
+        let base = Self.arguments(Self.train)
+
+        let reference = try CLI.run(base + ["-q", "--model-out", referenceModel, "--coreset-out", referenceCoreset])
+        #expect(reference.status == 0, "\(reference.stderr)")
+
+        let killed = base + ["--state", state, "--checkpoint-every", "2000", "--model-out", model, "--coreset-out", coreset]
+        var delays: [Double] = []
+        for _ in 0..<5 {
+            guard let delay = Self.killSoonAfterNextCheckpoint(try Self.start(killed), state: state) else { break }
+            delays.append(delay)
+        }
+        #expect(delays.count >= 3, "the run finished before it could be killed (delays \(delays))")
+
+        let last = try CLI.run(killed)
+        #expect(last.status == 0, "\(last.stderr)")
+        #expect(last.stderr.contains("resuming from \(state) after record "), "\(last.stderr)")
+        #expect(Self.value("records_accepted", in: last.stdout) == 32561)
+        #expect(Self.value("records_skipped", in: last.stdout) == 0)
+        #expect(Self.value("bytes_out", in: last.stdout) == 2_925_821)
+        // Every record's weight ends in the coreset exactly once: the totals are the input's
+        // (per class: 24720 negatives, 7841 positives), up to floating-point rounding.
+        let weights = try Self.coresetWeights(coreset)
+        #expect(abs(weights.values.reduce(0, +) - 32561) < 1e-6, "\(weights) (delays \(delays))")
+        #expect(abs((weights["-1"] ?? 0) - 24720) < 1e-6 && abs((weights["1"] ?? 0) - 7841) < 1e-6, "\(weights)")
+        let difference = try Self.relativeModelDifference(model, referenceModel)
+        #expect(difference < 1e-3, "model differs from the never-killed run by \(difference) (delays \(delays))")
+        // The learner took as many steps and saw as many records as the never-killed run.
+        #expect(Self.value("learner_steps", in: last.stdout) == Self.value("learner_steps", in: reference.stdout))
+    }
+
+    /// SIGINT checkpoints and exits 130 after flushing the summary; the restart completes the run,
+    /// which then equals one run that was never interrupted.
+    @Test func interruptThenRestartEqualsOneRun() throws {
+        let dir = Self.temporaryDirectory()
+        let state = dir.appendingPathComponent("state").path
+        let referenceModel = dir.appendingPathComponent("reference.json").path
+        let model = dir.appendingPathComponent("model.json").path
+        let base = Self.arguments(Self.test)
+        let reference = try CLI.run(base + ["-q", "--model-out", referenceModel])
+        #expect(reference.status == 0, "\(reference.stderr)")
+
+        let args = base + ["-q", "--state", state, "--checkpoint-every", "3000", "--model-out", model]
+        let p = Process()
+        p.executableURL = CLI.productsDirectory.appendingPathComponent("coreset")
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Interrupt once the run is under way (its first checkpoint), however loaded the machine is.
+        let deadline = Date().addingTimeInterval(300)
+        while p.isRunning && Self.checkpointIdentity(state + "/checkpoint.bin") == nil && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        p.interrupt()
+        let first = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        let seen = try #require(Self.value("records_accepted", in: first))
+        #expect(seen > 0 && seen < 16281, "interrupt came too late to test anything (\(seen) records)")
+
+        let rest = try CLI.run(args)
+        #expect(rest.status == 0, "\(rest.stderr)")
+        #expect(Self.summary(rest.stdout) == Self.summary(reference.stdout))
+        let difference = try Self.relativeModelDifference(model, referenceModel)
+        #expect(difference < 1e-3, "model differs from the uninterrupted run by \(difference)")
+
+        // A restart after completion resumes at the end of the input and reproduces the result.
+        let again = try CLI.run(args)
+        #expect(again.status == 0)
+        #expect(Self.summary(again.stdout) == Self.summary(reference.stdout))
+    }
+
+    @Test func mismatchingStateOrUnresumableInputIsRejectedClearly() throws {
+        let dir = Self.temporaryDirectory()
+        let state = dir.appendingPathComponent("state").path
+        let small = CLI.temporaryFile("small.svm", Data((0..<300).map { "\($0 % 2 == 0 ? 1 : -1) 1:\(Double($0 % 7) / 7) 3:1\n" }.joined().utf8))
+        let first = try CLI.run(["run", "-q", "--sync", small, "-k", "10", "--state", state])
+        #expect(first.status == 0, "\(first.stderr)")
+        // Other options: refused, naming the difference.
+        let other = try CLI.run(["run", "-q", "--sync", small, "-k", "11", "--state", state])
+        #expect(other.status == 64)
+        #expect(other.stderr.contains("the checkpoint was taken with other options"), "\(other.stderr)")
+        // The input changed since: refused.
+        try Data("1 1:1\n".utf8).write(to: URL(fileURLWithPath: small))
+        let changed = try CLI.run(["run", "-q", "--sync", small, "-k", "10", "--state", state])
+        #expect(changed.status == 64)
+        #expect(changed.stderr.contains("input changed since the checkpoint"), "\(changed.stderr)")
+        // A damaged checkpoint: refused as bad data.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: state + "/checkpoint.bin"))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: state + "/checkpoint.bin"))
+        let damaged = try CLI.run(["run", "-q", "--sync", small, "-k", "10", "--state", state])
+        #expect(damaged.status == 65)
+        #expect(damaged.stderr.contains("checksum mismatch"), "\(damaged.stderr)")
+        // stdin cannot be read again: refused before reading.
+        let piped = try CLI.run(["run", "-q", "--state", state], stdin: Data("1 1:1\n".utf8))
+        #expect(piped.status == 64)
+        #expect(piped.stderr.contains("stdin and --follow cannot be read again"), "\(piped.stderr)")
+        let bad = try CLI.run(["run", "-q", small, "--state", state, "--checkpoint-every", "soon"])
+        #expect(bad.status == 64)
+    }
+
+    @Test func aStateDirectoryIsUsedByOneProcessAtATimeAndClearedOfTemporaries() throws {
+        let state = Self.temporaryDirectory().appendingPathComponent("state").path
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let stale = state + "/checkpoint.bin.tmp-999999"
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: stale))
+        let args = Self.arguments(Self.train) + ["-q", "--state", state]
+        let first = try Self.start(args)
+        defer {
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+        }
+        let deadline = Date().addingTimeInterval(300)
+        while FileManager.default.fileExists(atPath: stale) && first.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(!FileManager.default.fileExists(atPath: stale), "a killed writer's temporary file was left behind")
+        let second = try CLI.run(args)
+        #expect(second.status == 64)
+        #expect(second.stderr.contains("another coreset process is using this state directory"), "\(second.stderr)")
+    }
+
+    /// `coreset select --state`: selection is deterministic, so a run killed at random moments and
+    /// restarted writes byte for byte the coreset of a run that never stopped.
+    @Test func selectKilledAndRestartedWritesTheSameCoreset() throws {
+        let dir = Self.temporaryDirectory()
+        let state = dir.appendingPathComponent("state").path
+        let reference = dir.appendingPathComponent("reference.svm").path
+        let output = dir.appendingPathComponent("coreset.svm").path
+        let base = ["select", "-q", Self.test, "-k", "60", "--reference-size", "100", "--chunk-size", "65536"]
+        let r = try CLI.run(base + ["-o", reference])
+        #expect(r.status == 0, "\(r.stderr)")
+        let args = base + ["--state", state, "--checkpoint-every", "1500", "-o", output]
+        var delays: [Double] = []
+        for _ in 0..<3 {
+            guard let delay = Self.killSoonAfterNextCheckpoint(try Self.start(args), state: state) else { break }
+            delays.append(delay)
+        }
+        #expect(delays.count >= 2, "the selection finished before it could be killed (delays \(delays))")
+        let last = try CLI.run(args)
+        #expect(last.status == 0, "\(last.stderr)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: reference)), b = try Data(contentsOf: URL(fileURLWithPath: output))
+        #expect(a == b, "coreset differs after kills at \(delays)")
+        let weights = try Self.coresetWeights(output)
+        #expect(abs(weights.values.reduce(0, +) - 16281) < 1e-6)
+        // A run's state directory is not a select checkpoint.
+        let runState = dir.appendingPathComponent("run-state").path
+        let run = try CLI.run(["run", "-q", "--sync", Self.test, "-k", "10", "--reference-size", "20", "--mode", "online-only", "--state", runState])
+        #expect(run.status == 0, "\(run.stderr)")
+        let wrong = try CLI.run(base + ["--state", runState])
+        #expect(wrong.status == 65)
+        #expect(wrong.stderr.contains("not a checkpoint of this command"), "\(wrong.stderr)")
+    }
+}
