@@ -58,6 +58,9 @@ import Testing
         let regression = try CLI.run(["run", "-q", "--model", "mlp:8", "--regression", Self.test])
         #expect(regression.status == 64)
         #expect(regression.stderr.contains("classification"))
+        let state = try CLI.run(["run", "-q", "--model", "mlp:8", "--state", FileManager.default.temporaryDirectory.appendingPathComponent("coreset-mlp-state-\(UUID().uuidString)").path, Self.test])
+        #expect(state.status == 64)
+        #expect(state.stderr.contains("--state is not available"))
         // A linear model file cannot be resumed as a network (and the message says what it holds).
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coreset-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
