@@ -35,8 +35,10 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, help: "CSV field delimiter (one character; 'tab' for a tab).")
     var delimiter: String = ","
 
-    @Option(name: .long, help: "VW: bits of the hashed feature space.")
+    @Option(name: .long, help: "VW and text: bits of the hashed feature space.")
     var hashBits: Int = 18
+
+    @OptionGroup(title: "Text (log lines)") var text: TextFormatOptions
 
     @Option(name: .long, help: "Bytes asked of each read (default 1 MiB).")
     var chunkSize: Int = 1 << 20
@@ -53,6 +55,7 @@ struct InputOptions: ParsableArguments {
         if delimiter != "tab" && delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
         if !(1...32).contains(hashBits) { throw ValidationError("--hash-bits must be between 1 and 32") }
         if chunkSize < 64 { throw ValidationError("--chunk-size must be at least 64 bytes") }
+        if format != .text && text.isUsed { throw ValidationError("the text options go with --format text") }
     }
 
     var inputs: [InputSpec] {
@@ -71,6 +74,7 @@ struct InputOptions: ParsableArguments {
         o.maxReported = maxReported
         o.followIdleTimeout = followIdleExit
         o.prefetch = !noPrefetch
+        o.text = text.textOptions
         o.csv = CSVOptions(
             header: header == "auto" ? nil : header == "yes",
             labelColumn: labelColumn,
