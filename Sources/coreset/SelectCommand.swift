@@ -20,7 +20,7 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "ThreeSieves' patience T: rejections in a row before the threshold drops.")
     var patience: Int = 500
 
-    @Option(name: .long, help: "Similarity: euclidean (CRAIG's D - d), cosine, or rbf (default: euclidean; cosine for --format text).")
+    @Option(name: .long, help: "Similarity: euclidean (CRAIG's D - d), cosine, or rbf (default: euclidean; for --format text, cosine saturated at 0.6, see --saturation).")
     var similarity: String?
 
     @Option(name: .long, help: "Cosine: a cosine of at least this counts as full similarity (saturated cosine s = min(1, max(0, cos) / t); 1 = no saturation). Implies cosine. Default: plain, or 0.6 for --format text.")
