@@ -35,8 +35,10 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, help: "CSV field delimiter (one character; 'tab' for a tab).")
     var delimiter: String = ","
 
-    @Option(name: .long, help: "VW: bits of the hashed feature space.")
-    var hashBits: Int = 18
+    @Option(name: .long, help: "VW and text: bits of the hashed feature space (default: 18 for VW; 13 for text, the widest that selection handles as a dense matrix, about 20x faster than 18 on logs at equal summary quality).")
+    var hashBits: Int?
+
+    @OptionGroup(title: "Text (log lines)") var text: TextFormatOptions
 
     @Option(name: .long, help: "Bytes asked of each read (default 1 MiB).")
     var chunkSize: Int = 1 << 20
@@ -51,8 +53,9 @@ struct InputOptions: ParsableArguments {
         if follow != nil && !files.isEmpty { throw ValidationError("give either files or --follow, not both") }
         if !["auto", "yes", "no"].contains(header) { throw ValidationError("--header must be yes, no or auto") }
         if delimiter != "tab" && delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
-        if !(1...32).contains(hashBits) { throw ValidationError("--hash-bits must be between 1 and 32") }
+        if let hashBits, !(1...32).contains(hashBits) { throw ValidationError("--hash-bits must be between 1 and 32") }
         if chunkSize < 64 { throw ValidationError("--chunk-size must be at least 64 bytes") }
+        if format != .text && text.isUsed { throw ValidationError("the text options go with --format text") }
     }
 
     var inputs: [InputSpec] {
@@ -66,11 +69,12 @@ struct InputOptions: ParsableArguments {
         o.strict = strict
         o.zeroBasedIndices = zeroBased
         o.regression = regression
-        o.hashBits = hashBits
+        o.hashBits = hashBits ?? (format == .text ? 13 : 18)
         o.chunkSize = chunkSize
         o.maxReported = maxReported
         o.followIdleTimeout = followIdleExit
         o.prefetch = !noPrefetch
+        o.text = text.textOptions
         o.csv = CSVOptions(
             header: header == "auto" ? nil : header == "yes",
             labelColumn: labelColumn,

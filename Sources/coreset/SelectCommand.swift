@@ -20,8 +20,11 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "ThreeSieves' patience T: rejections in a row before the threshold drops.")
     var patience: Int = 500
 
-    @Option(name: .long, help: "Similarity: euclidean (CRAIG's D - d), cosine, or rbf.")
-    var similarity: String = "euclidean"
+    @Option(name: .long, help: "Similarity: euclidean (CRAIG's D - d), cosine, or rbf (default: euclidean; for --format text, cosine saturated at 0.6, see --saturation).")
+    var similarity: String?
+
+    @Option(name: .long, help: "Cosine: a cosine of at least this counts as full similarity (saturated cosine s = min(1, max(0, cos) / t); 1 = no saturation). Implies cosine. Default: plain, or 0.6 for --format text.")
+    var saturation: Double?
 
     @Option(name: .long, help: "RBF gamma (default: 1 / mean squared distance of the warm-up records).")
     var gamma: Double?
@@ -52,8 +55,9 @@ struct SelectionOptions: ParsableArguments {
 
     var configuration: SelectorConfiguration {
         let sim: SelectorConfiguration.Similarity
-        switch similarity {
-        case "cosine": sim = .cosine
+        // --saturation alone implies cosine.
+        switch similarity ?? (saturation != nil ? "cosine" : "euclidean") {
+        case "cosine": sim = saturation.map { .saturatedCosine(threshold: $0) } ?? .cosine
         case "rbf": sim = .rbf(gamma: gamma)
         default: sim = .euclidean
         }
@@ -64,18 +68,19 @@ struct SelectionOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard ["euclidean", "cosine", "rbf"].contains(similarity) else {
+        guard ["euclidean", "cosine", "rbf"].contains(similarity ?? "euclidean") else {
             throw ValidationError("--similarity must be euclidean, cosine or rbf")
         }
         if gamma != nil && similarity != "rbf" { throw ValidationError("--gamma applies to --similarity rbf only") }
+        if saturation != nil && similarity != nil && similarity != "cosine" { throw ValidationError("--saturation applies to --similarity cosine only") }
         if let message = configuration.validationError() { throw ValidationError(message) }
     }
 }
 
 /// Where and how a coreset is written.
 struct CoresetOutputOptions: ParsableArguments {
-    @Option(name: .long, help: "Output format: libsvm (label:weight, or --weights-file), csv, jsonl, vw (native importance weight).")
-    var outputFormat: CoresetFormat = .libsvm
+    @Option(name: .long, help: "Output format: libsvm (label:weight, or --weights-file), csv, jsonl, vw (native importance weight). Default: libsvm; with --format text, the representative lines themselves (weight, id, [class,] line; most weight first).")
+    var outputFormat: CoresetFormat?
 
     @Option(name: [.short, .long], help: "Write the coreset to this file (atomically replaced at every emission) instead of stdout.")
     var output: String?
@@ -84,7 +89,7 @@ struct CoresetOutputOptions: ParsableArguments {
     var weightsFile: String?
 
     func validate() throws {
-        if weightsFile != nil && outputFormat != .libsvm { throw ValidationError("--weights-file goes with --output-format libsvm") }
+        if weightsFile != nil && (outputFormat ?? .libsvm) != .libsvm { throw ValidationError("--weights-file goes with --output-format libsvm") }
     }
 }
 
@@ -101,6 +106,9 @@ struct SelectCommand: ParsableCommand {
     @OptionGroup var input: InputOptions
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var outputOptions: CoresetOutputOptions
+
+    /// The default saturation threshold for text input (tools/bench_logs/RESULTS.md).
+    static let textSaturation = 0.6
 
     @Option(name: .long, help: "A model file (from `coreset run/train --model-out`): distances are measured in gradient space at it.")
     var model: String?
@@ -132,7 +140,12 @@ struct SelectCommand: ParsableCommand {
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
-            let reader = RecordReader(inputs: input.inputs, options: input.readerOptions) { writeDiagnostic($0) }
+            // Text input without an explicit output format prints the representative lines themselves.
+            let printsLines = input.format == .text && outputOptions.outputFormat == nil
+            var readerOptions = input.readerOptions
+            readerOptions.text.keepLines = printsLines
+            let reader = RecordReader(inputs: input.inputs, options: readerOptions) { writeDiagnostic($0) }
+            let texts = LineTextStore()
             var task: TaskKind = input.regression ? .regression : .multiclass
             var snapshot: (any GradientEmbedding)?
             if let model {
@@ -140,22 +153,29 @@ struct SelectCommand: ParsableCommand {
                 snapshot = learner.snapshot()
                 if learner.configuration.task == .regression { task = .regression }
             }
-            var selector = CoresetSelector(configuration: selection.configuration, task: task)
+            var configuration = selection.configuration
+            // Log lines: saturated cosine, which measured best on real logs (tools/bench_logs/RESULTS.md).
+            if input.format == .text && selection.similarity == nil {
+                configuration.similarity = .saturatedCosine(threshold: selection.saturation ?? Self.textSaturation)
+            }
+            var selector = CoresetSelector(configuration: configuration, task: task)
             if let snapshot { selector.updateModel(snapshot) }
             var summary = StreamSummary(regression: input.regression)
             let progress = ProgressReporter(enabled: !quiet)
-            let emitter = CoresetEmitter(options: outputOptions)
+            let emitter = CoresetEmitter(options: outputOptions, lines: printsLines ? texts : nil, labelled: input.text.isLabelled)
             var nextEmit = emitEvery.map(UInt64.init)
             // Checkpoints: between batches, every --checkpoint-every, and when the stream ends or is interrupted.
             let fingerprint = RunCommand.checkpointOptions(Array(CommandLine.arguments.dropFirst()))
             var identities: [InputIdentity] = []
             var unsaved = true
             if let dir = state {
+                // The lines' text is not in the checkpoint, so a resumed summary could not print the lines it holds.
+                if printsLines { throw CoresetError.usage("--state cannot resume a --format text summary of lines (their text is not checkpointed); add --output-format to write vectors") }
                 try StateDirectory.acquire(dir)
                 for case .file(let path) in input.inputs { identities.append(try InputIdentity(path: path)) }
                 if let saved = try SelectState.read(fromDirectory: dir) {
                     try saved.check(options: fingerprint, inputs: identities, directory: dir)
-                    selector = try CoresetSelector(restoring: saved.selector, configuration: selection.configuration, task: saved.task, source: "checkpoint")
+                    selector = try CoresetSelector(restoring: saved.selector, configuration: configuration, task: saved.task, source: "checkpoint")
                     try reader.resume(from: saved.reader, source: "checkpoint")
                     summary = saved.summary
                     nextEmit = saved.nextEmit
@@ -186,6 +206,8 @@ struct SelectCommand: ParsableCommand {
             do {
                 while let batch = try reader.next() {
                     summary.add(batch)
+                    if printsLines { texts.add(reader.takeKeptLines()) }
+                    defer { if printsLines { texts.pruneIfGrown { selector.heldPositions } } }
                     if let every = emitEvery, let due = nextEmit, reader.statistics.recordsAccepted >= due {
                         // Emit exactly at multiples of N: split the batch at the boundary.
                         var start = 0
@@ -242,17 +264,36 @@ struct SelectCommand: ParsableCommand {
 /// Writes coresets to stdout or a file, once or repeatedly.
 final class CoresetEmitter {
     let options: CoresetOutputOptions
+    /// Text input: the lines' text, to print representative lines instead of vectors.
+    let lines: LineTextStore?
+    let labelled: Bool
     var emissions = 0
     private let stdout = TextOutput(descriptor: 1)
 
-    init(options: CoresetOutputOptions) {
+    init(options: CoresetOutputOptions, lines: LineTextStore? = nil, labelled: Bool = false) {
         self.options = options
+        self.lines = lines
+        self.labelled = labelled
     }
 
     @discardableResult
     func emit(_ selector: CoresetSelector, reader: RecordReader, summary: StreamSummary, records: UInt64, final: Bool = false) throws -> WeightedCoreset {
         emissions += 1
         let coreset = selector.coreset
+        if let lines {
+            let writer = RepresentativeLinesWriter(labels: labelled ? reader.labels : nil)
+            if let path = options.output {
+                let file = try AtomicFile(path: path)
+                try writer.write(coreset, texts: lines, to: file.output)
+                try file.commit()
+            } else {
+                if !final || emissions > 1 {
+                    try stdout.write("# summary after \(records) lines: \(coreset.count) representative lines, weight \(formatFixed(coreset.totalWeight, 3))\n")
+                }
+                try writer.write(coreset, texts: lines, to: stdout)
+            }
+            return coreset
+        }
         let weightsOut: TextOutput?
         var weightsFile: AtomicFile?
         if let path = options.weightsFile {
@@ -262,7 +303,7 @@ final class CoresetEmitter {
             weightsOut = nil
         }
         let writer = CoresetWriter(
-            format: options.outputFormat, labels: reader.labels, dimension: summary.dimension,
+            format: options.outputFormat ?? .libsvm, labels: reader.labels, dimension: summary.dimension,
             featureNames: reader.context.featureNames, weightsOutput: weightsOut,
             zeroBased: false)
         if let path = options.output {

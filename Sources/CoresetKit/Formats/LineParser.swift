@@ -20,6 +20,9 @@ public struct ParseContext: Sendable {
     public var featureNames: [String] = []
     /// Position (stable id) the next accepted record gets.
     public var nextPosition: UInt64 = 0
+    /// Text of accepted lines, by position, when a text parser is asked to keep them; the consumer
+    /// drains it after every batch (`RecordReader.takeKeptLines()`), so it holds one batch at most.
+    public var keptLines: [(position: UInt64, text: String)] = []
 
     public init(labels: LabelMap = LabelMap()) {
         self.labels = labels
@@ -37,7 +40,7 @@ public struct ParseContext: Sendable {
 
 /// The record formats the reader understands.
 public enum RecordFormat: String, Sendable, CaseIterable, Codable {
-    case libsvm, csv, jsonl, vw
+    case libsvm, csv, jsonl, vw, text
 
     /// Makes a fresh parser for one stream.
     public func makeParser(options: ReaderOptions) -> any LineParser {
@@ -46,6 +49,7 @@ public enum RecordFormat: String, Sendable, CaseIterable, Codable {
         case .csv: return CSVParser(options: options.csv)
         case .jsonl: return JSONLinesParser()
         case .vw: return VWParser(hashBits: options.hashBits)
+        case .text: return TextParser(options: options.text, hashBits: options.hashBits)
         }
     }
 }

@@ -25,8 +25,10 @@ public struct ReaderOptions: Sendable {
     /// Labels are real-valued targets.
     public var regression = false
     public var csv = CSVOptions()
-    /// Bits of the hashed feature space (VW format).
+    /// Bits of the hashed feature space (VW and text formats).
     public var hashBits = 18
+    /// Text format: normalisation, features and labels of raw lines.
+    public var text = TextOptions()
     /// Poll interval of a followed file, in seconds.
     public var followPollInterval = 0.05
     /// Stop following after this many idle seconds (nil: until interrupted).
@@ -122,6 +124,13 @@ public final class RecordReader {
 
     /// Name of the input being read.
     public var currentInputName: String { sourceName }
+
+    /// Text of the lines accepted since the last call, by position (text format with
+    /// `TextOptions.keepLines`); empty otherwise.
+    public func takeKeptLines() -> [(position: UInt64, text: String)] {
+        defer { context.keptLines.removeAll(keepingCapacity: true) }
+        return context.keptLines
+    }
 
     private func openNext() throws(CoresetError) -> Bool {
         guard nextInput < inputs.count else { return false }

@@ -30,6 +30,7 @@ extension CoresetSelector {
         case .euclidean(let d): w.int(0); w.double(d)
         case .cosine: w.int(1); w.double(0)
         case .rbf(let g): w.int(2); w.double(g)
+        case .saturatedCosine(let t): w.int(3); w.double(t)
         }
         if let e = kernel.embedding {
             guard let s = e as? LinearModelSnapshot else {
@@ -75,6 +76,7 @@ extension CoresetSelector {
             case 0: kernel = _Kernel(kind: .euclidean(scale: scale), embedding: embedding)
             case 1: kernel = _Kernel(kind: .cosine, embedding: embedding)
             case 2: kernel = _Kernel(kind: .rbf(gamma: scale), embedding: embedding)
+            case 3: kernel = _Kernel(kind: .saturatedCosine(threshold: scale), embedding: embedding)
             default: throw _StateReader.Corrupt(offset: r.offset, reason: "unknown kernel \(kind)")
             }
             windowClass = try r.array { Int32(truncatingIfNeeded: try $0.int()) }

@@ -13,6 +13,7 @@ public struct FacilityLocation: Sendable {
         switch kernel.kind {
         case .euclidean: return .euclidean
         case .cosine: return .cosine
+        case .saturatedCosine(let t): return .saturatedCosine(threshold: t)
         case .rbf(let g): return .rbf(gamma: g)
         }
     }
@@ -21,7 +22,7 @@ public struct FacilityLocation: Sendable {
     public var scale: Double {
         switch kernel.kind {
         case .euclidean(let d): return d
-        case .cosine: return 1
+        case .cosine, .saturatedCosine: return 1
         case .rbf(let g): return g
         }
     }
@@ -38,6 +39,7 @@ public struct FacilityLocation: Sendable {
         switch similarity {
         case .euclidean: kernel = _Kernel(kind: .euclidean(scale: scale), embedding: embedding)
         case .cosine: kernel = _Kernel(kind: .cosine, embedding: embedding)
+        case .saturatedCosine(let t): kernel = _Kernel(kind: .saturatedCosine(threshold: t), embedding: embedding)
         case .rbf(let g): kernel = _Kernel(kind: .rbf(gamma: g ?? scale), embedding: embedding)
         }
     }

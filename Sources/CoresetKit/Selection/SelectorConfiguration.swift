@@ -28,6 +28,14 @@ public struct SelectorConfiguration: Sendable, Hashable {
         case cosine
         /// s = exp(-γ d(i, j)²). `nil` fixes γ after the warm-up as 1 / (mean squared pairwise distance).
         case rbf(gamma: Double?)
+        /// Cosine that saturates: s = min(1, max(0, cos) / τ) for `threshold` τ in (0, 1] (with 2% of
+        /// max(0, cos) added back, so that among saturated elements one is still the most similar and gets
+        /// the weight). A record whose cosine to a chosen element reaches τ counts as fully represented,
+        /// so the budget goes to what is not represented yet instead of to finer variants of what is: a
+        /// summary that covers more kinds (measured on log lines, tools/bench_logs/RESULTS.md). Unlike
+        /// `cosine` it has no floor of 1/2 for orthogonal records (for non-negative features such as
+        /// hashed text, cos >= 0 and that floor would waste half the range). Still a facility location.
+        case saturatedCosine(threshold: Double)
     }
 
     /// The space the distances are measured in.
@@ -122,6 +130,7 @@ public struct SelectorConfiguration: Sendable, Hashable {
         if let w = window, w < 1 { return "the window must be at least 1 record" }
         if let h = halfLife, !(h > 0) { return "the half-life must be positive" }
         if case .rbf(let g?) = similarity, !(g > 0) { return "the RBF gamma must be positive" }
+        if case .saturatedCosine(let t) = similarity, !(t > 0 && t <= 1) { return "the saturation threshold must be in (0, 1]" }
         if window != nil && halfLife != nil { return "use either a window or a half-life, not both" }
         return nil
     }

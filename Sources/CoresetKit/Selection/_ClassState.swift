@@ -183,7 +183,7 @@ final class _ClassState {
 
     /// The references' and stored elements' features as matrix columns (bulk dot products).
     var refStore: _ColumnStore
-    var poolStore = _ColumnStore(columns: 64)
+    var poolStore = _ColumnStore(columns: 16)
     /// Scratch for bulk dot products.
     var dotScratch: [Float] = []
     /// Per-record similarity buffers, reused (taken out while a record is processed).
@@ -201,7 +201,9 @@ final class _ClassState {
 
     init(id: Int, seed: UInt64, referenceSize: Int) {
         self.id = id
-        refStore = _ColumnStore(columns: referenceSize)
+        // Columns grow (doubling) with the reservoir: a small class of a wide hashed space (text, 2^13
+        // dimensions) would otherwise reserve dimension × referenceSize floats it never fills.
+        refStore = _ColumnStore(columns: min(referenceSize, 16))
         // Mix the class id into the seed so classes draw independent, order-free streams.
         var g = _SplitMix64(seed: seed ^ (UInt64(truncatingIfNeeded: id) &* 0xD1B5_4A32_D192_ED03))
         _ = g.next()
@@ -241,7 +243,7 @@ final class _ClassState {
         pool = []
         freeSlots = []
         poolCount = 0
-        poolStore = _ColumnStore(columns: 64)
+        poolStore = _ColumnStore(columns: 16)
         slotOfArrival = [:]
         poolResiduals = []
     }

@@ -18,7 +18,19 @@ struct _Point {
 
 /// The similarity kernel with its scale frozen.
 struct _Kernel: Sendable {
-    enum Kind { case euclidean(scale: Double), cosine, rbf(gamma: Double) }
+    enum Kind { case euclidean(scale: Double), cosine, rbf(gamma: Double), saturatedCosine(threshold: Double) }
+
+    /// Share of the plain cosine kept in a saturated cosine, so that among elements that all saturate
+    /// a record still has one most similar element (weights go to it), not a tie.
+    static let saturationSlope = 0.02
+
+    /// max(0, cos) / τ capped at 1 (plus a small share of max(0, cos), `saturationSlope`).
+    /// See `SelectorConfiguration.Similarity.saturatedCosine`.
+    @inline(__always)
+    static func saturated(_ cos: Double, threshold: Double) -> Double {
+        let c = min(1, max(0, cos))
+        return (1 - saturationSlope) * min(1, c / threshold) + saturationSlope * c
+    }
     var kind: Kind
     /// Snapshot used for gradient space, or nil for feature space.
     var embedding: (any GradientEmbedding)?
@@ -63,6 +75,10 @@ struct _Kernel: Sendable {
             let den = (a.gradientNorm2 * b.gradientNorm2).squareRoot()
             if den == 0 { return a.gradientNorm2 == b.gradientNorm2 ? 1 : 0.5 }
             return Float(min(1, max(0, (1 + inner / den) / 2)))
+        case .saturatedCosine(let t):
+            let den = (a.gradientNorm2 * b.gradientNorm2).squareRoot()
+            if den == 0 { return a.gradientNorm2 == b.gradientNorm2 ? 1 : 0 }
+            return Float(_Kernel.saturated(inner / den, threshold: t))
         case .rbf(let g):
             return Float((-g * max(0, a.gradientNorm2 + b.gradientNorm2 - 2 * inner)).exp())
         }
@@ -80,6 +96,10 @@ struct _Kernel: Sendable {
             let den = (an * bn).squareRoot()
             if den == 0 { return an == bn ? 1 : 0.5 }
             return Float(min(1, max(0, (1 + inner / den) / 2)))
+        case .saturatedCosine(let t):
+            let den = (an * bn).squareRoot()
+            if den == 0 { return an == bn ? 1 : 0 }
+            return Float(_Kernel.saturated(inner / den, threshold: t))
         case .rbf(let g):
             return Float((-g * max(0, an + bn - 2 * inner)).exp())
         }
@@ -119,6 +139,10 @@ struct _Kernel: Sendable {
             let den = (a.gradientNorm2 * b.gradientNorm2).squareRoot()
             if den == 0 { return a.gradientNorm2 == b.gradientNorm2 ? 1 : 0.5 }
             return Float(min(1, max(0, (1 + inner(a, b) / den) / 2)))
+        case .saturatedCosine(let t):
+            let den = (a.gradientNorm2 * b.gradientNorm2).squareRoot()
+            if den == 0 { return a.gradientNorm2 == b.gradientNorm2 ? 1 : 0 }
+            return Float(_Kernel.saturated(inner(a, b) / den, threshold: t))
         case .rbf(let g):
             return Float((-g * distance2(a, b)).exp())
         }
@@ -128,7 +152,7 @@ struct _Kernel: Sendable {
     var selfSimilarity: Float {
         switch kind {
         case .euclidean(let d): return Float(d)
-        case .cosine, .rbf: return 1
+        case .cosine, .rbf, .saturatedCosine: return 1
         }
     }
 
@@ -140,6 +164,7 @@ struct _Kernel: Sendable {
         var k = _Kernel(kind: .cosine, embedding: embedding)
         switch similarity {
         case .cosine: return k
+        case .saturatedCosine(let t): k.kind = .saturatedCosine(threshold: t); return k
         case .rbf(let g?): k.kind = .rbf(gamma: g); return k
         default: break
         }
