@@ -19,7 +19,7 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .short, help: "Elements in the merged coreset, shared across classes.")
     var k: Int
 
-    @Option(name: .long, help: "Format of the input coresets (default: the --output-format).")
+    @Option(name: .long, help: "Format of the input coresets (default: told from each file's first line).")
     var inputFormat: CoresetFormat?
 
     @OptionGroup var outputOptions: CoresetOutputOptions
@@ -82,7 +82,7 @@ struct MergeCommand: ParsableCommand {
                 options.initialLabels = bundle.labels
                 if learner.configuration.task == .regression { task = .regression }
             }
-            var reader = CoresetFileReader(format: inputFormat ?? outputOptions.outputFormat, options: options)
+            var reader = CoresetFileReader(format: inputFormat, options: options)
             var shards: [WeightedCoreset] = []
             for path in coresets { shards.append(try reader.read(path: path)) }
             let result = CoresetMerge.merge(shards, task: task, configuration: mergeConfiguration, embedding: embedding)

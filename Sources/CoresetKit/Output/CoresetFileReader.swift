@@ -14,26 +14,51 @@
 /// its label mapping and feature names across the files it reads, so class ids and named CSV/JSON
 /// features agree between shards.
 public struct CoresetFileReader {
-    public let format: CoresetFormat
+    /// The format of every file, or nil to tell it from each file's first line (see `detectFormat`).
+    public let format: CoresetFormat?
     public let options: ReaderOptions
     /// Label mapping and feature names learned from the files read so far.
     public private(set) var context: ParseContext
 
     /// - Parameters:
-    ///   - format: the format the files were written in.
+    ///   - format: the format the files were written in; nil tells it from each file's content.
     ///   - options: `zeroBasedIndices`, `regression`, `hashBits`, `initialLabels` and the CSV
-    ///     delimiter apply; the record format is taken from `format`.
-    public init(format: CoresetFormat, options: ReaderOptions = ReaderOptions()) {
+    ///     delimiter apply; the record format is taken from the coreset format.
+    public init(format: CoresetFormat? = nil, options: ReaderOptions = ReaderOptions()) {
         self.format = format
+        self.options = options
+        self.context = ParseContext(labels: options.initialLabels ?? LabelMap(regression: options.regression))
+    }
+
+    /// The format of a coreset file as `CoresetWriter` writes them, from its first line that is not
+    /// blank or a comment: `{` starts JSON Lines, a header naming `id` and `weight` is CSV, a `|` is VW,
+    /// anything else LIBSVM. Empty text reads as LIBSVM (no elements either way).
+    public static func detectFormat(_ text: [UInt8], delimiter: UInt8 = UInt8(ascii: ",")) -> CoresetFormat {
+        var start = 0
+        while start < text.count {
+            var end = start
+            while end < text.count && text[end] != 0x0A { end += 1 }
+            let line = text[start..<end].drop { $0 == 0x20 || $0 == 0x09 }
+            start = end + 1
+            guard let first = line.first, first != UInt8(ascii: "#"), first != 0x0D else { continue }
+            if first == UInt8(ascii: "{") { return .jsonl }
+            let fields = line.split(separator: delimiter).map { String(decoding: $0, as: UTF8.self).trimmingSpaces().lowercased() }
+            if fields.contains("id") && fields.contains("weight") { return .csv }
+            if line.contains(UInt8(ascii: "|")) { return .vw }
+            return .libsvm
+        }
+        return .libsvm
+    }
+
+    /// Reader options for one format: the writer's CSV has a header with `id`, `label`, `weight`.
+    func options(for format: CoresetFormat) -> ReaderOptions {
         var o = options
         o.format = RecordFormat(rawValue: format.rawValue)!
         if format == .csv {
-            // The writer's columns: id, label, weight, then features.
             o.csv.labelColumn = o.csv.labelColumn ?? "label"
             o.csv.header = true
         }
-        self.options = o
-        self.context = ParseContext(labels: options.initialLabels ?? LabelMap(regression: options.regression))
+        return o
     }
 
     /// Label mapping learned so far (for writing the merged coreset with the same label texts).
@@ -50,6 +75,8 @@ public struct CoresetFileReader {
 
     /// Parses the text of a coreset file (already decompressed); `name` is used in messages.
     public mutating func parse(_ text: [UInt8], name: String) throws(CoresetError) -> WeightedCoreset {
+        let format = self.format ?? Self.detectFormat(text, delimiter: options.csv.delimiter)
+        let options = options(for: format)
         var parser = options.format.makeParser(options: options)
         var elements: [WeightedCoreset.Element] = []
         var batch = RecordBatch()
@@ -87,6 +114,14 @@ public struct CoresetFileReader {
                     let id = try Self.id(of: line, format: format, csvColumns: csvColumns, delimiter: options.csv.delimiter)
                     var record = batch[0]
                     record.position = id
+                    if format == .csv {
+                        // CSV rows are dense: keep the record sparse, as it was selected.
+                        let f = record.features
+                        let keep = f.values.indices.filter { f.values[$0] != 0 }
+                        if keep.count < f.values.count {
+                            record.features = FeatureVector(indices: keep.map { f.indices[$0] }, values: keep.map { f.values[$0] })
+                        }
+                    }
                     guard record.weight.isFinite && record.weight >= 0 else {
                         throw ParseFailure("weight \(record.weight) is not a non-negative number")
                     }

@@ -92,7 +92,7 @@ import Testing
 }
 
 @Suite struct CoresetFileReaderTests {
-    static func roundTrip(_ format: CoresetFormat, labels: LabelMap, elements: [(Record, Double)]) throws -> (WeightedCoreset, CoresetFileReader) {
+    static func roundTrip(_ format: CoresetFormat, labels: LabelMap, elements: [(Record, Double)]) throws -> (WeightedCoreset, String) {
         let dir = TestSupport.temporaryDirectory()
         let path = dir.appendingPathComponent("c.\(format.rawValue)").path
         let file = try AtomicFile(path: path)
@@ -100,7 +100,7 @@ import Testing
         try CoresetWriter(format: format, labels: labels, dimension: dim).write(elements.map { (record: $0.0, weight: $0.1) }, to: file.output)
         try file.commit()
         var reader = CoresetFileReader(format: format)
-        return (try reader.read(path: path), reader)
+        return (try reader.read(path: path), path)
     }
 
     @Test(arguments: CoresetFormat.allCases)
@@ -113,12 +113,14 @@ import Testing
             (Record(label: 1, features: FeatureVector(indices: [1], values: [1]), position: 4_000_000_001), 0.1 + 0.2),
             (Record(label: 0, features: FeatureVector(indices: [2, 3], values: [1e-3, 7]), position: 0), 12),
         ]
-        let (c, _) = try Self.roundTrip(format, labels: labels, elements: elements)
+        let (c, path) = try Self.roundTrip(format, labels: labels, elements: elements)
         #expect(c.elements.map(\.id) == [17, 4_000_000_001, 0])
         #expect(c.elements.map(\.weight) == [3.25, 0.1 + 0.2, 12])
         #expect(c.elements.map(\.classIndex) == [0, 1, 0])
-        // CSV rows are dense: compare values, not the stored zeros.
-        #expect(c.elements[0].record.features.densified(dimension: 5) == elements[0].0.features.densified(dimension: 5))
+        #expect(c.elements[0].record.features == elements[0].0.features)
+        // Told from the content as well.
+        var auto = CoresetFileReader()
+        #expect(try auto.read(path: path).elements == c.elements)
     }
 
     static func parse(_ text: String, _ format: CoresetFormat) -> CoresetError? {
@@ -144,6 +146,14 @@ import Testing
                 == .badRecord(input: "shard.txt", line: 1, reason: "no id: a coreset line is 'label weight 'id | ...'"))
         #expect(Self.parse("1 '3 | 0:1\n", .vw)
                 == .badRecord(input: "shard.txt", line: 1, reason: "no importance weight: a coreset line is 'label weight 'id | ...'"))
+    }
+
+    @Test func formatsAreToldFromTheFirstLine() {
+        #expect(CoresetFileReader.detectFormat(Array("# coreset after 3 records\n{\"id\":1}\n".utf8)) == .jsonl)
+        #expect(CoresetFileReader.detectFormat(Array("\nid,label,weight,f0\n".utf8)) == .csv)
+        #expect(CoresetFileReader.detectFormat(Array("1 2 '3 | 0:1\n".utf8)) == .vw)
+        #expect(CoresetFileReader.detectFormat(Array("1:2 1:1 # id=3\n".utf8)) == .libsvm)
+        #expect(CoresetFileReader.detectFormat([]) == .libsvm)
     }
 
     @Test func aFileOfSeveralEmissionsStandsForItsLast() throws {
