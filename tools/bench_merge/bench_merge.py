@@ -59,10 +59,15 @@ def main():
     ap.add_argument("--ks", default="100,1000")
     ap.add_argument("--algorithm", default="sieve++")
     ap.add_argument("--seeds", default="0,1,2", help="reservoir seeds of `coreset select`: one full run per seed")
+    ap.add_argument("--spaces", default="feature,gradient",
+                    help="feature: no model (CRAIG's feature space); gradient: select and merge with --model, a model "
+                         "`coreset train` fitted on the whole file (5 epochs)")
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--eval-only", action="store_true", help="evaluate the coresets of the last run again (tools/out/bench_merge/results.json)")
     args = ap.parse_args()
     ks = [int(k) for k in args.ks.split(",")]
     seeds = [int(x) for x in args.seeds.split(",")]
+    spaces = args.spaces.split(",")
     os.makedirs(OUT, exist_ok=True)
     if not args.skip_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "coreset", "--scratch-path",
@@ -72,43 +77,61 @@ def main():
     data = os.path.join(args.data, "census_kdd", "census_kdd.train.svm.zst")
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = os.getloadavg()
+    if args.eval_only:
+        last = json.load(open(os.path.join(OUT, "results.json")))
+        ev = evaluate(data, last["runs"], last["spaces"])
+        last["eval"] = ev
+        with open(os.path.join(OUT, "results.json"), "w") as f:
+            json.dump(last, f, indent=1, sort_keys=True)
+        write_results(last, sorted({r["k"] for r in last["runs"].values()}), last["seeds"], last["spaces"])
+        return
     records, shards = split(data, OUT)
+    model = os.path.join(OUT, "model.json")
+    if "gradient" in spaces:
+        timed([CLI, "train", "-q", data, "--model-out", model])
     runs = {}
-    for k in ks:
-        for seed in seeds:
-            common = ["-q", "-k", str(k), "--algorithm", args.algorithm, "--seed", str(seed)]
-            tag = f"k{k}_s{seed}"
-            union = os.path.join(OUT, f"union_{tag}.svm")
-            t_union, _ = timed([CLI, "select", *common, data, "-o", union])
-            shard_coresets, t_shards = [], []
-            for s, path in enumerate(shards):
-                c = os.path.join(OUT, f"shard{s}_{tag}.svm")
-                t, _ = timed([CLI, "select", *common, path, "-o", c])
-                shard_coresets.append(c)
-                t_shards.append(t)
-            merged = os.path.join(OUT, f"merged_{tag}.svm")
-            t_merge, p = timed([CLI, "merge", "-k", str(k), *shard_coresets, "-o", merged])
-            runs[tag] = {"k": k, "seed": seed, "union_seconds": t_union, "shard_seconds": t_shards, "merge_seconds": t_merge,
-                         "merge_summary": p.stderr.strip(), "union": union, "merged": merged}
-            print(f"k={k} seed={seed}: union {t_union:.2f}s, shards {sum(t_shards):.2f}s (slowest {max(t_shards):.2f}s), merge {t_merge:.2f}s", flush=True)
-    named = []
-    for tag, run in runs.items():
-        named += [f"union_{tag}={run['union']}", f"merged_{tag}={run['merged']}"]
-    p = subprocess.run([EVAL, "eval", data, *named], capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.stderr.write(p.stderr)
-        raise SystemExit("evaluation failed")
-    ev = json.loads(p.stdout.strip().splitlines()[-1])
+    for space, k, seed in [(sp, k, s) for sp in spaces for k in ks for s in seeds]:
+        model_args = ["--model", model] if space == "gradient" else []
+        common = ["-q", "-k", str(k), "--algorithm", args.algorithm, "--seed", str(seed), *model_args]
+        tag = f"{space}_k{k}_s{seed}"
+        union = os.path.join(OUT, f"union_{tag}.svm")
+        t_union, _ = timed([CLI, "select", *common, data, "-o", union])
+        shard_coresets, t_shards = [], []
+        for s, path in enumerate(shards):
+            c = os.path.join(OUT, f"shard{s}_{tag}.svm")
+            t, _ = timed([CLI, "select", *common, path, "-o", c])
+            shard_coresets.append(c)
+            t_shards.append(t)
+        merged = os.path.join(OUT, f"merged_{tag}.svm")
+        t_merge, p = timed([CLI, "merge", "-k", str(k), *model_args, *shard_coresets, "-o", merged])
+        runs[tag] = {"space": space, "k": k, "seed": seed, "union_seconds": t_union, "shard_seconds": t_shards, "merge_seconds": t_merge,
+                     "merge_summary": p.stderr.strip(), "union": union, "merged": merged}
+        print(f"{space} k={k} seed={seed}: union {t_union:.2f}s, shards {sum(t_shards):.2f}s (slowest {max(t_shards):.2f}s), merge {t_merge:.2f}s", flush=True)
+    ev = evaluate(data, runs, spaces)
     load_after = os.getloadavg()
     result = {"started": started.isoformat(), "records": records, "runs": runs, "eval": ev,
               "load_before": load_before, "load_after": load_after, "machine": platform.platform(),
-              "cores": os.cpu_count(), "algorithm": args.algorithm, "seeds": seeds}
+              "cores": os.cpu_count(), "algorithm": args.algorithm, "seeds": seeds,
+              "spaces": spaces}
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(result, f, indent=1, sort_keys=True)
-    write_results(result, ks, seeds)
+    write_results(result, ks, seeds, spaces)
 
 
-def write_results(r, ks, seeds):
+def evaluate(data, runs, spaces):
+    """BenchMerge eval over every coreset of the runs; gradient-space ones at the model they were chosen with."""
+    named = []
+    for tag, run in runs.items():
+        named += [f"union_{tag}={run['union']}", f"merged_{tag}={run['merged']}"]
+    model = ["--model", os.path.join(OUT, "model.json")] if "gradient" in spaces else []
+    p = subprocess.run([EVAL, "eval", data, *model, *named], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.stderr.write(p.stderr)
+        raise SystemExit("evaluation failed")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def write_results(r, ks, seeds, spaces):
     rows = {c["coreset"]: c for c in r["eval"]["coresets"]}
 
     def ratio(c):
@@ -125,18 +148,22 @@ def write_results(r, ks, seeds):
         f"reservoir seed S in {seeds}). Raw numbers: `tools/out/bench_merge/results.json`.",
         "",
         "Objective: exact per-class facility location on a fixed 10,000-record random sample (D from the first 500 records, "
-        "as in tools/bench_selection); uniform random subsets of the same size (mean of 5) for scale. Gradient error: "
+        "as in tools/bench_selection), in the space the coresets were chosen in (for `gradient`, the loss gradients at the "
+        "model they were chosen with); uniform random subsets of the same size (mean of 5) for scale. Gradient error: "
         "‖Σ_i ∇_i − Σ_j w_j ∇_j‖ at a logistic model after 10% of one epoch (mid) and after 5 epochs (optimum), also "
         "shown as a multiple of uniform random subsets' error (weights n/k, mean of 10 draws).",
         "",
-        "| k | seed | objective: union / merged / random | merged / union (target >= 0.95) | grad. error mid, x random: union / merged | merged / union (target <= 1.25) | grad. error optimum, x random: union / merged | merged / union (target <= 1.25) | class weights = counts |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "Spaces: `feature` selects and merges without a model (CRAIG's feature space); `gradient` passes `--model`, a "
+        "logistic model `coreset train` fitted on the whole file (5 epochs), to every `select` and to `merge`.",
+        "",
+        "| space | k | seed | objective: union / merged / random | merged / union (target >= 0.95) | grad. error mid, x random: union / merged | merged / union (target <= 1.25) | grad. error optimum, x random: union / merged | merged / union (target <= 1.25) | class weights = counts |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     summary = []
-    for k in ks:
+    for space, k in [(sp, k) for sp in spaces for k in ks]:
         objs, mids, opts = [], [], []
         for seed in seeds:
-            tag = f"k{k}_s{seed}"
+            tag = f"{space}_k{k}_s{seed}"
             u, m = rows[f"union_{tag}"], rows[f"merged_{tag}"]
             obj = m["objective"] / u["objective"]
             g_mid = m["gradient_error_mid"] / u["gradient_error_mid"]
@@ -144,26 +171,26 @@ def write_results(r, ks, seeds):
             objs.append(obj); mids.append(g_mid); opts.append(g_opt)
             exact = all(abs(v) < 1e-6 for v in m["class_weight_minus_count"].values())
             (um, uo), (mm, mo) = ratio(u), ratio(m)
-            lines.append(f"| {k} | {seed} | {u['objective']:.1f} / {m['objective']:.1f} / {m['random_objective']:.1f} | {obj:.4f} | "
+            lines.append(f"| {space} | {k} | {seed} | {u['objective']:.1f} / {m['objective']:.1f} / {m['random_objective']:.1f} | {obj:.4f} | "
                          f"{um:.3f} / {mm:.3f} | {g_mid:.3f} | {uo:.3f} / {mo:.3f} | {g_opt:.3f} | {'yes' if exact else 'NO'} |")
         mean = lambda v: sum(v) / len(v)
-        lines.append(f"| {k} | mean | | **{mean(objs):.4f}** | | **{mean(mids):.3f}** | | **{mean(opts):.3f}** | |")
-        summary.append((k, mean(objs), mean(mids), mean(opts), min(objs), max(mids + opts)))
+        lines.append(f"| {space} | {k} | mean | | **{mean(objs):.4f}** | | **{mean(mids):.3f}** | | **{mean(opts):.3f}** | |")
+        summary.append((space, k, mean(objs), mean(mids), mean(opts), min(objs), max(mids + opts)))
     lines += ["", "Time (seconds, release build, one process each; seeds averaged):", "",
-              "| k | union, one stream | 4 shards, sequential (slowest shard) | merge | slowest shard + merge, / union |",
-              "|---|---|---|---|---|"]
-    for k in ks:
-        rs = [r["runs"][f"k{k}_s{s}"] for s in seeds]
+              "| space | k | union, one stream | 4 shards, sequential (slowest shard) | merge | slowest shard + merge, / union |",
+              "|---|---|---|---|---|---|"]
+    for space, k in [(sp, k) for sp in spaces for k in ks]:
+        rs = [r["runs"][f"{space}_k{k}_s{s}"] for s in seeds]
         mean = lambda v: sum(v) / len(v)
         tu = mean([x["union_seconds"] for x in rs]); ts = mean([sum(x["shard_seconds"]) for x in rs])
         tmax = mean([max(x["shard_seconds"]) for x in rs]); tm = mean([x["merge_seconds"] for x in rs])
-        lines.append(f"| {k} | {tu:.2f} | {ts:.2f} ({tmax:.2f}) | {tm:.2f} | {(tmax + tm) / tu:.2f} |")
+        lines.append(f"| {space} | {k} | {tu:.2f} | {ts:.2f} ({tmax:.2f}) | {tm:.2f} | {(tmax + tm) / tu:.2f} |")
     lines += ["", "Merge summaries (stderr of `coreset merge`, seed 0):", ""]
-    for k in ks:
-        lines.append(f"- k = {k}: `{r['runs'][f'k{k}_s{seeds[0]}']['merge_summary']}`")
+    for space, k in [(sp, k) for sp in spaces for k in ks]:
+        lines.append(f"- {space}, k = {k}: `{r['runs'][f'{space}_k{k}_s{seeds[0]}']['merge_summary']}`")
     lines += ["", "Verdict against the issue's targets (objective within 5% of the union's, gradient error within 1.25x), on the means over seeds:", ""]
-    for k, obj, g_mid, g_opt, worst_obj, worst_grad in summary:
-        lines.append(f"- k = {k}: objective {obj:.4f} ({'met' if obj >= 0.95 else 'MISSED'}; worst seed {worst_obj:.4f}); "
+    for space, k, obj, g_mid, g_opt, worst_obj, worst_grad in summary:
+        lines.append(f"- {space}, k = {k}: objective {obj:.4f} ({'met' if obj >= 0.95 else 'MISSED'}; worst seed {worst_obj:.4f}); "
                      f"gradient error {g_mid:.3f} mid / {g_opt:.3f} optimum ({'met' if max(g_mid, g_opt) <= 1.25 else 'MISSED'}; worst seed {worst_grad:.3f})")
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -1,6 +1,6 @@
 // Evaluator of the merge benchmark (driven by tools/bench_merge/bench_merge.py, which writes RESULTS.md).
 //
-//   BenchMerge eval DATA NAME=CORESET...
+//   BenchMerge eval DATA [--model MODEL] NAME=CORESET...
 //       Reads DATA (the whole stream) and each weighted coreset file (LIBSVM as `coreset select` and
 //       `coreset merge` write it, read back with CoresetKit's CoresetFileReader), then prints one JSON
 //       line with, per coreset: (a) the exact per-class facility-location objective on a fixed
@@ -8,7 +8,9 @@
 //       and tools/bench_selection fix it), also for uniform random subsets of the same size (mean of 5);
 //       (b) the gradient error ‖Σ_i ∇_i − Σ_j w_j ∇_j‖ at a mid-training and a near-optimal logistic
 //       model trained here, relative to uniform random subsets weighted n/k (mean of 10 draws);
-//       (c) per-class weight totals against the data's class counts.
+//       (c) per-class weight totals against the data's class counts. Coresets whose name holds `gradient_` were
+//       selected in gradient space at MODEL: their objective (and their random baseline's) is measured
+//       there too, with D from the first 500 records' gradients.
 import CoresetKit
 #if canImport(Glibc)
 import Glibc
@@ -69,7 +71,7 @@ func train(_ data: [Record], fraction: Double, epochs: Int, seed: UInt64) -> Lin
     return learner.snapshot()
 }
 
-func eval(_ path: String, _ named: [(String, String)]) {
+func eval(_ path: String, model modelPath: String?, _ named: [(String, String)]) {
     let data = readAll(path)
     let dim = data.reduce(0) { max($0, $1.features.dimension) }
     var g = SeededGenerator(seed: 12345)
@@ -77,6 +79,11 @@ func eval(_ path: String, _ named: [(String, String)]) {
     perm.shuffle(using: &g)
     let sample = perm.prefix(10_000).map { data[$0] }
     let fl = FacilityLocation.fitted(.euclidean, sample: Array(data.prefix(500)))
+    var gradientFL: FacilityLocation?
+    if let modelPath {
+        var learner = try! ModelBundle.read(from: modelPath).learner()
+        gradientFL = FacilityLocation.fitted(.euclidean, sample: Array(data.prefix(500)), embedding: learner.snapshot())
+    }
     var counts: [Int: Double] = [:]
     for r in data { counts[r.classIndex, default: 0] += r.weight }
     var out: [String: Any] = ["records": data.count, "dimension": dim, "D": fl.scale, "eval_sample": sample.count]
@@ -91,9 +98,9 @@ func eval(_ path: String, _ named: [(String, String)]) {
     ]
     let all = data.map { ($0, $0.weight) }
     let full = models.map { gradientSum(all, $0.1, dim: dim) }
-    var randomCache: [Int: (objective: Double, gradient: [Double])] = [:]
-    func random(_ k: Int) -> (objective: Double, gradient: [Double]) {
-        if let r = randomCache[k] { return r }
+    var randomCache: [String: (objective: Double, gradient: [Double])] = [:]
+    func random(_ k: Int, _ fl: FacilityLocation, space: String) -> (objective: Double, gradient: [Double]) {
+        if let r = randomCache["\(space) \(k)"] { return r }
         var rg = SeededGenerator(seed: UInt64(1000 + k))
         var f = 0.0
         for _ in 0..<5 { f += objective((0..<k).map { _ in data[Int(rg.next() % UInt64(data.count))] }, sample: sample, fl: fl) / 5 }
@@ -106,17 +113,20 @@ func eval(_ path: String, _ named: [(String, String)]) {
             }
             errs.append(e)
         }
-        randomCache[k] = (f, errs)
+        randomCache["\(space) \(k)"] = (f, errs)
         return (f, errs)
     }
     var rows: [[String: Any]] = []
     for (name, c) in coresets {
-        let rnd = random(c.count)
-        var row: [String: Any] = ["coreset": name, "size": c.count, "total_weight": c.totalWeight]
+        let inGradientSpace = name.contains("gradient_") && gradientFL != nil
+        let space = inGradientSpace ? gradientFL! : fl
+        let rnd = random(c.count, space, space: inGradientSpace ? "gradient" : "feature")
+        var row: [String: Any] = ["coreset": name, "size": c.count, "total_weight": c.totalWeight,
+                                  "objective_space": inGradientSpace ? "gradient" : "feature"]
         var classTotals: [String: Double] = [:]
         for (cls, n) in counts { classTotals["\(cls)"] = c.totalWeight(ofClass: cls) - n }
         row["class_weight_minus_count"] = classTotals
-        row["objective"] = objective(c.elements.map(\.record), sample: sample, fl: fl)
+        row["objective"] = objective(c.elements.map(\.record), sample: sample, fl: space)
         row["random_objective"] = rnd.objective
         for (mi, m) in models.enumerated() {
             let e = distance(full[mi], gradientSum(c.elements.map { ($0.record, $0.weight) }, m.1, dim: dim))
@@ -131,11 +141,12 @@ func eval(_ path: String, _ named: [(String, String)]) {
 
 let args = CommandLine.arguments
 if args.count >= 4 && args[1] == "eval" {
-    eval(args[2], args[3...].map { a in
+    let model = args[3] == "--model" ? args[4] : nil
+    eval(args[2], model: model, args[(model == nil ? 3 : 5)...].map { a in
         let p = a.split(separator: "=", maxSplits: 1)
         return (String(p[0]), String(p[1]))
     })
 } else {
-    FileHandle.standardError.write("usage: BenchMerge eval DATA NAME=CORESET...\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: BenchMerge eval DATA [--model MODEL] NAME=CORESET...\n".data(using: .utf8)!)
     exit(64)
 }
