@@ -6,6 +6,6 @@ struct Coreset: ParsableCommand {
         commandName: "coreset",
         abstract: "Turn a stream of training records into a weighted coreset and learn from it, live.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, SelectCommand.self, TrainCommand.self, PredictCommand.self, EvalCommand.self, StatsCommand.self]
+        subcommands: [RunCommand.self, SelectCommand.self, MergeCommand.self, TrainCommand.self, PredictCommand.self, EvalCommand.self, StatsCommand.self]
     )
 }

@@ -1,0 +1,188 @@
+/// Merges the weighted coresets of shards into one of size k: coresets compose.
+///
+/// Every element of every shard stands for its weight (the input weight it represents), so the
+/// ground set of the merge is the union of the shards' elements, weighted: per class c,
+/// F_c(S) = Σ_{i ∈ U_c} w_i max_{j ∈ S} s(i, j), the objective `coreset select` maximises, with each
+/// shard element counted as the w_i records it stands for. S is chosen by lazy greedy (1 − 1/e on the
+/// union; Mirzasoleiman et al.'s distributed GreeDi merges greedy solutions the same way). Then each
+/// shard element's weight goes to its most similar merged element of its class (itself, if picked),
+/// so per class the merged weights add up to the shards' totals: exactly for integer weights (counts,
+/// the usual case), to within Double rounding otherwise.
+///
+/// The budget k is split over the classes as the selector splits it (largest remainders, in
+/// proportion to each class's total weight, or equally); a class with fewer elements than its share
+/// keeps all of them unchanged and its surplus goes to the other classes.
+public enum CoresetMerge {
+    /// What decides the merge.
+    public struct Configuration: Sendable, Hashable {
+        /// Elements in the merged coreset, shared across classes.
+        public var k: Int
+        public var similarity: SelectorConfiguration.Similarity
+        public var budgetSplit: SelectorConfiguration.BudgetSplit
+        /// How many elements, spread evenly over the union, fix the similarity scale (D = their largest
+        /// pairwise distance, or γ for RBF), as the selector's warm-up does.
+        public var scaleSampleSize: Int
+
+        public init(k: Int, similarity: SelectorConfiguration.Similarity = .euclidean,
+                    budgetSplit: SelectorConfiguration.BudgetSplit = .proportional, scaleSampleSize: Int = 1000) {
+            self.k = k
+            self.similarity = similarity
+            self.budgetSplit = budgetSplit
+            self.scaleSampleSize = scaleSampleSize
+        }
+
+        /// A message for the first invalid field, or nil.
+        public func validationError() -> String? {
+            if k < 1 { return "k must be at least 1" }
+            if scaleSampleSize < 2 { return "the scale sample must hold at least 2 elements" }
+            if case .rbf(let g?) = similarity, !(g > 0) { return "the RBF gamma must be positive" }
+            return nil
+        }
+    }
+
+    /// The merged coreset and how well it covers the union.
+    public struct Result: Sendable {
+        public var coreset: WeightedCoreset
+        /// The objective with the scale the merge fixed (for exact evaluation elsewhere).
+        public var objective: FacilityLocation
+        /// F(merged) on the weighted union: Σ_i w_i max_{j ∈ merged, same class} s(i, j).
+        public var value: Double
+        /// F(union) on itself: Σ_i w_i s(i, i), what keeping every shard element would reach.
+        public var ceiling: Double
+        /// Elements in the union of the shards.
+        public var unionCount: Int
+    }
+
+    /// Merges shard coresets.
+    /// - Parameters:
+    ///   - shards: the coresets; their elements' `classIndex` must agree across shards (read them
+    ///     with one `CoresetFileReader`). Weights must be finite and non-negative.
+    ///   - task: `.regression` puts every element in one ground set.
+    ///   - embedding: a model snapshot to measure distances in gradient space, or nil for feature space.
+    /// - Complexity: O(n_c² · nnz) similarity evaluations per class for n_c union elements of the class
+    ///   (cached while n_c² <= 2^25), plus O(n_c · k_c · nnz) for the weights.
+    /// - Precondition: `configuration.validationError() == nil`.
+    public static func merge(_ shards: [WeightedCoreset], task: TaskKind, configuration: Configuration,
+                             embedding: (any GradientEmbedding)? = nil) -> Result {
+        if let e = configuration.validationError() { preconditionFailure(e) }
+        var union: [WeightedCoreset.Element] = []
+        for s in shards { union += s.elements }
+        let regression = task == .regression
+        func classOf(_ e: WeightedCoreset.Element) -> Int { regression ? 0 : e.classIndex }
+
+        // Scale from elements spread evenly over the union, so every shard contributes.
+        let sampleCount = min(union.count, configuration.scaleSampleSize)
+        var sample: [Record] = []
+        for t in 0..<sampleCount { sample.append(union[t * union.count / max(1, sampleCount)].record) }
+        let objective = FacilityLocation.fitted(configuration.similarity, sample: sample, embedding: embedding)
+        let kernel = objective.kernel
+
+        var members: [Int: [Int]] = [:]
+        for (i, e) in union.enumerated() { members[classOf(e), default: []].append(i) }
+        let classIds = members.keys.sorted()
+        let budgets = Self.budgets(k: configuration.k, classIds: classIds, split: configuration.budgetSplit, regression: regression,
+                                   sizes: classIds.map { members[$0]!.count },
+                                   weights: classIds.map { members[$0]!.reduce(0.0) { $0 + union[$1].weight } })
+
+        var merged: [WeightedCoreset.Element] = []
+        var value = 0.0, ceiling = 0.0
+        for (c, id) in classIds.enumerated() {
+            let idx = members[id]!
+            let points = idx.map { kernel.point(union[$0].record, arrival: 0) }
+            let weights = idx.map { union[$0].weight }
+            for (j, p) in points.enumerated() { ceiling += weights[j] * Double(kernel.similarity(p, p)) }
+            let budget = budgets[c]
+            guard budget > 0 else { continue }
+            let picks: [Int]
+            if budget >= idx.count {
+                picks = Array(idx.indices)
+            } else {
+                // Weighted ground set: w_i max(0, s_i − cover_i) = max(0, w_i s_i − w_i cover_i) for
+                // w_i >= 0, so rows scaled by the ground weights make the unweighted greedy weighted.
+                var cover = [Float](repeating: 0, count: points.count)
+                let fw = weights.map { Float($0) }
+                picks = _Greedy.lazy(candidateCount: points.count, groundCount: points.count, budget: budget, cover: &cover) { i, row in
+                    for j in 0..<points.count { row[j] = fw[j] * kernel.similarity(points[i], points[j]) }
+                }
+            }
+            // Every element's weight to its most similar pick (itself when picked), in union order.
+            var pickSlot = [Int](repeating: -1, count: idx.count)
+            for (slot, p) in picks.enumerated() { pickSlot[p] = slot }
+            // Compensated (Neumaier) sums: a merged weight is its elements' total to about one rounding.
+            var carried = [Double](repeating: 0, count: picks.count)
+            var compensation = [Double](repeating: 0, count: picks.count)
+            func carry(_ w: Double, to slot: Int) {
+                let t = carried[slot] + w
+                compensation[slot] += abs(carried[slot]) >= abs(w) ? (carried[slot] - t) + w : (w - t) + carried[slot]
+                carried[slot] = t
+            }
+            for i in idx.indices {
+                if pickSlot[i] >= 0 {
+                    carry(weights[i], to: pickSlot[i])
+                    value += weights[i] * Double(kernel.similarity(points[i], points[i]))
+                    continue
+                }
+                var best = 0, bestSim = -Float.infinity
+                for (slot, p) in picks.enumerated() {
+                    let s = kernel.similarity(points[i], points[p])
+                    if s > bestSim { best = slot; bestSim = s }
+                }
+                carry(weights[i], to: best)
+                value += weights[i] * Double(bestSim)
+            }
+            for (slot, p) in picks.enumerated() {
+                let e = union[idx[p]]
+                merged.append(.init(record: e.record, weight: carried[slot] + compensation[slot], classIndex: e.classIndex))
+            }
+        }
+        // Same order as the selector's output: by class, then id (shards may share ids; keep their order).
+        let order = merged.indices.sorted {
+            (merged[$0].classIndex, merged[$0].record.position, $0) < (merged[$1].classIndex, merged[$1].record.position, $1)
+        }
+        return Result(coreset: WeightedCoreset(elements: order.map { merged[$0] }), objective: objective,
+                      value: value, ceiling: ceiling, unionCount: union.count)
+    }
+
+    /// k split over classes by largest remainders (proportional to weight, or equal), capped at each
+    /// class's size with the surplus handed on, and at least one element per class when k allows.
+    static func budgets(k: Int, classIds: [Int], split: SelectorConfiguration.BudgetSplit, regression: Bool,
+                        sizes: [Int], weights: [Double]) -> [Int] {
+        let n = classIds.count
+        guard n > 0 else { return [] }
+        if regression || n == 1 { return [min(k, sizes[0])] + Array(repeating: 0, count: n - 1) }
+        var b = [Int](repeating: 0, count: n)
+        var open = Set(0..<n)
+        var left = k
+        // Each round shares what is left over the classes with room; at most n rounds.
+        while left > 0 && !open.isEmpty {
+            let ids = open.sorted()
+            let total = ids.reduce(0.0) { $0 + (split == .equal ? 1 : max(weights[$1], 0)) }
+            var share: [(frac: Double, c: Int)] = []
+            var used = 0
+            for c in ids {
+                let q = total > 0 ? Double(left) * (split == .equal ? 1 : max(weights[c], 0)) / total : Double(left) / Double(ids.count)
+                let whole = Int(q.rounded(.down))
+                b[c] += whole
+                used += whole
+                share.append((q - Double(whole), c))
+            }
+            share.sort { $0.frac > $1.frac || ($0.frac == $1.frac && $0.c < $1.c) }
+            for t in 0..<(left - used) { b[share[t % share.count].c] += 1 }
+            left = 0
+            for c in ids where b[c] >= sizes[c] {
+                left += b[c] - sizes[c]
+                b[c] = sizes[c]
+                open.remove(c)
+            }
+        }
+        // A class without an element would lose its weight: take one from the largest share.
+        if k >= n {
+            for c in 0..<n where b[c] == 0 && sizes[c] > 0 {
+                let donor = (0..<n).max { b[$0] < b[$1] || (b[$0] == b[$1] && $0 > $1) }!
+                b[donor] -= 1
+                b[c] = 1
+            }
+        }
+        return b
+    }
+}
