@@ -90,7 +90,7 @@ struct MergeCommand: ParsableCommand {
             let weightsFile = try outputOptions.weightsFile.map { path throws(CoresetError) in try AtomicFile(path: path) }
             var dimension = 0
             for s in shards { for e in s.elements { dimension = max(dimension, e.record.features.dimension) } }
-            let writer = CoresetWriter(format: outputOptions.outputFormat, labels: reader.labels,
+            let writer = CoresetWriter(format: outputOptions.outputFormat ?? .libsvm, labels: reader.labels,
                                        dimension: max(dimension, reader.context.featureNames.count),
                                        featureNames: reader.context.featureNames, weightsOutput: weightsFile?.output)
             if let path = outputOptions.output {
