@@ -38,6 +38,9 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, help: "VW: bits of the hashed feature space.")
     var hashBits: Int = 18
 
+    @Option(name: .long, help: "Largest number of features: a record with a (zero-based) index at or above it is a bad record (VW: at least 2^hash-bits).")
+    var maxDimension: Int = 1 << 24
+
     @Option(name: .long, help: "Bytes asked of each read (default 1 MiB).")
     var chunkSize: Int = 1 << 20
 
@@ -53,6 +56,7 @@ struct InputOptions: ParsableArguments {
         if delimiter != "tab" && delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
         if !(1...32).contains(hashBits) { throw ValidationError("--hash-bits must be between 1 and 32") }
         if chunkSize < 64 { throw ValidationError("--chunk-size must be at least 64 bytes") }
+        if !(1...(1 << 32)).contains(maxDimension) { throw ValidationError("--max-dimension must be between 1 and 2^32") }
     }
 
     var inputs: [InputSpec] {
@@ -68,6 +72,7 @@ struct InputOptions: ParsableArguments {
         o.regression = regression
         o.hashBits = hashBits
         o.chunkSize = chunkSize
+        o.maxDimension = maxDimension
         o.maxReported = maxReported
         o.followIdleTimeout = followIdleExit
         o.prefetch = !noPrefetch

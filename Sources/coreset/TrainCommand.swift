@@ -107,6 +107,7 @@ struct ModelInput: ParsableArguments {
         let learner = try bundle.learner()
         var options = input.readerOptions
         options.initialLabels = bundle.labels
+        options.fixedClasses = true
         let reader = RecordReader(inputs: input.inputs, options: options) { writeDiagnostic($0) }
         return (bundle, learner, reader)
     }
