@@ -118,8 +118,9 @@ def main():
         ("peak_rss_at_end_mib", f"{hwm_end:.1f}"),
         ("ratio", f"{ratio:.3f}"),
         ("limit", f"{a.limit}"),
-        ("per_pass_rss_mib", " ".join(f"{p}:{rss:.0f}" for p, rss, _ in per_pass)),
     ]
+    if not interrupted:
+        lines.append(("per_pass_rss_mib", " ".join(f"{p}:{rss:.0f}" for p, rss, _ in per_pass)))
     if interrupted:
         # How fast the producer alone writes the same bytes, for the back-pressure ratio.
         t0 = time.monotonic()
@@ -138,10 +139,13 @@ def main():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(7, 3.2))
-        ax.plot([r[4] for r in rows], [r[1] for r in rows], label="RSS")
-        ax.plot([r[4] for r in rows], [r[2] for r in rows], label="peak RSS (VmHWM)")
-        ax.axhline(hwm_first * a.limit, color="grey", linestyle=":", label=f"{a.limit} x peak after pass 1")
-        ax.set_xlabel("passes over the data (bytes read / bytes per pass)")
+        # An interrupted run may not finish one pass: plot it against time.
+        x = [r[0] for r in rows] if interrupted else [r[4] for r in rows]
+        ax.plot(x, [r[1] for r in rows], label="RSS")
+        ax.plot(x, [r[2] for r in rows], label="peak RSS (VmHWM)")
+        reference = "at a quarter of the time" if interrupted else "after pass 1"
+        ax.axhline(hwm_first * a.limit, color="grey", linestyle=":", label=f"{a.limit} x peak {reference}")
+        ax.set_xlabel("seconds" if interrupted else "passes over the data (bytes read / bytes per pass)")
         ax.set_ylabel("MiB")
         ax.set_ylim(bottom=0)
         ax.set_title(f"coreset run {' '.join(a.extra)}: {summary.get('records_accepted', '?')} records")
