@@ -29,6 +29,10 @@ import Testing
         #expect(e.status == 0)
         #expect(e.stdout.contains("eval_records\t4\n"))
         #expect(e.stderr.contains("unseen-label.svm:3: label 5 is not a class of the model (classes: -1, 1)"))
+        // predict ignores labels: every record keeps its prediction line.
+        let p = try CLI.run(["predict", "--model", model, Self.bad("unseen-label.svm")])
+        #expect(p.status == 0)
+        #expect(p.stdout.split(separator: "\n").count == 6)
         let strict = try CLI.run(["eval", "--strict", "--model", model, Self.bad("unseen-label.svm")])
         #expect(strict.status == 65)
         #expect(strict.stderr.contains("unseen-label.svm:3: label 5 is not a class of the model"))
