@@ -46,4 +46,15 @@ import Testing
         let vw = TestSupport.parse("88888888888888888888 |f x\n1 |f x\n", format: .vw)
         #expect(vw.records.count == 1 && vw.reader.statistics.recordsSkipped == 1)
     }
+
+    /// Found by the fourth run: VW values that overflow a Float only once scaled or summed were accepted as inf.
+    @Test func vwValuesThatOverflowOnceScaledOrSummedAreBadRecords() {
+        let r = TestSupport.parse("1 |ns:1e52 w\n1 |ns:1e30 w:1e30\n1 | 7:3e38 7:3e38\n1 |ns:2 w:3\n", format: .vw)
+        #expect(r.records.map(\.features.values) == [[6]])
+        #expect(r.diagnostics.map { $0.split(separator: ":", maxSplits: 2).last.map(String.init) ?? "" } == [
+            " bad namespace scale \"1e52\"",
+            " non-finite value in \"w:1e30\" times its namespace scale",
+            " feature 7: the sum of its values is not finite",
+        ])
+    }
 }
