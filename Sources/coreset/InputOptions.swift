@@ -40,6 +40,9 @@ struct InputOptions: ParsableArguments {
 
     @OptionGroup(title: "Text (log lines)") var text: TextFormatOptions
 
+    @Option(name: .long, help: "Largest number of features: a record with a (zero-based) index at or above it is a bad record (VW: at least 2^hash-bits).")
+    var maxDimension: Int = 1 << 24
+
     @Option(name: .long, help: "Bytes asked of each read (default 1 MiB).")
     var chunkSize: Int = 1 << 20
 
@@ -56,6 +59,7 @@ struct InputOptions: ParsableArguments {
         if let hashBits, !(1...32).contains(hashBits) { throw ValidationError("--hash-bits must be between 1 and 32") }
         if chunkSize < 64 { throw ValidationError("--chunk-size must be at least 64 bytes") }
         if format != .text && text.isUsed { throw ValidationError("the text options go with --format text") }
+        if !(1...(1 << 32)).contains(maxDimension) { throw ValidationError("--max-dimension must be between 1 and 2^32") }
     }
 
     var inputs: [InputSpec] {
@@ -71,6 +75,7 @@ struct InputOptions: ParsableArguments {
         o.regression = regression
         o.hashBits = hashBits ?? (format == .text ? 13 : 18)
         o.chunkSize = chunkSize
+        o.maxDimension = maxDimension
         o.maxReported = maxReported
         o.followIdleTimeout = followIdleExit
         o.prefetch = !noPrefetch

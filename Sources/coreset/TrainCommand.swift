@@ -102,11 +102,14 @@ struct ModelInput: ParsableArguments {
     @Option(name: .long, help: "A model file written by `run` or `train` (--model-out).")
     var model: String
 
-    func open() throws -> (bundle: ModelBundle, learner: TrainedModel, reader: RecordReader) {
+    /// - Parameter fixedClasses: a label the model has no class for is a bad record (eval: it cannot be
+    ///   scored); predict ignores labels, so every record gets its prediction line.
+    func open(fixedClasses: Bool) throws -> (bundle: ModelBundle, learner: TrainedModel, reader: RecordReader) {
         let bundle = try ModelBundle.read(from: model)
         let learner = try bundle.trainedModel()
         var options = input.readerOptions
         options.initialLabels = bundle.labels
+        options.fixedClasses = fixedClasses
         let reader = RecordReader(inputs: input.inputs, options: options) { writeDiagnostic($0) }
         return (bundle, learner, reader)
     }
@@ -122,7 +125,7 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
-            let (bundle, learner, reader) = try modelInput.open()
+            let (bundle, learner, reader) = try modelInput.open(fixedClasses: false)
             let out = TextOutput(descriptor: 1)
             let regression = learner.isRegression
             while let batch = try reader.next() {
@@ -151,7 +154,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
-            let (_, learner, reader) = try modelInput.open()
+            let (_, learner, reader) = try modelInput.open(fixedClasses: true)
             var records: [Record] = []
             while let batch = try reader.next() { records.append(contentsOf: batch.records) }
             let out = TextOutput(descriptor: 1)

@@ -44,8 +44,12 @@ public struct LabelMap: Sendable, Codable, Equatable {
         guard value == value.rounded() else {
             throw ParseFailure("label \(text()) is not an integer class (use --task regression for real-valued targets)")
         }
+        // Range first: converting a huge value (1e300) to Int would trap.
+        guard value >= -1, value <= Double(Self.maxClassId) else {
+            throw ParseFailure("class label \(text()) out of range (-1 ... \(Self.maxClassId))")
+        }
         let id = value == -1 ? 0 : Int(value)
-        guard id >= 0, id <= Self.maxClassId else {
+        guard id >= 0 else {
             throw ParseFailure("class label \(text()) out of range (-1 ... \(Self.maxClassId))")
         }
         sawNumeric = true

@@ -66,6 +66,16 @@ public struct RecordBatch: Sendable {
         }
     }
 
+    /// Removes the last closed record (one a reader check refused after its parser accepted it).
+    public mutating func removeLastRow() {
+        guard !labels.isEmpty else { return }
+        labels.removeLast()
+        weights.removeLast()
+        positions.removeLast()
+        rowStarts.removeLast()
+        discardOpenRow()
+    }
+
     /// Record i as a standalone value (allocates its feature arrays).
     public subscript(i: Int) -> Record {
         let r = rowStarts[i]..<rowStarts[i + 1]

@@ -67,7 +67,8 @@ public struct CSVParser: LineParser {
         }
     }
 
-    private func fieldText(_ p: UnsafePointer<UInt8>, _ f: (Int, Int, Bool)) -> String {
+    /// A field's bytes, unquoted.
+    private func fieldBytes(_ p: UnsafePointer<UInt8>, _ f: (Int, Int, Bool)) -> [UInt8] {
         var bytes: [UInt8] = []
         var k = f.0
         while k < f.1 {
@@ -75,7 +76,21 @@ public struct CSVParser: LineParser {
             // Inside quotes a doubled quote stands for one.
             k += f.2 && p[k] == UInt8(ascii: "\"") ? 2 : 1
         }
-        return String(decoding: bytes, as: UTF8.self).trimmingSpaces()
+        return bytes
+    }
+
+    /// A field as text for messages (invalid UTF-8 shown as U+FFFD).
+    private func fieldText(_ p: UnsafePointer<UInt8>, _ f: (Int, Int, Bool)) -> String {
+        String(decoding: fieldBytes(p, f), as: UTF8.self).trimmingSpaces()
+    }
+
+    /// A field that becomes a name (header) or a class: it must be valid UTF-8, since decoding
+    /// invalid bytes as U+FFFD would silently merge different labels or columns.
+    private func fieldString(_ p: UnsafePointer<UInt8>, _ f: (Int, Int, Bool), column: Int) throws(ParseFailure) -> String {
+        guard let s = String(validating: fieldBytes(p, f), as: UTF8.self) else {
+            throw ParseFailure("field \(column + 1): invalid UTF-8")
+        }
+        return s.trimmingSpaces()
     }
 
     /// Trimmed byte range of a field.
@@ -98,8 +113,8 @@ public struct CSVParser: LineParser {
         if blank || p[first] == UInt8(ascii: "#") { return false }
         try split(p, n)
         if !sawFirstLine {
-            sawFirstLine = true
-            let names = fields.map { fieldText(p, $0) }
+            var names: [String] = []
+            for (c, f) in fields.enumerated() { names.append(try fieldString(p, f, column: c)) }
             let isHeader: Bool
             if let h = options.header {
                 isHeader = h
@@ -116,9 +131,12 @@ public struct CSVParser: LineParser {
                 weightPosition = names.firstIndex { $0.lowercased() == "weight" }.flatMap { $0 == labelPosition ? nil : $0 }
                 idPosition = names.firstIndex { $0.lowercased() == "id" }.flatMap { $0 == labelPosition ? nil : $0 }
                 for (c, name) in names.enumerated() where !isSpecial(c) { _ = context.index(ofFeature: name) }
+                sawFirstLine = true
                 return false
             }
             for c in 0..<fields.count where c != labelPosition { _ = context.index(ofFeature: "column\(c)") }
+            // Only now: a first line that failed above (bad header) leaves the next line to be the first.
+            sawFirstLine = true
         }
         guard fields.count == columnCount else {
             throw ParseFailure("expected \(columnCount!) fields, found \(fields.count)")
@@ -130,7 +148,7 @@ public struct CSVParser: LineParser {
         if !fields[lp].2, let v = NumberParsing.parseDouble(p, la, lb) {
             label = try context.labels.label(numeric: v, text: String(decoding: UnsafeRawBufferPointer(start: p + la, count: lb - la), as: UTF8.self))
         } else {
-            label = try context.labels.label(string: fieldText(p, fields[lp]))
+            label = try context.labels.label(string: fieldString(p, fields[lp], column: lp))
         }
         var weight = 1.0
         if let wp = weightPosition {

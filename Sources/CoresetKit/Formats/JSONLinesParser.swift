@@ -200,13 +200,18 @@ struct JSONReader {
     }
 
     mutating func string() throws(ParseFailure) -> String {
+        let start = position
         position += 1  // opening quote
         var bytes: [UInt8] = []
         while position < p.count {
             let c = p[position]
             if c == UInt8(ascii: "\"") {
                 position += 1
-                return String(decoding: bytes, as: UTF8.self)
+                // Decoding invalid bytes as U+FFFD would silently merge different labels or names.
+                guard let s = String(validating: bytes, as: UTF8.self) else {
+                    throw ParseFailure("invalid UTF-8 in the string at column \(start + 1)")
+                }
+                return s
             }
             if c == UInt8(ascii: "\\") {
                 position += 1

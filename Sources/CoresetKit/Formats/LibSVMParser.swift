@@ -50,7 +50,7 @@ public struct LibSVMParser: LineParser {
             labelEnd = labelColon
         }
         guard let labelValue = NumberParsing.parseDouble(base, labelStart, labelEnd) else {
-            let text = String(decoding: UnsafeRawBufferPointer(start: base + labelStart, count: labelEnd - labelStart), as: UTF8.self)
+            let text = Self.text(base, labelStart, labelEnd)
             if text.contains(",") { throw ParseFailure("multi-label record (\(text)) is not supported") }
             throw ParseFailure("label \"\(text)\" is not a number")
         }
@@ -164,8 +164,19 @@ public struct LibSVMParser: LineParser {
         return (index, Float(negative ? -v : v), i)
     }
 
+    /// Up to 80 bytes of a line for a message: printable ASCII as is, other bytes as `\xNN`, so
+    /// binary garbage cannot reach a terminal raw.
     static func text(_ p: UnsafePointer<UInt8>, _ a: Int, _ b: Int) -> String {
-        String(decoding: UnsafeRawBufferPointer(start: p + a, count: min(b - a, 80)), as: UTF8.self)
+        var out = ""
+        for k in a..<min(b, a + 80) {
+            let c = p[k]
+            if c >= 0x20 && c < 0x7F {
+                out.unicodeScalars.append(Unicode.Scalar(c))
+            } else {
+                out += "\\x" + (c < 16 ? "0" : "") + String(c, radix: 16, uppercase: true)
+            }
+        }
+        return out
     }
 }
 

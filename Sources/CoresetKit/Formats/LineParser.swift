@@ -77,6 +77,8 @@ extension RecordBatch {
             if let last = indices.last, indices.count > start, last == i {
                 if !sumDuplicates { throw ParseFailure("duplicate feature index \(i)") }
                 values[values.count - 1] += v
+                // Hash collisions add up: two large values can overflow a Float.
+                if !values[values.count - 1].isFinite { throw ParseFailure("feature \(i): the sum of its values is not finite") }
             } else {
                 indices.append(i)
                 values.append(v)

@@ -62,7 +62,8 @@ public struct VWParser: LineParser {
                 var nameEnd = i
                 scale = 1
                 if let colon = (s..<i).first(where: { p[$0] == UInt8(ascii: ":") }) {
-                    guard let v = NumberParsing.parseDouble(p, colon + 1, i), v.isFinite else {
+                    // Finite as a Float too: a scale of 1e52 would make every value infinite.
+                    guard let v = NumberParsing.parseDouble(p, colon + 1, i), Float(v).isFinite else {
                         throw ParseFailure("bad namespace scale \"\(LibSVMParser.text(p, colon + 1, i))\"")
                     }
                     scale = Float(v)
@@ -97,8 +98,10 @@ public struct VWParser: LineParser {
             let index = hash & mask
             if Int64(index) <= previous { needsSort = true }
             previous = Int64(index)
+            let scaled = value * scale
+            guard scaled.isFinite else { throw ParseFailure("non-finite value in \"\(LibSVMParser.text(p, s, i))\" times its namespace scale") }
             batch.indices.append(index)
-            batch.values.append(value * scale)
+            batch.values.append(scaled)
         }
         if needsSort { try batch.normalizeOpenRow(sumDuplicates: true) }
         batch.closeRow(label: label, weight: weight, position: context.nextPosition)

@@ -39,6 +39,13 @@ public struct ReaderOptions: Sendable {
     public var prefetch = true
     /// Longest line accepted; a longer one is a bad record.
     public var maxLineLength = 64 << 20
+    /// Feature indices (zero-based) must stay below this; a record beyond it is a bad record, since
+    /// models and selectors size their arrays by the largest index (one stray `4000000000:1` would ask
+    /// for tens of GB). VW and text streams always allow their hashed space, 2^hashBits.
+    public var maxDimension = 1 << 24
+    /// Labels must be classes of `initialLabels` (a model's): a record with a class the model does not
+    /// have is a bad record, instead of being scored against outputs that do not exist.
+    public var fixedClasses = false
 
     public init() {}
 }
@@ -94,6 +101,10 @@ public final class RecordReader {
     private var lastBatchEntries = 16 * 1024
     /// Decompressed bytes received from the current input (its read position, carry included).
     private var inputBytesOut: UInt64 = 0
+    /// Largest feature index + 1 accepted (`maxDimension`, or the VW hash space if larger).
+    private let dimensionLimit: UInt64
+    /// Number of classes of the fixed label mapping, when labels are fixed.
+    private let fixedClassCount: Int?
 
     public init(inputs: [InputSpec], options: ReaderOptions = ReaderOptions(), onDiagnostic: @escaping (String) -> Void = { _ in }) {
         self.inputs = inputs.isEmpty ? [.stdin] : inputs
@@ -102,6 +113,9 @@ public final class RecordReader {
         self.context = ParseContext(labels: options.initialLabels ?? LabelMap(regression: options.regression))
         self.parser = options.format.makeParser(options: options)
         self.buffer = Self.allocateLineBuffer(max(options.chunkSize, 16))
+        self.dimensionLimit = UInt64(max(options.maxDimension, options.format == .vw || options.format == .text ? 1 << options.hashBits : 0))
+        let fixed = options.fixedClasses && !options.regression
+        self.fixedClassCount = fixed ? options.initialLabels?.classCount ?? 0 : nil
     }
 
     deinit { buffer.deallocate() }
@@ -245,7 +259,7 @@ public final class RecordReader {
                 continue
             }
             if let e = scanLines(total: carry + n, into: &batch) { return try deliver(batch, orThrow: e) }
-            if carry == buffer.count { try growBuffer(&batch) }
+            if carry == buffer.count, let e = try growBuffer() { return try deliver(batch, orThrow: e) }
             if !batch.isEmpty { return batch }
         }
     }
@@ -273,21 +287,25 @@ public final class RecordReader {
     }
 
     /// Makes room for a line longer than the buffer, or skips it if it passes `maxLineLength`.
-    private func growBuffer(_ batch: inout RecordBatch) throws(CoresetError) {
+    /// Returns the error that must stop the stream (strict mode), if any.
+    private func growBuffer() throws(CoresetError) -> CoresetError? {
         if buffer.count >= options.maxLineLength {
             // Too long: count it as a bad record and skip to its end.
             lineNumber += 1
+            statistics.lines += 1
             if let e = reject(ParseFailure("line longer than \(options.maxLineLength) bytes")) {
-                pendingError = e
-                return
+                // Strict: the stream ends here (it used to read on from a full buffer as if at end of input).
+                carry = 0
+                return e
             }
             try skipRestOfLine()
-            return
+            return nil
         }
         let bigger = Self.allocateLineBuffer(min(buffer.count * 2, options.maxLineLength))
         bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: carry)
         buffer.deallocate()
         buffer = bigger
+        return nil
     }
 
     private func skipRestOfLine() throws(CoresetError) {
@@ -336,7 +354,14 @@ public final class RecordReader {
         var line = raw
         if line.count > 0 && line[line.count - 1] == 0x0D { line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)]) }
         do {
+            let labelsBefore = fixedClassCount == nil ? nil : context.labels
             if try parser.parse(line, into: &batch, context: &context) {
+                if let problem = limitViolation(of: batch) {
+                    batch.removeLastRow()
+                    // A class the model does not have must not stay in the mapping either.
+                    if let labelsBefore { context.labels = labelsBefore }
+                    return reject(problem)
+                }
                 context.nextPosition += 1
                 statistics.recordsAccepted += 1
             }
@@ -347,13 +372,42 @@ public final class RecordReader {
         }
     }
 
+    /// Why the record just closed in `batch` must not be accepted (dimension or class limits), if so.
+    @inline(__always)
+    private func limitViolation(of batch: RecordBatch) -> ParseFailure? {
+        let end = batch.rowStarts[batch.rowStarts.count - 1]
+        if end > batch.rowStarts[batch.rowStarts.count - 2], UInt64(batch.indices[end - 1]) >= dimensionLimit {
+            // Indices are sorted: the last is the largest.
+            return ParseFailure("feature index \(batch.indices[end - 1]) (zero-based) is beyond the dimension limit \(dimensionLimit) (--max-dimension)")
+        }
+        if let fixedClassCount, let label = batch.labels.last, Int(label) >= fixedClassCount {
+            let names = (0..<fixedClassCount).map { context.labels.name(of: $0) }.joined(separator: ", ")
+            return ParseFailure("label \(context.labels.name(of: Int(label))) is not a class of the model (classes: \(names))")
+        }
+        return nil
+    }
+
     /// Counts a bad record and reports the first few; in strict mode returns the error to stop with.
     private func reject(_ failure: ParseFailure) -> CoresetError? {
         statistics.recordsSkipped += 1
-        let error = CoresetError.badRecord(input: sourceName, line: lineNumber, reason: failure.reason)
+        let error = CoresetError.badRecord(input: sourceName, line: lineNumber, reason: Self.printable(failure.reason))
         if options.strict { return error }
         report(error.description)
         return nil
+    }
+
+    /// A reason with control characters escaped (`\xNN`): it quotes input that may be binary.
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        var out = ""
+        for u in text.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7F {
+                out += "\\x" + (u.value < 16 ? "0" : "") + String(u.value, radix: 16, uppercase: true)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
     }
 
     private func report(_ message: String) {

@@ -5,6 +5,8 @@ public func loadRecords(
 ) throws(CoresetError) -> (records: [Record], statistics: IngestStatistics, labels: LabelMap) {
     var o = options
     o.initialLabels = labels
+    // Records are scored against that mapping: a class it lacks is a bad record.
+    o.fixedClasses = labels != nil
     o.followIdleTimeout = nil
     let reader = RecordReader(inputs: [path == "-" ? .stdin : .file(path)], options: o, onDiagnostic: onDiagnostic)
     var records: [Record] = []

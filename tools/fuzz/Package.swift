@@ -1,0 +1,16 @@
+// swift-tools-version:6.0
+// Fuzz targets for coreset's record readers, kept out of the main package so that a plain
+// `swift build` / `swift test` never sees them. Build and run with `tools/fuzz/run`.
+import PackageDescription
+
+let targets = ["FuzzLibSVM", "FuzzCSV", "FuzzJSONLines", "FuzzVW", "FuzzZstd", "FuzzGzip"]
+
+let package = Package(
+    name: "coreset-fuzz",
+    dependencies: [.package(name: "coreset", path: "../..")],
+    targets: [
+        .target(name: "FuzzSupport", dependencies: [.product(name: "CoresetKit", package: "coreset")]),
+    ] + targets.map { name in
+        .executableTarget(name: name, dependencies: ["FuzzSupport", .product(name: "CoresetKit", package: "coreset")])
+    }
+)
