@@ -55,7 +55,7 @@ extension RunCommand {
     func runNetwork(hidden: [Int]) throws {
         if coresetOut != nil { throw CoresetError.usage("--coreset-out is not available with --model mlp (its mini-batch coresets are reselected continually)") }
         if saveEvery != nil { throw CoresetError.usage("--save-every is not available with --model mlp; --model-out saves at the end") }
-        if state != nil { throw CoresetError.usage("--state is not available with --model mlp (checkpoints cover the linear pipeline); --model-out and --resume continue a network") }
+        if checkpoint.state != nil { throw CoresetError.usage("--state is not available with --model mlp (checkpoints cover the linear pipeline); --model-out and --resume continue a network") }
         var readerOptions = input.readerOptions
         readerOptions.followIdleTimeout = input.followIdleExit
         let resumed = try resume.map { try ModelBundle.read(from: $0) }

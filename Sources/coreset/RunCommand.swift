@@ -71,15 +71,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress on stderr.")
     var quiet = false
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Checkpoint the whole run (input position, coreset and selector state, model and optimizer) into this directory, and resume from it when it holds one. Input files only (stdin and --follow cannot be re-read).",
-        valueName: "dir"))
-    var state: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "With --state: checkpoint every N records (e.g. 100000) or every N seconds (30s) or minutes (5m); also on SIGINT/SIGTERM and at the end.",
-        valueName: "N|Ns|Nm"))
-    var checkpointEvery: CheckpointInterval = .seconds(30)
+    @OptionGroup(title: "Checkpoints") var checkpoint: CheckpointOptions
 
     func validate() throws {
         if replaySteps < 0 { throw ValidationError("--replay-steps must be non-negative") }
@@ -87,23 +79,7 @@ struct RunCommand: ParsableCommand {
         if publishEvery < 1 || snapshotEvery < 1 { throw ValidationError("--publish-every and --snapshot-every must be at least 1") }
         if let s = saveEvery, s < 1 { throw ValidationError("--save-every must be at least 1") }
         if saveEvery != nil && modelOut == nil { throw ValidationError("--save-every needs --model-out") }
-        if state != nil && (input.inputs.isEmpty || !input.inputs.allSatisfy(\.isResumable)) {
-            throw ValidationError("--state needs input files: stdin and --follow cannot be read again from a saved position, so a run on them cannot be resumed")
-        }
-    }
-
-    /// The command line a checkpoint must be resumed with: every argument but where the state goes,
-    /// how often, and -q (they do not change results).
-    static func checkpointOptions(_ arguments: [String]) -> String {
-        var kept: [String] = []
-        var skipNext = false
-        for a in arguments {
-            if skipNext { skipNext = false; continue }
-            if a == "--state" || a == "--checkpoint-every" { skipNext = true; continue }
-            if a.hasPrefix("--state=") || a.hasPrefix("--checkpoint-every=") || a == "-q" || a == "--quiet" { continue }
-            kept.append(a)
-        }
-        return kept.joined(separator: " ")
+        try checkpoint.validate(inputs: input)
     }
 
     func run() throws {
@@ -160,11 +136,11 @@ struct RunCommand: ParsableCommand {
                     do { try bundle.write(to: path) } catch { writeDiagnostic("coreset: checkpoint failed: \(error)") }
                 }
             }
-            if let dir = state {
+            if let dir = checkpoint.state {
                 try StateDirectory.acquire(dir)
-                let fingerprint = Self.checkpointOptions(Array(CommandLine.arguments.dropFirst()))
+                let fingerprint = CheckpointOptions.fingerprint(Array(CommandLine.arguments.dropFirst()))
                 run.checkpointOptions = fingerprint
-                switch checkpointEvery {
+                switch checkpoint.checkpointEvery {
                 case .records(let n): run.checkpointEveryRecords = n
                 case .seconds(let s): run.checkpointEverySeconds = s
                 }
@@ -217,31 +193,6 @@ struct RunCommand: ParsableCommand {
             try out.write(lines.joined(separator: "\n") + "\n")
             try out.flush()
             if let e = result.streamError { throw e }
-        }
-    }
-}
-
-/// `--checkpoint-every`: a record count (`100000`) or a time (`30s`, `5m`).
-enum CheckpointInterval: ExpressibleByArgument, Equatable {
-    case records(UInt64)
-    case seconds(Double)
-
-    init?(argument: String) {
-        if let n = UInt64(argument), n > 0 {
-            self = .records(n)
-        } else if argument.hasSuffix("s"), let v = Double(argument.dropLast()), v > 0 {
-            self = .seconds(v)
-        } else if argument.hasSuffix("m"), let v = Double(argument.dropLast()), v > 0 {
-            self = .seconds(v * 60)
-        } else {
-            return nil
-        }
-    }
-
-    var defaultValueDescription: String {
-        switch self {
-        case .records(let n): return String(n)
-        case .seconds(let s): return "\(formatFixed(s, 0))s"
         }
     }
 }

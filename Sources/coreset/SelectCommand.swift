@@ -119,21 +119,11 @@ struct SelectCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress on stderr.")
     var quiet = false
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Checkpoint the selection (input position, selector state) into this directory, and resume from it when it holds one. Input files only.",
-        valueName: "dir"))
-    var state: String?
-
-    @Option(name: .long, help: ArgumentHelp(
-        "With --state: checkpoint every N records (100000) or every N seconds (30s) or minutes (5m); also on SIGINT/SIGTERM and at the end.",
-        valueName: "N|Ns|Nm"))
-    var checkpointEvery: CheckpointInterval = .seconds(30)
+    @OptionGroup(title: "Checkpoints") var checkpoint: CheckpointOptions
 
     func validate() throws {
         if let e = emitEvery, e < 1 { throw ValidationError("--emit-every must be at least 1") }
-        if state != nil && (input.inputs.isEmpty || !input.inputs.allSatisfy(\.isResumable)) {
-            throw ValidationError("--state needs input files: stdin and --follow cannot be read again from a saved position, so a run on them cannot be resumed")
-        }
+        try checkpoint.validate(inputs: input)
         if selection.window != nil && selection.algorithm == .greedy { throw ValidationError("--window needs a streaming algorithm") }
     }
 
@@ -165,10 +155,10 @@ struct SelectCommand: ParsableCommand {
             let emitter = CoresetEmitter(options: outputOptions, lines: printsLines ? texts : nil, labelled: input.text.isLabelled)
             var nextEmit = emitEvery.map(UInt64.init)
             // Checkpoints: between batches, every --checkpoint-every, and when the stream ends or is interrupted.
-            let fingerprint = RunCommand.checkpointOptions(Array(CommandLine.arguments.dropFirst()))
+            let fingerprint = CheckpointOptions.fingerprint(Array(CommandLine.arguments.dropFirst()))
             var identities: [InputIdentity] = []
             var unsaved = true
-            if let dir = state {
+            if let dir = checkpoint.state {
                 // The lines' text is not in the checkpoint, so a resumed summary could not print the lines it holds.
                 if printsLines { throw CoresetError.usage("--state cannot resume a --format text summary of lines (their text is not checkpointed); add --output-format to write vectors") }
                 try StateDirectory.acquire(dir)
@@ -186,8 +176,8 @@ struct SelectCommand: ParsableCommand {
             }
             var sinceCheckpoint: UInt64 = 0
             var lastCheckpointTime = monotonicSeconds()
-            func checkpoint() throws {
-                guard let dir = state, let position = reader.position else { return }
+            func saveCheckpoint() throws {
+                guard let dir = checkpoint.state, let position = reader.position else { return }
                 try SelectState(options: fingerprint, inputs: identities, reader: position, task: selector.task,
                                 selector: try selector.encodedState(), summary: summary, nextEmit: nextEmit,
                                 emissions: emitter.emissions).write(toDirectory: dir)
@@ -228,10 +218,10 @@ struct SelectCommand: ParsableCommand {
                     progress.update(count: reader.statistics.recordsAccepted, line)
                     unsaved = true
                     sinceCheckpoint += UInt64(batch.count)
-                    if state != nil {
-                        switch checkpointEvery {
-                        case .records(let n): if sinceCheckpoint >= n { try checkpoint() }
-                        case .seconds(let s): if monotonicSeconds() - lastCheckpointTime >= s { try checkpoint() }
+                    if checkpoint.state != nil {
+                        switch checkpoint.checkpointEvery {
+                        case .records(let n): if sinceCheckpoint >= n { try saveCheckpoint() }
+                        case .seconds(let s): if monotonicSeconds() - lastCheckpointTime >= s { try saveCheckpoint() }
                         }
                     }
                 }
@@ -239,7 +229,7 @@ struct SelectCommand: ParsableCommand {
                 failure = e
             }
             // End of the stream or an interrupt: save before the end-of-stream work changes the selector.
-            if failure == nil && unsaved { try checkpoint() }
+            if failure == nil && unsaved { try saveCheckpoint() }
             selector.finish()
             progress.finish(line())
             // What was accepted before a fault is still selected and written.
