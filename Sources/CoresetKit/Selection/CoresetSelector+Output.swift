@@ -149,8 +149,25 @@ extension CoresetSelector {
         // Each reference's most similar chosen element (used for the cells and for the pending weight).
         let refChoice = refs.map { finder.nearest($0, among: chosen, selfArrival: true) }
         if !stored.isEmpty {
+            // A reference's cell is its most similar stored element. The pool's column store gives the
+            // similarities to every slot in one pass (the same products summed in the same order as the
+            // finder's gather, so the same cells), except for a dense-prefix reference, whose pairs with
+            // dense-prefix elements the finder sums in VectorMath.dot's SIMD order.
+            var indexOfSlot = [Int](repeating: -1, count: c.pool.count)
+            for (i, s) in slots.enumerated() { indexOfSlot[s] = i }
+            var sims: [Float] = []
             for (ri, r) in refs.enumerated() {
-                let cell = finder.nearest(r, among: stored, selfArrival: true)
+                let cell: Int
+                if let s = c.slotOfArrival[r.arrival], s < indexOfSlot.count, indexOfSlot[s] >= 0 {
+                    cell = indexOfSlot[s]  // the reference is itself stored
+                } else if !c.poolStore.disabled && !r.record.features.isDensePrefix {
+                    poolSimilarities(r, c, into: &sims)
+                    var best = -1, bestSim: Float = -1
+                    for s in slots where sims[s] > bestSim { best = s; bestSim = sims[s] }
+                    cell = best >= 0 ? indexOfSlot[best] : finder.nearest(r, among: stored, selfArrival: true)
+                } else {
+                    cell = finder.nearest(r, among: stored, selfArrival: true)
+                }
                 split[cell, default: [:]][refChoice[ri], default: 0] += 1
             }
         }
