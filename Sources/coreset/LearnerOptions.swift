@@ -5,6 +5,7 @@ extension Loss: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension RunConfiguration.Mode: ExpressibleByArgument {}
 extension RunConfiguration.Memory: ExpressibleByArgument {}
+extension ReplayDraw: ExpressibleByArgument {}
 
 /// The learner's options, shared by `run` and `train`.
 struct LearnerOptions: ParsableArguments {

@@ -50,6 +50,9 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Gradient space: re-select when the reference gradients moved by this relative amount.")
     var reselectThreshold: Double = 0.1
 
+    @Option(name: .long, help: "Gradient space: after a re-selection at record n, wait at least this many times n more records before the next (capped by --window or --half-life); 0 re-selects whenever the threshold is passed.")
+    var reselectSpacing: Double = 1
+
     @Option(name: .long, help: "Seed for the reservoirs.")
     var seed: UInt64 = 0
 
@@ -64,7 +67,7 @@ struct SelectionOptions: ParsableArguments {
         return SelectorConfiguration(
             k: k, algorithm: algorithm, epsilon: epsilon, threeSievesPatience: patience, similarity: sim,
             space: space, budgetSplit: perClass, referenceSize: referenceSize, warmUp: warmUp, window: window,
-            halfLife: halfLife, reselectionThreshold: reselectThreshold, seed: seed)
+            halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed)
     }
 
     func validate() throws {

@@ -15,7 +15,8 @@ stream, all sequential (the machine is shared):
   peers  Vowpal Wabbit one pass (pyvw; --loss_function logistic, --oaa 10 for mnist), scikit-learn
          SGDClassifier(loss='log_loss').partial_fit one pass, scikit-learn LogisticRegression (the optimum).
 
-Every method uses its defaults; the only flags are the ones a mode needs (--mode, --memory, -k, --test, --holdout)
+Every method uses its defaults; the only flags are the ones a mode needs (--mode, --memory, -k, --test, --holdout;
+--replay-draw class-uniform on the one row that measures that option)
 and, for the optimum, C = 1/(lambda n) (our objective's lambda = 1e-5, so the optimum is of the same objective) and
 max_iter = 1000 (lbfgs does not converge in the default 100 on census_kdd).
 
@@ -230,13 +231,16 @@ def run_dataset(name, train_path, test_path, n, n_features, classes, ks, use_vw,
             f"{M[key]['seconds']:.2f} s (with holdout rows {kv['seconds']:.2f} s)  memory {M[key]['memory']}")
 
     add_run("online-only", "ours: online-only (one pass)", None, ["--mode", "online-only"])
-    modes = [("online-replay", "coreset", "ours: online + coreset replay"),
-             ("online-replay", "reservoir", "ours: online + reservoir replay"),
-             ("coreset-only", "coreset", "ours: coreset-only"),
-             ("coreset-only", "reservoir", "ours: uniform-subset-only")]
+    modes = [("online-replay", "coreset", "ours: online + coreset replay", []),
+             ("online-replay", "reservoir", "ours: online + reservoir replay", []),
+             ("online-replay", "coreset", "ours: online + coreset replay, --replay-draw class-uniform",
+              ["--replay-draw", "class-uniform"]),
+             ("coreset-only", "coreset", "ours: coreset-only", []),
+             ("coreset-only", "reservoir", "ours: uniform-subset-only", [])]
     for k in ks:
-        for mode, memory, label in modes:
-            add_run(f"{mode}/{memory}/{k}", label, k, ["-k", str(k), "--mode", mode, "--memory", memory])
+        for mode, memory, label, extra in modes:
+            key = f"{mode}/{memory}{'-class-uniform' if extra else ''}/{k}"
+            add_run(key, label, k, ["-k", str(k), "--mode", mode, "--memory", memory] + extra)
 
     # -- ours: full data, each epoch budget with its own fully decayed schedule
     pts = []
@@ -327,7 +331,7 @@ def time_to(method, target):
 
 # ---------------------------------------------------------------------------------------------- report
 
-ORDER = ["online-replay/coreset", "online-replay/reservoir", "online-only", "coreset-only/coreset",
+ORDER = ["online-replay/coreset", "online-replay/reservoir", "online-replay/coreset-class-uniform", "online-only", "coreset-only/coreset",
          "coreset-only/reservoir", "train", "vw", "sgd", "optimum"]
 TARGETS = (0.05, 0.02, 0.01)
 
@@ -403,6 +407,10 @@ def verdicts(results):
                               ("sgd", "SGDClassifier one pass (median seed)")):
                 if peer in M:
                     lines.append(f"  - online + coreset replay vs {lab}: " + cmp(c, M[peer]) + ".")
+            cu = M.get(f"online-replay/coreset-class-uniform/{k}")
+            if cu:
+                lines.append("  - online + coreset replay with --replay-draw class-uniform vs online + reservoir replay: "
+                             + cmp(cu, M[f"online-replay/reservoir/{k}"]) + ".")
             lines.append("  - coreset-only vs uniform-subset-only: "
                          + cmp(M[f"coreset-only/coreset/{k}"], M[f"coreset-only/reservoir/{k}"]) + ".")
         if opt:
@@ -429,7 +437,7 @@ def plot(results, path):
         log(f"  note: matplotlib unavailable ({e}); no plot")
         return False
     styles = {"online-replay/coreset": ("C0", "-", "o"), "online-replay/reservoir": ("C1", "-", "s"),
-              "online-only": ("C2", "--", "^"), "coreset-only/coreset": ("C3", "-", "D"),
+              "online-replay/coreset-class-uniform": ("C6", "-", "P"), "online-only": ("C2", "--", "^"), "coreset-only/coreset": ("C3", "-", "D"),
               "coreset-only/reservoir": ("C4", ":", "v"), "train": ("k", "-", "*"),
               "vw": ("C5", "--", "x"), "sgd": ("C7", "--", "+")}
     names = list(results)
@@ -571,7 +579,7 @@ def main():
           "- Every method at its defaults (default seeds). `coreset run` defaults: SGD, lambda = 1e-5, R = 1 replay step "
           "per arriving record, replay weight as `coreset run --help` says, sieve++ in gradient space, "
           "reference reservoir 1000 per class; coreset-only adds 10 final passes over the memory. Flags used: only "
-          "--mode, --memory, -k, --test, --holdout.",
+          "--mode, --memory, -k, --test, --holdout, and --replay-draw class-uniform on the row that names it.",
           "- Optimum: scikit-learn LogisticRegression with C = 1/(lambda n) (the same objective as ours), "
           "max_iter = 1000. Targets are the optimum's test log-loss + 5%, 2%, 1%.",
           "- Wall time: `coreset run` from the start of ingest to the final model (decompression, parsing, "

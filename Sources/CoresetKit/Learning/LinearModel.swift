@@ -172,6 +172,8 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
     public let weights: [Float]
     public let bias: [Float]
     public let hasBias: Bool
+    /// β >= 0: weight of the features in the embedding (0: the pure gradient). See `residual`.
+    public var featureMix: Float = 0
 
     /// Creates a snapshot of a model.
     /// - Complexity: O(dimension · K) time and memory.
@@ -187,7 +189,7 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
         hasBias = model.fitsBias
     }
 
-    public var residualCount: Int { outputCount }
+    public var residualCount: Int { featureMix > 0 ? outputCount + 1 : outputCount }
 
     /// Linear outputs of a record.
     /// - Complexity: O(nnz · K).
@@ -218,7 +220,8 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
     ///   stack scratch).
     public func residual(features: FeatureVector, label: Double, into out: inout [Float]) {
         let k = outputCount
-        if out.count != k { out = [Float](repeating: 0, count: k) }
+        if out.count != residualCount { out = [Float](repeating: 0, count: residualCount) }
+        if featureMix > 0 { out[k] = featureMix }
         if loss != .softmax {
             var z = Double(bias[0])
             z += Double(features.isDensePrefix

@@ -1,3 +1,18 @@
+/// How replay draws records from the memory.
+public enum ReplayDraw: String, Sendable, Codable, Hashable, CaseIterable {
+    /// Element j with probability γ_j / Γ: replay estimates the memory's weighted risk (CRAIG's
+    /// recipe, unbiased for the coreset's estimate of the stream).
+    case weight
+    /// A class with probability Γ_c / Γ (its share of the stream), then an element of that class
+    /// uniformly. The stream's class priors are kept, and every element the selector chose is
+    /// replayed as often as the others of its class. Why: a gradient-space coreset's weights
+    /// concentrate on the few elements that stand for the many well-fitted records (mnist, k =
+    /// 2,000: effective sample size (Σγ)²/Σγ² = 71), so weight sampling replays about 71 distinct
+    /// records; class-uniform replays all 2,000 diverse ones. For a uniform reservoir (weights n/k)
+    /// both rules are the same.
+    case classUniform = "class-uniform"
+}
+
 /// Settings of an `OnlineReplayLearner`.
 public struct OnlineReplayConfiguration: Sendable, Codable, Hashable {
     /// Loss, L2, seed, and `schedule`, read as the step budget η(t) of the t-th arriving record
@@ -13,6 +28,20 @@ public struct OnlineReplayConfiguration: Sendable, Codable, Hashable {
     /// see `OnlineReplayLearner.replayStepSize(afterArrival:)`), so a long quiet spell does not
     /// shrink the steps of the arrivals after it.
     public var maxReplayRate: Double
+    /// How replay draws from the memory (`.weight` unless set).
+    public var replayDraw: ReplayDraw = .weight
+
+    enum CodingKeys: String, CodingKey { case learner, replayWeight, rateWindow, maxReplayRate, replayDraw }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        learner = try c.decode(LearnerConfiguration.self, forKey: .learner)
+        replayWeight = try c.decode(Double.self, forKey: .replayWeight)
+        rateWindow = try c.decode(Int.self, forKey: .rateWindow)
+        maxReplayRate = try c.decode(Double.self, forKey: .maxReplayRate)
+        // Files written before the option existed replayed by weight.
+        replayDraw = try c.decodeIfPresent(ReplayDraw.self, forKey: .replayDraw) ?? .weight
+    }
 
     public init(learner: LearnerConfiguration, replayWeight: Double = 1, rateWindow: Int = 100, maxReplayRate: Double = 16) {
         precondition(learner.optimizer == .sgd, "online + replay uses plain SGD steps")
@@ -94,8 +123,10 @@ public struct OnlineReplayLearner: Sendable {
     public init(task: TaskKind) { self.init(configuration: OnlineReplayConfiguration(task: task)) }
 
     /// Continues training a saved learner: its arrivals so far set the schedule's position.
-    public init(resuming learner: Learner, replayWeight: Double = 1) {
-        self.init(configuration: OnlineReplayConfiguration(learner: learner.configuration, replayWeight: replayWeight))
+    public init(resuming learner: Learner, replayWeight: Double = 1, sampling: ReplayDraw = .weight) {
+        var c = OnlineReplayConfiguration(learner: learner.configuration, replayWeight: replayWeight)
+        c.replayDraw = sampling
+        self.init(configuration: c)
         self.learner = learner
         self.arrivals = learner.examplesSeen
     }
@@ -203,8 +234,27 @@ public struct OnlineReplayLearner: Sendable {
             }
         }
         memory = b
-        sampler = WeightedSampler(weights: set.weights)
+        sampler = WeightedSampler(weights: Self.samplingWeights(set, configuration.replayDraw, regression: configuration.learner.task == .regression))
         stepsOnMemory = 0
+    }
+
+    /// The draw probabilities (up to a factor) of `sampling` for a memory.
+    /// Regression has one ground set, so class-uniform is uniform over all elements.
+    /// - Complexity: O(k).
+    static func samplingWeights(_ set: ReplaySet, _ sampling: ReplayDraw, regression: Bool) -> [Double] {
+        switch sampling {
+        case .weight: return set.weights
+        case .classUniform where regression:
+            // One ground set: every element equally.
+            return [Double](repeating: 1, count: set.weights.count)
+        case .classUniform:
+            var total: [Double: Double] = [:], count: [Double: Double] = [:]
+            for (label, w) in zip(set.records.labels, set.weights) {
+                total[label, default: 0] += w
+                count[label, default: 0] += 1
+            }
+            return set.records.labels.map { total[$0]! / count[$0]! }
+        }
     }
 
     /// Records and weights convenience (e.g. `coreset.weightedRecords`).

@@ -31,6 +31,8 @@ public struct RunConfiguration: Sendable {
     /// ω: a replay step's share of an arrival's step budget relative to the online step
     /// (`OnlineReplayConfiguration.replayWeight`; SGD only).
     public var replayWeight: Double = 0.1
+    /// How replay draws from the memory (SGD; `ReplayDraw`).
+    public var replayDraw: ReplayDraw = .weight
     /// Keep replaying while no input arrives (a followed file that is quiet).
     public var replayWhenIdle = false
     /// Passes over the final memory after the stream ends.
@@ -148,7 +150,7 @@ public final class StreamingRun {
         do { learner = try Learner(modelFile: state.learner.model) } catch {
             throw .badFile(path: "checkpoint", message: "\(error)")
         }
-        var restored = _StreamLearner(resuming: learner, replayWeight: configuration.replayWeight)
+        var restored = _StreamLearner(resuming: learner, replayWeight: configuration.replayWeight, sampling: configuration.replayDraw)
         if let o = state.learner.online {
             guard restored.online != nil else { throw .badFile(path: "checkpoint", message: "optimizer state does not match the learner") }
             restored.online!.arrivals = o.arrivals
@@ -193,8 +195,8 @@ public final class StreamingRun {
         let learnerConfiguration = configuration.learner ?? learnerConfigurationForTask?(task, meanSquaredNorm)
             ?? LearnerConfiguration(task: task, schedule: .inverseScaling(eta0: defaultStepSize(meanSquaredNorm: meanSquaredNorm), decay: 1e-3, power: 0.5))
         let streamLearner = restoredLearner
-            ?? initialLearner.map { _StreamLearner(resuming: $0, replayWeight: configuration.replayWeight) }
-            ?? _StreamLearner(configuration: learnerConfiguration, replayWeight: configuration.replayWeight)
+            ?? initialLearner.map { _StreamLearner(resuming: $0, replayWeight: configuration.replayWeight, sampling: configuration.replayDraw) }
+            ?? _StreamLearner(configuration: learnerConfiguration, replayWeight: configuration.replayWeight, sampling: configuration.replayDraw)
         let loop = LearnerLoop(
             learner: streamLearner,
             configuration: configuration,
@@ -495,17 +497,19 @@ struct _StreamLearner: Sendable {
     var online: OnlineReplayLearner?
     var plain: Learner?
 
-    init(resuming learner: Learner, replayWeight: Double) {
+    init(resuming learner: Learner, replayWeight: Double, sampling: ReplayDraw) {
         if learner.configuration.optimizer == .sgd {
-            online = OnlineReplayLearner(resuming: learner, replayWeight: replayWeight)
+            online = OnlineReplayLearner(resuming: learner, replayWeight: replayWeight, sampling: sampling)
         } else {
             plain = learner
         }
     }
 
-    init(configuration: LearnerConfiguration, replayWeight: Double) {
+    init(configuration: LearnerConfiguration, replayWeight: Double, sampling: ReplayDraw) {
         if configuration.optimizer == .sgd {
-            online = OnlineReplayLearner(configuration: OnlineReplayConfiguration(learner: configuration, replayWeight: replayWeight))
+            var c = OnlineReplayConfiguration(learner: configuration, replayWeight: replayWeight)
+            c.replayDraw = sampling
+            online = OnlineReplayLearner(configuration: c)
         } else {
             plain = Learner(configuration: configuration)
         }

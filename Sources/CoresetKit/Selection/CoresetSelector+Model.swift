@@ -7,6 +7,8 @@ extension CoresetSelector {
     /// δ = sqrt(Σ_i ‖g_i(new) − g_i(old)‖² / Σ_i ‖g_i(old)‖²) over the reference reservoirs, where
     /// ‖g(new) − g(old)‖² = ‖r_new − r_old‖² (x·x + b) since the features are the same — a cheap proxy
     /// for CREST's "the local model stopped predicting the loss" (its 10% gap is the default).
+    /// A snapshot that comes before the spacing rule allows (`reselectionSpacing`: at least
+    /// spacing · n records after a re-selection at record n) is ignored without measuring δ.
     /// Otherwise the snapshot is ignored and the geometry stays at the previous one (so the stored
     /// coverages stay consistent). In `.feature` space snapshots are ignored.
     ///
@@ -21,6 +23,7 @@ extension CoresetSelector {
     public func updateModel(_ snapshot: any GradientEmbedding) -> Bool {
         guard configuration.space == .gradient, snapshot.version > 0 else { return false }
         if kernel.embedding != nil {
+            if arrivals < nextReselectionArrival { return false }
             let b = snapshot.hasBias ? 1.0 : 0.0, bOld = kernel.bias
             var num = 0.0, den = 0.0
             var r = [Float](repeating: 0, count: snapshot.residualCount)
@@ -43,8 +46,17 @@ extension CoresetSelector {
         return true
     }
 
+    /// The first record count at which the spacing rule allows another re-selection.
+    var nextReselectionArrival: UInt64 {
+        var gap = configuration.reselectionSpacing * Double(lastReselectionArrival)
+        if let w = configuration.window { gap = min(gap, configuration.reselectionSpacing * Double(w)) }
+        if let h = configuration.halfLife { gap = min(gap, configuration.reselectionSpacing * h) }
+        return lastReselectionArrival + UInt64(gap.rounded(.up))
+    }
+
     func reselect(with snapshot: any GradientEmbedding) {
         reselectionCount += 1
+        lastReselectionArrival = arrivals
         kernel.embedding = snapshot
         let k0 = kernel
         func reembed(_ p: _Point) -> _Point { k0.point(p.record, arrival: p.arrival) }

@@ -10,7 +10,7 @@
 /// stored points with their saved shape; the flat residual buffers are saved as they are.
 extension CoresetSelector {
     /// Tag of the selector section of a state file; bumped whenever the layout below changes.
-    static let stateLayoutVersion = 1
+    static let stateLayoutVersion = 2
 
     /// The selector's state (see the extension's documentation).
     /// - Throws: `CoresetError.usage` if the geometry uses a snapshot type other than
@@ -24,6 +24,7 @@ extension CoresetSelector {
         w.u64(decayOrigin)
         w.int(latestVersion)
         w.int(reselectionCount)
+        w.u64(lastReselectionArrival)
         w.bool(scaleFixed)
         w.array(warmUpBuffer) { $0.record($1) }
         switch kernel.kind {
@@ -68,6 +69,7 @@ extension CoresetSelector {
             decayOrigin = try r.u64()
             latestVersion = try r.int()
             reselectionCount = try r.int()
+            lastReselectionArrival = try r.u64()
             scaleFixed = try r.bool()
             warmUpBuffer = try r.array { try $0.record() }
             let kind = try r.int(), scale = try r.double()
@@ -95,7 +97,7 @@ extension CoresetSelector {
         "task=\(task.rawValue) k=\(c.k) algorithm=\(c.algorithm.rawValue) epsilon=\(c.epsilon) patience=\(c.threeSievesPatience) "
             + "similarity=\(c.similarity) space=\(c.space.rawValue) split=\(c.budgetSplit.rawValue) reference=\(c.referenceSize) "
             + "warmup=\(c.warmUp) window=\(c.window.map(String.init) ?? "none") half-life=\(c.halfLife.map { "\($0)" } ?? "none") "
-            + "reselect=\(c.reselectionThreshold) seed=\(c.seed)"
+            + "reselect=\(c.reselectionThreshold) spacing=\(c.reselectionSpacing) seed=\(c.seed)"
     }
 
     static func decodeClassState(_ r: inout _StateReader, _ configuration: SelectorConfiguration) throws -> _ClassState {

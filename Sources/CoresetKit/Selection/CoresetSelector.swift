@@ -62,6 +62,8 @@ public final class CoresetSelector {
     public var recordsSeen: Int { Int(arrivals) }
     /// Number of re-selections triggered by `updateModel(_:)`.
     public internal(set) var reselectionCount = 0
+    /// Records seen at the latest re-selection (spacing rule, `SelectorConfiguration.reselectionSpacing`).
+    public internal(set) var lastReselectionArrival: UInt64 = 0
     /// Model snapshot the geometry currently uses (nil: feature space).
     public var currentEmbedding: (any GradientEmbedding)? { kernel.embedding }
 

@@ -87,6 +87,13 @@ public struct SelectorConfiguration: Sendable, Hashable {
     /// sqrt(Σ‖g_new − g_old‖²) / sqrt(Σ‖g_old‖²) over the reference reservoir, exceeds this
     /// (0.1, like CREST's 10% loss-prediction gap). The first trained snapshot always re-selects.
     public var reselectionThreshold: Double
+    /// Gradient space: after a re-selection at record n, the next one waits for at least
+    /// `reselectionSpacing · n` more records (capped at `reselectionSpacing` times the window or the
+    /// half-life when one is set), so a stream of n records re-selects O(log n) times, not once per
+    /// snapshot while the model is young. 1 (the default) allows one per doubling of the stream: on
+    /// mnist (20,000 records, k = 2,000) the rule cut re-selections from 19 to 5 (see CHANGELOG);
+    /// 0 re-selects whenever the threshold is passed.
+    public var reselectionSpacing: Double
     /// Seed of the reservoir sampling.
     public var seed: UInt64
 
@@ -103,6 +110,7 @@ public struct SelectorConfiguration: Sendable, Hashable {
         window: Int? = nil,
         halfLife: Double? = nil,
         reselectionThreshold: Double = 0.1,
+        reselectionSpacing: Double = 1,
         seed: UInt64 = 0
     ) {
         self.k = k
@@ -117,6 +125,7 @@ public struct SelectorConfiguration: Sendable, Hashable {
         self.window = window
         self.halfLife = halfLife
         self.reselectionThreshold = reselectionThreshold
+        self.reselectionSpacing = reselectionSpacing
         self.seed = seed
     }
 
@@ -131,6 +140,7 @@ public struct SelectorConfiguration: Sendable, Hashable {
         if let h = halfLife, !(h > 0) { return "the half-life must be positive" }
         if case .rbf(let g?) = similarity, !(g > 0) { return "the RBF gamma must be positive" }
         if case .saturatedCosine(let t) = similarity, !(t > 0 && t <= 1) { return "the saturation threshold must be in (0, 1]" }
+        if !(reselectionSpacing >= 0 && reselectionSpacing.isFinite) { return "the re-selection spacing must be a non-negative number" }
         if window != nil && halfLife != nil { return "use either a window or a half-life, not both" }
         return nil
     }

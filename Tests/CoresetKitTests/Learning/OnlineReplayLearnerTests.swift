@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import CoresetKit
 
@@ -187,5 +188,40 @@ extension LearningTests {
                 }
             }
         }
-    }
+    
+        @Test func classUniformDrawsKeepClassSharesAndSpreadWithinAClass() {
+            // Class 0: one heavy element and three light ones; class 1: two elements.
+            let recs = (0..<6).map { i in
+                Record(label: i < 4 ? 0 : 1, features: FeatureVector(indices: [UInt32(i)], values: [1]))
+            }
+            let set = ReplaySet(records: recs, weights: [97, 1, 1, 1, 30, 10])
+            let byWeight = OnlineReplayLearner.samplingWeights(set, .weight, regression: false)
+            #expect(byWeight == set.weights)
+            let p = OnlineReplayLearner.samplingWeights(set, .classUniform, regression: false)
+            #expect(p == [25, 25, 25, 25, 20, 20], "class totals 100 and 40, equal within a class")
+            #expect(OnlineReplayLearner.samplingWeights(set, .classUniform, regression: true) == [1, 1, 1, 1, 1, 1])
+
+            // The learner really draws that way: count draws through the steps it takes.
+            var config = Self.config(task: .multiclass, loss: .softmax)
+            config.replayDraw = .classUniform
+            var a = OnlineReplayLearner(configuration: config)
+            a.setMemory(set)
+            var counts = [Int](repeating: 0, count: 6)
+            var rng = a.rng
+            for _ in 0..<14_000 { counts[a.sampler!.sample(using: &rng)] += 1 }
+            for i in 0..<4 { #expect(abs(Double(counts[i]) / 14_000 - 25.0 / 140) < 0.02, "\(counts)") }
+            for i in 4..<6 { #expect(abs(Double(counts[i]) / 14_000 - 20.0 / 140) < 0.02, "\(counts)") }
+        }
+
+        @Test func configurationsSavedBeforeTheDrawOptionDecodeAsWeight() throws {
+            var c = Self.config()
+            c.replayDraw = .classUniform
+            let data = try JSONEncoder().encode(c)
+            #expect(try JSONDecoder().decode(OnlineReplayConfiguration.self, from: data) == c)
+            var object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            object.removeValue(forKey: "replayDraw")
+            let old = try JSONSerialization.data(withJSONObject: object)
+            #expect(try JSONDecoder().decode(OnlineReplayConfiguration.self, from: old).replayDraw == .weight)
+        }
+}
 }

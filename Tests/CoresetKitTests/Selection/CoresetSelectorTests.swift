@@ -138,7 +138,7 @@ import Testing
     @Test func modelUpdatesReselectInGradientSpaceAndKeepTotalsExact() {
         let data = SelectionFixtures.blobs(n: 900, dim: 5, classes: 3, seed: 13, randomWeights: true)
         for alg in Self.streaming + [.greedy] {
-            let cfg = SelectorConfiguration(k: 18, algorithm: alg, space: .gradient, referenceSize: 60, warmUp: 50)
+            let cfg = SelectorConfiguration(k: 18, algorithm: alg, space: .gradient, referenceSize: 60, warmUp: 50, reselectionSpacing: 0)
             let s = CoresetSelector(configuration: cfg, task: .multiclass)
             s.offer(RecordBatch(data[0..<400]))
             #expect(s.updateModel(TestLinearModel.random(classes: 3, dim: 5, seed: 1, version: 0)) == false)
@@ -163,6 +163,47 @@ import Testing
         // Feature space ignores snapshots.
         let f = CoresetSelector(configuration: .init(k: 5, space: .feature), task: .multiclass)
         #expect(f.updateModel(TestLinearModel.random(classes: 3, dim: 5, seed: 1)) == false)
+    }
+
+    @Test func reselectionsAreSpacedGeometrically() {
+        let data = SelectionFixtures.blobs(n: 2000, dim: 5, classes: 3, seed: 21, randomWeights: true)
+        for spacing in [0.5, 1, 2] {
+            let cfg = SelectorConfiguration(k: 12, space: .gradient, referenceSize: 60, warmUp: 50, reselectionSpacing: spacing)
+            let s = CoresetSelector(configuration: cfg, task: .multiclass)
+            var at: [Int] = []
+            var version = 0
+            for start in stride(from: 0, to: data.count, by: 50) {
+                s.offer(RecordBatch(data[start..<min(start + 50, data.count)]))
+                version += 1
+                // A model that moves by far more than the threshold every time.
+                if s.updateModel(TestLinearModel.random(classes: 3, dim: 5, seed: UInt64(version), version: version)) {
+                    at.append(s.recordsSeen)
+                }
+            }
+            #expect(at.first == 50, "the first trained snapshot always re-selects")
+            for (a, b) in zip(at, at.dropFirst()) {
+                #expect(Double(b - a) >= spacing * Double(a), "spacing \(spacing): \(at)")
+                #expect(Double(b - a) < spacing * Double(a) + 50, "the first snapshot allowed re-selects: \(at)")
+            }
+            #expect(s.reselectionCount == at.count)
+            s.finish()
+            for cls in 0..<3 {
+                let expected = data.filter { $0.classIndex == cls }.reduce(0) { $0 + $1.weight }
+                #expect(abs(s.coreset.totalWeight(ofClass: cls) - expected) <= 1e-9 * expected)
+            }
+        }
+        // A window caps the gap at spacing x window.
+        let w = CoresetSelector(configuration: SelectorConfiguration(k: 12, space: .gradient, referenceSize: 60, warmUp: 50, window: 300), task: .multiclass)
+        var last = 0, version = 0
+        for start in stride(from: 0, to: data.count, by: 50) {
+            w.offer(RecordBatch(data[start..<start + 50]))
+            version += 1
+            if w.updateModel(TestLinearModel.random(classes: 3, dim: 5, seed: UInt64(version), version: version)) {
+                if last > 0 { #expect(w.recordsSeen - last <= 300 + 50) }
+                last = w.recordsSeen
+            }
+        }
+        #expect(w.reselectionCount >= 6)
     }
 
     @Test func streamingObjectiveIsCloseToLazyGreedyOnTheReferenceSample() {
