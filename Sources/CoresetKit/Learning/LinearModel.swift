@@ -172,8 +172,6 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
     public let weights: [Float]
     public let bias: [Float]
     public let hasBias: Bool
-    /// β >= 0: weight of the features in the embedding (0: the pure gradient). See `residual`.
-    public var featureMix: Float = 0
 
     /// Creates a snapshot of a model.
     /// - Complexity: O(dimension · K) time and memory.
@@ -189,7 +187,7 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
         hasBias = model.fitsBias
     }
 
-    public var residualCount: Int { featureMix > 0 ? outputCount + 1 : outputCount }
+    public var residualCount: Int { outputCount }
 
     /// Linear outputs of a record.
     /// - Complexity: O(nnz · K).
@@ -220,8 +218,7 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
     ///   stack scratch).
     public func residual(features: FeatureVector, label: Double, into out: inout [Float]) {
         let k = outputCount
-        if out.count != residualCount { out = [Float](repeating: 0, count: residualCount) }
-        if featureMix > 0 { out[k] = featureMix }
+        if out.count != k { out = [Float](repeating: 0, count: k) }
         if loss != .softmax {
             var z = Double(bias[0])
             z += Double(features.isDensePrefix
