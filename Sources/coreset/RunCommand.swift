@@ -163,7 +163,7 @@ struct RunCommand: ParsableCommand {
             var lines: [String] = []
             let st = result.statistics
             if mode != .onlineOnly && result.memory.count < selection.k && UInt64(selection.k) < st.recordsAccepted {
-                writeDiagnostic("warning: the replay memory holds \(result.memory.count) records, fewer than k = \(selection.k)\(memory == .coreset ? ": a class's candidates (stored elements and its \(selection.referenceSize)-record reference reservoir) were fewer than its budget; raise --reference-size" : "")")
+                writeDiagnostic("warning: the replay memory holds \(result.memory.count) records, fewer than k = \(selection.k)\(memory == .coreset ? ": " + selection.shortfallReason : "")")
             }
             lines.append("records_accepted\t\(st.recordsAccepted)")
             lines.append("records_skipped\t\(st.recordsSkipped)")

@@ -35,8 +35,11 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Budget split across classes: proportional (CRAIG) or equal.")
     var perClass: SelectorConfiguration.BudgetSplit = .proportional
 
-    @Option(name: .long, help: "Per-class reference reservoir: the records the objective is measured on while streaming.")
+    @Option(name: .long, help: "Smallest per-class reference reservoir: the records the objective is measured on while streaming. A class's reservoir holds max(this, --reference-factor x the class's share of k) records.")
     var referenceSize: Int = 1000
+
+    @Option(name: .long, help: "Reference records per element of a class's budget (see --reference-size), so every class has at least its budget of candidates and the coreset has k elements; 0 keeps every reservoir at --reference-size.")
+    var referenceFactor: Int = 2
 
     @Option(name: .long, help: "Records from which the similarity scale is fixed.")
     var warmUp: Int = 500
@@ -66,7 +69,7 @@ struct SelectionOptions: ParsableArguments {
         }
         return SelectorConfiguration(
             k: k, algorithm: algorithm, epsilon: epsilon, threeSievesPatience: patience, similarity: sim,
-            space: space, budgetSplit: perClass, referenceSize: referenceSize, warmUp: warmUp, window: window,
+            space: space, budgetSplit: perClass, referenceSize: referenceSize, referenceFactor: referenceFactor, warmUp: warmUp, window: window,
             halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed)
     }
 
@@ -77,6 +80,17 @@ struct SelectionOptions: ParsableArguments {
         if gamma != nil && similarity != "rbf" { throw ValidationError("--gamma applies to --similarity rbf only") }
         if saturation != nil && similarity != nil && similarity != "cosine" { throw ValidationError("--saturation applies to --similarity cosine only") }
         if let message = configuration.validationError() { throw ValidationError(message) }
+    }
+}
+
+extension SelectionOptions {
+    /// Why a coreset (or replay memory) can hold fewer than k elements with these options.
+    var shortfallReason: String {
+        if referenceFactor == 0 {
+            return "a class's candidates (its stored elements and its \(referenceSize)-record reference reservoir) were fewer than its budget; raise --reference-size, or drop --reference-factor 0"
+        }
+        return "a class had fewer candidates than its budget (its reservoir holds max(--reference-size, --reference-factor x its share) records): it sent fewer records than its budget"
+            + (window != nil ? " in the window" : "") + (halfLife != nil ? ", or its --half-life budget outgrew its share by record count" : "")
     }
 }
 
@@ -244,7 +258,7 @@ struct SelectCommand: ParsableCommand {
                 writeDiagnostic("warning: the coreset carries weight \(formatFixed(c.totalWeight, 3)) of the input's \(formatFixed(expected, 3)): k = \(selection.k) is smaller than the number of classes (\(selector.classCount)), and classes without an element are not represented")
             }
             if c.count < selection.k && UInt64(selection.k) < summary.records {
-                writeDiagnostic("warning: the coreset holds \(c.count) elements, fewer than k = \(selection.k): a class's candidates (its stored elements and its \(selection.referenceSize)-record reference reservoir) were fewer than its budget; raise --reference-size")
+                writeDiagnostic("warning: the coreset holds \(c.count) elements, fewer than k = \(selection.k): \(selection.shortfallReason)")
             }
             if !quiet {
                 writeDiagnostic("coreset: \(c.count) elements, total weight \(formatFixed(c.totalWeight, 3)) (input weight \(formatFixed(summary.totalWeight, 3))), stored \(selector.storedElementCount) of bound \(selector.storedElementBound), \(selector.reselectionCount) reselections")

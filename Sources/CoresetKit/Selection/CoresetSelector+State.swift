@@ -96,6 +96,7 @@ extension CoresetSelector {
     static func fingerprint(_ c: SelectorConfiguration, _ task: TaskKind) -> String {
         "task=\(task.rawValue) k=\(c.k) algorithm=\(c.algorithm.rawValue) epsilon=\(c.epsilon) patience=\(c.threeSievesPatience) "
             + "similarity=\(c.similarity) space=\(c.space.rawValue) split=\(c.budgetSplit.rawValue) reference=\(c.referenceSize) "
+            + "reference-factor=\(c.referenceFactor) "
             + "warmup=\(c.warmUp) window=\(c.window.map(String.init) ?? "none") half-life=\(c.halfLife.map { "\($0)" } ?? "none") "
             + "reselect=\(c.reselectionThreshold) spacing=\(c.reselectionSpacing) seed=\(c.seed)"
     }

@@ -140,7 +140,8 @@ extension CoresetSelector {
     /// - Parameters: selfSlot/poolSims: the record's pool slot and similarities to the pool (started classes).
     func windowAdmit(_ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
         let u = priority(p.arrival)
-        let r = Int32(configuration.referenceSize)
+        let target = referenceTarget(c)
+        let r = Int32(clamping: target)
         // Candidates with R later records of lower priority can never be sampled again. Updated and
         // compacted in place through the buffer: copying a `_Candidate` out and back retains and
         // releases its point's arrays, which was half of window mode's time.
@@ -156,7 +157,7 @@ extension CoresetSelector {
         }
         c.candidates.removeLast(c.candidates.count - kept)
         var cand = _Candidate(point: p, priority: u)
-        if c.refs.count < configuration.referenceSize {
+        if c.refs.count < target {
             cand.inSample = true
             c.appendReference(p)
             c.refPriority.append(u)
@@ -203,7 +204,7 @@ extension CoresetSelector {
     /// the R smallest so far.
     func halfLifeAdmit(_ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
         let key = halfLifePriority(p.arrival)
-        if c.refs.count < configuration.referenceSize {
+        if c.refs.count < referenceTarget(c) {
             c.appendReference(p)
             c.refPriority.append(key)
             appendCovers(p, in: c, selfSlot: selfSlot, poolSims: poolSims)

@@ -9,12 +9,17 @@ import Foundation
 ///
 /// **Objective.** Per class c (one ground set for regression), F_c(S) = Σ_{i ∈ V_c} max_{j ∈ S} s(i, j)
 /// (Mirzasoleiman, Bilmes, Leskovec, ICML 2020). While streaming, V_c is a seeded reservoir sample of
-/// `referenceSize` records of the class (Vitter's Algorithm R): a fixed-size, unbiased picture of
-/// everything the class has sent so far, much larger than the class's budget. A class's sieves start
-/// only once its reservoir is full (or at `finish()`), by replaying the reservoir's records in
-/// arrival order, so early decisions are not taken against a ground set of a handful of records.
-/// When the reservoir replaces a reference record, every sieve's coverage of that slot is recomputed
-/// from its members, so coverage is never stale.
+/// R_c = max(`referenceSize`, `referenceFactor` · k_c) records of the class (Vitter's Algorithm R,
+/// k_c the class's share of k): a bounded picture of everything the class has sent so far, much
+/// larger than the class's budget, and never smaller than it, so the read-out always has at least
+/// k_c candidates. A class's sieves start only once its reservoir is full (or at `finish()`), by
+/// replaying the reservoir's records in arrival order, so early decisions are not taken against a
+/// ground set of a handful of records; until then the reservoir holds every record of the class, so
+/// at the start it is exactly uniform. If the class's share grows after its start, R_c grows with it:
+/// the next records are appended until the reservoir reaches its new size (then Algorithm R goes on
+/// at that size), which leans the sample towards the records after the growth until replacements
+/// dilute them. When the reservoir replaces a reference record, every sieve's coverage of that slot
+/// is recomputed from its members, so coverage is never stale.
 ///
 /// **Scale.** The similarity scale (D for Euclidean, γ for RBF without a given γ) is fixed once, from the
 /// first `warmUp` records of the stream (all classes), and changes only on a re-selection in gradient
@@ -84,8 +89,28 @@ public final class CoresetSelector {
     /// Distinct records held by the sieves (the algorithm's state; the reservoir is counted apart).
     public var storedElementCount: Int { classes.reduce(0) { $0 + ($1?.poolCount ?? 0) } }
 
-    /// Records held in the reference reservoirs (at most `referenceSize` per class).
+    /// Records held in the reference reservoirs: per started class at most its reservoir size
+    /// max(`referenceSize`, `referenceFactor` · k_c), k_c its largest share since its start (a class's
+    /// reservoir can exceed that by what it held when its share fell; with a window, by what it held at
+    /// its start). A class that has not started holds all its records, fewer than that size.
     public var referenceCount: Int { classes.reduce(0) { $0 + ($1?.refs.count ?? 0) } }
+
+    /// Size of class c's reference reservoir now: max(R, f · k_c) with R = `referenceSize`,
+    /// f = `referenceFactor` and k_c the class's current share (before its start) or its largest share
+    /// since its start (so a started class's reservoir never shrinks).
+    public func referenceTarget(ofClass c: Int) -> Int {
+        guard c < classes.count, let s = classes[c] else { return configuration.referenceSize }
+        return referenceTarget(s)
+    }
+
+    @inline(__always)
+    func referenceTarget(_ c: _ClassState) -> Int {
+        let f = configuration.referenceFactor
+        guard f > 0 else { return configuration.referenceSize }
+        let share = c.started ? c.maxCapacity : c.capacity
+        let (p, o) = f.multipliedReportingOverflow(by: share)
+        return max(configuration.referenceSize, o ? Int.max : p)
+    }
 
     /// The algorithm's bound on `storedElementCount`, summed over classes, with k_c the largest share
     /// class c ever had and L = ln(1 + ε):
@@ -182,7 +207,7 @@ public final class CoresetSelector {
                 cls.appendReference(point)
                 if configuration.halfLife != nil { cls.refPriority.append(halfLifePriority(arrival)) }
             }
-            if cls.refs.count >= configuration.referenceSize { start(cls) }
+            if cls.refs.count >= referenceTarget(cls) { start(cls) }
             return
         }
         process(point, in: cls, ordinal: cls.seen, weight: scaled, replay: false)
@@ -440,7 +465,7 @@ public final class CoresetSelector {
         }
         let n = UInt64(c.seen)
         let j = Int(c.rng.below(n))
-        if c.refs.count < configuration.referenceSize {
+        if c.refs.count < referenceTarget(c) {
             c.appendReference(p)
             appendCovers(p, in: c, selfSlot: slot, poolSims: poolSims)
         } else if j < c.refs.count {
