@@ -81,8 +81,8 @@ public struct SelectorConfiguration: Sendable, Hashable {
     /// it: in total at most Σ_c max(R, f · k_c) references, O(k) for a fixed number of classes. A larger
     /// factor (4-10) measures the objective on more references per element, which helps quality when
     /// budgets are large, but the time per record of a class grows about linearly with its reservoir and
-    /// faster once the reference matrix leaves the cache (census_kdd at k = 1995: 3.5x the time of
-    /// `referenceSize` alone with 2, 25x with 4). 0 keeps every reservoir at `referenceSize` (then a class
+    /// faster once the reference matrix leaves the cache (census_kdd at k = 1995: 2.5x the time of
+    /// `referenceSize` alone with 2, about 25x with 4). 0 keeps every reservoir at `referenceSize` (then a class
     /// whose budget exceeds R yields fewer elements).
     public var referenceFactor: Int
     /// Number of first records of the stream from which the similarity scale (D, or γ for RBF) is
