@@ -38,7 +38,8 @@ public struct RunConfiguration: Sendable {
     /// Passes over the final memory after the stream ends.
     public var finalEpochs: Double = 0
     /// Records between memory snapshots handed to the learner (at least; a snapshot is also held
-    /// back until reading the previous one out cost under a tenth of the time since).
+    /// back until reading the previous one out cost under a tenth of the time since, except in
+    /// `synchronous` runs, which must not depend on the clock).
     public var publishEvery = 5000
     /// Learner steps between model snapshots handed to the selector (closed loop).
     public var modelSnapshotEvery = 2000
@@ -302,7 +303,9 @@ public final class StreamingRun {
             sincePublish += b.count
             let reselected = (selector?.reselectionCount ?? 0) != lastReselections
             lastReselections = selector?.reselectionCount ?? 0
-            let due = sincePublish >= configuration.publishEvery && monotonicSeconds() >= nextPublishTime
+            // The time rule is not used in lockstep: a synchronous run must not depend on the clock.
+            let due = sincePublish >= configuration.publishEvery
+                && (configuration.synchronous || monotonicSeconds() >= nextPublishTime)
             if usesMemory && (due || reselected || !publishedOnce) {
                 publishMemory()
             }
