@@ -507,6 +507,8 @@ def main():
                     help="first N mnist training records (0 = all 60,000); selection time bounds the budget")
     ap.add_argument("--cap", type=int, default=0, help="cap every training set (smoke tests)")
     ap.add_argument("--datasets", default="census_kdd,mnist")
+    ap.add_argument("--fractions", action="append", default=[], metavar="NAME=F,F",
+                    help="memory sizes of one data set as fractions of its stream (default 0.01,0.1), e.g. census_kdd=0.01")
     ap.add_argument("--ref", default="HEAD", help="commit to build (exported clean), or 'worktree' for the working tree")
     ap.add_argument("--skip-build", action="store_true", help="use the binary already in .build-bench4")
     ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
@@ -556,7 +558,8 @@ def main():
                            os.path.join(OUT, f"{name}.train{suffix}.svm"), cap)
         test = decompress(os.path.join(args.data, name, f"{name}.test.svm.zst"), os.path.join(OUT, f"{name}.test.svm"))
         n = count_lines(train)
-        ks = [max(1, round(n * 0.01)), max(1, round(n * 0.10))]
+        fractions = dict(f.split("=", 1) for f in args.fractions).get(name, "0.01,0.1")
+        ks = [max(1, round(n * float(x))) for x in fractions.split(",")]
         log(f"== {name}: {n:,} training records{' (capped)' if cap else ''}, k = {ks}")
         run_dataset(name, train, test, n, tr["features"], len(tr["classes"]), ks, use_vw, use_sk, results)
         results[name]["capped"] = bool(cap)
