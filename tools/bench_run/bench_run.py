@@ -447,6 +447,8 @@ def plot(results, path):
         R = results[name]
         M = R["methods"]
         opt = M.get("optimum", {}).get("loss")
+        for j in range(len(R["ks"]), ks_n):
+            axes[i][j].set_visible(False)  # a data set run at fewer memory sizes
         for j, k in enumerate(R["ks"]):
             ax = axes[i][j]
             finals = []
