@@ -1,4 +1,5 @@
-/// How replay draws records from the memory.
+/// How online + replay draws records from the memory. (`ReplaySampling` is the plain learner's
+/// SAGA/SVRG rule; both of its cases are unbiased for the weighted risk, `classUniform` here is not.)
 public enum ReplayDraw: String, Sendable, Codable, Hashable, CaseIterable {
     /// Element j with probability γ_j / Γ: replay estimates the memory's weighted risk (CRAIG's
     /// recipe, unbiased for the coreset's estimate of the stream).
@@ -123,9 +124,9 @@ public struct OnlineReplayLearner: Sendable {
     public init(task: TaskKind) { self.init(configuration: OnlineReplayConfiguration(task: task)) }
 
     /// Continues training a saved learner: its arrivals so far set the schedule's position.
-    public init(resuming learner: Learner, replayWeight: Double = 1, sampling: ReplayDraw = .weight) {
+    public init(resuming learner: Learner, replayWeight: Double = 1, draw: ReplayDraw = .weight) {
         var c = OnlineReplayConfiguration(learner: learner.configuration, replayWeight: replayWeight)
-        c.replayDraw = sampling
+        c.replayDraw = draw
         self.init(configuration: c)
         self.learner = learner
         self.arrivals = learner.examplesSeen
@@ -238,11 +239,11 @@ public struct OnlineReplayLearner: Sendable {
         stepsOnMemory = 0
     }
 
-    /// The draw probabilities (up to a factor) of `sampling` for a memory.
+    /// The draw probabilities (up to a factor) of `draw` for a memory.
     /// Regression has one ground set, so class-uniform is uniform over all elements.
     /// - Complexity: O(k).
-    static func samplingWeights(_ set: ReplaySet, _ sampling: ReplayDraw, regression: Bool) -> [Double] {
-        switch sampling {
+    static func samplingWeights(_ set: ReplaySet, _ draw: ReplayDraw, regression: Bool) -> [Double] {
+        switch draw {
         case .weight: return set.weights
         case .classUniform where regression:
             // One ground set: every element equally.

@@ -151,7 +151,7 @@ public final class StreamingRun {
         do { learner = try Learner(modelFile: state.learner.model) } catch {
             throw .badFile(path: "checkpoint", message: "\(error)")
         }
-        var restored = _StreamLearner(resuming: learner, replayWeight: configuration.replayWeight, sampling: configuration.replayDraw)
+        var restored = _StreamLearner(resuming: learner, replayWeight: configuration.replayWeight, draw: configuration.replayDraw)
         if let o = state.learner.online {
             guard restored.online != nil else { throw .badFile(path: "checkpoint", message: "optimizer state does not match the learner") }
             restored.online!.arrivals = o.arrivals
@@ -196,8 +196,8 @@ public final class StreamingRun {
         let learnerConfiguration = configuration.learner ?? learnerConfigurationForTask?(task, meanSquaredNorm)
             ?? LearnerConfiguration(task: task, schedule: .inverseScaling(eta0: defaultStepSize(meanSquaredNorm: meanSquaredNorm), decay: 1e-3, power: 0.5))
         let streamLearner = restoredLearner
-            ?? initialLearner.map { _StreamLearner(resuming: $0, replayWeight: configuration.replayWeight, sampling: configuration.replayDraw) }
-            ?? _StreamLearner(configuration: learnerConfiguration, replayWeight: configuration.replayWeight, sampling: configuration.replayDraw)
+            ?? initialLearner.map { _StreamLearner(resuming: $0, replayWeight: configuration.replayWeight, draw: configuration.replayDraw) }
+            ?? _StreamLearner(configuration: learnerConfiguration, replayWeight: configuration.replayWeight, draw: configuration.replayDraw)
         let loop = LearnerLoop(
             learner: streamLearner,
             configuration: configuration,
@@ -500,18 +500,18 @@ struct _StreamLearner: Sendable {
     var online: OnlineReplayLearner?
     var plain: Learner?
 
-    init(resuming learner: Learner, replayWeight: Double, sampling: ReplayDraw) {
+    init(resuming learner: Learner, replayWeight: Double, draw: ReplayDraw) {
         if learner.configuration.optimizer == .sgd {
-            online = OnlineReplayLearner(resuming: learner, replayWeight: replayWeight, sampling: sampling)
+            online = OnlineReplayLearner(resuming: learner, replayWeight: replayWeight, draw: draw)
         } else {
             plain = learner
         }
     }
 
-    init(configuration: LearnerConfiguration, replayWeight: Double, sampling: ReplayDraw) {
+    init(configuration: LearnerConfiguration, replayWeight: Double, draw: ReplayDraw) {
         if configuration.optimizer == .sgd {
             var c = OnlineReplayConfiguration(learner: configuration, replayWeight: replayWeight)
-            c.replayDraw = sampling
+            c.replayDraw = draw
             online = OnlineReplayLearner(configuration: c)
         } else {
             plain = Learner(configuration: configuration)

@@ -104,7 +104,7 @@ public struct SelectorConfiguration: Sendable, Hashable {
     /// `reselectionSpacing · n` more records (capped at `reselectionSpacing` times the window or the
     /// half-life when one is set), so a stream of n records re-selects O(log n) times, not once per
     /// snapshot while the model is young. 1 (the default) allows one per doubling of the stream: on
-    /// mnist (20,000 records, k = 2,000) the rule cut re-selections from 19 to 5 (see CHANGELOG);
+    /// mnist (20,000 records, k = 2,000) the rule cut `coreset run`'s re-selections from 19 to 4 (see CHANGELOG);
     /// 0 re-selects whenever the threshold is passed.
     public var reselectionSpacing: Double
     /// Seed of the reservoir sampling.
