@@ -59,6 +59,9 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Seed for the reservoirs.")
     var seed: UInt64 = 0
 
+    @Option(name: .long, help: "Deal the stream round-robin to this many independent selectors of k/N elements each and write their union (coresets compose; per-class weights stay exact). Default: ceil(k / 2000), so a large k costs what selectors of about 2,000 cost.")
+    var shards: Int?
+
     var configuration: SelectorConfiguration {
         let sim: SelectorConfiguration.Similarity
         // --saturation alone implies cosine.
@@ -70,7 +73,7 @@ struct SelectionOptions: ParsableArguments {
         return SelectorConfiguration(
             k: k, algorithm: algorithm, epsilon: epsilon, threeSievesPatience: patience, similarity: sim,
             space: space, budgetSplit: perClass, referenceSize: referenceSize, referenceFactor: referenceFactor, warmUp: warmUp, window: window,
-            halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed)
+            halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed, shards: shards)
     }
 
     func validate() throws {

@@ -5,6 +5,7 @@ extension CoresetSelector {
     /// the text of log lines) stays bounded on an endless stream when pruned to this set.
     public var heldPositions: Set<UInt64> {
         var held = Set<UInt64>()
+        for s in shardSelectors { held.formUnion(s.heldPositions) }
         for case let c? in classes {
             for case let e? in c.pool { held.insert(e.point.record.position) }
             for p in c.refs { held.insert(p.record.position) }

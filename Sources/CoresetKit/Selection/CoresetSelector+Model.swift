@@ -21,6 +21,7 @@ extension CoresetSelector {
     /// - Complexity: O(R · nnz) to measure δ; a re-selection costs O((R + P) · R · nnz) per class.
     @discardableResult
     public func updateModel(_ snapshot: any GradientEmbedding) -> Bool {
+        if !shardSelectors.isEmpty { return shardSelectors.reduce(false) { $1.updateModel(snapshot) || $0 } }
         guard configuration.space == .gradient, snapshot.version > 0 else { return false }
         if kernel.embedding != nil {
             if arrivals < nextReselectionArrival { return false }
@@ -122,9 +123,9 @@ extension CoresetSelector {
             return
         }
         let storedPoints = stored.map { c.pool[$0]!.point }
-        var finder = _NearestFinder(kernel: kernel)  // the same index as `nearest`, faster
+        var index = _NearestIndex(kernel: kernel, set: storedPoints)  // the same index as `nearest`, faster
         for o in old where !o.weight.isZero {
-            let j = finder.nearest(o.point, among: storedPoints, selfArrival: true)
+            let j = index.nearest(o.point, selfArrival: true)
             c.pool[stored[j]]!.weight.absorb(o.weight)
         }
     }

@@ -8,6 +8,7 @@ extension CoresetSelector {
     ///   O(P · k_c · nnz) for the weights; greedy and not-yet-started classes cost O(n_c² · nnz).
     ///   Reading it does not change the selector.
     public var coreset: WeightedCoreset {
+        if !shardSelectors.isEmpty { return shardUnion }
         let budgets = classBudgets()
         let f = decayFactorNow
         var out: [WeightedCoreset.Element] = []
@@ -31,6 +32,7 @@ extension CoresetSelector {
 
     /// Budget per class id (0 for ids never seen, or with no record in the window).
     public func classBudgets() -> [Int] {
+        if !shardSelectors.isEmpty { return shardBudgets }
         let k = configuration.k
         var b = [Int](repeating: 0, count: classes.count)
         let windowed = configuration.window != nil, decayed = configuration.halfLife != nil
@@ -80,9 +82,9 @@ extension CoresetSelector {
         }
         var w = [Double](repeating: 0, count: picks.count)
         let picked = picks.map { points[$0] }
-        var finder = _NearestFinder(kernel: kernel)
+        var index = _NearestIndex(kernel: kernel, set: picked)
         for p in points {
-            let idx = finder.nearest(p, among: picked, selfArrival: true)
+            let idx = index.nearest(p, selfArrival: true)
             w[idx] += p.record.weight * scaleFactor(arrival: p.arrival)
         }
         return zip(picks, w).map { (points[$0], $1) }
@@ -145,9 +147,9 @@ extension CoresetSelector {
         let slots = c.pool.indices.filter { c.pool[$0] != nil }
         let stored = slots.map { c.pool[$0]!.point }
         var split: [Int: [Int: Int]] = [:]
-        var finder = _NearestFinder(kernel: kernel)
+        var toChosen = _NearestIndex(kernel: kernel, set: chosen)
         // Each reference's most similar chosen element (used for the cells and for the pending weight).
-        let refChoice = refs.map { finder.nearest($0, among: chosen, selfArrival: true) }
+        let refChoice = refs.map { toChosen.nearest($0, selfArrival: true) }
         if !stored.isEmpty {
             // A reference's cell is its most similar stored element. The pool's column store gives the
             // similarities to every slot in one pass (the same products summed in the same order as the
@@ -156,6 +158,7 @@ extension CoresetSelector {
             var indexOfSlot = [Int](repeating: -1, count: c.pool.count)
             for (i, s) in slots.enumerated() { indexOfSlot[s] = i }
             var sims: [Float] = []
+            var toStored = _NearestIndex(kernel: kernel, set: stored)
             for (ri, r) in refs.enumerated() {
                 let cell: Int
                 if let s = c.slotOfArrival[r.arrival], s < indexOfSlot.count, indexOfSlot[s] >= 0 {
@@ -164,9 +167,9 @@ extension CoresetSelector {
                     poolSimilarities(r, c, into: &sims)
                     var best = -1, bestSim: Float = -1
                     for s in slots where sims[s] > bestSim { best = s; bestSim = sims[s] }
-                    cell = best >= 0 ? indexOfSlot[best] : finder.nearest(r, among: stored, selfArrival: true)
+                    cell = best >= 0 ? indexOfSlot[best] : toStored.nearest(r, selfArrival: true)
                 } else {
-                    cell = finder.nearest(r, among: stored, selfArrival: true)
+                    cell = toStored.nearest(r, selfArrival: true)
                 }
                 split[cell, default: [:]][refChoice[ri], default: 0] += 1
             }
@@ -178,7 +181,7 @@ extension CoresetSelector {
                 let total = Double(parts.values.reduce(0, +))
                 for (j, n) in parts.sorted(by: { $0.key < $1.key }) { w[j] += v * Double(n) / total }
             } else {
-                w[finder.nearest(stored[i], among: chosen, selfArrival: true)] += v
+                w[toChosen.nearest(stored[i], selfArrival: true)] += v
             }
         }
         let pending = c.ledger.value(c.pending)
@@ -261,6 +264,89 @@ struct _NearestFinder {
                         if v > bestSim { best = i; bestSim = v }
                     }
                     return best
+                }
+            }
+        }
+    }
+}
+
+/// `_NearestFinder` over one fixed set queried many times (a read-out moves every reference and
+/// stored element onto the chosen elements: O(R · k) pairs), with the set's feature vectors laid out
+/// as a `_ColumnStore`, so one query's dot products with the whole set are a SIMD pass instead of a
+/// gather per pair. The index is exactly the finder's: the store adds the same products in the same
+/// (increasing index) order as the gather; queries the store cannot answer that way (a dense-prefix
+/// query, whose pairs with dense-prefix elements `VectorMath.dot` sums in SIMD order, or a set too
+/// wide for the store) go to the finder.
+struct _NearestIndex {
+    let kernel: _Kernel
+    let set: [_Point]
+    private var finder: _NearestFinder
+    private var store: _ColumnStore
+    private var norms: [Double]
+    /// Residuals, `stride` floats per element, when every element has `stride` of them.
+    private var residuals: [Float] = []
+    private var stride = 0
+    private var flat = true
+    private var indexOfArrival: [UInt64: Int] = [:]
+    private var dots: [Float] = []
+
+    init(kernel: _Kernel, set: [_Point]) {
+        self.kernel = kernel
+        self.set = set
+        finder = _NearestFinder(kernel: kernel)
+        store = _ColumnStore(columns: set.count)
+        norms = set.map(\.gradientNorm2)
+        // Small sets: the finder's gather costs no more than laying out the store.
+        guard set.count >= 16 else { store = _ColumnStore(dimension: 0, columns: 1, disabled: true); return }
+        var maxIndex = 0
+        for p in set { maxIndex = max(maxIndex, Int(p.record.features.indices.last ?? 0)) }
+        guard maxIndex < _ColumnStore.maxDimension else {
+            store = _ColumnStore(dimension: 0, columns: 1, disabled: true)
+            return
+        }
+        for (c, p) in set.enumerated() {
+            store.set(c, p.record.features, replacing: nil)
+            if indexOfArrival[p.arrival] == nil { indexOfArrival[p.arrival] = c }
+        }
+        stride = set.first?.residual.count ?? 0
+        flat = set.allSatisfy { $0.residual.count == stride }
+        if flat && stride > 0 {
+            residuals.reserveCapacity(set.count * stride)
+            for p in set { residuals.append(contentsOf: p.residual) }
+        }
+    }
+
+    /// Index of the most similar element (ties: the earlier one; an element with the query's arrival
+    /// is the query itself), exactly as `CoresetSelector.nearest`.
+    mutating func nearest(_ p: _Point, selfArrival: Bool) -> Int {
+        if store.disabled || p.record.features.isDensePrefix || !flat || p.residual.count != stride {
+            return finder.nearest(p, among: set, selfArrival: selfArrival)
+        }
+        if selfArrival, let i = indexOfArrival[p.arrival] { return i }
+        let n = set.count
+        store.dots(p.record.features, count: n, into: &dots)
+        let kind = kernel.kind, an = p.gradientNorm2, bias = kernel.bias, K = stride
+        return dots.withUnsafeBufferPointer { d in
+            norms.withUnsafeBufferPointer { bn in
+                var best = 0, bestSim: Float = -1
+                if K == 0 {
+                    for i in 0..<n {
+                        let v = _Kernel.similarity(kind, an, bn[i], inner: Double(d[i]))
+                        if v > bestSim { best = i; bestSim = v }
+                    }
+                    return best
+                }
+                return p.residual.withUnsafeBufferPointer { pr in
+                    residuals.withUnsafeBufferPointer { rr in
+                        for i in 0..<n {
+                            var rd = 0.0
+                            let base = i * K
+                            for t in 0..<K { rd += Double(pr[t]) * Double(rr[base + t]) }
+                            let v = _Kernel.similarity(kind, an, bn[i], inner: rd * (Double(d[i]) + bias))
+                            if v > bestSim { best = i; bestSim = v }
+                        }
+                        return best
+                    }
                 }
             }
         }

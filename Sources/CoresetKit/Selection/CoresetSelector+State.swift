@@ -20,6 +20,10 @@ extension CoresetSelector {
         var w = _StateWriter()
         w.int(Self.stateLayoutVersion)
         w.string(Self.fingerprint(configuration, task))
+        if !shardSelectors.isEmpty {
+            try encodedShardState(into: &w)
+            return w.bytes
+        }
         w.u64(arrivals)
         w.u64(decayOrigin)
         w.int(latestVersion)
@@ -65,6 +69,11 @@ extension CoresetSelector {
             guard saved == now else {
                 throw CoresetError.badFile(path: source, message: "the state was written with other selection options (saved: \(saved); now: \(now))")
             }
+            if !shardSelectors.isEmpty {
+                try decodeShardState(&r, source: source)
+                guard r.atEnd else { throw _StateReader.Corrupt(offset: r.offset, reason: "trailing bytes") }
+                return
+            }
             arrivals = try r.u64()
             decayOrigin = try r.u64()
             latestVersion = try r.int()
@@ -99,6 +108,7 @@ extension CoresetSelector {
             + "reference-factor=\(c.referenceFactor) "
             + "warmup=\(c.warmUp) window=\(c.window.map(String.init) ?? "none") half-life=\(c.halfLife.map { "\($0)" } ?? "none") "
             + "reselect=\(c.reselectionThreshold) spacing=\(c.reselectionSpacing) seed=\(c.seed)"
+            + (c.shardCount > 1 ? " shards=\(c.shardCount)" : "")
     }
 
     static func decodeClassState(_ r: inout _StateReader, _ configuration: SelectorConfiguration) throws -> _ClassState {

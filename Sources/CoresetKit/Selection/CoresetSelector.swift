@@ -62,15 +62,22 @@ public final class CoresetSelector {
     var windowWeight: [Double] = []
     /// Window mode: arrivals per weight block (window / 16, at least 1).
     let blockSize: Int
+    /// With `shardCount` > 1: the shards, record i going to shard i mod g (`CoresetSelector+Shards`);
+    /// this selector then only deals records and combines the shards' answers.
+    var shardSelectors: [CoresetSelector] = []
 
     /// Records offered so far.
     public var recordsSeen: Int { Int(arrivals) }
-    /// Number of re-selections triggered by `updateModel(_:)`.
-    public internal(set) var reselectionCount = 0
+    /// Number of re-selections triggered by `updateModel(_:)` (summed over shards).
+    public internal(set) var reselectionCount: Int {
+        get { shardSelectors.isEmpty ? ownReselectionCount : shardSelectors.reduce(0) { $0 + $1.reselectionCount } }
+        set { ownReselectionCount = newValue }
+    }
+    var ownReselectionCount = 0
     /// Records seen at the latest re-selection (spacing rule, `SelectorConfiguration.reselectionSpacing`).
     public internal(set) var lastReselectionArrival: UInt64 = 0
     /// Model snapshot the geometry currently uses (nil: feature space).
-    public var currentEmbedding: (any GradientEmbedding)? { kernel.embedding }
+    public var currentEmbedding: (any GradientEmbedding)? { shardSelectors.first?.currentEmbedding ?? kernel.embedding }
 
     /// Creates a selector.
     /// - Precondition: `configuration.validationError() == nil`.
@@ -82,23 +89,32 @@ public final class CoresetSelector {
         log1pe = Foundation_log(1 + configuration.epsilon)
         effectiveWarmUp = max(2, min(configuration.warmUp, configuration.referenceSize))
         blockSize = max(1, ((configuration.window ?? 16) + 15) / 16)
+        let g = configuration.shardCount
+        if g > 1 { shardSelectors = (0..<g).map { CoresetSelector(configuration: configuration.shardConfiguration($0), task: task) } }
     }
 
     // MARK: - Public counters
 
     /// Distinct records held by the sieves (the algorithm's state; the reservoir is counted apart).
-    public var storedElementCount: Int { classes.reduce(0) { $0 + ($1?.poolCount ?? 0) } }
+    public var storedElementCount: Int {
+        if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.storedElementCount } }
+        return classes.reduce(0) { $0 + ($1?.poolCount ?? 0) }
+    }
 
     /// Records held in the reference reservoirs: per started class at most its reservoir size
     /// max(`referenceSize`, `referenceFactor` · k_c), k_c its largest share since its start (a class's
     /// reservoir can exceed that by what it held when its share fell; with a window, by what it held at
     /// its start). A class that has not started holds all its records, fewer than that size.
-    public var referenceCount: Int { classes.reduce(0) { $0 + ($1?.refs.count ?? 0) } }
+    public var referenceCount: Int {
+        if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.referenceCount } }
+        return classes.reduce(0) { $0 + ($1?.refs.count ?? 0) }
+    }
 
     /// Size of class c's reference reservoir now: max(R, f · k_c) with R = `referenceSize`,
     /// f = `referenceFactor` and k_c the class's current share (before its start) or its largest share
     /// since its start (so a started class's reservoir never shrinks).
     public func referenceTarget(ofClass c: Int) -> Int {
+        if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.referenceTarget(ofClass: c) } }
         guard c < classes.count, let s = classes[c] else { return configuration.referenceSize }
         return referenceTarget(s)
     }
@@ -119,6 +135,9 @@ public final class CoresetSelector {
     /// - ThreeSieves: k_c, i.e. O(k);
     /// - greedy: unbounded (the whole stream).
     public var storedElementBound: Int {
+        if !shardSelectors.isEmpty {
+            return shardSelectors.reduce(0) { let (s, o) = $0.addingReportingOverflow($1.storedElementBound); return o ? Int.max : s }
+        }
         let eps = configuration.epsilon
         var b = 0
         for case let c? in classes where c.started {
@@ -135,17 +154,19 @@ public final class CoresetSelector {
     }
 
     /// Classes seen so far (ids 0..<count; regression has one).
-    public var classCount: Int { classes.count }
+    public var classCount: Int { shardSelectors.isEmpty ? classes.count : shardSelectors.map(\.classCount).max()! }
 
     /// Accepted input weight of class c (decayed to now if a half-life is set; of the records in the
     /// window if a window is set).
     public func inputWeight(ofClass c: Int) -> Double {
+        if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.inputWeight(ofClass: c) } }
         guard c < classes.count, let s = classes[c] else { return 0 }
         return s.inputWeight * decayFactorNow
     }
 
     /// Records of class c seen so far.
     public func recordCount(ofClass c: Int) -> Int {
+        if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.recordCount(ofClass: c) } }
         guard c < classes.count, let s = classes[c] else { return 0 }
         return s.seen
     }
@@ -153,6 +174,7 @@ public final class CoresetSelector {
     /// The objective with its frozen scale (for exact evaluation by benchmarks). Before the warm-up
     /// is complete the scale is fitted from the records seen so far.
     public var objective: FacilityLocation {
+        if let first = shardSelectors.first { return first.objective }  // each shard fixes its own scale
         if scaleFixed { return FacilityLocation(kernel: kernel) }
         return FacilityLocation.fitted(configuration.similarity, sample: warmUpBuffer, embedding: kernel.embedding)
     }
@@ -170,6 +192,12 @@ public final class CoresetSelector {
 
     /// Processes one record. Labels of classification tasks must be class ids >= 0.
     public func offer(_ record: Record) {
+        if !shardSelectors.isEmpty {
+            let g = UInt64(shardSelectors.count)
+            shardSelectors[Int(arrivals % g)].offer(record)
+            arrivals += 1
+            return
+        }
         let arrival = arrivals
         if let n = configuration.window, arrival >= UInt64(n) { expire(arrival: arrival - UInt64(n)) }
         arrivals += 1
@@ -216,6 +244,7 @@ public final class CoresetSelector {
     /// Ends the stream: classes whose reservoir never filled are started now (their ground set is then
     /// every record they sent). Offering more records afterwards is allowed.
     public func finish() {
+        for s in shardSelectors { s.finish() }
         if !scaleFixed && warmUpBuffer.count >= 1 { fixScale(from: warmUpBuffer) }
         guard configuration.algorithm != .greedy else { return }
         for case let c? in classes where !c.started && !c.refs.isEmpty { start(c) }

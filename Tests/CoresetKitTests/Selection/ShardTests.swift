@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+@testable import CoresetKit
+
+/// Sharded selection (`SelectorConfiguration.shards`): record i goes to shard i mod g, each shard is
+/// an independent selector with its share of k, and the coreset is the union of the shards'.
+@Suite struct ShardTests {
+    static let streaming: [SelectorConfiguration.Algorithm] = [.sieveStreaming, .sieveStreamingPlusPlus, .threeSieves]
+
+    static func config(_ algorithm: SelectorConfiguration.Algorithm, shards: Int?, k: Int = 60,
+                       space: SelectorConfiguration.Space = .feature, window: Int? = nil, halfLife: Double? = nil) -> SelectorConfiguration {
+        SelectorConfiguration(k: k, algorithm: algorithm, threeSievesPatience: 20, space: space, referenceSize: 20,
+                              warmUp: 20, window: window, halfLife: halfLife, shards: shards)
+    }
+
+    static func elements(_ c: WeightedCoreset) -> [String] {
+        c.elements.map { "\($0.classIndex) \($0.record.position) \($0.weight.bitPattern)" }
+    }
+
+    @Test func theAutomaticCountKeepsShardsNearTheShardBudget() {
+        #expect(SelectorConfiguration(k: 2000).shardCount == 1)
+        #expect(SelectorConfiguration(k: 2001).shardCount == 2)
+        #expect(SelectorConfiguration(k: 19952).shardCount == 10)
+        #expect(SelectorConfiguration(k: 19952, shards: 1).shardCount == 1)
+        let c = SelectorConfiguration(k: 10, window: 25, halfLife: nil, seed: 7, shards: 3)
+        #expect((0..<3).map { c.shardConfiguration($0).k } == [4, 3, 3])
+        #expect((0..<3).map { c.shardConfiguration($0).window } == [9, 9, 9])
+        #expect(Set((0..<3).map { c.shardConfiguration($0).seed }).count == 3)
+        #expect(SelectorConfiguration(k: 10, halfLife: 30, shards: 3).shardConfiguration(1).halfLife == 10)
+        #expect(SelectorConfiguration(k: 10, shards: 0).validationError() != nil)
+        #expect(SelectorConfiguration(k: 10, shards: 11).validationError() != nil)
+        #expect(SelectorConfiguration(k: 10, shards: 10).validationError() == nil)
+    }
+
+    /// The union is exactly what g separate selectors give on the dealt records, so the shards are
+    /// independent and the dealing is by arrival.
+    @Test(arguments: streaming)
+    func theCoresetIsTheUnionOfSeparateSelectorsOnTheDealtRecords(_ algorithm: SelectorConfiguration.Algorithm) {
+        let data = ReferenceGrowthTests.skewed(n: 1500, seed: 21)
+        let cfg = Self.config(algorithm, shards: 3)
+        let sharded = ReferenceGrowthTests.run(data, cfg)
+        var union: [WeightedCoreset.Element] = []
+        for s in 0..<3 {
+            let part = stride(from: s, to: data.count, by: 3).map { data[$0] }
+            union += ReferenceGrowthTests.run(part, cfg.shardConfiguration(s)).coreset.elements
+        }
+        union.sort { ($0.classIndex, $0.record.position) < ($1.classIndex, $1.record.position) }
+        #expect(Self.elements(sharded.coreset) == Self.elements(WeightedCoreset(elements: union)))
+        #expect(sharded.coreset.count == 60)
+        #expect(sharded.recordsSeen == 1500)
+        #expect(sharded.classBudgets().reduce(0, +) == 60)
+        #expect(sharded.storedElementCount <= sharded.storedElementBound)
+        #expect((0..<sharded.classCount).map { sharded.recordCount(ofClass: $0) }.reduce(0, +) == 1500)
+        ReferenceGrowthTests.expectExactTotals(sharded.coreset, data, "\(algorithm) sharded")
+    }
+
+    @Test(arguments: [SelectorConfiguration.Space.feature, .gradient])
+    func shardedSelectionDoesNotDependOnBatchBoundaries(_ space: SelectorConfiguration.Space) {
+        let data = ReferenceGrowthTests.skewed(n: 1400, seed: 8, sparse: true)
+        var models: [Int: TestLinearModel] = [:]
+        for (v, at) in [400, 900].enumerated() { models[at] = TestLinearModel.random(classes: 2, dim: 20, seed: UInt64(v + 5), version: v + 1) }
+        let cfg = Self.config(.sieveStreamingPlusPlus, shards: 4, k: 80, space: space)
+        let whole = ReferenceGrowthTests.run(data, cfg, models: models)
+        for batch in [1, 7, 1000] {
+            let s = ReferenceGrowthTests.run(data, cfg, batch: batch, models: models)
+            #expect(Self.elements(s.coreset) == Self.elements(whole.coreset), "batch \(batch)")
+        }
+        if space == .gradient { #expect(whole.reselectionCount >= 4, "every shard re-selects on the first trained model") }
+        #expect(whole.coreset.count == 80)
+        ReferenceGrowthTests.expectExactTotals(whole.coreset, data, "\(space)")
+    }
+
+    /// With a window each shard keeps its last ⌈N/g⌉ records, so the union's class totals are the
+    /// weights of those records.
+    @Test func aWindowKeepsEachShardsLastRecords() {
+        let data = ReferenceGrowthTests.skewed(n: 1300, seed: 4)
+        let g = 3, window = 400
+        let s = ReferenceGrowthTests.run(data, Self.config(.threeSieves, shards: g, k: 30, window: window))
+        var expected: [Double: Double] = [:]
+        let perShard = (window + g - 1) / g
+        for shard in 0..<g {
+            let part = stride(from: shard, to: data.count, by: g).map { data[$0] }
+            for r in part.suffix(perShard) { expected[r.label, default: 0] += r.weight }
+        }
+        var got: [Double: Double] = [:]
+        for e in s.coreset.elements { got[e.record.label, default: 0] += e.weight }
+        for (label, w) in expected { #expect(abs((got[label] ?? 0) - w) <= 1e-9 * w, "class \(label): \(got[label] ?? 0) of \(w)") }
+    }
+
+    /// A sharded selector saved mid-stream and restored ends with the same coreset.
+    @Test func aShardedCheckpointResumesExactly() throws {
+        let data = ReferenceGrowthTests.skewed(n: 1200, seed: 13, sparse: true)
+        let cfg = Self.config(.sieveStreaming, shards: 3, space: .gradient)
+        let m1 = SelectorStateTests.snapshot(Array(data[0..<300]), classes: 2, version: 1)
+        let m2 = SelectorStateTests.snapshot(Array(data[0..<700]), classes: 2, version: 2)
+        let straight = CoresetSelector(configuration: cfg, task: .binary)
+        straight.offer(RecordBatch(data[0..<500]))
+        straight.updateModel(m1)
+        straight.offer(RecordBatch(data[500..<700]))
+        let bytes = try straight.encodedState()
+        straight.updateModel(m2)
+        straight.offer(RecordBatch(data[700...]))
+        straight.finish()
+
+        let resumed = try CoresetSelector(restoring: bytes, configuration: cfg, task: .binary)
+        resumed.updateModel(m2)
+        resumed.offer(RecordBatch(data[700...]))
+        resumed.finish()
+        #expect(Self.elements(resumed.coreset) == Self.elements(straight.coreset))
+        #expect(resumed.reselectionCount == straight.reselectionCount)
+        // The shard count is part of the options a state must match.
+        #expect(throws: CoresetError.self) {
+            _ = try CoresetSelector(restoring: bytes, configuration: Self.config(.sieveStreaming, shards: 2, space: .gradient), task: .binary)
+        }
+    }
+}
