@@ -77,8 +77,11 @@ extension CoresetSelector {
         guard !points.isEmpty else { return [] }
         let k = kernel
         var cover = [Float](repeating: 0, count: points.count)
+        // A class that has not started is read out this way at every published snapshot of `run`:
+        // rows through the column store, not per-pair sparse dots (the same values).
+        var all = _NearestIndex(kernel: k, set: points)
         let picks = _Greedy.lazy(candidateCount: points.count, groundCount: points.count, budget: budget, cover: &cover) { i, row in
-            for j in 0..<points.count { row[j] = k.similarity(points[i], points[j]) }
+            all.similarities(of: points[i], into: &row)
         }
         var w = [Double](repeating: 0, count: picks.count)
         let picked = picks.map { points[$0] }
@@ -316,10 +319,49 @@ struct _NearestIndex {
         }
     }
 
+    private func usesStore(_ p: _Point) -> Bool {
+        !(store.disabled || p.record.features.isDensePrefix || !flat || p.residual.count != stride)
+    }
+
+    /// row[j] = kernel.similarity(p, set[j]) for every element, the same values as the per-pair kernel.
+    mutating func similarities(of p: _Point, into row: inout [Float]) {
+        let n = set.count
+        if row.count != n { row = [Float](repeating: 0, count: n) }
+        let k = kernel
+        guard usesStore(p) else {
+            set.withUnsafeBufferPointer { q in
+                for j in 0..<n { row[j] = k.similarity(p, at: q.baseAddress! + j) }
+            }
+            return
+        }
+        store.dots(p.record.features, count: n, into: &dots)
+        let kind = k.kind, an = p.gradientNorm2, bias = k.bias, K = stride
+        dots.withUnsafeBufferPointer { d in
+            norms.withUnsafeBufferPointer { bn in
+                row.withUnsafeMutableBufferPointer { out in
+                    if K == 0 {
+                        for j in 0..<n { out[j] = _Kernel.similarity(kind, an, bn[j], inner: Double(d[j])) }
+                        return
+                    }
+                    p.residual.withUnsafeBufferPointer { pr in
+                        residuals.withUnsafeBufferPointer { rr in
+                            for j in 0..<n {
+                                var rd = 0.0
+                                let base = j * K
+                                for t in 0..<K { rd += Double(pr[t]) * Double(rr[base + t]) }
+                                out[j] = _Kernel.similarity(kind, an, bn[j], inner: rd * (Double(d[j]) + bias))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Index of the most similar element (ties: the earlier one; an element with the query's arrival
     /// is the query itself), exactly as `CoresetSelector.nearest`.
     mutating func nearest(_ p: _Point, selfArrival: Bool) -> Int {
-        if store.disabled || p.record.features.isDensePrefix || !flat || p.residual.count != stride {
+        if !usesStore(p) {
             return finder.nearest(p, among: set, selfArrival: selfArrival)
         }
         if selfArrival, let i = indexOfArrival[p.arrival] { return i }
