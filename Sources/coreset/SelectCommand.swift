@@ -59,8 +59,8 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Seed for the reservoirs.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Deal the stream round-robin to this many independent selectors of k/N elements each and write their union (coresets compose; per-class weights stay exact). Default: ceil(k / 2000), so a large k costs what selectors of about 2,000 cost.")
-    var shards: Int?
+    @Option(name: .long, help: "Deal the stream round-robin to this many independent selectors of k/N elements each and write their union (coresets compose; per-class weights stay exact): a large k then costs what selectors of k/N cost, at some loss of quality, since a record is represented only by its own shard's elements.")
+    var shards: Int = 1
 
     var configuration: SelectorConfiguration {
         let sim: SelectorConfiguration.Similarity

@@ -7,7 +7,7 @@ import Testing
 @Suite struct ShardTests {
     static let streaming: [SelectorConfiguration.Algorithm] = [.sieveStreaming, .sieveStreamingPlusPlus, .threeSieves]
 
-    static func config(_ algorithm: SelectorConfiguration.Algorithm, shards: Int?, k: Int = 60,
+    static func config(_ algorithm: SelectorConfiguration.Algorithm, shards: Int, k: Int = 60,
                        space: SelectorConfiguration.Space = .feature, window: Int? = nil, halfLife: Double? = nil) -> SelectorConfiguration {
         SelectorConfiguration(k: k, algorithm: algorithm, threeSievesPatience: 20, space: space, referenceSize: 20,
                               warmUp: 20, window: window, halfLife: halfLife, shards: shards)
@@ -17,11 +17,8 @@ import Testing
         c.elements.map { "\($0.classIndex) \($0.record.position) \($0.weight.bitPattern)" }
     }
 
-    @Test func theAutomaticCountKeepsShardsNearTheShardBudget() {
-        #expect(SelectorConfiguration(k: 2000).shardCount == 1)
-        #expect(SelectorConfiguration(k: 2001).shardCount == 2)
-        #expect(SelectorConfiguration(k: 19952).shardCount == 10)
-        #expect(SelectorConfiguration(k: 19952, shards: 1).shardCount == 1)
+    @Test func shardConfigurationsSplitTheBudgetWindowAndHalfLife() {
+        #expect(SelectorConfiguration(k: 19952).shardCount == 1)
         let c = SelectorConfiguration(k: 10, window: 25, halfLife: nil, seed: 7, shards: 3)
         #expect((0..<3).map { c.shardConfiguration($0).k } == [4, 3, 3])
         #expect((0..<3).map { c.shardConfiguration($0).window } == [9, 9, 9])
