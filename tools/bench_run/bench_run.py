@@ -173,7 +173,7 @@ def test_loss_of(kv):
 
 # ---------------------------------------------------------------------------------------------- benchmark
 
-def run_dataset(name, train_path, test_path, n, n_features, classes, ks, use_vw, use_sk, results):
+def run_dataset(name, train_path, test_path, n, n_features, classes, ks, use_vw, use_sk, results, shards=None):
     multiclass = classes > 2
     R = results[name] = {"n": n, "ks": ks, "methods": {}}
     M = R["methods"]
@@ -240,7 +240,10 @@ def run_dataset(name, train_path, test_path, n, n_features, classes, ks, use_vw,
     for k in ks:
         for mode, memory, label, extra in modes:
             key = f"{mode}/{memory}{'-class-uniform' if extra else ''}/{k}"
-            add_run(key, label, k, ["-k", str(k), "--mode", mode, "--memory", memory] + extra)
+            # --shards only where one selector cannot keep up (see --shards); the table names it.
+            sh = ["--shards", str(shards[k])] if memory == "coreset" and shards and k in shards else []
+            add_run(key, label + (f" (--shards {shards[k]})" if sh else ""), k,
+                    ["-k", str(k), "--mode", mode, "--memory", memory] + extra + sh)
 
     # -- ours: full data, each epoch budget with its own fully decayed schedule
     pts = []
@@ -511,6 +514,9 @@ def main():
     ap.add_argument("--datasets", default="census_kdd,mnist")
     ap.add_argument("--fractions", action="append", default=[], metavar="NAME=F,F",
                     help="memory sizes of one data set as fractions of its stream (default 0.01,0.1), e.g. census_kdd=0.01")
+    ap.add_argument("--shards", action="append", default=[], metavar="NAME=F:N",
+                    help="coreset modes of data set NAME at memory fraction F run with `--shards N`, e.g. census_kdd=0.1:10 "
+                         "(one selector at census_kdd's 10% takes over 30 minutes per run)")
     ap.add_argument("--ref", default="HEAD", help="commit to build (exported clean), or 'worktree' for the working tree")
     ap.add_argument("--skip-build", action="store_true", help="use the binary already in .build-bench4")
     ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
@@ -563,7 +569,13 @@ def main():
         fractions = dict(f.split("=", 1) for f in args.fractions).get(name, "0.01,0.1")
         ks = [max(1, round(n * float(x))) for x in fractions.split(",")]
         log(f"== {name}: {n:,} training records{' (capped)' if cap else ''}, k = {ks}")
-        run_dataset(name, train, test, n, tr["features"], len(tr["classes"]), ks, use_vw, use_sk, results)
+        shards = {}
+        for spec in args.shards:
+            sname, rest = spec.split("=", 1)
+            frac, count = rest.split(":")
+            if sname == name:
+                shards[max(1, round(n * float(frac)))] = int(count)
+        run_dataset(name, train, test, n, tr["features"], len(tr["classes"]), ks, use_vw, use_sk, results, shards)
         results[name]["capped"] = bool(cap)
         results[name]["full_n"] = tr["rows"]
     total = time.perf_counter() - t_start
