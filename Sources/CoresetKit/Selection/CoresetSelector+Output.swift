@@ -83,14 +83,33 @@ extension CoresetSelector {
         let picks = _Greedy.lazy(candidateCount: points.count, groundCount: points.count, budget: budget, cover: &cover) { i, row in
             all.similarities(of: points[i], into: &row)
         }
-        var w = [Double](repeating: 0, count: picks.count)
         let picked = picks.map { points[$0] }
-        var index = _NearestIndex(kernel: kernel, set: picked)
+        return zip(picked, nearestWeights(points, onto: picked)).map { ($0, $1) }
+    }
+
+    /// Each point's (decay-scaled) weight added to its most similar element of `chosen`.
+    func nearestWeights(_ points: [_Point], onto chosen: [_Point]) -> [Double] {
+        var w = [Double](repeating: 0, count: chosen.count)
+        guard !chosen.isEmpty else { return w }
+        var index = _NearestIndex(kernel: kernel, set: chosen)
         for p in points {
-            let idx = index.nearest(p, selfArrival: true)
-            w[idx] += p.record.weight * scaleFactor(arrival: p.arrival)
+            w[index.nearest(p, selfArrival: true)] += p.record.weight * scaleFactor(arrival: p.arrival)
         }
-        return zip(picks, w).map { (points[$0], $1) }
+        return w
+    }
+
+    /// Class c's elements at `budget`, before weights: what `coreset` answers with for the class.
+    func classPicks(_ c: _ClassState, budget: Int) -> [_Point] {
+        if configuration.algorithm == .greedy { return offlineGreedy(c.liveAll, budget: budget).map(\.point) }
+        if !c.started { return offlineGreedy(c.refs, budget: budget).map(\.point) }
+        return sievePicks(c, budget: budget)
+    }
+
+    /// Class c's weight (decay-scaled units, as `coreset` before `decayFactorNow`) moved onto `chosen`.
+    func classWeights(_ c: _ClassState, onto chosen: [_Point]) -> [Double] {
+        if configuration.algorithm == .greedy { return nearestWeights(c.liveAll, onto: chosen) }
+        if !c.started { return nearestWeights(c.refs, onto: chosen) }
+        return sieveWeights(c, onto: chosen)
     }
 
     /// Index of the most similar point of `set` (ties: the earlier one; a point with the same arrival is itself).
@@ -110,6 +129,13 @@ extension CoresetSelector {
     /// The best sieve, completed to `budget` by lazy greedy over the other stored elements and the
     /// references (or trimmed by greedy), with the stored weights moved onto it.
     func fromSieves(_ c: _ClassState, budget: Int) -> [(point: _Point, weight: Double)] {
+        let chosen = sievePicks(c, budget: budget)
+        guard !chosen.isEmpty else { return [] }
+        return zip(chosen, sieveWeights(c, onto: chosen)).map { ($0, $1) }
+    }
+
+    /// The elements `fromSieves` answers with: the best sieve, topped up or trimmed to `budget`.
+    func sievePicks(_ c: _ClassState, budget: Int) -> [_Point] {
         let refs = c.refs
         var bestSieve: Int? = nil
         // With a half-life the references are a time-biased sample and the sieves' members may predate a
@@ -138,8 +164,15 @@ extension CoresetSelector {
             }
             chosen += picks.map { cand[$0] }
         }
-        guard !chosen.isEmpty else { return [] }
+        return chosen
+    }
+
+    /// The class's weight (its stored cells and pending weight) moved onto `chosen`: any set of points
+    /// of the class embedded by this selector's kernel (its own picks, or the union of every shard's).
+    func sieveWeights(_ c: _ClassState, onto chosen: [_Point]) -> [Double] {
+        let refs = c.refs
         var w = [Double](repeating: 0, count: chosen.count)
+        guard !chosen.isEmpty else { return w }
         // Each stored element holds the exact weight of the records that were nearest to it when they
         // arrived (its cell). Split it over the chosen elements in the proportions the references of
         // that cell choose (each reference goes to its most similar chosen element); a cell without
@@ -198,7 +231,7 @@ extension CoresetSelector {
                 for i in w.indices { w[i] += pending * counts[i] / Double(refs.count) }
             }
         }
-        return zip(chosen, w).map { ($0, $1) }
+        return w
     }
 }
 

@@ -110,14 +110,15 @@ public struct SelectorConfiguration: Sendable, Hashable {
     /// Seed of the reservoir sampling.
     public var seed: UInt64
     /// Independent selectors the stream is dealt to, round-robin by arrival, each with k/shards of the
-    /// budget; the coreset is their union (coresets compose: weights stay exact per class). 1 (the
-    /// default) is one selector. Why: a class's per-record cost grows with its reference reservoir,
+    /// budget; the coreset is the union of their picks, with every shard's weight moved onto the whole
+    /// union (`CoresetSelector+Shards`), so weights stay exact per class. 1 (the default) is one selector. Why: a class's per-record cost grows with its reference reservoir,
     /// which grows with its budget (`referenceFactor`), so one selector at a large k is slow (census_kdd
     /// at k = 19,952: 475 records/s, 589 s), while g shards cost what selectors of k/g cost (10 shards:
-    /// 39 s). The price is quality: each record can only be represented by its own shard's elements.
-    /// Measured on census_kdd at k = 5,000 near the optimum, the gradient error relative to the full
-    /// gradient was 1.34 with one selector, 1.52 with 2 shards, 2.15 with 5 and 2.30 with 10, against
-    /// 1.4-1.6 for uniform random subsets (CHANGELOG). Use it when one selector cannot keep up.
+    /// 45 s). The price is quality: each shard picks from its own records only. Measured on census_kdd at
+    /// k = 5,000 near the optimum, the gradient error relative to the full gradient was 1.34 with one
+    /// selector, 1.41 with 2 shards and 1.84 with 10 (1.52 and 2.30 when each shard kept its own
+    /// weights), against 1.5-1.6 for uniform random subsets (CHANGELOG). Use it when one selector cannot
+    /// keep up.
     public var shards: Int
 
     public init(
