@@ -59,7 +59,7 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Seed for the reservoirs.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Deal the stream round-robin to this many independent selectors of k/N elements each and write their union (coresets compose; per-class weights stay exact): a large k then costs what selectors of k/N cost, at some loss of quality, since a record is represented only by its own shard's elements.")
+    @Option(name: .long, help: "Deal the stream round-robin to this many independent selectors of k/N elements each and write the union of their picks, every shard's weight moved onto the whole union (per-class weights stay exact): a large k then costs what selectors of k/N cost, at some loss of quality, since each shard picks from its own records only.")
     var shards: Int = 1
 
     var configuration: SelectorConfiguration {

@@ -74,6 +74,12 @@ extension CoresetSelector {
     /// Lazy greedy on a fully kept set (ground = candidates = points) with exact CRAIG weights:
     /// each point's (decay-scaled) weight goes to its most similar pick.
     func offlineGreedy(_ points: [_Point], budget: Int) -> [(point: _Point, weight: Double)] {
+        let picked = greedyPicks(points, budget: budget)
+        return zip(picked, nearestWeights(points, onto: picked)).map { ($0, $1) }
+    }
+
+    /// The picks of `offlineGreedy`.
+    func greedyPicks(_ points: [_Point], budget: Int) -> [_Point] {
         guard !points.isEmpty else { return [] }
         let k = kernel
         var cover = [Float](repeating: 0, count: points.count)
@@ -83,8 +89,7 @@ extension CoresetSelector {
         let picks = _Greedy.lazy(candidateCount: points.count, groundCount: points.count, budget: budget, cover: &cover) { i, row in
             all.similarities(of: points[i], into: &row)
         }
-        let picked = picks.map { points[$0] }
-        return zip(picked, nearestWeights(points, onto: picked)).map { ($0, $1) }
+        return picks.map { points[$0] }
     }
 
     /// Each point's (decay-scaled) weight added to its most similar element of `chosen`.
@@ -100,8 +105,8 @@ extension CoresetSelector {
 
     /// Class c's elements at `budget`, before weights: what `coreset` answers with for the class.
     func classPicks(_ c: _ClassState, budget: Int) -> [_Point] {
-        if configuration.algorithm == .greedy { return offlineGreedy(c.liveAll, budget: budget).map(\.point) }
-        if !c.started { return offlineGreedy(c.refs, budget: budget).map(\.point) }
+        if configuration.algorithm == .greedy { return greedyPicks(c.liveAll, budget: budget) }
+        if !c.started { return greedyPicks(c.refs, budget: budget) }
         return sievePicks(c, budget: budget)
     }
 
@@ -194,7 +199,12 @@ extension CoresetSelector {
             var indexOfSlot = [Int](repeating: -1, count: c.pool.count)
             for (i, s) in slots.enumerated() { indexOfSlot[s] = i }
             var sims: [Float] = []
-            var toStored = _NearestIndex(kernel: kernel, set: stored)
+            // Only references the pool's store cannot answer need it (built on first use).
+            var toStoredIndex: _NearestIndex? = nil
+            func toStored(_ r: _Point) -> Int {
+                if toStoredIndex == nil { toStoredIndex = _NearestIndex(kernel: kernel, set: stored) }
+                return toStoredIndex!.nearest(r, selfArrival: true)
+            }
             for (ri, r) in refs.enumerated() {
                 let cell: Int
                 if let s = c.slotOfArrival[r.arrival], s < indexOfSlot.count, indexOfSlot[s] >= 0 {
@@ -203,9 +213,9 @@ extension CoresetSelector {
                     poolSimilarities(r, c, into: &sims)
                     var best = -1, bestSim: Float = -1
                     for s in slots where sims[s] > bestSim { best = s; bestSim = sims[s] }
-                    cell = best >= 0 ? indexOfSlot[best] : toStored.nearest(r, selfArrival: true)
+                    cell = best >= 0 ? indexOfSlot[best] : toStored(r)
                 } else {
-                    cell = toStored.nearest(r, selfArrival: true)
+                    cell = toStored(r)
                 }
                 split[cell, default: [:]][refChoice[ri], default: 0] += 1
             }
@@ -325,6 +335,8 @@ struct _NearestIndex {
     private var flat = true
     private var indexOfArrival: [UInt64: Int] = [:]
     private var dots: [Float] = []
+    /// Similarities of the current query (`nearest`).
+    private var row: [Float] = []
 
     init(kernel: _Kernel, set: [_Point]) {
         self.kernel = kernel
@@ -398,32 +410,12 @@ struct _NearestIndex {
             return finder.nearest(p, among: set, selfArrival: selfArrival)
         }
         if selfArrival, let i = indexOfArrival[p.arrival] { return i }
-        let n = set.count
-        store.dots(p.record.features, count: n, into: &dots)
-        let kind = kernel.kind, an = p.gradientNorm2, bias = kernel.bias, K = stride
-        return dots.withUnsafeBufferPointer { d in
-            norms.withUnsafeBufferPointer { bn in
-                var best = 0, bestSim: Float = -1
-                if K == 0 {
-                    for i in 0..<n {
-                        let v = _Kernel.similarity(kind, an, bn[i], inner: Double(d[i]))
-                        if v > bestSim { best = i; bestSim = v }
-                    }
-                    return best
-                }
-                return p.residual.withUnsafeBufferPointer { pr in
-                    residuals.withUnsafeBufferPointer { rr in
-                        for i in 0..<n {
-                            var rd = 0.0
-                            let base = i * K
-                            for t in 0..<K { rd += Double(pr[t]) * Double(rr[base + t]) }
-                            let v = _Kernel.similarity(kind, an, bn[i], inner: rd * (Double(d[i]) + bias))
-                            if v > bestSim { best = i; bestSim = v }
-                        }
-                        return best
-                    }
-                }
-            }
-        }
+        var sims: [Float] = []
+        swap(&sims, &row)  // reuse the buffer without overlapping access to self
+        defer { swap(&sims, &row) }
+        similarities(of: p, into: &sims)
+        var best = 0, bestSim: Float = -1
+        for i in sims.indices where sims[i] > bestSim { best = i; bestSim = sims[i] }
+        return best
     }
 }

@@ -1,4 +1,4 @@
-/// Sharded selection: with `SelectorConfiguration.shardCount` g > 1 the selector deals record i to
+/// Sharded selection: with `SelectorConfiguration.shards` g > 1 the selector deals record i to
 /// shard i mod g, an independent selector with about k/g of the budget (`shardConfiguration`), and
 /// answers with the union of the shards' picks, every shard's weight moved onto the whole union.
 ///

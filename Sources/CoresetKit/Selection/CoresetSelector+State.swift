@@ -108,7 +108,7 @@ extension CoresetSelector {
             + "reference-factor=\(c.referenceFactor) "
             + "warmup=\(c.warmUp) window=\(c.window.map(String.init) ?? "none") half-life=\(c.halfLife.map { "\($0)" } ?? "none") "
             + "reselect=\(c.reselectionThreshold) spacing=\(c.reselectionSpacing) seed=\(c.seed)"
-            + (c.shardCount > 1 ? " shards=\(c.shardCount)" : "")
+            + (c.shards > 1 ? " shards=\(c.shards)" : "")
     }
 
     static func decodeClassState(_ r: inout _StateReader, _ configuration: SelectorConfiguration) throws -> _ClassState {

@@ -62,7 +62,7 @@ public final class CoresetSelector {
     var windowWeight: [Double] = []
     /// Window mode: arrivals per weight block (window / 16, at least 1).
     let blockSize: Int
-    /// With `shardCount` > 1: the shards, record i going to shard i mod g (`CoresetSelector+Shards`);
+    /// With `shards` > 1: the shards, record i going to shard i mod g (`CoresetSelector+Shards`);
     /// this selector then only deals records and combines the shards' answers.
     var shardSelectors: [CoresetSelector] = []
 
@@ -89,7 +89,7 @@ public final class CoresetSelector {
         log1pe = Foundation_log(1 + configuration.epsilon)
         effectiveWarmUp = max(2, min(configuration.warmUp, configuration.referenceSize))
         blockSize = max(1, ((configuration.window ?? 16) + 15) / 16)
-        let g = configuration.shardCount
+        let g = configuration.shards
         if g > 1 { shardSelectors = (0..<g).map { CoresetSelector(configuration: configuration.shardConfiguration($0), task: task) } }
     }
 

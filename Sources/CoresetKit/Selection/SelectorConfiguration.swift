@@ -111,8 +111,9 @@ public struct SelectorConfiguration: Sendable, Hashable {
     public var seed: UInt64
     /// Independent selectors the stream is dealt to, round-robin by arrival, each with k/shards of the
     /// budget; the coreset is the union of their picks, with every shard's weight moved onto the whole
-    /// union (`CoresetSelector+Shards`), so weights stay exact per class. 1 (the default) is one selector. Why: a class's per-record cost grows with its reference reservoir,
-    /// which grows with its budget (`referenceFactor`), so one selector at a large k is slow (census_kdd
+    /// union (`CoresetSelector+Shards`), so weights stay exact per class. 1 (the default) is one
+    /// selector. Why: a class's per-record cost grows with its reference reservoir, which grows with its
+    /// budget (`referenceFactor`), so one selector at a large k is slow (census_kdd
     /// at k = 19,952: 475 records/s, 589 s), while g shards cost what selectors of k/g cost (10 shards:
     /// 45 s). The price is quality: each shard picks from its own records only. Measured on census_kdd at
     /// k = 5,000 near the optimum, the gradient error relative to the full gradient was 1.34 with one
@@ -157,14 +158,11 @@ public struct SelectorConfiguration: Sendable, Hashable {
         self.shards = shards
     }
 
-    /// Number of shards (`shards`).
-    public var shardCount: Int { shards }
-
-    /// The configuration of shard `s` of `shardCount`: k/g of the budget (the remainder to the first
+    /// The configuration of shard `s` of `shards`: k/g of the budget (the remainder to the first
     /// shards), the window and half-life in the shard's own records (it gets every g-th record: the
     /// last N records of the stream are the last ⌈N/g⌉ of each shard, give or take one), its own seed.
     public func shardConfiguration(_ s: Int) -> SelectorConfiguration {
-        let g = shardCount
+        let g = shards
         var c = self
         c.shards = 1
         c.k = k / g + (s < k % g ? 1 : 0)

@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func shardConfigurationsSplitTheBudgetWindowAndHalfLife() {
-        #expect(SelectorConfiguration(k: 19952).shardCount == 1)
+        #expect(SelectorConfiguration(k: 19952).shards == 1)
         let c = SelectorConfiguration(k: 10, window: 25, halfLife: nil, seed: 7, shards: 3)
         #expect((0..<3).map { c.shardConfiguration($0).k } == [4, 3, 3])
         #expect((0..<3).map { c.shardConfiguration($0).window } == [9, 9, 9])
