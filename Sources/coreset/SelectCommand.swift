@@ -4,6 +4,7 @@ import CoresetKit
 extension SelectorConfiguration.Algorithm: ExpressibleByArgument {}
 extension SelectorConfiguration.Space: ExpressibleByArgument {}
 extension SelectorConfiguration.BudgetSplit: ExpressibleByArgument {}
+extension SelectorConfiguration.Weighting: ExpressibleByArgument {}
 extension CoresetFormat: ExpressibleByArgument {}
 
 /// Options that choose the selector, shared by `select` and `run`.
@@ -62,6 +63,9 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Deal the stream round-robin to this many independent selectors of k/N elements each and write the union of their picks, every shard's weight moved onto the whole union (per-class weights stay exact): a large k then costs what selectors of k/N cost, at some loss of quality, since each shard picks from its own records only.")
     var shards: Int = 1
 
+    @Option(name: .long, help: "Element weights: nearest (CRAIG: each record's weight to its most similar element) or gradient-match (gradient space: those weights fitted to the class's gradient sum at the model, kept as the stream flows; feature space and --window keep nearest).")
+    var weighting: SelectorConfiguration.Weighting = .gradientMatch
+
     var configuration: SelectorConfiguration {
         let sim: SelectorConfiguration.Similarity
         // --saturation alone implies cosine.
@@ -73,7 +77,7 @@ struct SelectionOptions: ParsableArguments {
         return SelectorConfiguration(
             k: k, algorithm: algorithm, epsilon: epsilon, threeSievesPatience: patience, similarity: sim,
             space: space, budgetSplit: perClass, referenceSize: referenceSize, referenceFactor: referenceFactor, warmUp: warmUp, window: window,
-            halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed, shards: shards)
+            halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed, shards: shards, weighting: weighting)
     }
 
     func validate() throws {

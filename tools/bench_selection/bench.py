@@ -128,18 +128,21 @@ def write_results(results, args, started, lb, la):
                  "Loss: L2-logistic (census) / softmax (mnist), trained with CoresetKit's `Learner` (SGD defaults): "
                  "mid = one pass over a random 10%, optimum = 20 shuffled epochs over everything with the step decayed exponentially to 1% of eta0 (as `coreset train`). "
                  "`feature` = the feature-space coreset above; `gradient` = a selector in gradient space given the model "
-                 "with `updateModel` before the stream.\n")
+                 "with `updateModel` before the stream, with its default weights (`--weighting gradient-match`: CRAIG's "
+                 "nearest counts fitted to the class gradient sums streamed at the model) and with CRAIG's nearest counts "
+                 "(`--weighting nearest`; same elements).\n")
         models = [g for g in e["gradient"] if "k" not in g]
         for m in models:
             L.append(f"- {m['model']}: mean loss {m['mean_loss']:.4f}; ‖full gradient‖/n = {m['full_gradient_norm_over_n']:.4g} "
                      f"(at θ = 0: {m['at_zero_over_n']:.4g})")
         L.append("")
-        L.append("| model | k | algorithm | random's relative error | feature-space x random | gradient-space x random |")
-        L.append("|---|---|---|---|---|---|")
+        L.append("| model | k | algorithm | random's relative error | feature-space x random | gradient-space, nearest weights x random | gradient-space (default: gradient-match) x random |")
+        L.append("|---|---|---|---|---|---|---|")
         for g in e["gradient"]:
             if "k" in g:
+                nearest = f"{g['gradient_nearest_x_random']:.2f}" if "gradient_nearest_x_random" in g else ""
                 L.append(f"| {g['model']} | {g['k']} | {g['algorithm']} | {g['random_relative']:.3f} | "
-                         f"{g['feature_x_random']:.2f} | {g['gradient_x_random']:.2f} |")
+                         f"{g['feature_x_random']:.2f} | {nearest} | {g['gradient_x_random']:.2f} |")
         L.append("")
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write("\n".join(L) + "\n")

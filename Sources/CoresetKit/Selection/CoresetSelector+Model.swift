@@ -58,6 +58,12 @@ extension CoresetSelector {
     func reselect(with snapshot: any GradientEmbedding) {
         reselectionCount += 1
         lastReselectionArrival = arrivals
+        // The references' gradient sums at the old snapshot: the control variate that moves each class's
+        // gradient sum to the new one (`_GradientSum`).
+        var oldSums: [Int: _GradientSum] = [:]
+        if matchesGradients && kernel.embedding != nil {
+            for case let c? in classes { oldSums[c.id] = weightedGradientSum(configuration.algorithm == .greedy ? c.liveAll : c.refs).sum }
+        }
         kernel.embedding = snapshot
         let k0 = kernel
         func reembed(_ p: _Point) -> _Point { k0.point(p.record, arrival: p.arrival) }
@@ -80,8 +86,47 @@ extension CoresetSelector {
             }
             kernel = _Kernel.make(configuration.similarity, embedding: snapshot, sample: sample)
         }
+        if matchesGradients { for case let c? in classes { moveGradientSum(c, old: oldSums[c.id]) } }
         guard configuration.algorithm != .greedy else { return }
         for case let c? in classes where c.started { reselectClass(c) }
+    }
+
+    /// Σ w g of points embedded at the snapshot in use (decay-scaled weights), and Σ w.
+    func weightedGradientSum(_ points: [_Point]) -> (sum: _GradientSum, weight: Double) {
+        var g = _GradientSum()
+        guard let e = kernel.embedding else { return (g, 0) }
+        g.reset(residualCount: e.residualCount, hasBias: e.hasBias)
+        var total = 0.0
+        for p in points {
+            let w = p.record.weight * scaleFactor(arrival: p.arrival)
+            g.add(p, weight: w)
+            total += w
+        }
+        return (g, total)
+    }
+
+    /// After a re-embedding: class c's gradient sum at the new snapshot. Exact when the class's points
+    /// at hand are all its records (offline greedy, or a reservoir that never replaced one); otherwise
+    /// the old sum moved by the reservoir's change scaled to the class (a control variate), or, with no
+    /// usable old sum (first snapshot, a residual length that changed), the reservoir's sum scaled.
+    func moveGradientSum(_ c: _ClassState, old: _GradientSum?) {
+        let all = configuration.algorithm == .greedy || c.refs.count == c.seen
+        let (now, weight) = weightedGradientSum(configuration.algorithm == .greedy ? c.liveAll : c.refs)
+        if all {
+            c.gradientSum = now
+            return
+        }
+        guard weight > 0, now.valid else { c.gradientSum.invalidate(); return }
+        let ratio = c.inputWeight / weight
+        if let o = old, o.valid, c.gradientSum.valid, o.residualCount == now.residualCount, o.hasBias == now.hasBias,
+           c.gradientSum.residualCount == now.residualCount, c.gradientSum.hasBias == now.hasBias {
+            c.gradientSum.add(now, times: ratio)
+            c.gradientSum.add(o, times: -ratio)
+        } else {
+            var g = now
+            g.scale(by: ratio)
+            c.gradientSum = g
+        }
     }
 
     func reselectClass(_ c: _ClassState) {

@@ -11,18 +11,30 @@ extension CoresetSelector {
         if !shardSelectors.isEmpty { return shardUnion }
         let budgets = classBudgets()
         let f = decayFactorNow
-        var out: [WeightedCoreset.Element] = []
+        var perClass: [(c: _ClassState, picked: [(point: _Point, weight: Double)])] = []
         for case let c? in classes {
             let b = budgets[c.id]
             guard b > 0 else { continue }
-            let picked: [(point: _Point, weight: Double)]
             if configuration.algorithm == .greedy {
-                picked = offlineGreedy(c.liveAll, budget: b)
+                perClass.append((c, offlineGreedy(c.liveAll, budget: b)))
             } else if !c.started {
-                picked = offlineGreedy(c.refs, budget: b)
+                perClass.append((c, offlineGreedy(c.refs, budget: b)))
             } else {
-                picked = fromSieves(c, budget: b)
+                perClass.append((c, fromSieves(c, budget: b)))
             }
+        }
+        if matchesGradients && kernel.embedding != nil {
+            let mu = _GradientMatch.regularization(perClass.flatMap { $0.picked.map(\.point) })
+            for i in perClass.indices where perClass[i].c.gradientSum.valid {
+                let points = perClass[i].picked.map(\.point)
+                let floors = points.map { $0.record.weight * scaleFactor(arrival: $0.arrival) }
+                let w = _GradientMatch.refine(points, weights: perClass[i].picked.map(\.weight), floor: floors,
+                                              target: perClass[i].c.gradientSum, mu: mu)
+                perClass[i].picked = zip(points, w).map { ($0, $1) }
+            }
+        }
+        var out: [WeightedCoreset.Element] = []
+        for (c, picked) in perClass {
             for (p, w) in picked { out.append(.init(record: p.record, weight: w * f, classIndex: c.id)) }
         }
         // Stable order for writers and tests: by class, then stream position, then arrival.

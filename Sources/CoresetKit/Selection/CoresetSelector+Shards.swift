@@ -21,7 +21,7 @@ extension CoresetSelector {
     var shardUnion: WeightedCoreset {
         let budgets = shardSelectors.map { $0.classBudgets() }
         let classCount = shardSelectors.map(\.classes.count).max() ?? 0
-        var out: [WeightedCoreset.Element] = []
+        var perClass: [(id: Int, union: [(shard: Int, point: _Point)], weights: [Double])] = []
         for id in 0..<classCount {
             var union: [(shard: Int, point: _Point)] = []
             for (s, shard) in shardSelectors.enumerated() {
@@ -41,10 +41,46 @@ extension CoresetSelector {
                 let f = shard.decayFactorNow
                 for j in w.indices { w[j] += part[j] * f }
             }
+            perClass.append((id, union, w))
+        }
+        // Gradient matching over the union, with the shards' summed gradient sums.
+        let mu = _GradientMatch.regularization(perClass.flatMap { $0.union.map(\.point) })
+        for i in perClass.indices {
+            guard let target = shardGradientSum(ofClass: perClass[i].id) else { continue }
+            let floors = perClass[i].union.map { u in
+                let s = shardSelectors[u.shard]
+                return u.point.record.weight * s.scaleFactor(arrival: u.point.arrival) * s.decayFactorNow
+            }
+            perClass[i].weights = _GradientMatch.refine(perClass[i].union.map(\.point), weights: perClass[i].weights,
+                                                        floor: floors, target: target, mu: mu)
+        }
+        var out: [WeightedCoreset.Element] = []
+        for (id, union, w) in perClass {
             for (j, u) in union.enumerated() { out.append(.init(record: u.point.record, weight: w[j], classIndex: id)) }
         }
         out.sort { ($0.classIndex, $0.record.position) < ($1.classIndex, $1.record.position) }
         return WeightedCoreset(elements: out)
+    }
+
+    /// Class id's gradient sum over all shards (in input-weight units, decayed to now), when every shard
+    /// holds one at the same snapshot (`Weighting.gradientMatch`); nil otherwise (nearest weights stay).
+    func shardGradientSum(ofClass id: Int) -> _GradientSum? {
+        guard matchesGradients, let version = shardSelectors.first?.kernel.embedding?.version else { return nil }
+        var total: _GradientSum? = nil
+        for s in shardSelectors {
+            guard s.kernel.embedding?.version == version else { return nil }
+            // A shard that never saw the class adds nothing.
+            guard id < s.classes.count, let c = s.classes[id] else { continue }
+            guard c.gradientSum.valid else { return nil }
+            if total == nil {
+                total = c.gradientSum
+                total!.scale(by: s.decayFactorNow)
+            } else {
+                total!.add(c.gradientSum, times: s.decayFactorNow)
+                guard total!.valid else { return nil }
+            }
+        }
+        return total
     }
 
     /// The shards' class budgets, summed per class.

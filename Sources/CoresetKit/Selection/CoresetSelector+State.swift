@@ -10,7 +10,9 @@
 /// stored points with their saved shape; the flat residual buffers are saved as they are.
 extension CoresetSelector {
     /// Tag of the selector section of a state file; bumped whenever the layout below changes.
-    static let stateLayoutVersion = 2
+    /// 3 added the classes' gradient sums (`Weighting.gradientMatch`); layout 2 is still read (its
+    /// classes start without a sum, so they keep nearest weights until the next re-selection).
+    static let stateLayoutVersion = 3
 
     /// The selector's state (see the extension's documentation).
     /// - Throws: `CoresetError.usage` if the geometry uses a snapshot type other than
@@ -61,7 +63,7 @@ extension CoresetSelector {
         var r = _StateReader(bytes)
         do {
             let layout = try r.int()
-            guard layout == Self.stateLayoutVersion else {
+            guard layout == Self.stateLayoutVersion || layout == 2 else {
                 throw CoresetError.badFile(path: source, message: "selector state layout \(layout) is not the one this build reads (\(Self.stateLayoutVersion))")
             }
             let saved = try r.string()
@@ -92,7 +94,7 @@ extension CoresetSelector {
             }
             windowClass = try r.array { Int32(truncatingIfNeeded: try $0.int()) }
             windowWeight = try r.doubles()
-            classes = try r.array { r in try r.optional { try Self.decodeClassState(&$0, configuration) } }
+            classes = try r.array { r in try r.optional { try Self.decodeClassState(&$0, configuration, layout: layout) } }
             guard r.atEnd else { throw _StateReader.Corrupt(offset: r.offset, reason: "trailing bytes") }
         } catch let e as CoresetError {
             throw e
@@ -109,9 +111,11 @@ extension CoresetSelector {
             + "warmup=\(c.warmUp) window=\(c.window.map(String.init) ?? "none") half-life=\(c.halfLife.map { "\($0)" } ?? "none") "
             + "reselect=\(c.reselectionThreshold) spacing=\(c.reselectionSpacing) seed=\(c.seed)"
             + (c.shards > 1 ? " shards=\(c.shards)" : "")
+            // Absent for the default, so states of builds before the option still match.
+            + (c.weighting != .gradientMatch ? " weighting=\(c.weighting.rawValue)" : "")
     }
 
-    static func decodeClassState(_ r: inout _StateReader, _ configuration: SelectorConfiguration) throws -> _ClassState {
+    static func decodeClassState(_ r: inout _StateReader, _ configuration: SelectorConfiguration, layout: Int) throws -> _ClassState {
         let id = try r.int()
         guard id >= 0 && id <= LabelMap.maxClassId else { throw _StateReader.Corrupt(offset: r.offset, reason: "bad class id \(id)") }
         let c = _ClassState(id: id, seed: configuration.seed, referenceSize: configuration.referenceSize)
@@ -173,6 +177,7 @@ extension CoresetSelector {
         c.residualsFlat = try r.bool()
         c.refResiduals = try r.floats()
         c.poolResiduals = try r.floats()
+        if layout >= 3 { c.gradientSum = try _GradientSum(decoding: &r) }
         return c
     }
 }
@@ -258,6 +263,7 @@ extension _StateWriter {
         bool(c.residualsFlat)
         floats(c.refResiduals)
         floats(c.poolResiduals)
+        c.gradientSum.encode(into: &self)
     }
 }
 

@@ -224,6 +224,7 @@ public final class CoresetSelector {
         cls.inputWeight += scaled
 
         let point = kernel.point(record, arrival: arrival)
+        if matchesGradients && kernel.embedding != nil { cls.gradientSum.add(point, weight: scaled) }
         if configuration.algorithm == .greedy {
             cls.all.append(point)
             return
@@ -252,11 +253,18 @@ public final class CoresetSelector {
 
     // MARK: - Internals
 
+    /// Whether classes keep their gradient sum for `Weighting.gradientMatch` (gradient space, no window).
+    var matchesGradients: Bool {
+        configuration.weighting == .gradientMatch && configuration.space == .gradient && configuration.window == nil
+    }
+
     func classState(_ id: Int) -> _ClassState {
         while classes.count <= id { classes.append(nil) }
         if let c = classes[id] { return c }
         let c = _ClassState(id: id, seed: configuration.seed, referenceSize: configuration.referenceSize)
         c.residualStride = kernel.embedding?.residualCount ?? 0
+        // A class first seen while a snapshot is in use: its sum is exact from its first record.
+        if matchesGradients, let e = kernel.embedding { c.gradientSum.reset(residualCount: e.residualCount, hasBias: e.hasBias) }
         classes[id] = c
         return c
     }
@@ -309,6 +317,7 @@ public final class CoresetSelector {
             c.inputWeight *= f
             c.pending.plain *= f
             for s in c.pool.indices { c.pool[s]?.weight.plain *= f }
+            c.gradientSum.scale(by: f)
         }
         decayOrigin = arrivals
     }

@@ -55,6 +55,16 @@ public struct SelectorConfiguration: Sendable, Hashable {
         case equal
     }
 
+    /// How the elements' weights are set at read-out.
+    public enum Weighting: String, Sendable, CaseIterable, Hashable {
+        /// CRAIG's: each record's weight to its most similar element (`CoresetSelector`'s cells).
+        case nearest
+        /// Gradient space: CRAIG's weights, then fitted to the class's gradient sum at the model
+        /// (kept as the stream flows; GRAD-MATCH's weight step, see `_GradientSum`). Feature space, a
+        /// window, or a class too wide for the sum (K · dimension above 2^21) keep `nearest`.
+        case gradientMatch = "gradient-match"
+    }
+
     /// Total number of elements in the coreset.
     public var k: Int
     public var algorithm: Algorithm
@@ -121,6 +131,7 @@ public struct SelectorConfiguration: Sendable, Hashable {
     /// weights), against 1.5-1.6 for uniform random subsets (CHANGELOG). Use it when one selector cannot
     /// keep up.
     public var shards: Int
+    public var weighting: Weighting
 
     public init(
         k: Int,
@@ -138,7 +149,8 @@ public struct SelectorConfiguration: Sendable, Hashable {
         reselectionThreshold: Double = 0.1,
         reselectionSpacing: Double = 1,
         seed: UInt64 = 0,
-        shards: Int = 1
+        shards: Int = 1,
+        weighting: Weighting = .gradientMatch
     ) {
         self.k = k
         self.algorithm = algorithm
@@ -156,6 +168,7 @@ public struct SelectorConfiguration: Sendable, Hashable {
         self.reselectionSpacing = reselectionSpacing
         self.seed = seed
         self.shards = shards
+        self.weighting = weighting
     }
 
     /// The configuration of shard `s` of `shards`: k/g of the budget (the remainder to the first

@@ -199,6 +199,9 @@ final class _ClassState {
     var poolResiduals: [Float] = []
     var residualsFlat = true
 
+    /// Σ w g(θ) of the class at the snapshot in use (`SelectorConfiguration.Weighting.gradientMatch`).
+    var gradientSum = _GradientSum()
+
     init(id: Int, seed: UInt64, referenceSize: Int) {
         self.id = id
         // Columns grow (doubling) with the reservoir: a small class of a wide hashed space (text, 2^13

@@ -301,15 +301,21 @@ func eval(_ path: String, apricotDir: String?) {
             func err(_ c: WeightedCoreset) -> Double { distance(full, gradientSum(c.elements.map { ($0.record, $0.weight) }, m, dim: dim)) }
             for alg in algorithms {
                 let fe = err(featureCoresets[k]![alg.rawValue]!)
-                let s = CoresetSelector(configuration: benchConfiguration(k: k, algorithm: alg, space: .gradient), task: task)
-                s.updateModel(m)
-                var i = 0
-                while i < data.count { let j = min(data.count, i + 1000); s.offer(RecordBatch(data[i..<j])); i = j }
-                s.finish()
-                let ge = err(s.coreset)
+                // The default weights (gradient-matched) and CRAIG's nearest counts, same picks.
+                func gradientCoreset(_ weighting: SelectorConfiguration.Weighting) -> WeightedCoreset {
+                    var c = benchConfiguration(k: k, algorithm: alg, space: .gradient)
+                    c.weighting = weighting
+                    let s = CoresetSelector(configuration: c, task: task)
+                    s.updateModel(m)
+                    var i = 0
+                    while i < data.count { let j = min(data.count, i + 1000); s.offer(RecordBatch(data[i..<j])); i = j }
+                    s.finish()
+                    return s.coreset
+                }
+                let ge = err(gradientCoreset(.gradientMatch)), gn = err(gradientCoreset(.nearest))
                 gradRows.append(["model": name, "k": k, "algorithm": alg.rawValue, "random_error": rnd,
                                  "random_relative": rnd / distance(full, [Double](repeating: 0, count: full.count)),
-                                 "feature_x_random": fe / rnd, "gradient_x_random": ge / rnd])
+                                 "feature_x_random": fe / rnd, "gradient_x_random": ge / rnd, "gradient_nearest_x_random": gn / rnd])
             }
         }
     }
