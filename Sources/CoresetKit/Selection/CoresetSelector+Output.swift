@@ -24,14 +24,13 @@ extension CoresetSelector {
             }
         }
         if matchesGradients && kernel.embedding != nil {
-            let mu = _GradientMatch.regularization(perClass.flatMap { $0.picked.map(\.point) })
-            for i in perClass.indices where perClass[i].c.gradientSum.valid {
-                let points = perClass[i].picked.map(\.point)
-                let floors = points.map { $0.record.weight * scaleFactor(arrival: $0.arrival) }
-                let w = _GradientMatch.refine(points, weights: perClass[i].picked.map(\.weight), floor: floors,
-                                              target: perClass[i].c.gradientSum, mu: mu)
-                perClass[i].picked = zip(points, w).map { ($0, $1) }
-            }
+            // One fit over every class with a sum, each class keeping its total (`_GradientMatch.refineJointly`).
+            let fitted = perClass.indices.filter { perClass[$0].c.gradientSum.valid && !perClass[$0].picked.isEmpty }
+            let w = _GradientMatch.refineJointly(
+                fitted.map { i in (perClass[i].picked.map(\.point), perClass[i].picked.map(\.weight), perClass[i].c.gradientSum) },
+                floor: { $0.record.weight * self.scaleFactor(arrival: $0.arrival) },
+                mu: _GradientMatch.regularization(perClass.flatMap { $0.picked.map(\.point) }))
+            for (i, wi) in zip(fitted, w) { perClass[i].picked = zip(perClass[i].picked.map(\.point), wi).map { ($0, $1) } }
         }
         var out: [WeightedCoreset.Element] = []
         for (c, picked) in perClass {

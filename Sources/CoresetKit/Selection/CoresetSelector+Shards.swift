@@ -44,16 +44,23 @@ extension CoresetSelector {
             perClass.append((id, union, w))
         }
         // Gradient matching over the union, with the shards' summed gradient sums.
-        let mu = _GradientMatch.regularization(perClass.flatMap { $0.union.map(\.point) })
+        var fitted: [Int] = [], sums: [_GradientSum] = []
         for i in perClass.indices {
-            guard let target = shardGradientSum(ofClass: perClass[i].id) else { continue }
-            let floors = perClass[i].union.map { u in
-                let s = shardSelectors[u.shard]
-                return u.point.record.weight * s.scaleFactor(arrival: u.point.arrival) * s.decayFactorNow
-            }
-            perClass[i].weights = _GradientMatch.refine(perClass[i].union.map(\.point), weights: perClass[i].weights,
-                                                        floor: floors, target: target, mu: mu)
+            if let t = shardGradientSum(ofClass: perClass[i].id) { fitted.append(i); sums.append(t) }
         }
+        // Floors in input-weight units: the owning shard's decay.
+        var floorOf: [UInt64: Double] = [:]
+        for i in fitted {
+            for u in perClass[i].union {
+                let s = shardSelectors[u.shard]
+                floorOf[u.point.arrival] = u.point.record.weight * s.scaleFactor(arrival: u.point.arrival) * s.decayFactorNow
+            }
+        }
+        let w = _GradientMatch.refineJointly(
+            zip(fitted, sums).map { i, t in (perClass[i].union.map(\.point), perClass[i].weights, t) },
+            floor: { floorOf[$0.arrival] ?? 0 },
+            mu: _GradientMatch.regularization(perClass.flatMap { $0.union.map(\.point) }))
+        for (i, wi) in zip(fitted, w) { perClass[i].weights = wi }
         var out: [WeightedCoreset.Element] = []
         for (id, union, w) in perClass {
             for (j, u) in union.enumerated() { out.append(.init(record: u.point.record, weight: w[j], classIndex: id)) }
