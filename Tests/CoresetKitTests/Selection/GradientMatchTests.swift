@@ -153,6 +153,56 @@ import Testing
         #expect(after < before, "\(algorithm.rawValue): gradient error \(before) -> \(after)")
     }
 
+    /// Least squares: r = w·x + b − y, one residual.
+    struct LeastSquares: GradientEmbedding {
+        var w: [Float]
+        var b: Float
+        var version = 1
+        var residualCount: Int { 1 }
+        var hasBias: Bool { true }
+        func residual(features: FeatureVector, label: Double, into out: inout [Float]) {
+            var z = Double(b)
+            for (i, v) in zip(features.indices, features.values) where Int(i) < w.count { z += Double(w[Int(i)] * v) }
+            out = [Float(z - label)]
+        }
+    }
+
+    @Test func regressionHasOneGroundSetAndItsSumIsMatched() {
+        var g = _SplitMix64(seed: 12)
+        func u() -> Double { Double(g.next() >> 11) / Double(1 << 53) }
+        let records = (0..<800).map { i -> Record in
+            let x = (0..<Self.dim).map { _ in Float(u() * 2 - 1) }
+            let y = x.enumerated().reduce(0.0) { $0 + Double($1.element) * Double($1.offset + 1) } + u() - 0.5
+            return Record(label: y, features: FeatureVector(dense: x), weight: 1, position: UInt64(i))
+        }
+        let m = LeastSquares(w: (0..<Self.dim).map { _ in Float(u()) }, b: 0.1)
+        func coreset(_ w: SelectorConfiguration.Weighting) -> (WeightedCoreset, CoresetSelector) {
+            let s = CoresetSelector(configuration: Self.config(w, k: 20), task: .regression)
+            s.updateModel(m)
+            s.offer(RecordBatch(records))
+            s.finish()
+            return (s.coreset, s)
+        }
+        let (nearest, _) = coreset(.nearest)
+        let (matched, selector) = coreset(.gradientMatch)
+        // The streamed sum is Σ r (x, 1) over every record.
+        var want = [Double](repeating: 0, count: Self.dim + 1)
+        var r: [Float] = []
+        func gradient(_ rec: Record) -> [Double] {
+            m.residual(features: rec.features, label: rec.label, into: &r)
+            return rec.features.densified(dimension: Self.dim).map { Double(r[0]) * Double($0) } + [Double(r[0])]
+        }
+        for rec in records { for (i, v) in gradient(rec).enumerated() { want[i] += v } }
+        #expect(Self.distance(Self.flattened(selector.classes[0]!.gradientSum), want) <= 1e-4 * Self.norm(want))
+        func error(_ c: WeightedCoreset) -> Double {
+            var s = [Double](repeating: 0, count: want.count)
+            for e in c.elements { for (i, v) in gradient(e.record).enumerated() { s[i] += e.weight * v } }
+            return Self.distance(s, want)
+        }
+        #expect(abs(matched.totalWeight - 800) < 1e-9 * 800)
+        #expect(error(matched) < error(nearest))
+    }
+
     @Test func featureSpaceAndWindowsKeepNearestWeights() {
         let records = SelectionFixtures.blobs(n: 700, dim: Self.dim, classes: 2, seed: 3)
         let m = TestLinearModel.random(classes: 2, dim: Self.dim, seed: 4, version: 1)
