@@ -63,7 +63,7 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Deal the stream round-robin to this many independent selectors of k/N elements each and write the union of their picks, every shard's weight moved onto the whole union (per-class weights stay exact): a large k then costs what selectors of k/N cost, at some loss of quality, since each shard picks from its own records only.")
     var shards: Int = 1
 
-    @Option(name: .long, help: "Element weights: nearest (CRAIG: each record's weight to its most similar element) or gradient-match (gradient space: those weights fitted to the class's gradient sum at the model, kept as the stream flows; feature space and --window keep nearest).")
+    @Option(name: .long, help: "Element weights: nearest (CRAIG: each record's weight to its most similar element) or gradient-match, the default (gradient space: those weights fitted to the whole gradient at the model, from the classes' gradient sums kept as the stream flows, each class keeping its total; feature space and --window keep nearest).")
     var weighting: SelectorConfiguration.Weighting = .gradientMatch
 
     var configuration: SelectorConfiguration {

@@ -38,8 +38,8 @@ import Foundation
 /// similar selected element (whole to its most similar selected element if no reference falls in the
 /// cell). Totals per class are therefore exact: the accepted input weight, decayed by `halfLife` if
 /// set, or that of the last `window` records. In gradient space (without a window) these weights are then
-/// fitted to the class's gradient sum at the model, kept as the stream flows (`Weighting.gradientMatch`,
-/// the default; `_GradientSum`), with the same totals.
+/// fitted to the whole gradient at the model, from the classes' gradient sums kept as the stream flows
+/// (`Weighting.gradientMatch`, the default; `_GradientSum`), with the same totals.
 ///
 /// **Closed loop.** `updateModel(_:)` switches to gradient space and re-selects when the model has
 /// moved enough (see `SelectorConfiguration.reselectionThreshold`).

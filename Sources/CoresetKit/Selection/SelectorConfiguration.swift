@@ -59,8 +59,9 @@ public struct SelectorConfiguration: Sendable, Hashable {
     public enum Weighting: String, Sendable, CaseIterable, Hashable {
         /// CRAIG's: each record's weight to its most similar element (`CoresetSelector`'s cells).
         case nearest
-        /// Gradient space: CRAIG's weights, then fitted to the class's gradient sum at the model
-        /// (kept as the stream flows; GRAD-MATCH's weight step, see `_GradientSum`). Feature space, a
+        /// Gradient space: CRAIG's weights, then fitted to the whole gradient at the model, from the
+        /// classes' gradient sums kept as the stream flows, each class keeping its total (GRAD-MATCH's
+        /// weight step, see `_GradientSum`). Feature space, a
         /// window, or a class too wide for the sum (K · dimension above 2^21) keep `nearest`.
         case gradientMatch = "gradient-match"
     }

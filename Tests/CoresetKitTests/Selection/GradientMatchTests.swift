@@ -37,6 +37,19 @@ import Testing
                               reselectionThreshold: 0, reselectionSpacing: 0, weighting: weighting)
     }
 
+    /// The coreset of `records` selected at model m from the start of the stream.
+    static func coreset(_ cfg: SelectorConfiguration, _ task: TaskKind, _ m: any GradientEmbedding, _ records: [Record]) -> WeightedCoreset {
+        selector(cfg, task, m, records).coreset
+    }
+
+    static func selector(_ cfg: SelectorConfiguration, _ task: TaskKind, _ m: any GradientEmbedding, _ records: [Record]) -> CoresetSelector {
+        let s = CoresetSelector(configuration: cfg, task: task)
+        s.updateModel(m)
+        s.offer(RecordBatch(records))
+        s.finish()
+        return s
+    }
+
     /// ‖Σ_j γ_j g_j − Σ_i w_i g_i‖ / ‖Σ_i w_i g_i‖ over all classes, at model m.
     static func gradientError(_ c: WeightedCoreset, _ records: [Record], classes: Int, _ m: TestLinearModel) -> Double {
         var num = 0.0, den = 0.0
@@ -129,11 +142,7 @@ import Testing
         let records = SelectionFixtures.blobs(n: 1200, dim: Self.dim, classes: 3, seed: 31, randomWeights: true)
         let m = TestLinearModel.random(classes: 3, dim: Self.dim, seed: 9, version: 1)
         func coreset(_ w: SelectorConfiguration.Weighting) -> WeightedCoreset {
-            let s = CoresetSelector(configuration: Self.config(w, k: 30, algorithm: algorithm), task: .multiclass)
-            s.updateModel(m)
-            s.offer(RecordBatch(records))
-            s.finish()
-            return s.coreset
+            Self.coreset(Self.config(w, k: 30, algorithm: algorithm), .multiclass, m, records)
         }
         let nearest = coreset(.nearest), matched = coreset(.gradientMatch)
         // The same elements, the same class totals, every element at least its own record's weight
@@ -176,15 +185,9 @@ import Testing
             return Record(label: y, features: FeatureVector(dense: x), weight: 1, position: UInt64(i))
         }
         let m = LeastSquares(w: (0..<Self.dim).map { _ in Float(u()) }, b: 0.1)
-        func coreset(_ w: SelectorConfiguration.Weighting) -> (WeightedCoreset, CoresetSelector) {
-            let s = CoresetSelector(configuration: Self.config(w, k: 20), task: .regression)
-            s.updateModel(m)
-            s.offer(RecordBatch(records))
-            s.finish()
-            return (s.coreset, s)
-        }
-        let (nearest, _) = coreset(.nearest)
-        let (matched, selector) = coreset(.gradientMatch)
+        let nearest = Self.coreset(Self.config(.nearest, k: 20), .regression, m, records)
+        let selector = Self.selector(Self.config(.gradientMatch, k: 20), .regression, m, records)
+        let matched = selector.coreset
         // The streamed sum is Σ r (x, 1) over every record.
         var want = [Double](repeating: 0, count: Self.dim + 1)
         var r: [Float] = []
@@ -228,11 +231,7 @@ import Testing
         func coreset(_ w: SelectorConfiguration.Weighting) -> WeightedCoreset {
             var cfg = Self.config(w, k: 24)
             cfg.shards = 3
-            let s = CoresetSelector(configuration: cfg, task: .binary)
-            s.updateModel(m)
-            s.offer(RecordBatch(records))
-            s.finish()
-            return s.coreset
+            return Self.coreset(cfg, .binary, m, records)
         }
         let nearest = coreset(.nearest), matched = coreset(.gradientMatch)
         #expect(nearest.elements.map(\.record) == matched.elements.map(\.record))
