@@ -102,10 +102,10 @@ extension CoresetSelector {
     }
 
     /// State of a sharded selector: the arrival count, then each shard's own state.
-    func encodedShardState(into w: inout _StateWriter) throws(CoresetError) {
+    func encodedShardState(into w: inout _StateWriter, layout: Int) throws(CoresetError) {
         w.u64(arrivals)
         w.int(shardSelectors.count)
-        for s in shardSelectors { w.blob(try s.encodedState()) }
+        for s in shardSelectors { w.blob(try s.encodedState(layout: layout)) }
     }
 
     func decodeShardState(_ r: inout _StateReader, source: String) throws {

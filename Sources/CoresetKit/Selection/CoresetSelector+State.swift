@@ -18,12 +18,15 @@ extension CoresetSelector {
     /// - Throws: `CoresetError.usage` if the geometry uses a snapshot type other than
     ///   `LinearModelSnapshot` (the only one this build can save).
     /// - Complexity: O(size of the state): references, stored elements, sieve coverage.
-    public func encodedState() throws(CoresetError) -> [UInt8] {
+    public func encodedState() throws(CoresetError) -> [UInt8] { try encodedState(layout: Self.stateLayoutVersion) }
+
+    /// `encodedState()` in an older layout (2: without the gradient sums), for the compatibility tests.
+    func encodedState(layout: Int) throws(CoresetError) -> [UInt8] {
         var w = _StateWriter()
-        w.int(Self.stateLayoutVersion)
+        w.int(layout)
         w.string(Self.fingerprint(configuration, task))
         if !shardSelectors.isEmpty {
-            try encodedShardState(into: &w)
+            try encodedShardState(into: &w, layout: layout)
             return w.bytes
         }
         w.u64(arrivals)
@@ -50,7 +53,7 @@ extension CoresetSelector {
         }
         w.array(windowClass) { $0.int(Int($1)) }
         w.doubles(windowWeight)
-        w.array(classes) { w, c in w.optional(c) { $0.classState($1) } }
+        w.array(classes) { w, c in w.optional(c) { $0.classState($1, layout: layout) } }
         return w.bytes
     }
 
@@ -210,7 +213,7 @@ extension _StateWriter {
         bool(s.disabled)
     }
 
-    mutating func classState(_ c: _ClassState) {
+    mutating func classState(_ c: _ClassState, layout: Int) {
         int(c.id)
         int(c.seen)
         double(c.inputWeight)
@@ -263,7 +266,7 @@ extension _StateWriter {
         bool(c.residualsFlat)
         floats(c.refResiduals)
         floats(c.poolResiduals)
-        c.gradientSum.encode(into: &self)
+        if layout >= 3 { c.gradientSum.encode(into: &self) }
     }
 }
 

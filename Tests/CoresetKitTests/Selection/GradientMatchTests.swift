@@ -206,6 +206,38 @@ import Testing
         #expect(error(matched) < error(nearest))
     }
 
+    /// A checkpoint of the layout before the sums (2) is still read: its classes have no sum, so their
+    /// weights are the nearest ones until the next re-selection estimates a sum from the reservoir.
+    @Test(arguments: [1, 3])
+    func aLayoutTwoCheckpointResumesWithNearestWeightsUntilTheNextReselection(shards: Int) throws {
+        let records = SelectionFixtures.blobs(n: 900, dim: Self.dim, classes: 3, seed: 17)
+        // Checkpoints save `LinearModelSnapshot`s (trained as in the state tests).
+        let m1 = SelectorStateTests.snapshot(records, classes: 3, version: 1)
+        let m2 = SelectorStateTests.snapshot(Array(records.reversed()), classes: 3, version: 2)
+        func configuration(_ w: SelectorConfiguration.Weighting) -> SelectorConfiguration {
+            var c = Self.config(w, k: 24, referenceSize: 50)
+            c.shards = shards
+            return c
+        }
+        let cfg = configuration(.gradientMatch)
+        let saved = Self.selector(cfg, .multiclass, m1, Array(records[..<600]))
+        // The sums only exist in layout 3; a layout-2 state's classes come back without one.
+        let old = try saved.encodedState(layout: 2)
+        #expect(try saved.encodedState() != old)
+        let resumed = try CoresetSelector(restoring: old, configuration: cfg, task: .multiclass)
+        let plain = Self.selector(configuration(.nearest), .multiclass, m1, Array(records[..<600]))
+        resumed.offer(RecordBatch(records[600...]))
+        plain.offer(RecordBatch(records[600...]))
+        #expect(resumed.coreset.elements == plain.coreset.elements)
+        // The next re-selection gives every class a sum again, and the weights are fitted.
+        #expect(resumed.updateModel(m2))
+        plain.updateModel(m2)
+        #expect(resumed.coreset.elements.map(\.record) == plain.coreset.elements.map(\.record))
+        #expect(resumed.coreset.elements.map(\.weight) != plain.coreset.elements.map(\.weight))
+        let all = shards == 1 ? [resumed] : resumed.shardSelectors
+        for s in all { for case let c? in s.classes { #expect(c.gradientSum.valid) } }
+    }
+
     @Test func featureSpaceAndWindowsKeepNearestWeights() {
         let records = SelectionFixtures.blobs(n: 700, dim: Self.dim, classes: 2, seed: 3)
         let m = TestLinearModel.random(classes: 2, dim: Self.dim, seed: 4, version: 1)
