@@ -27,8 +27,11 @@ extension CoresetSelector {
             // One fit over every class with a sum, each class keeping its total (`_GradientMatch.refineJointly`).
             let fitted = perClass.indices.filter { perClass[$0].c.gradientSum.valid && !perClass[$0].picked.isEmpty }
             let w = _GradientMatch.refineJointly(
-                fitted.map { i in (perClass[i].picked.map(\.point), perClass[i].picked.map(\.weight), perClass[i].c.gradientSum) },
-                floor: { $0.record.weight * self.scaleFactor(arrival: $0.arrival) },
+                fitted.map { i in
+                    let points = perClass[i].picked.map(\.point)
+                    return (points, perClass[i].picked.map(\.weight), points.map { $0.record.weight * scaleFactor(arrival: $0.arrival) },
+                            perClass[i].c.gradientSum)
+                },
                 mu: _GradientMatch.regularization(perClass.flatMap { $0.picked.map(\.point) }))
             for (i, wi) in zip(fitted, w) { perClass[i].picked = zip(perClass[i].picked.map(\.point), wi).map { ($0, $1) } }
         }

@@ -48,17 +48,15 @@ extension CoresetSelector {
         for i in perClass.indices {
             if let t = shardGradientSum(ofClass: perClass[i].id) { fitted.append(i); sums.append(t) }
         }
-        // Floors in input-weight units: the owning shard's decay.
-        var floorOf: [UInt64: Double] = [:]
-        for i in fitted {
-            for u in perClass[i].union {
+        // Floors in input-weight units, each with its own shard's decay (arrivals count per shard).
+        func floors(_ union: [(shard: Int, point: _Point)]) -> [Double] {
+            union.map { u in
                 let s = shardSelectors[u.shard]
-                floorOf[u.point.arrival] = u.point.record.weight * s.scaleFactor(arrival: u.point.arrival) * s.decayFactorNow
+                return u.point.record.weight * s.scaleFactor(arrival: u.point.arrival) * s.decayFactorNow
             }
         }
         let w = _GradientMatch.refineJointly(
-            zip(fitted, sums).map { i, t in (perClass[i].union.map(\.point), perClass[i].weights, t) },
-            floor: { floorOf[$0.arrival] ?? 0 },
+            zip(fitted, sums).map { i, t in (perClass[i].union.map(\.point), perClass[i].weights, floors(perClass[i].union), t) },
             mu: _GradientMatch.regularization(perClass.flatMap { $0.union.map(\.point) }))
         for (i, wi) in zip(fitted, w) { perClass[i].weights = wi }
         var out: [WeightedCoreset.Element] = []

@@ -71,15 +71,27 @@ struct _GradientSum {
             values.append(contentsOf: repeatElement(0, count: (nd - dimension) * k))
             dimension = nd
         }
+        values.withUnsafeMutableBufferPointer { Self.scatter(p, times: w, into: $0) }
+        if hasBias { bias.withUnsafeMutableBufferPointer { Self.scatterBias(p, times: w, into: $0, at: 0) } }
+    }
+
+    /// v[f · K + t] += w · x_f · r_t over the point's nonzeros (K its residual length): its gradient's
+    /// feature part, in this sum's layout.
+    @inline(__always)
+    static func scatter(_ p: _Point, times w: Double, into v: UnsafeMutableBufferPointer<Double>) {
+        let k = p.residual.count
         p.residual.withUnsafeBufferPointer { r in
-            values.withUnsafeMutableBufferPointer { v in
-                for (f, x) in zip(ix, vx) {
-                    let base = Int(f) * k, wx = w * Double(x)
-                    for t in 0..<k { v[base + t] += wx * Double(r[t]) }
-                }
+            for (f, x) in zip(p.record.features.indices, p.record.features.values) {
+                let base = Int(f) * k, wx = w * Double(x)
+                for t in 0..<k { v[base + t] += wx * Double(r[t]) }
             }
-            if hasBias { for t in 0..<k { bias[t] += w * Double(r[t]) } }
         }
+    }
+
+    /// v[at + t] += w · r_t: the gradient's bias column.
+    @inline(__always)
+    static func scatterBias(_ p: _Point, times w: Double, into v: UnsafeMutableBufferPointer<Double>, at: Int) {
+        p.residual.withUnsafeBufferPointer { r in for t in 0..<r.count { v[at + t] += w * Double(r[t]) } }
     }
 
     /// Multiplies the sum by f (decay renormalisation).
@@ -145,21 +157,23 @@ enum _GradientMatch {
     /// gradient error x random, 24 cells: mnist and census_kdd, k = 100 and 1000, three algorithms,
     /// mid-training and optimum): jointly 0.13-0.47, class by class 0.22-0.59, nearest 0.20-0.96; class
     /// by class was worse than nearest in 6 cells (mnist near the optimum), jointly in none.
-    /// - Parameter classes: per class its points, CRAIG weights and gradient sum (one snapshot, one shape).
+    /// - Parameter classes: per class its points, CRAIG weights, the elements' own input weights (their
+    ///   floors) and its gradient sum (one snapshot, one shape).
     /// - Returns: per class its weights (the given ones where nothing can be fitted).
-    static func refineJointly(_ classes: [(points: [_Point], weights: [Double], sum: _GradientSum)],
-                              floor: (_Point) -> Double, mu: Double) -> [[Double]] {
-        var points: [_Point] = [], w0: [Double] = [], groups: [Range<Int>] = []
+    static func refineJointly(_ classes: [(points: [_Point], weights: [Double], floors: [Double], sum: _GradientSum)],
+                              mu: Double) -> [[Double]] {
+        var points: [_Point] = [], w0: [Double] = [], floors: [Double] = [], groups: [Range<Int>] = []
         var target: _GradientSum? = nil
         for c in classes {
             let start = points.count
             points += c.points
             w0 += c.weights
+            floors += c.floors
             groups.append(start..<points.count)
             if target == nil { target = c.sum } else { target!.add(c.sum, times: 1) }
         }
         guard let t = target, t.valid else { return classes.map(\.weights) }
-        let w = refine(points, weights: w0, floor: points.map(floor), groups: groups, target: t, mu: mu)
+        let w = refine(points, weights: w0, floor: floors, groups: groups, target: t, mu: mu)
         return groups.map { Array(w[$0]) }
     }
 
@@ -173,19 +187,14 @@ enum _GradientMatch {
     }
 
     /// The refined weights of `points` (gradients at one snapshot, residuals of length `target.residualCount`)
-    /// for the class gradient sum `target`; `floor[j]` is the smallest weight of element j. Returns
-    /// `weights` unchanged when there is nothing to fit (no valid sum, fewer than two elements, zero gradients).
+    /// for the gradient sum `target`, the total kept per group (contiguous index ranges covering all
+    /// points: the classes); `floor[j]` is the smallest weight of element j. Returns `weights` unchanged
+    /// when there is nothing to fit (no valid sum, fewer than two elements, zero gradients).
     /// - Complexity: O(I · (Σ nnz_j · K + n log n + dimension · K)) for I ≤ `maxIterations` iterations.
-    static func refine(_ points: [_Point], weights w0: [Double], floor: [Double], target: _GradientSum, mu: Double) -> [Double] {
-        refine(points, weights: w0, floor: floor, groups: [0..<points.count], target: target, mu: mu)
-    }
-
-    /// `refine` with the total kept per group (contiguous index ranges covering all points, e.g. classes),
-    /// the target being the sum over the groups.
     static func refine(_ points: [_Point], weights w0: [Double], floor: [Double], groups: [Range<Int>],
                        target: _GradientSum, mu: Double) -> [Double] {
         let n = points.count, K = target.residualCount
-        guard target.valid, n >= 2, K > 0, w0.count == n, floor.count == n,
+        guard target.valid, n >= 2, K > 0, w0.count == n, floor.count == n, mu > 0, mu.isFinite,
               points.allSatisfy({ $0.residual.count == K }) else { return w0 }
         let lower = zip(floor, w0).map { max(0, min($0, $1)) }
         let totals = groups.map { g in g.reduce(0.0) { $0 + w0[$1] } }
@@ -206,14 +215,8 @@ enum _GradientMatch {
             for i in av.indices { av[i] = 0 }
             av.withUnsafeMutableBufferPointer { v in
                 for j in 0..<n where g[j] != 0 {
-                    let p = points[j], gj = g[j]
-                    p.residual.withUnsafeBufferPointer { r in
-                        for (f, x) in zip(p.record.features.indices, p.record.features.values) {
-                            let base = Int(f) * K, s = gj * Double(x)
-                            for t in 0..<K { v[base + t] += s * Double(r[t]) }
-                        }
-                        if target.hasBias { for t in 0..<K { v[biasAt + t] += gj * Double(r[t]) } }
-                    }
+                    _GradientSum.scatter(points[j], times: g[j], into: v)
+                    if target.hasBias { _GradientSum.scatterBias(points[j], times: g[j], into: v, at: biasAt) }
                 }
             }
         }
@@ -236,7 +239,6 @@ enum _GradientMatch {
                 }
             }
         }
-        guard mu > 0, mu.isFinite else { return w0 }
 
         // Lipschitz constant of the smooth part: λ_max(AᵀA) (power iteration, from a fixed start) + μ.
         var v = [Double](repeating: 1 / Double(n).squareRoot(), count: n)

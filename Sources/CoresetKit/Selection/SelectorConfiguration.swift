@@ -127,7 +127,7 @@ public struct SelectorConfiguration: Sendable, Hashable {
     /// budget (`referenceFactor`), so one selector at a large k is slow (census_kdd
     /// at k = 19,952: 475 records/s, 589 s), while g shards cost what selectors of k/g cost (10 shards:
     /// 45 s). The price is quality: each shard picks from its own records only. Measured on census_kdd at
-    /// k = 5,000 near the optimum, the gradient error relative to the full gradient was 1.34 with one
+    /// k = 5,000 near the optimum (nearest weights), the gradient error relative to the full gradient was 1.34 with one
     /// selector, 1.41 with 2 shards and 1.84 with 10 (1.52 and 2.30 when each shard kept its own
     /// weights), against 1.5-1.6 for uniform random subsets (CHANGELOG). Use it when one selector cannot
     /// keep up.

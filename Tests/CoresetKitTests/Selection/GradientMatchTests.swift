@@ -257,6 +257,26 @@ import Testing
         }
     }
 
+    /// Each union element's floor is its own record's weight, whichever shard it came from (the shards
+    /// count arrivals separately, so an arrival does not name an element of the union).
+    @Test func shardUnionElementsKeepTheirOwnWeightAsFloor() {
+        let records = SelectionFixtures.blobs(n: 1500, dim: Self.dim, classes: 2, seed: 43, randomWeights: true)
+        let m = TestLinearModel.random(classes: 2, dim: Self.dim, seed: 7, version: 1)
+        var results: [WeightedCoreset] = []
+        for w in [SelectorConfiguration.Weighting.nearest, .gradientMatch] {
+            var cfg = Self.config(w, k: 60)
+            cfg.shards = 4
+            results.append(Self.coreset(cfg, .binary, m, records))
+        }
+        #expect(results[0].elements.map(\.record) == results[1].elements.map(\.record))
+        var floored = 0
+        for (n, e) in zip(results[0].elements, results[1].elements) {
+            #expect(e.weight >= min(n.weight, e.record.weight) * (1 - 1e-9))
+            if abs(e.weight - min(n.weight, e.record.weight)) <= 1e-9 * e.weight { floored += 1 }
+        }
+        #expect(floored > 0, "no element reached its floor: the check above proves nothing")
+    }
+
     @Test func shardsFitTheirUnionToTheSummedGradient() {
         let records = SelectionFixtures.blobs(n: 1500, dim: Self.dim, classes: 2, seed: 41)
         let m = TestLinearModel.random(classes: 2, dim: Self.dim, seed: 6, version: 1)
@@ -268,6 +288,7 @@ import Testing
         let nearest = coreset(.nearest), matched = coreset(.gradientMatch)
         #expect(nearest.elements.map(\.record) == matched.elements.map(\.record))
         #expect(abs(nearest.totalWeight - matched.totalWeight) <= 1e-9 * nearest.totalWeight)
+
         #expect(Self.gradientError(matched, records, classes: 2, m) < 0.9 * Self.gradientError(nearest, records, classes: 2, m))
     }
 }
