@@ -26,8 +26,9 @@ struct CheckpointOptions: ParsableArguments {
         var skipNext = false
         for a in arguments {
             if skipNext { skipNext = false; continue }
-            if a == "--state" || a == "--checkpoint-every" { skipNext = true; continue }
-            if a.hasPrefix("--state=") || a.hasPrefix("--checkpoint-every=") || a == "-q" || a == "--quiet" { continue }
+            // Options that do not change the result: a run may resume with other values.
+            if a == "--state" || a == "--checkpoint-every" || a == "--threads" { skipNext = true; continue }
+            if a.hasPrefix("--state=") || a.hasPrefix("--checkpoint-every=") || a.hasPrefix("--threads=") || a == "-q" || a == "--quiet" { continue }
             kept.append(a)
         }
         return kept.joined(separator: " ")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CoresetKit
 
 extension SelectorConfiguration.Algorithm: ExpressibleByArgument {}
@@ -140,6 +141,15 @@ struct SelectCommand: ParsableCommand {
     @Option(name: .long, help: "Also emit the coreset every N records.")
     var emitEvery: Int?
 
+    @Option(name: .long, help: "Worker threads for selection (default: the cores available): classes, or shards with --shards, are dealt to them; the output is the same at any count. --window, --half-life and greedy use one.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    /// The selector as this command runs it.
+    func threaded(_ s: CoresetSelector) -> CoresetSelector {
+        s.useThreads(threads)
+        return s
+    }
+
     @Flag(name: .shortAndLong, help: "No progress on stderr.")
     var quiet = false
 
@@ -147,6 +157,7 @@ struct SelectCommand: ParsableCommand {
 
     func validate() throws {
         if let e = emitEvery, e < 1 { throw ValidationError("--emit-every must be at least 1") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
         try checkpoint.validate(inputs: input)
         if selection.window != nil && selection.algorithm == .greedy { throw ValidationError("--window needs a streaming algorithm") }
     }
@@ -172,7 +183,7 @@ struct SelectCommand: ParsableCommand {
             if input.format == .text && selection.similarity == nil {
                 configuration.similarity = .saturatedCosine(threshold: selection.saturation ?? Self.textSaturation)
             }
-            var selector = CoresetSelector(configuration: configuration, task: task)
+            var selector = threaded(CoresetSelector(configuration: configuration, task: task))
             if let snapshot { selector.updateModel(snapshot) }
             var summary = StreamSummary(regression: input.regression)
             let progress = ProgressReporter(enabled: !quiet)
@@ -189,7 +200,7 @@ struct SelectCommand: ParsableCommand {
                 for case .file(let path) in input.inputs { identities.append(try InputIdentity(path: path)) }
                 if let saved = try SelectState.read(fromDirectory: dir) {
                     try saved.check(options: fingerprint, inputs: identities, directory: dir)
-                    selector = try CoresetSelector(restoring: saved.selector, configuration: configuration, task: saved.task, source: "checkpoint")
+                    selector = threaded(try CoresetSelector(restoring: saved.selector, configuration: configuration, task: saved.task, source: "checkpoint"))
                     try reader.resume(from: saved.reader, source: "checkpoint")
                     summary = saved.summary
                     nextEmit = saved.nextEmit

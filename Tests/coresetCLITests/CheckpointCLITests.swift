@@ -243,9 +243,10 @@ import Glibc
         let reference = dir.appendingPathComponent("reference.svm").path
         let output = dir.appendingPathComponent("coreset.svm").path
         let base = ["select", "-q", Self.test, "-k", "60", "--reference-size", "100", "--chunk-size", "65536"]
-        let r = try CLI.run(base + ["-o", reference])
+        // The reference on one thread, the killed runs on two (the output must not depend on it).
+        let r = try CLI.run(base + ["--threads", "1", "-o", reference])
         #expect(r.status == 0, "\(r.stderr)")
-        let args = base + ["--state", state, "--checkpoint-every", "1500", "-o", output]
+        let args = base + ["--threads", "2", "--state", state, "--checkpoint-every", "1500", "-o", output]
         var delays: [Double] = []
         for _ in 0..<3 {
             guard let delay = Self.killSoonAfterNextCheckpoint(try Self.start(args), state: state) else { break }

@@ -52,6 +52,29 @@ import Testing
         ])
     }
 
+    /// `--threads` deals the classes to worker threads; the coreset is the same bytes at any count,
+    /// with --emit-every too, and a checkpoint resumes under another count.
+    @Test func threadsDoNotChangeTheCoreset() throws {
+        let mnist = CLI.fixtures.appendingPathComponent("mnist/mnist.train1000.svm.zst").path
+        let base = ["select", "-q", "-k", "50", "--reference-size", "40", "--emit-every", "300", mnist]
+        let one = try CLI.run(base + ["--threads", "1"])
+        #expect(one.status == 0, "\(one.stderr)")
+        #expect(one.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.count == 4 * 50)
+        for n in ["2", "5"] {
+            let r = try CLI.run(base + ["--threads", n])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout == one.stdout, "--threads \(n)")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coreset-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let state = dir.appendingPathComponent("state").path
+        let first = try CLI.run(["select", "-q", "-k", "50", "--reference-size", "40", "--threads", "3", "--state", state, mnist])
+        #expect(first.status == 0, "\(first.stderr)")
+        let again = try CLI.run(["select", "-q", "-k", "50", "--reference-size", "40", "--threads", "1", "--state", state, mnist])
+        #expect(again.status == 0, "a checkpoint resumes under another thread count: \(again.stderr)")
+        #expect(try CLI.run(["select", "-q", "--threads", "0", mnist]).status == 64)
+    }
+
     @Test func everyOutputFormatReadsBackWithItsWeights() throws {
         for (format, reader) in [("vw", "vw"), ("jsonl", "jsonl"), ("csv", "csv"), ("libsvm", "libsvm")] {
             let r = try CLI.run(["select", "-q", "-k", "8", "--output-format", format, Self.adultTest])

@@ -27,6 +27,8 @@ ALGS = ["sieve", "sieve++", "three-sieves"]
 KS = [100, 1000]
 # apricot's input cap per k: at k=1000 it needs ~12 GB whatever the input size, at ~60 records/s.
 CAPS = {100: 10000, 1000: 3000}
+# Selection threads: one, and one per core (`CoresetSelector.useThreads`, `select --threads`).
+THREADS = sorted({1, os.cpu_count() or 1})
 DATASETS = [("mnist", "mnist/mnist.train.svm.zst"), ("census_kdd", "census_kdd/census_kdd.train.svm.zst")]
 
 
@@ -59,12 +61,13 @@ def main():
             r["apricot"][k] = run_json([sys.executable, os.path.join(HERE, "apricot_run.py"), path, str(k), str(CAPS[k]), adir])
         for k in KS:
             for a in ALGS:
-                print(f"stream {name} k={k} {a}", flush=True)
-                r["stream"][(k, a)] = run_json([BIN, "stream", path, str(k), a])
+                for t in THREADS:
+                    print(f"stream {name} k={k} {a} threads={t}", flush=True)
+                    r["stream"][(k, a, t)] = run_json([BIN, "stream", path, str(k), a, str(t)])
         print(f"eval {name}", flush=True)
         r["eval"] = run_json([BIN, "eval", path, adir])
         with open(os.path.join(OUT, f"{name}.json"), "w") as f:
-            json.dump({"apricot": r["apricot"], "stream": {f"{k} {a}": v for (k, a), v in r["stream"].items()},
+            json.dump({"apricot": r["apricot"], "stream": {f"{k} {a} {t}": v for (k, a, t), v in r["stream"].items()},
                        "eval": r["eval"]}, f, indent=1)
     load_after = os.getloadavg()
     write_results(results, args, started, load_before, load_after)
@@ -90,7 +93,9 @@ def write_results(results, args, started, lb, la):
     L.append(f"- Machine: {cpu_model()}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}; "
              f"shared with other jobs: load average {lb[0]:.1f} before, {la[0]:.1f} after, so absolute speeds are noisy")
     L.append("- Ours: `SelectorConfiguration(k:, algorithm:, space: .feature)` defaults (ε = 0.1, R = 1000 references per "
-             "class, warm-up 500, Euclidean CRAIG similarity, proportional budgets), single thread, release build.")
+             "class, warm-up 500, Euclidean CRAIG similarity, proportional budgets), release build; on one thread and with "
+             f"`useThreads({THREADS[-1]})` (classes dealt to worker threads, as `select --threads`; the output is identical). "
+             "apricot runs on one thread (numba; measured: NUMBA_NUM_THREADS=1 and 2 give the same speed).")
     L.append(f"- apricot {apricot_version()}: `FacilityLocationSelection(k, metric='euclidean', random_state=0).partial_fit` on "
              f"batches of 1000 of the FIRST {CAPS[100]:,} records (k=100) / {CAPS[1000]:,} records (k=1000) only — it is too "
              "slow and at k=1000 too memory-hungry (~12 GB) for more on a shared machine. Its records/s is measured on that "
@@ -100,15 +105,16 @@ def write_results(results, args, started, lb, la):
         e = r["eval"]
         L.append(f"## {name} ({e['records']:,} records, {e['dimension']} features)\n")
         L.append("### Throughput and peak memory (end to end from the .zst)\n")
-        L.append("| k | algorithm | records/s | peak RSS MiB | stored elements (bound) | x apricot records/s | apricot memory / ours |")
-        L.append("|---|---|---|---|---|---|---|")
+        L.append("| k | algorithm | threads | records/s | peak RSS MiB | stored elements (bound) | x apricot records/s | apricot memory / ours |")
+        L.append("|---|---|---|---|---|---|---|---|")
         for k in KS:
             a = r["apricot"][k]
-            L.append(f"| {k} | apricot (first {a['records']:,} records) | {a['records_per_s']:,.0f} | {a['peak_rss_mib']:,.0f} | | 1 | 1 |")
+            L.append(f"| {k} | apricot (first {a['records']:,} records) | 1 | {a['records_per_s']:,.0f} | {a['peak_rss_mib']:,.0f} | | 1 | 1 |")
             for alg in ALGS:
-                s = r["stream"][(k, alg)]
-                L.append(f"| {k} | {alg} | {s['records_per_s']:,.0f} | {s['peak_rss_mib']:,.0f} | {s['stored']:,} ({s['bound']:,}) | "
-                         f"{s['records_per_s'] / a['records_per_s']:,.1f}x | {a['peak_rss_mib'] / s['peak_rss_mib']:,.1f}x |")
+                for t in THREADS:
+                    s = r["stream"][(k, alg, t)]
+                    L.append(f"| {k} | {alg} | {s['threads']} | {s['records_per_s']:,.0f} | {s['peak_rss_mib']:,.0f} | {s['stored']:,} ({s['bound']:,}) | "
+                             f"{s['records_per_s'] / a['records_per_s']:,.1f}x | {a['peak_rss_mib'] / s['peak_rss_mib']:,.1f}x |")
         L.append("")
         L.append(f"### Objective on a fixed random sample of {e['eval_sample']:,} records\n")
         L.append(f"F(S) = Σ over the sample of max over selected records of the same class of max(0, D − ‖x − y‖), D = {e['D']:.4g} "
@@ -144,8 +150,16 @@ def write_results(results, args, started, lb, la):
                 L.append(f"| {g['model']} | {g['k']} | {g['algorithm']} | {g['random_relative']:.3f} | "
                          f"{g['feature_x_random']:.2f} | {nearest} | {g['gradient_x_random']:.2f} |")
         L.append("")
-    with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
-        f.write("\n".join(L) + "\n")
+    # Hand-written sections (from the first "## Reading of") are kept below the regenerated tables.
+    path = os.path.join(HERE, "RESULTS.md")
+    kept = ""
+    if os.path.exists(path):
+        old = open(path).read()
+        at = old.find("\n## Reading of")
+        if at >= 0:
+            kept = old[at:]
+    with open(path, "w") as f:
+        f.write("\n".join(L) + "\n" + kept)
     print("wrote", os.path.join(HERE, "RESULTS.md"))
 
 

@@ -4,6 +4,7 @@ extension CoresetSelector {
     /// bounded by the algorithm's store plus the reservoirs, so side data kept per held record (e.g.
     /// the text of log lines) stays bounded on an endless stream when pruned to this set.
     public var heldPositions: Set<UInt64> {
+        settle()
         var held = Set<UInt64>()
         for s in shardSelectors { held.formUnion(s.heldPositions) }
         for case let c? in classes {

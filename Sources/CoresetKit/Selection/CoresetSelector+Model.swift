@@ -21,6 +21,7 @@ extension CoresetSelector {
     /// - Complexity: O(R · nnz) to measure δ; a re-selection costs O((R + P) · R · nnz) per class.
     @discardableResult
     public func updateModel(_ snapshot: any GradientEmbedding) -> Bool {
+        settle()
         if !shardSelectors.isEmpty { return shardSelectors.reduce(false) { $1.updateModel(snapshot) || $0 } }
         guard configuration.space == .gradient, snapshot.version > 0 else { return false }
         if kernel.embedding != nil {

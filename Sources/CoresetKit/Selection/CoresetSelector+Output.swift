@@ -8,6 +8,7 @@ extension CoresetSelector {
     ///   O(P · k_c · nnz) for the weights; greedy and not-yet-started classes cost O(n_c² · nnz).
     ///   Reading it does not change the selector.
     public var coreset: WeightedCoreset {
+        settle()
         if !shardSelectors.isEmpty { return shardUnion }
         let budgets = classBudgets()
         let f = decayFactorNow
@@ -46,6 +47,7 @@ extension CoresetSelector {
 
     /// Budget per class id (0 for ids never seen, or with no record in the window).
     public func classBudgets() -> [Int] {
+        settle()
         if !shardSelectors.isEmpty { return shardBudgets }
         let k = configuration.k
         var b = [Int](repeating: 0, count: classes.count)

@@ -22,6 +22,7 @@ extension CoresetSelector {
 
     /// `encodedState()` in an older layout (2: without the gradient sums), for the compatibility tests.
     func encodedState(layout: Int) throws(CoresetError) -> [UInt8] {
+        settle()
         var w = _StateWriter()
         w.int(layout)
         w.string(Self.fingerprint(configuration, task))

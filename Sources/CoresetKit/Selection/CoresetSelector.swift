@@ -44,7 +44,8 @@ import Foundation
 /// **Closed loop.** `updateModel(_:)` switches to gradient space and re-selects when the model has
 /// moved enough (see `SelectorConfiguration.reselectionThreshold`).
 ///
-/// Single-threaded: confine an instance to one task.
+/// Not thread-safe: confine an instance to one task. With `useThreads(_:)` it runs part of the work on
+/// worker threads of its own, invisibly to the caller.
 public final class CoresetSelector {
     public let configuration: SelectorConfiguration
     public let task: TaskKind
@@ -67,6 +68,8 @@ public final class CoresetSelector {
     /// With `shards` > 1: the shards, record i going to shard i mod g (`CoresetSelector+Shards`);
     /// this selector then only deals records and combines the shards' answers.
     var shardSelectors: [CoresetSelector] = []
+    /// Worker threads (`useThreads`); nil: everything runs on the caller's thread.
+    var lanes: _WorkerLanes?
 
     /// Records offered so far.
     public var recordsSeen: Int { Int(arrivals) }
@@ -79,7 +82,10 @@ public final class CoresetSelector {
     /// Records seen at the latest re-selection (spacing rule, `SelectorConfiguration.reselectionSpacing`).
     public internal(set) var lastReselectionArrival: UInt64 = 0
     /// Model snapshot the geometry currently uses (nil: feature space).
-    public var currentEmbedding: (any GradientEmbedding)? { shardSelectors.first?.currentEmbedding ?? kernel.embedding }
+    public var currentEmbedding: (any GradientEmbedding)? {
+        settle()
+        return shardSelectors.first?.currentEmbedding ?? kernel.embedding
+    }
 
     /// Creates a selector.
     /// - Precondition: `configuration.validationError() == nil`.
@@ -95,10 +101,41 @@ public final class CoresetSelector {
         if g > 1 { shardSelectors = (0..<g).map { CoresetSelector(configuration: configuration.shardConfiguration($0), task: task) } }
     }
 
+    deinit { lanes?.shutdown() }
+
+    // MARK: - Threads
+
+    /// Threads that process records: 1 (the caller's) unless `useThreads` gave more.
+    public var threads: Int { lanes?.count ?? 1 }
+
+    /// Spreads the per-record work over up to `n` worker threads: the shards (with `shards` > 1, shard s
+    /// on thread s mod n) or else the classes (class c on thread c mod n; a stream with one class, as
+    /// regression, gains nothing). The caller's thread keeps what is shared (arrival counts, class
+    /// shares, the embedding, the gradient sums) and hands each record's class step on, so every class
+    /// sees its records in arrival order with the inputs it would see alone: the coreset, weights and
+    /// checkpoints are exactly those of one thread, at any n and any batching. Every other call
+    /// (`coreset`, `updateModel`, `encodedState`, the counters, ...) first waits for the workers.
+    /// Windows and half-lives stay on one thread (expiry and decay touch every class), as does greedy.
+    /// Worth it on mnist-like streams (10 classes): `tools/bench_selection`.
+    public func useThreads(_ n: Int) {
+        precondition(n >= 1)
+        lanes?.shutdown()
+        lanes = nil
+        let parallel = shardSelectors.count > 1
+            || (configuration.window == nil && configuration.halfLife == nil && configuration.algorithm != .greedy)
+        let count = shardSelectors.count > 1 ? min(n, shardSelectors.count) : n
+        if parallel && count > 1 { lanes = _WorkerLanes(count: count) }
+    }
+
+    /// Waits until the workers have processed every record offered (nothing to do without workers).
+    @inline(__always)
+    func settle() { lanes?.settle() }
+
     // MARK: - Public counters
 
     /// Distinct records held by the sieves (the algorithm's state; the reservoir is counted apart).
     public var storedElementCount: Int {
+        settle()
         if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.storedElementCount } }
         return classes.reduce(0) { $0 + ($1?.poolCount ?? 0) }
     }
@@ -108,6 +145,7 @@ public final class CoresetSelector {
     /// reservoir can exceed that by what it held when its share fell; with a window, by what it held at
     /// its start). A class that has not started holds all its records, fewer than that size.
     public var referenceCount: Int {
+        settle()
         if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.referenceCount } }
         return classes.reduce(0) { $0 + ($1?.refs.count ?? 0) }
     }
@@ -116,6 +154,7 @@ public final class CoresetSelector {
     /// f = `referenceFactor` and k_c the class's current share (before its start) or its largest share
     /// since its start (so a started class's reservoir never shrinks).
     public func referenceTarget(ofClass c: Int) -> Int {
+        settle()
         if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.referenceTarget(ofClass: c) } }
         guard c < classes.count, let s = classes[c] else { return configuration.referenceSize }
         return referenceTarget(s)
@@ -137,6 +176,7 @@ public final class CoresetSelector {
     /// - ThreeSieves: k_c, i.e. O(k);
     /// - greedy: unbounded (the whole stream).
     public var storedElementBound: Int {
+        settle()
         if !shardSelectors.isEmpty {
             return shardSelectors.reduce(0) { let (s, o) = $0.addingReportingOverflow($1.storedElementBound); return o ? Int.max : s }
         }
@@ -156,11 +196,15 @@ public final class CoresetSelector {
     }
 
     /// Classes seen so far (ids 0..<count; regression has one).
-    public var classCount: Int { shardSelectors.isEmpty ? classes.count : shardSelectors.map(\.classCount).max()! }
+    public var classCount: Int {
+        settle()
+        return shardSelectors.isEmpty ? classes.count : shardSelectors.map(\.classCount).max()!
+    }
 
     /// Accepted input weight of class c (decayed to now if a half-life is set; of the records in the
     /// window if a window is set).
     public func inputWeight(ofClass c: Int) -> Double {
+        settle()
         if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.inputWeight(ofClass: c) } }
         guard c < classes.count, let s = classes[c] else { return 0 }
         return s.inputWeight * decayFactorNow
@@ -168,6 +212,7 @@ public final class CoresetSelector {
 
     /// Records of class c seen so far.
     public func recordCount(ofClass c: Int) -> Int {
+        settle()
         if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.recordCount(ofClass: c) } }
         guard c < classes.count, let s = classes[c] else { return 0 }
         return s.seen
@@ -176,6 +221,7 @@ public final class CoresetSelector {
     /// The objective with its frozen scale (for exact evaluation by benchmarks). Before the warm-up
     /// is complete the scale is fitted from the records seen so far.
     public var objective: FacilityLocation {
+        settle()
         if let first = shardSelectors.first { return first.objective }  // each shard fixes its own scale
         if scaleFixed { return FacilityLocation(kernel: kernel) }
         return FacilityLocation.fitted(configuration.similarity, sample: warmUpBuffer, embedding: kernel.embedding)
@@ -196,7 +242,13 @@ public final class CoresetSelector {
     public func offer(_ record: Record) {
         if !shardSelectors.isEmpty {
             let g = UInt64(shardSelectors.count)
-            shardSelectors[Int(arrivals % g)].offer(record)
+            let shard = Int(arrivals % g)
+            if let lanes {
+                let selector = shardSelectors[shard]
+                lanes.submit(shard) { selector.offer(record) }
+            } else {
+                shardSelectors[shard].offer(record)
+            }
             arrivals += 1
             return
         }
@@ -205,7 +257,10 @@ public final class CoresetSelector {
         arrivals += 1
         if !scaleFixed {
             warmUpBuffer.append(record)
-            if warmUpBuffer.count >= effectiveWarmUp { fixScale(from: warmUpBuffer) }
+            if warmUpBuffer.count >= effectiveWarmUp {
+                lanes?.settle()  // the kernel changes
+                fixScale(from: warmUpBuffer)
+            }
         }
         let cid = task == .regression ? 0 : max(0, record.classIndex)
         let cls = classState(cid)
@@ -220,7 +275,7 @@ public final class CoresetSelector {
                 windowWeight[Int(arrival % UInt64(n))] = record.weight
             }
         }
-        updateCapacity(cls)
+        let capacity = share(of: cls)
         maybeRenormaliseDecay()
         let scaled = record.weight * scaleFactor(arrival: arrival)
         cls.inputWeight += scaled
@@ -228,25 +283,41 @@ public final class CoresetSelector {
         let point = kernel.point(record, arrival: arrival)
         if matchesGradients && kernel.embedding != nil { cls.gradientSum.add(point, weight: scaled) }
         if configuration.algorithm == .greedy {
+            cls.capacity = capacity
             cls.all.append(point)
             return
         }
+        // What the class's own step needs is read here, so the step may run on another thread.
+        let ordinal = cls.seen
+        if let lanes {
+            lanes.submit(cid) { [self] in classStep(point, in: cls, ordinal: ordinal, capacity: capacity, weight: scaled) }
+        } else {
+            classStep(point, in: cls, ordinal: ordinal, capacity: capacity, weight: scaled)
+        }
+    }
+
+    /// A record's part that touches only its class (the sieves, weights, reservoir): on a worker lane
+    /// with `useThreads`, else inline. `capacity` is the class's share computed when it arrived.
+    func classStep(_ point: _Point, in cls: _ClassState, ordinal: Int, capacity: Int, weight: Double) {
+        cls.capacity = capacity
+        if cls.started { cls.maxCapacity = max(cls.maxCapacity, capacity) }
         if !cls.started {
             if configuration.window != nil {
                 windowAdmit(point, in: cls, selfSlot: nil, poolSims: [])
             } else {
                 cls.appendReference(point)
-                if configuration.halfLife != nil { cls.refPriority.append(halfLifePriority(arrival)) }
+                if configuration.halfLife != nil { cls.refPriority.append(halfLifePriority(point.arrival)) }
             }
             if cls.refs.count >= referenceTarget(cls) { start(cls) }
             return
         }
-        process(point, in: cls, ordinal: cls.seen, weight: scaled, replay: false)
+        process(point, in: cls, ordinal: ordinal, weight: weight, replay: false)
     }
 
     /// Ends the stream: classes whose reservoir never filled are started now (their ground set is then
     /// every record they sent). Offering more records afterwards is allowed.
     public func finish() {
+        settle()
         for s in shardSelectors { s.finish() }
         if !scaleFixed && warmUpBuffer.count >= 1 { fixScale(from: warmUpBuffer) }
         guard configuration.algorithm != .greedy else { return }
@@ -278,8 +349,9 @@ public final class CoresetSelector {
         warmUpBuffer = []
     }
 
-    /// The class's share of k now: proportional to its frequency (rounded up) or equal.
-    func updateCapacity(_ c: _ClassState) {
+    /// The class's share of k now: proportional to its frequency (rounded up) or equal. Read on the
+    /// caller's thread when a record arrives; the class's step sets it as its sieve capacity.
+    func share(of c: _ClassState) -> Int {
         let k = configuration.k
         let cap: Int
         if task == .regression {
@@ -295,8 +367,7 @@ public final class CoresetSelector {
             case .equal: cap = (k + classes.count { $0 != nil } - 1) / max(1, classes.count { $0 != nil })
             }
         }
-        c.capacity = max(1, min(k, cap))
-        if c.started { c.maxCapacity = max(c.maxCapacity, c.capacity) }
+        return max(1, min(k, cap))
     }
 
     var decayFactorNow: Double {
@@ -503,7 +574,7 @@ public final class CoresetSelector {
             halfLifeAdmit(p, in: c, selfSlot: slot, poolSims: poolSims)
             return
         }
-        let n = UInt64(c.seen)
+        let n = UInt64(ordinal)  // the class's record count with this one (its `seen` when it arrived)
         let j = Int(c.rng.below(n))
         if c.refs.count < referenceTarget(c) {
             c.appendReference(p)

@@ -54,10 +54,11 @@ let ks = [100, 1000]
 
 // MARK: - stream
 
-func stream(_ path: String, k: Int, alg: SelectorConfiguration.Algorithm) {
+func stream(_ path: String, k: Int, alg: SelectorConfiguration.Algorithm, threads: Int) {
     let t0 = now()
     let reader = RecordReader(inputs: [.file(path)])
     let selector = CoresetSelector(configuration: benchConfiguration(k: k, algorithm: alg, space: .feature), task: taskOf(path))
+    selector.useThreads(threads)
     var n = 0
     while let b = try! reader.next() {
         selector.offer(b)
@@ -66,7 +67,7 @@ func stream(_ path: String, k: Int, alg: SelectorConfiguration.Algorithm) {
     selector.finish()
     let c = selector.coreset
     let t1 = now()
-    print(json(["algorithm": alg.rawValue, "k": k, "records": n, "seconds": t1 - t0, "records_per_s": Double(n) / (t1 - t0),
+    print(json(["algorithm": alg.rawValue, "k": k, "threads": selector.threads, "records": n, "seconds": t1 - t0, "records_per_s": Double(n) / (t1 - t0),
                 "peak_rss_mib": peakRSSMiB(), "stored": selector.storedElementCount, "bound": selector.storedElementBound,
                 "references": selector.referenceCount, "coreset": c.count]))
 }
@@ -386,12 +387,12 @@ func window(_ path: String, k: Int, n: Int) {
 let args = CommandLine.arguments
 switch args.count > 1 ? args[1] : "" {
 case "stream":
-    stream(args[2], k: Int(args[3])!, alg: SelectorConfiguration.Algorithm(rawValue: args[4])!)
+    stream(args[2], k: Int(args[3])!, alg: SelectorConfiguration.Algorithm(rawValue: args[4])!, threads: args.count > 5 ? Int(args[5])! : 1)
 case "window":
     window(args[2], k: Int(args[3])!, n: Int(args[4])!)
 case "eval":
     eval(args[2], apricotDir: args.count > 3 ? args[3] : nil)
 default:
-    FileHandle.standardError.write("usage: BenchSelection stream FILE K ALGORITHM | eval FILE [APRICOT_DIR] | window FILE K N\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: BenchSelection stream FILE K ALGORITHM [THREADS] | eval FILE [APRICOT_DIR] | window FILE K N\n".data(using: .utf8)!)
     exit(64)
 }

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Worker threads for a selector's records: lane i runs the work submitted to it, in submission
+/// order, on its own thread. The selector deals each class (or shard) to one lane, so every class
+/// still sees its records one at a time in arrival order, and the answer is exactly the serial one.
+///
+/// Work is handed over in batches (one lock round per `batchSize` records, not per record), and a
+/// lane holds at most `maxQueuedBatches` of them: `submit` waits while its lane is full
+/// (back-pressure, so memory stays bounded when parsing is faster than selection).
+///
+/// Thread-safety: `submit` and `settle` must come from one thread (the selector's owner); each
+/// lane's queue is guarded by its condition.
+final class _WorkerLanes: @unchecked Sendable {
+    typealias Work = () -> Void
+
+    private final class Lane: @unchecked Sendable {
+        let condition = NSCondition()
+        // Guarded by `condition`.
+        var queue: [[Work]] = []
+        var running = false
+        var stopping = false
+        // Owner thread only: the batch being filled.
+        var filling: [Work] = []
+    }
+
+    static let batchSize = 64
+    static let maxQueuedBatches = 8
+
+    private let lanes: [Lane]
+    /// Whether anything was submitted since the last `settle` (owner thread only).
+    private var unsettled = false
+
+    var count: Int { lanes.count }
+
+    init(count: Int) {
+        precondition(count >= 1)
+        lanes = (0..<count).map { _ in Lane() }
+        for lane in lanes {
+            let thread = Thread { Self.serve(lane) }
+            thread.stackSize = 8 << 20
+            thread.name = "coreset selection"
+            thread.start()
+        }
+    }
+
+    /// Queues `work` on `lane` (mod the lane count).
+    func submit(_ lane: Int, _ work: @escaping Work) {
+        let l = lanes[lane % lanes.count]
+        l.filling.append(work)
+        unsettled = true
+        if l.filling.count >= Self.batchSize { hand(l) }
+    }
+
+    /// Returns once every submitted piece of work has run.
+    func settle() {
+        guard unsettled else { return }
+        for l in lanes { hand(l) }
+        for l in lanes {
+            l.condition.lock()
+            while !l.queue.isEmpty || l.running { l.condition.wait() }
+            l.condition.unlock()
+        }
+        unsettled = false
+    }
+
+    /// Runs what is queued, then ends the threads (they hold the lanes, not the owner).
+    func shutdown() {
+        settle()
+        for l in lanes {
+            l.condition.lock()
+            l.stopping = true
+            l.condition.broadcast()
+            l.condition.unlock()
+        }
+    }
+
+    private func hand(_ l: Lane) {
+        guard !l.filling.isEmpty else { return }
+        var batch: [Work] = []
+        batch.reserveCapacity(Self.batchSize)
+        swap(&batch, &l.filling)
+        l.condition.lock()
+        while l.queue.count >= Self.maxQueuedBatches { l.condition.wait() }
+        l.queue.append(batch)
+        l.condition.broadcast()
+        l.condition.unlock()
+    }
+
+    private static func serve(_ l: Lane) {
+        while true {
+            l.condition.lock()
+            while l.queue.isEmpty && !l.stopping { l.condition.wait() }
+            if l.queue.isEmpty {
+                l.condition.unlock()
+                return
+            }
+            let batch = l.queue.removeFirst()
+            l.running = true
+            l.condition.broadcast()
+            l.condition.unlock()
+            for work in batch { work() }
+            l.condition.lock()
+            l.running = false
+            l.condition.broadcast()
+            l.condition.unlock()
+        }
+    }
+}
