@@ -62,7 +62,7 @@ struct _GradientSum {
         guard valid else { return }
         let k = residualCount
         guard p.residual.count == k else { invalidate(); return }
-        let ix = p.record.features.indices, vx = p.record.features.values
+        let ix = p.record.features.indices
         if let last = ix.last, Int(last) >= dimension {
             let need = Int(last) + 1
             guard need * k <= Self.maxEntries else { invalidate(); return }
