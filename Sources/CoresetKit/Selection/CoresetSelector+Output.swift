@@ -12,17 +12,23 @@ extension CoresetSelector {
         if !shardSelectors.isEmpty { return shardUnion }
         let budgets = classBudgets()
         let f = decayFactorNow
-        var perClass: [(c: _ClassState, picked: [(point: _Point, weight: Double)])] = []
-        for case let c? in classes {
+        let live = classes.compactMap { $0 }.filter { budgets[$0.id] > 0 }
+        func picks(_ c: _ClassState) -> [(point: _Point, weight: Double)] {
             let b = budgets[c.id]
-            guard b > 0 else { continue }
-            if configuration.algorithm == .greedy {
-                perClass.append((c, offlineGreedy(c.liveAll, budget: b)))
-            } else if !c.started {
-                perClass.append((c, offlineGreedy(c.refs, budget: b)))
-            } else {
-                perClass.append((c, fromSieves(c, budget: b)))
-            }
+            if configuration.algorithm == .greedy { return offlineGreedy(c.liveAll, budget: b) }
+            return c.started ? fromSieves(c, budget: b) : offlineGreedy(c.refs, budget: b)
+        }
+        var perClass: [(c: _ClassState, picked: [(point: _Point, weight: Double)])]
+        if let lanes {
+            // Each class's read-out reads only that class: on its lane, like its records.
+            let slots = UnsafeMutableBufferPointer<[(point: _Point, weight: Double)]>.allocate(capacity: live.count)
+            slots.initialize(repeating: [])
+            defer { slots.deinitialize(); slots.deallocate() }
+            for (i, c) in live.enumerated() { lanes.submit(c.id) { slots[i] = picks(c) } }
+            lanes.settle()
+            perClass = live.indices.map { (live[$0], slots[$0]) }
+        } else {
+            perClass = live.map { ($0, picks($0)) }
         }
         if matchesGradients && kernel.embedding != nil {
             // One fit over every class with a sum, each class keeping its total (`_GradientMatch.refineJointly`).

@@ -23,24 +23,24 @@ extension CoresetSelector {
         let classCount = shardSelectors.map(\.classes.count).max() ?? 0
         var perClass: [(id: Int, union: [(shard: Int, point: _Point)], weights: [Double])] = []
         for id in 0..<classCount {
-            var union: [(shard: Int, point: _Point)] = []
-            for (s, shard) in shardSelectors.enumerated() {
-                guard id < shard.classes.count, let c = shard.classes[id], id < budgets[s].count, budgets[s][id] > 0 else { continue }
-                for p in shard.classPicks(c, budget: budgets[s][id]) { union.append((s, p)) }
+            let picks = eachShard { s, shard -> [_Point] in
+                guard id < shard.classes.count, let c = shard.classes[id], id < budgets[s].count, budgets[s][id] > 0 else { return [] }
+                return shard.classPicks(c, budget: budgets[s][id])
             }
+            let union = picks.enumerated().flatMap { s, ps in ps.map { (shard: s, point: $0) } }
             guard !union.isEmpty else { continue }
-            var w = [Double](repeating: 0, count: union.count)
-            for (s, shard) in shardSelectors.enumerated() {
-                guard id < shard.classes.count, let c = shard.classes[id] else { continue }
+            let parts = eachShard { s, shard -> [Double]? in
+                guard id < shard.classes.count, let c = shard.classes[id] else { return nil }
                 // The union as this shard measures it: its own picks as they are, the others embedded at
                 // its snapshot, with arrivals none of its records has (so none is taken for a query itself).
                 let targets = union.enumerated().map { j, u in
                     u.shard == s ? u.point : shard.kernel.point(u.point.record, arrival: UInt64.max - UInt64(j))
                 }
-                let part = shard.classWeights(c, onto: targets)
                 let f = shard.decayFactorNow
-                for j in w.indices { w[j] += part[j] * f }
+                return shard.classWeights(c, onto: targets).map { $0 * f }
             }
+            var w = [Double](repeating: 0, count: union.count)
+            for case let part? in parts { for j in w.indices { w[j] += part[j] } }
             perClass.append((id, union, w))
         }
         // Gradient matching over the union, with the shards' summed gradient sums.
@@ -65,6 +65,19 @@ extension CoresetSelector {
         }
         out.sort { ($0.classIndex, $0.record.position) < ($1.classIndex, $1.record.position) }
         return WeightedCoreset(elements: out)
+    }
+
+    /// `body` for every shard, in shard order; on the worker lanes (shard s on its records' lane) when
+    /// there are some, since a shard's read-out touches that shard only.
+    func eachShard<T>(_ body: @escaping (Int, CoresetSelector) -> T) -> [T] {
+        guard let lanes else { return shardSelectors.enumerated().map { body($0.offset, $0.element) } }
+        let n = shardSelectors.count
+        let slots = UnsafeMutableBufferPointer<T?>.allocate(capacity: n)
+        slots.initialize(repeating: nil)
+        defer { slots.deinitialize(); slots.deallocate() }
+        for (s, shard) in shardSelectors.enumerated() { lanes.submit(s) { slots[s] = body(s, shard) } }
+        lanes.settle()
+        return slots.map { $0! }
     }
 
     /// Class id's gradient sum over all shards (in input-weight units, decayed to now), when every shard

@@ -65,9 +65,11 @@ func stream(_ path: String, k: Int, alg: SelectorConfiguration.Algorithm, thread
         n += b.count
     }
     selector.finish()
+    let tFinished = now()
     let c = selector.coreset
     let t1 = now()
     print(json(["algorithm": alg.rawValue, "k": k, "threads": selector.threads, "records": n, "seconds": t1 - t0, "records_per_s": Double(n) / (t1 - t0),
+                "stream_seconds": tFinished - t0, "readout_seconds": t1 - tFinished,
                 "peak_rss_mib": peakRSSMiB(), "stored": selector.storedElementCount, "bound": selector.storedElementBound,
                 "references": selector.referenceCount, "coreset": c.count]))
 }
