@@ -22,7 +22,7 @@ extension CoresetSelector {
     @discardableResult
     public func updateModel(_ snapshot: any GradientEmbedding) -> Bool {
         settle()
-        if !shardSelectors.isEmpty { return shardSelectors.reduce(false) { $1.updateModel(snapshot) || $0 } }
+        if !shardSelectors.isEmpty { return eachShard { _, shard in shard.updateModel(snapshot) }.contains(true) }
         guard configuration.space == .gradient, snapshot.version > 0 else { return false }
         if kernel.embedding != nil {
             if arrivals < nextReselectionArrival { return false }
