@@ -52,6 +52,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Selection and learning in lockstep on one thread (deterministic, slower).")
     var sync = false
 
+    @Option(name: .long, help: "Worker threads for selection (as `select --threads`; the coreset is the same at any count). Default 1: the learner has a core of its own.")
+    var threads: Int = 1
+
     @Option(name: .long, help: "Evaluate on this file at every progress row.")
     var holdout: String?
 
@@ -80,6 +83,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if replaySteps < 0 { throw ValidationError("--replay-steps must be non-negative") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if replayWeight < 0 { throw ValidationError("--replay-weight must be non-negative") }
         if publishEvery < 1 || snapshotEvery < 1 { throw ValidationError("--publish-every and --snapshot-every must be at least 1") }
         if let s = saveEvery, s < 1 { throw ValidationError("--save-every must be at least 1") }
@@ -110,6 +114,7 @@ struct RunCommand: ParsableCommand {
             config.publishEvery = publishEvery
             config.modelSnapshotEvery = snapshotEvery
             config.synchronous = sync
+            config.selectionThreads = threads
             config.checkpointEvery = saveEvery
             let holdoutRecords = try holdout.map {
                 try loadRecords(path: $0, options: input.readerOptions, labels: nil) { writeDiagnostic($0) }.records

@@ -108,6 +108,27 @@ import Testing
         #expect(Self.value("records_accepted", in: r.stdout) == 32561)
     }
 
+    /// `run --threads` gives the selector worker threads; in lockstep the run is deterministic, so the
+    /// model and the coreset must come out the same as with one.
+    @Test func selectionThreadsDoNotChangeALockstepRun() throws {
+        let mnist = CLI.fixtures.appendingPathComponent("mnist/mnist.train1000.svm.zst").path
+        let mnistTest = CLI.fixtures.appendingPathComponent("mnist/mnist.test300.svm.zst").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coreset-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var outputs: [String] = []
+        for n in ["1", "3"] {
+            let coreset = dir.appendingPathComponent("coreset\(n).svm").path
+            let r = try CLI.run(["run", "-q", "--sync", "-k", "60", "--reference-size", "40", "--threads", n, mnist,
+                                 "--test", mnistTest, "--coreset-out", coreset])
+            #expect(r.status == 0, "\(r.stderr)")
+            outputs.append(r.stdout.split(separator: "\n").filter { !$0.hasPrefix("seconds") && !$0.contains("per_second") }.joined(separator: "\n"))
+            outputs.append(try String(contentsOfFile: coreset, encoding: .utf8))
+        }
+        #expect(outputs[0] == outputs[2], "summary and test metrics")
+        #expect(outputs[1] == outputs[3], "coreset")
+        #expect(outputs[1].split(separator: "\n").count == 60)
+    }
+
     @Test func progressRowsAtDoublingCountsOnStderr() throws {
         let r = try CLI.run(["run", "--mode", "online-only", Self.test])
         #expect(r.status == 0)

@@ -49,6 +49,9 @@ public struct RunConfiguration: Sendable {
     public var synchronous = false
     /// Batches in flight between the ingest thread and the learner (back-pressure beyond).
     public var channelCapacity = 4
+    /// Worker threads for the selector (`CoresetSelector.useThreads`; the coreset does not depend on it).
+    /// 1 by default: the learner has a core of its own.
+    public var selectionThreads = 1
 
     public init(selector: SelectorConfiguration) {
         self.selector = selector
@@ -210,6 +213,7 @@ public final class StreamingRun {
         let usesMemory = configuration.mode != .onlineOnly
         let selector = usesMemory && configuration.memory == .coreset
             ? restoredSelector ?? CoresetSelector(configuration: configuration.selector, task: task) : nil
+        if configuration.selectionThreads > 1 { selector?.useThreads(configuration.selectionThreads) }
         var reservoir = usesMemory && configuration.memory == .reservoir
             ? resumed?.ingest.reservoir ?? ReservoirMemory(k: configuration.selector.k, seed: configuration.selector.seed) : nil
 
