@@ -101,7 +101,9 @@ public final class CoresetSelector {
         if g > 1 { shardSelectors = (0..<g).map { CoresetSelector(configuration: configuration.shardConfiguration($0), task: task) } }
     }
 
-    deinit { lanes?.shutdown() }
+    // No waiting here: nothing queued refers to this selector any more (work holds it strongly), and
+    // this may run on a worker thread.
+    deinit { lanes?.stop() }
 
     // MARK: - Threads
 
@@ -235,11 +237,20 @@ public final class CoresetSelector {
     ///   (O(log k / ε) sieves for Sieve-Streaming, O(1/ε · log k) live for ++, 1 for ThreeSieves).
     ///   No memory per record beyond the bounded store and reservoir (greedy keeps every record).
     public func offer(_ batch: RecordBatch) {
-        for i in 0..<batch.count { offer(batch[i]) }
+        for i in 0..<batch.count { offerOne(batch[i]) }
+        lanes?.flush()
     }
 
     /// Processes one record. Labels of classification tasks must be class ids >= 0.
     public func offer(_ record: Record) {
+        offerOne(record)
+        lanes?.flush()
+    }
+
+    /// `offer` without handing the workers what is queued: each call of `offer` hands it on before it
+    /// returns, so no work (which holds the selector) waits in a half-filled batch after it, and a
+    /// selector nobody reads any more is freed once its workers are done.
+    func offerOne(_ record: Record) {
         if !shardSelectors.isEmpty {
             let g = UInt64(shardSelectors.count)
             let shard = Int(arrivals % g)

@@ -51,6 +51,11 @@ final class _WorkerLanes: @unchecked Sendable {
         if l.filling.count >= Self.batchSize { hand(l) }
     }
 
+    /// Hands every lane its half-filled batch (without waiting for it to run).
+    func flush() {
+        for l in lanes { hand(l) }
+    }
+
     /// Returns once every submitted piece of work has run.
     func settle() {
         guard unsettled else { return }
@@ -66,6 +71,12 @@ final class _WorkerLanes: @unchecked Sendable {
     /// Runs what is queued, then ends the threads (they hold the lanes, not the owner).
     func shutdown() {
         settle()
+        stop()
+    }
+
+    /// Ends each thread once its queue is empty, without waiting. For the owner's deinit, which may run
+    /// on a worker thread (the last reference to the owner can be a finished piece of work).
+    func stop() {
         for l in lanes {
             l.condition.lock()
             l.stopping = true

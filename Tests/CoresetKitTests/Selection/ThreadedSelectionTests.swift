@@ -91,6 +91,22 @@ import Testing
         #expect(Self.fingerprint(resumed.coreset) == Self.fingerprint(serial.coreset))
     }
 
+    /// Queued work holds the selector, and every `offer` hands its work on before returning, so a
+    /// selector dropped without a read is freed (with its threads) once the workers are done.
+    @Test func aSelectorDroppedWithoutAReadIsFreed() {
+        weak var dropped: CoresetSelector?
+        do {
+            let s = CoresetSelector(configuration: Self.config(.sieveStreamingPlusPlus, space: .feature), task: .multiclass)
+            s.useThreads(2)
+            s.offer(RecordBatch(Self.data[..<500]))
+            s.offer(Self.data[500])
+            dropped = s
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while dropped != nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(dropped == nil)
+    }
+
     /// Windows, half-lives and greedy touch every class per record: they stay on the caller's thread.
     @Test func driftModesAndGreedyStayOnOneThread() {
         for cfg in [SelectorConfiguration(k: 10, window: 100), SelectorConfiguration(k: 10, halfLife: 100),
