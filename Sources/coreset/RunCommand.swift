@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import CoresetKit
 
 struct RunCommand: ParsableCommand {
@@ -52,8 +53,8 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Selection and learning in lockstep on one thread (deterministic, slower).")
     var sync = false
 
-    @Option(name: .long, help: "Worker threads for selection (as `select --threads`; the coreset is the same at any count). Default 1: the learner has a core of its own.")
-    var threads: Int = 1
+    @Option(name: .long, help: "Worker threads for selection (as `select --threads`; the coreset is the same at any count). Default: the cores available less two (the learner's and the reader's), at least 1.")
+    var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 2)
 
     @Option(name: .long, help: "Evaluate on this file at every progress row.")
     var holdout: String?
