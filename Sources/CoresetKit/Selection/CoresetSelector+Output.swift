@@ -18,18 +18,9 @@ extension CoresetSelector {
             if configuration.algorithm == .greedy { return offlineGreedy(c.liveAll, budget: b) }
             return c.started ? fromSieves(c, budget: b) : offlineGreedy(c.refs, budget: b)
         }
-        var perClass: [(c: _ClassState, picked: [(point: _Point, weight: Double)])]
-        if let lanes {
-            // Each class's read-out reads only that class: on its lane, like its records.
-            let slots = UnsafeMutableBufferPointer<[(point: _Point, weight: Double)]>.allocate(capacity: live.count)
-            slots.initialize(repeating: [])
-            defer { slots.deinitialize(); slots.deallocate() }
-            for (i, c) in live.enumerated() { lanes.submit(c.id) { slots[i] = picks(c) } }
-            lanes.settle()
-            perClass = live.indices.map { (live[$0], slots[$0]) }
-        } else {
-            perClass = live.map { ($0, picks($0)) }
-        }
+        // Each class's read-out reads only that class: on its lane, like its records.
+        let picked = lanes?.collect(live.count, lane: { live[$0].id }) { picks(live[$0]) } ?? live.map(picks)
+        var perClass = Array(zip(live, picked)).map { (c: $0.0, picked: $0.1) }
         if matchesGradients && kernel.embedding != nil {
             // One fit over every class with a sum, each class keeping its total (`_GradientMatch.refineJointly`).
             let fitted = perClass.indices.filter { perClass[$0].c.gradientSum.valid && !perClass[$0].picked.isEmpty }

@@ -70,14 +70,9 @@ extension CoresetSelector {
     /// `body` for every shard, in shard order; on the worker lanes (shard s on its records' lane) when
     /// there are some, since a shard's read-out touches that shard only.
     func eachShard<T>(_ body: @escaping (Int, CoresetSelector) -> T) -> [T] {
-        guard let lanes else { return shardSelectors.enumerated().map { body($0.offset, $0.element) } }
-        let n = shardSelectors.count
-        let slots = UnsafeMutableBufferPointer<T?>.allocate(capacity: n)
-        slots.initialize(repeating: nil)
-        defer { slots.deinitialize(); slots.deallocate() }
-        for (s, shard) in shardSelectors.enumerated() { lanes.submit(s) { slots[s] = body(s, shard) } }
-        lanes.settle()
-        return slots.map { $0! }
+        let shards = shardSelectors
+        guard let lanes else { return shards.enumerated().map { body($0.offset, $0.element) } }
+        return lanes.collect(shards.count, lane: { $0 }) { body($0, shards[$0]) }
     }
 
     /// Class id's gradient sum over all shards (in input-weight units, decayed to now), when every shard

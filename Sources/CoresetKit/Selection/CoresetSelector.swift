@@ -269,7 +269,7 @@ public final class CoresetSelector {
         if !scaleFixed {
             warmUpBuffer.append(record)
             if warmUpBuffer.count >= effectiveWarmUp {
-                lanes?.settle()  // the kernel changes
+                settle()  // the kernel changes
                 fixScale(from: warmUpBuffer)
             }
         }

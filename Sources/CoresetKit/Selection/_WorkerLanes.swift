@@ -51,6 +51,16 @@ final class _WorkerLanes: @unchecked Sendable {
         if l.filling.count >= Self.batchSize { hand(l) }
     }
 
+    /// body(0), ..., body(count - 1), item i run on lane `lane(i)`, in order; returns once all ran.
+    func collect<T>(_ count: Int, lane: (Int) -> Int, _ body: @escaping (Int) -> T) -> [T] {
+        let slots = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+        slots.initialize(repeating: nil)
+        defer { slots.deinitialize(); slots.deallocate() }
+        for i in 0..<count { submit(lane(i)) { slots[i] = body(i) } }
+        settle()
+        return slots.map { $0! }
+    }
+
     /// Hands every lane its half-filled batch (without waiting for it to run).
     func flush() {
         for l in lanes { hand(l) }
