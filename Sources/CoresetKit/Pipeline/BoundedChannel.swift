@@ -1,10 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A bounded FIFO between two threads: `send` blocks while it is full (back-pressure, so memory
 /// stays bounded when input is faster than the consumer), `receive` blocks while it is empty.
 public final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     // All state is guarded by `condition`.
-    private let condition = NSCondition()
+    private let condition = _Condition()
     private var items: [Element] = []
     private var head = 0
     private var closed = false
@@ -69,7 +73,7 @@ public final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
 /// The latest value of something one thread publishes and another picks up when it likes
 /// (coreset snapshots for the learner, model snapshots for the selector). Never blocks for long.
 public final class LatestValue<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = _Condition()
     private var value: Value?
     private var version = 0
 

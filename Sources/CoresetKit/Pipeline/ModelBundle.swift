@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The model file users handle: the learner's state (weights, optimizer state, configuration) plus
 /// what is needed to read new data the same way (label names, feature names).

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What `coreset run --model mlp:...` does with the stream.
 public struct NetworkRunConfiguration: Sendable {

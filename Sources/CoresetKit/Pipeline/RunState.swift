@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -128,7 +132,7 @@ enum _CheckpointFile {
         guard access(path, F_OK) == 0 else { return nil }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .io(input: path, message: "cannot read the checkpoint: \(error.localizedDescription)")
+            throw .io(input: path, message: "cannot read the checkpoint: \(error)")
         }
         var r = _StateReader([UInt8](data))
         do {

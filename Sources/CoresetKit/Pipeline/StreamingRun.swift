@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What `coreset run` does with the stream.
 public struct RunConfiguration: Sendable {
@@ -218,18 +222,16 @@ public final class StreamingRun {
             ? resumed?.ingest.reservoir ?? ReservoirMemory(k: configuration.selector.k, seed: configuration.selector.seed) : nil
 
         let channel = BoundedChannel<Message>(capacity: configuration.channelCapacity)
-        let finished = NSCondition()
+        let finished = _Condition()
         nonisolated(unsafe) var learnerDone = false
         if !configuration.synchronous {
-            let thread = Thread {
+            _startThread {
                 loop.consume(channel)
                 finished.lock()
                 learnerDone = true
                 finished.broadcast()
                 finished.unlock()
             }
-            thread.stackSize = 8 << 20
-            thread.start()
         }
         func deliver(_ m: Message) {
             if configuration.synchronous { loop.handle(m) } else { channel.send(m) }
@@ -550,7 +552,7 @@ struct _StreamLearner: Sendable {
 
 /// A one-shot rendezvous: the ingest thread waits until the learner thread hands over its state.
 final class _CheckpointBarrier: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = _Condition()
     private var state: _LearnerLoopState?
 
     func fulfil(_ s: _LearnerLoopState) {

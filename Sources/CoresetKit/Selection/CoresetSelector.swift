@@ -1,7 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #else
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #endif
 
 /// A bounded-memory, incrementally updated weighted coreset of a stream, chosen by streaming

@@ -222,7 +222,11 @@ extension Double {
 #if canImport(Glibc)
 import Glibc
 #else
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #endif
 
 /// SplitMix64: small, fast, seedable and identical on every platform (the reservoir must not depend

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Worker threads for a selector's records: lane i runs the work submitted to it, in submission
 /// order, on its own thread. The selector deals each class (or shard) to one lane, so every class
@@ -14,7 +18,7 @@ final class _WorkerLanes: @unchecked Sendable {
     typealias Work = () -> Void
 
     private final class Lane: @unchecked Sendable {
-        let condition = NSCondition()
+        let condition = _Condition()
         // Guarded by `condition`.
         var queue: [[Work]] = []
         var running = false
@@ -36,10 +40,7 @@ final class _WorkerLanes: @unchecked Sendable {
         precondition(count >= 1)
         lanes = (0..<count).map { _ in Lane() }
         for lane in lanes {
-            let thread = Thread { Self.serve(lane) }
-            thread.stackSize = 8 << 20
-            thread.name = "coreset selection"
-            thread.start()
+            _startThread { Self.serve(lane) }
         }
     }
 

@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A mutex with a condition variable (POSIX), the lock/wait/broadcast subset of Foundation's
+/// `NSCondition`. Why not Foundation: it is the only thing the engine needed from full Foundation,
+/// whose loading costs ~6 MB of resident memory per process (FoundationEssentials does not).
+final class _Condition: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    /// Waits for a broadcast; the caller holds the lock (and re-checks its predicate).
+    func wait() { pthread_cond_wait(cond, mutex) }
+    func broadcast() { pthread_cond_broadcast(cond) }
+}
+
+/// Starts `body` on a new detached thread with `stackSize` bytes of stack.
+func _startThread(stackSize: Int = 8 << 20, _ body: @escaping @Sendable () -> Void) {
+    final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setstacksize(&attributes, stackSize)
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    #if canImport(Darwin)
+    var thread: pthread_t? = nil
+    #else
+    var thread = pthread_t()
+    #endif
+    let rc = pthread_create(&thread, &attributes, { raw in
+        #if canImport(Darwin)
+        let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+        #else
+        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        #endif
+        box.body()
+        return nil
+    }, context)
+    precondition(rc == 0, "cannot start a thread (pthread_create: \(rc))")
+}
