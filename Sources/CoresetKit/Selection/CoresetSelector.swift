@@ -77,9 +77,9 @@ public final class CoresetSelector {
 
     /// Records offered so far.
     public var recordsSeen: Int { Int(arrivals) }
-    /// Number of re-selections triggered by `updateModel(_:)` (summed over shards).
+    /// Number of re-selections triggered by `updateModel(_:)` (shards re-select together: the most of any shard).
     public internal(set) var reselectionCount: Int {
-        get { shardSelectors.isEmpty ? ownReselectionCount : shardSelectors.reduce(0) { $0 + $1.reselectionCount } }
+        get { shardSelectors.isEmpty ? ownReselectionCount : shardSelectors.map(\.reselectionCount).max() ?? 0 }
         set { ownReselectionCount = newValue }
     }
     var ownReselectionCount = 0
