@@ -9,7 +9,7 @@ extension CoresetSelector {
         for s in shardSelectors { held.formUnion(s.heldPositions) }
         for case let c? in classes {
             for case let e? in c.pool { held.insert(e.point.record.position) }
-            for p in c.refs { held.insert(p.record.position) }
+            for p in c.refPoints { held.insert(p.record.position) }
             for cand in c.candidates { held.insert(cand.point.record.position) }
             for p in c.all[c.allHead...] { held.insert(p.record.position) }
         }

@@ -133,7 +133,7 @@ extension CoresetSelector {
     /// the old sum moved by the reservoir's change scaled to the class (a control variate), or, with no
     /// usable old sum (first snapshot, a residual length that changed), the reservoir's sum scaled.
     func moveGradientSum(_ c: _ClassState, old: _GradientSum?) {
-        let all = configuration.algorithm == .greedy || c.refs.count == c.seen
+        let all = configuration.algorithm == .greedy || c.refCount == c.seen
         let (now, weight) = weightedGradientSum(configuration.algorithm == .greedy ? c.liveAll : c.refs)
         if all {
             c.gradientSum = now

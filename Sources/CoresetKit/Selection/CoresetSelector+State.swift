@@ -122,11 +122,12 @@ extension CoresetSelector {
     static func decodeClassState(_ r: inout _StateReader, _ configuration: SelectorConfiguration, layout: Int) throws -> _ClassState {
         let id = try r.int()
         guard id >= 0 && id <= LabelMap.maxClassId else { throw _StateReader.Corrupt(offset: r.offset, reason: "bad class id \(id)") }
-        let c = _ClassState(id: id, seed: configuration.seed, referenceSize: configuration.referenceSize)
+        let c = _ClassState(id: id, seed: configuration.seed, referenceSize: configuration.referenceSize,
+                            keepsReferenceFeatures: configuration.window != nil)
         c.seen = try r.int()
         c.inputWeight = try r.double()
         c.rng.state = try r.u64()
-        c.refs = try r.array { try $0.point() }
+        let refs = try r.array { try $0.point() }
         c.started = try r.bool()
         c.pool = try r.array { r in
             try r.optional { r in
@@ -164,7 +165,7 @@ extension CoresetSelector {
         guard arrivals.count == slots.count else { throw _StateReader.Corrupt(offset: r.offset, reason: "slot map lengths differ") }
         c.slotOfArrival = Dictionary(uniqueKeysWithValues: zip(arrivals, slots))
         // Consistency the hot path relies on (indices it dereferences without checks).
-        let poolSize = c.pool.count, refCount = c.refs.count
+        let poolSize = c.pool.count, refCount = refs.count
         for s in c.sieves {
             guard s.cover.count == refCount, s.owner.count == refCount,
                   s.members.allSatisfy({ $0 >= 0 && $0 < poolSize && c.pool[$0] != nil })
@@ -175,7 +176,7 @@ extension CoresetSelector {
         else { throw _StateReader.Corrupt(offset: r.offset, reason: "bad store slots in class \(id)") }
         c.refStore = try r.columnStore()
         c.poolStore = try r.columnStore()
-        for (j, p) in c.refs.enumerated() { c.refStore.set(j, p.record.features, replacing: nil) }
+        c.refs = refs
         for s in c.pool.indices { if let e = c.pool[s] { c.poolStore.set(s, e.point.record.features, replacing: nil) } }
         c.residualStride = try r.int()
         c.residualsFlat = try r.bool()

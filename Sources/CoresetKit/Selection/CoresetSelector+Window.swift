@@ -68,7 +68,7 @@ extension CoresetSelector {
         var rows: [Int: [Float]] = [:]
         func similarity(_ r: Int, _ m: Int) -> Float {
             if let v = rows[r]?[m], !v.isNaN { return v }
-            let v = c.refs.withUnsafeBufferPointer { refs in
+            let v = c.refPoints.withUnsafeBufferPointer { refs in
                 c.pool.withUnsafeBufferPointer { pool in
                     withUnsafePointer(to: pool[m]!.point) { k.similarity(refs[r], at: $0) }
                 }
@@ -105,7 +105,7 @@ extension CoresetSelector {
     func expireCandidates(upTo a: UInt64, in c: _ClassState) {
         while let f = c.candidates.first, f.point.arrival <= a {
             c.candidates.removeFirst()
-            guard f.inSample, let j = c.refs.firstIndex(where: { $0.arrival == f.point.arrival }) else { continue }
+            guard f.inSample, let j = c.refPoints.firstIndex(where: { $0.arrival == f.point.arrival }) else { continue }
             var best = -1
             for i in c.candidates.indices where !c.candidates[i].inSample {
                 if best < 0 || c.candidates[i].priority < c.candidates[best].priority { best = i }
@@ -121,7 +121,7 @@ extension CoresetSelector {
                 }
             } else {
                 if c.started {
-                    let last = c.refs.count - 1
+                    let last = c.refCount - 1
                     for i in c.sieves.indices {
                         c.sieves[i].value -= Double(c.sieves[i].cover[j])
                         c.sieves[i].cover[j] = c.sieves[i].cover[last]
@@ -157,7 +157,7 @@ extension CoresetSelector {
         }
         c.candidates.removeLast(c.candidates.count - kept)
         var cand = _Candidate(point: p, priority: u)
-        if c.refs.count < target {
+        if c.refCount < target {
             cand.inSample = true
             c.appendReference(p)
             c.refPriority.append(u)
@@ -166,7 +166,7 @@ extension CoresetSelector {
             var j = 0
             for i in c.refPriority.indices where c.refPriority[i] > c.refPriority[j] { j = i }
             if u < c.refPriority[j] {
-                let out = c.refs[j].arrival
+                let out = c.refPoints[j].arrival
                 if let k = c.candidates.firstIndex(where: { $0.point.arrival == out }) { c.candidates[k].inSample = false }
                 cand.inSample = true
                 c.replaceReference(j, with: p)
@@ -204,7 +204,7 @@ extension CoresetSelector {
     /// the R smallest so far.
     func halfLifeAdmit(_ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
         let key = halfLifePriority(p.arrival)
-        if c.refs.count < referenceTarget(c) {
+        if c.refCount < referenceTarget(c) {
             c.appendReference(p)
             c.refPriority.append(key)
             appendCovers(p, in: c, selfSlot: selfSlot, poolSims: poolSims)

@@ -153,7 +153,7 @@ public final class CoresetSelector {
     public var referenceCount: Int {
         settle()
         if !shardSelectors.isEmpty { return shardSelectors.reduce(0) { $0 + $1.referenceCount } }
-        return classes.reduce(0) { $0 + ($1?.refs.count ?? 0) }
+        return classes.reduce(0) { $0 + ($1?.refCount ?? 0) }
     }
 
     /// Size of class c's reference reservoir now: max(R, f · k_c) with R = `referenceSize`,
@@ -323,7 +323,7 @@ public final class CoresetSelector {
                 cls.appendReference(point)
                 if configuration.halfLife != nil { cls.refPriority.append(halfLifePriority(point.arrival)) }
             }
-            if cls.refs.count >= referenceTarget(cls) { start(cls) }
+            if cls.refCount >= referenceTarget(cls) { start(cls) }
             return
         }
         process(point, in: cls, ordinal: ordinal, weight: weight, replay: false)
@@ -336,7 +336,7 @@ public final class CoresetSelector {
         for s in shardSelectors { s.finish() }
         if !scaleFixed && warmUpBuffer.count >= 1 { fixScale(from: warmUpBuffer) }
         guard configuration.algorithm != .greedy else { return }
-        for case let c? in classes where !c.started && !c.refs.isEmpty { start(c) }
+        for case let c? in classes where !c.started && c.refCount > 0 { start(c) }
     }
 
     // MARK: - Internals
@@ -349,7 +349,8 @@ public final class CoresetSelector {
     func classState(_ id: Int) -> _ClassState {
         while classes.count <= id { classes.append(nil) }
         if let c = classes[id] { return c }
-        let c = _ClassState(id: id, seed: configuration.seed, referenceSize: configuration.referenceSize)
+        let c = _ClassState(id: id, seed: configuration.seed, referenceSize: configuration.referenceSize,
+                            keepsReferenceFeatures: configuration.window != nil)
         c.residualStride = kernel.embedding?.residualCount ?? 0
         // A class first seen while a snapshot is in use: its sum is exact from its first record.
         if matchesGradients, let e = kernel.embedding { c.gradientSum.reset(residualCount: e.residualCount, hasBias: e.hasBias) }
@@ -434,12 +435,12 @@ public final class CoresetSelector {
 
     /// Similarities of a point to the class's references, into a reused buffer (resized to R).
     func referenceSimilarities(_ p: _Point, _ c: _ClassState, into s: inout [Float]) {
-        let n = c.refs.count
+        let n = c.refCount
         if s.count != n { s = [Float](repeating: 0, count: n) }
         guard n > 0 else { return }
         let k = kernel
         if c.refStore.disabled {
-            c.refs.withUnsafeBufferPointer { refs in
+            c.refPoints.withUnsafeBufferPointer { refs in
                 s.withUnsafeMutableBufferPointer { out in
                     for r in 0..<n { out[r] = k.similarity(p, refs[r]) }
                 }
@@ -447,7 +448,7 @@ public final class CoresetSelector {
             return
         }
         c.refStore.dots(p.record.features, count: n, into: &c.dotScratch)
-        c.refs.withUnsafeBufferPointer { refs in
+        c.refPoints.withUnsafeBufferPointer { refs in
             c.dotScratch.withUnsafeBufferPointer { dots in
                 s.withUnsafeMutableBufferPointer { out in
                     if p.residual.isEmpty {
@@ -591,10 +592,10 @@ public final class CoresetSelector {
         }
         let n = UInt64(ordinal)  // the class's record count with this one (its `seen` when it arrived)
         let j = Int(c.rng.below(n))
-        if c.refs.count < referenceTarget(c) {
+        if c.refCount < referenceTarget(c) {
             c.appendReference(p)
             appendCovers(p, in: c, selfSlot: slot, poolSims: poolSims)
-        } else if j < c.refs.count {
+        } else if j < c.refCount {
             c.replaceReference(j, with: p)
             setCovers(j, p, in: c, selfSlot: slot, poolSims: poolSims)
         }
@@ -687,7 +688,7 @@ public final class CoresetSelector {
             lo = level(atOrAbove: c.m)
             hi = level(atOrBelow: k * c.m)
             if c.sieves.isEmpty {
-                c.sieves = [_Sieve(level: hi, referenceCount: c.refs.count)]
+                c.sieves = [_Sieve(level: hi, referenceCount: c.refCount)]
             } else if c.sieves[0].level < lo {
                 c.sieves[0].level = lo
             }
@@ -714,7 +715,7 @@ public final class CoresetSelector {
         let present = Set(kept.map(\.level))
         if present.count < hi - lo + 1 {
             for l in lo...hi where !present.contains(l) {
-                kept.append(_Sieve(level: l, referenceCount: c.refs.count))
+                kept.append(_Sieve(level: l, referenceCount: c.refCount))
             }
             kept.sort { $0.level > $1.level }
         }

@@ -145,7 +145,36 @@ final class _ClassState {
 
     /// The reference reservoir: a uniform sample (Vitter's Algorithm R) of the class's records, the
     /// ground set the gains are measured on. While it fills it holds every record of the class, in order.
-    var refs: [_Point] = []
+    ///
+    /// While `refStore` is in use its matrix columns are the only copy of the references' features:
+    /// `refPoints` keeps the points without them (the per-record loops read only norms and the bulk
+    /// dots), and `refs` gives them back whole. One copy instead of two: mnist `select -k 100` holds
+    /// 10,000 references, ~1.2 KB of sparse features each.
+    private(set) var refPoints: [_Point] = []
+    /// Per reference slot: the entry count of a dense-prefix vector (given back dense, zeros included,
+    /// so the dense kernels apply as they did), else 0.
+    private var refDensePrefix: [Int32] = []
+    var refCount: Int { refPoints.count }
+    /// The references, whole (features rebuilt from the matrix: O(R · dimension); not for per-record loops).
+    var refs: [_Point] {
+        get { stripsFeatures ? refPoints.indices.map(reference) : refPoints }
+        set {
+            for j in refPoints.indices {
+                if stripsFeatures { refStore.clearColumn(j) } else { refStore.clear(j, old: refPoints[j].record.features) }
+            }
+            refPoints = []
+            refDensePrefix = []
+            refResiduals = []
+            for p in newValue { appendReference(p) }
+        }
+    }
+    /// Reference j, whole.
+    func reference(_ j: Int) -> _Point {
+        guard stripsFeatures else { return refPoints[j] }
+        var p = refPoints[j]
+        p.record.features = refStore.column(j, densePrefix: Int(refDensePrefix[j]))
+        return p
+    }
     /// True once the reservoir has filled and its records were replayed through the sieves.
     var started = false
 
@@ -202,8 +231,12 @@ final class _ClassState {
     /// Σ w g(θ) of the class at the snapshot in use (`SelectorConfiguration.Weighting.gradientMatch`).
     var gradientSum = _GradientSum()
 
-    init(id: Int, seed: UInt64, referenceSize: Int) {
+    /// With a window, references stay whole: expiries compare them with single elements, one at a time.
+    let keepsReferenceFeatures: Bool
+
+    init(id: Int, seed: UInt64, referenceSize: Int, keepsReferenceFeatures: Bool = false) {
         self.id = id
+        self.keepsReferenceFeatures = keepsReferenceFeatures
         // Columns grow (doubling) with the reservoir: a small class of a wide hashed space (text, 2^13
         // dimensions) would otherwise reserve dimension × referenceSize floats it never fills.
         refStore = _ColumnStore(columns: min(referenceSize, 16))
@@ -252,31 +285,71 @@ final class _ClassState {
     }
 
     func appendReference(_ p: _Point) {
-        refStore.set(refs.count, p.record.features, replacing: nil)
-        writeResidual(&refResiduals, refs.count, p.residual)
-        refs.append(p)
+        keepFeaturesIfTheStoreCannot(p.record.features)
+        let j = refPoints.count
+        refStore.set(j, p.record.features, replacing: nil)
+        writeResidual(&refResiduals, j, p.residual)
+        refPoints.append(withoutFeatures(p))
+        refDensePrefix.append(Self.densePrefixCount(p.record.features))
     }
 
     func replaceReference(_ j: Int, with p: _Point) {
-        refStore.set(j, p.record.features, replacing: refs[j].record.features)
+        keepFeaturesIfTheStoreCannot(p.record.features)
+        if stripsFeatures {
+            refStore.clearColumn(j)
+            refStore.set(j, p.record.features, replacing: nil)
+        } else {
+            refStore.set(j, p.record.features, replacing: refPoints[j].record.features)
+        }
         writeResidual(&refResiduals, j, p.residual)
-        refs[j] = p
+        refPoints[j] = withoutFeatures(p)
+        refDensePrefix[j] = Self.densePrefixCount(p.record.features)
     }
 
     /// Removes reference slot j by moving the last one into it (the caller fixes the sieves' covers).
     func removeReference(_ j: Int) {
-        let last = refs.count - 1
+        let last = refPoints.count - 1
         if j != last {
-            refStore.set(j, refs[last].record.features, replacing: refs[j].record.features)
-            refStore.clear(last, old: refs[last].record.features)
-            writeResidual(&refResiduals, j, refs[last].residual)
-            refs[j] = refs[last]
+            if stripsFeatures {
+                refStore.clearColumn(j)
+                refStore.moveColumn(from: last, to: j)
+            } else {
+                refStore.set(j, refPoints[last].record.features, replacing: refPoints[j].record.features)
+                refStore.clear(last, old: refPoints[last].record.features)
+            }
+            writeResidual(&refResiduals, j, refPoints[last].residual)
+            refPoints[j] = refPoints[last]
+            refDensePrefix[j] = refDensePrefix[last]
             if !refPriority.isEmpty { refPriority[j] = refPriority[last] }
+        } else if stripsFeatures {
+            refStore.clearColumn(last)
         } else {
-            refStore.clear(last, old: refs[last].record.features)
+            refStore.clear(last, old: refPoints[last].record.features)
         }
-        refs.removeLast()
+        refPoints.removeLast()
+        refDensePrefix.removeLast()
         if !refPriority.isEmpty { refPriority.removeLast() }
+    }
+
+    /// A vector too wide for the matrix turns the store off (per-pair dots from then on): the
+    /// references get their features back first, since the matrix held the only copy.
+    private func keepFeaturesIfTheStoreCannot(_ x: FeatureVector) {
+        guard stripsFeatures, x.dimension > _ColumnStore.maxDimension else { return }
+        refPoints = refPoints.indices.map(reference)
+    }
+
+    /// Whether `refPoints` are kept without features (the matrix holds them).
+    private var stripsFeatures: Bool { !refStore.disabled && !keepsReferenceFeatures }
+
+    private func withoutFeatures(_ p: _Point) -> _Point {
+        guard stripsFeatures else { return p }
+        var q = p
+        q.record.features = FeatureVector()
+        return q
+    }
+
+    static func densePrefixCount(_ x: FeatureVector) -> Int32 {
+        !x.indices.isEmpty && x.isDensePrefix ? Int32(x.indices.count) : 0
     }
 
     /// Stores residual `r` at `slot` of a flat buffer (grown as needed).
@@ -297,8 +370,8 @@ final class _ClassState {
         residualsFlat = true
         refResiduals = []
         poolResiduals = []
-        refResiduals.reserveCapacity(refs.count * stride)
-        for (j, p) in refs.enumerated() { writeResidual(&refResiduals, j, p.residual) }
+        refResiduals.reserveCapacity(refPoints.count * stride)
+        for (j, p) in refPoints.enumerated() { writeResidual(&refResiduals, j, p.residual) }
         for s in pool.indices { if let e = pool[s] { writeResidual(&poolResiduals, s, e.point.residual) } }
     }
 

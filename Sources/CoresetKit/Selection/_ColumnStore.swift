@@ -12,6 +12,10 @@ struct _ColumnStore {
     private var data: [Float] = []
     /// Set once a vector too wide for the matrix arrives; the caller then uses per-pair dots.
     private(set) var disabled = false
+    /// Which rows of each column are nonzero, one bit per row, `words` per column: a column is cleared
+    /// or read back by touching its nonzeros only (mnist: ~150 of 780 rows, each a cache line apart).
+    private var rowBits: [UInt64] = []
+    private var words = 0
 
     init(columns: Int) { self.columns = max(1, columns) }
 
@@ -21,17 +25,52 @@ struct _ColumnStore {
         self.columns = max(1, columns)
         self.dimension = max(0, dimension)
         self.disabled = disabled
-        if !disabled { data = [Float](repeating: 0, count: self.dimension * self.columns) }
+        if !disabled {
+            data = [Float](repeating: 0, count: self.dimension * self.columns)
+            words = (self.dimension + 63) / 64
+            rowBits = [UInt64](repeating: 0, count: words * self.columns)
+        }
+    }
+
+    /// Lays the row bits out for `nc` columns of `nw` words, keeping them.
+    private mutating func relayoutBits(columns nc: Int, words nw: Int) {
+        guard nc != columns || nw != words else { return }
+        var nb = [UInt64](repeating: 0, count: nc * nw)
+        for c in 0..<min(columns, nc) {
+            for w in 0..<min(words, nw) { nb[c * nw + w] = rowBits[c * words + w] }
+        }
+        rowBits = nb
+        words = nw
+    }
+
+    @inline(__always)
+    private mutating func markRow(_ f: Int, of c: Int, nonzero: Bool) {
+        let w = c * words + f >> 6, bit = UInt64(1) << UInt64(f & 63)
+        if nonzero { rowBits[w] |= bit } else { rowBits[w] &= ~bit }
+    }
+
+    /// The nonzero rows of column c, in increasing order.
+    private func nonzeroRows(of c: Int) -> [Int] {
+        var rows: [Int] = []
+        for w in 0..<words {
+            var b = rowBits[c * words + w]
+            while b != 0 {
+                rows.append(w << 6 + b.trailingZeroBitCount)
+                b &= b &- 1
+            }
+        }
+        return rows
     }
 
     private mutating func ensureDimension(_ d: Int) {
         guard d > dimension else { return }
-        if d > Self.maxDimension { disabled = true; data = []; return }
+        if d > Self.maxDimension { disabled = true; data = []; rowBits = []; words = 0; return }
         // Grow by an eighth, not double: the rows are zero-filled (resident), and a stream's largest index
         // creeps up over its first records (mnist: doubling left up to twice the 780 rows it needs, 117 MB
         // peak at k = 100 instead of 96), while geometric steps still bound the copies to O(log d).
         let nd = max(d, min(Self.maxDimension, dimension + max(16, dimension / 8)))
         data.append(contentsOf: repeatElement(0, count: (nd - dimension) * columns))
+        relayoutBits(columns: columns, words: (nd + 63) / 64)
         dimension = nd
     }
 
@@ -44,6 +83,7 @@ struct _ColumnStore {
             for j in 0..<columns { nd[f * nc + j] = data[f * columns + j] }
         }
         data = nd
+        relayoutBits(columns: nc, words: words)
         columns = nc
     }
 
@@ -52,14 +92,65 @@ struct _ColumnStore {
         ensureColumns(c + 1)
         ensureDimension(x.dimension)
         guard !disabled else { return }
-        if let o = old { for i in o.indices where Int(i) < dimension { data[Int(i) * columns + c] = 0 } }
-        for (i, v) in zip(x.indices, x.values) { data[Int(i) * columns + c] = v }
+        if let o = old {
+            for i in o.indices where Int(i) < dimension {
+                data[Int(i) * columns + c] = 0
+                markRow(Int(i), of: c, nonzero: false)
+            }
+        }
+        for (i, v) in zip(x.indices, x.values) {
+            data[Int(i) * columns + c] = v
+            markRow(Int(i), of: c, nonzero: v != 0)
+        }
     }
 
     /// Zeroes column `c`, which held `old`.
     mutating func clear(_ c: Int, old: FeatureVector) {
         guard !disabled, c < columns else { return }
-        for i in old.indices where Int(i) < dimension { data[Int(i) * columns + c] = 0 }
+        for i in old.indices where Int(i) < dimension {
+            data[Int(i) * columns + c] = 0
+            markRow(Int(i), of: c, nonzero: false)
+        }
+    }
+
+    /// Column `c` as a vector: its nonzero entries in index order, or, when `densePrefix` n > 0 (the
+    /// vector stored there was dense, every entry of 0..<n given), all n entries, zeros included, so
+    /// that the dense kernels apply to it as they did to the original. Values are the stored floats,
+    /// so every sum over the result equals the sum over the original (a dropped entry adds exactly 0).
+    func column(_ c: Int, densePrefix n: Int = 0) -> FeatureVector {
+        guard !disabled, c < columns else { return FeatureVector() }
+        if n > 0 {
+            var dense = [Float](repeating: 0, count: n)
+            for f in 0..<min(n, dimension) { dense[f] = data[f * columns + c] }
+            return FeatureVector(dense: dense)
+        }
+        var indices: [UInt32] = [], values: [Float] = []
+        for f in nonzeroRows(of: c) {
+            indices.append(UInt32(f))
+            values.append(data[f * columns + c])
+        }
+        return FeatureVector(indices: indices, values: values)
+    }
+
+    /// Zeroes column `c` (the caller no longer has the vector that was there: its nonzero rows are known).
+    mutating func clearColumn(_ c: Int) {
+        guard !disabled, c < columns else { return }
+        for f in nonzeroRows(of: c) { data[f * columns + c] = 0 }
+        for w in 0..<words { rowBits[c * words + w] = 0 }
+    }
+
+    /// Moves column `from` to column `to` (replacing what was there) and zeroes `from`.
+    mutating func moveColumn(from: Int, to: Int) {
+        guard !disabled, from < columns, to < columns, from != to else { return }
+        clearColumn(to)
+        for f in nonzeroRows(of: from) {
+            data[f * columns + to] = data[f * columns + from]
+            data[f * columns + from] = 0
+        }
+        for w in 0..<words {
+            rowBits[to * words + w] = rowBits[from * words + w]
+            rowBits[from * words + w] = 0
+        }
     }
 
     /// out[c] = x · column c for c in 0..<count.

@@ -8,8 +8,9 @@ import Testing
     /// The per-pair formula, fed the same bulk feature dots.
     func slowRefs(_ s: CoresetSelector, _ p: _Point, _ c: _ClassState) -> [Float] {
         var dots: [Float] = []
-        c.refStore.dots(p.record.features, count: c.refs.count, into: &dots)
-        return c.refs.indices.map { s.kernel.similarity(p, c.refs[$0], featureDot: Double(dots[$0])) }
+        let refs = c.refs
+        c.refStore.dots(p.record.features, count: refs.count, into: &dots)
+        return refs.indices.map { s.kernel.similarity(p, refs[$0], featureDot: Double(dots[$0])) }
     }
 
     func slowPool(_ s: CoresetSelector, _ p: _Point, _ c: _ClassState) -> [Float] {
