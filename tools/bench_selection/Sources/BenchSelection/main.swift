@@ -18,7 +18,17 @@ import CoresetKit
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+// FoundationEssentials, as the engine and the `coreset` command use (full Foundation costs ~6 MB resident).
+import FoundationEssentials
+
+/// glibc's mmap threshold fixed at 256 KiB, as the `coreset` command sets it (see Sources/coreset/Coreset.swift),
+/// so the peak RSS measured here is the command's.
+func fixMmapThresholdAsTheCommandDoes() {
+    if let symbol = dlsym(dlopen(nil, RTLD_NOW), "mallopt") {
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 256 << 10)
+    }
+}
 
 func now() -> Double {
     var ts = timespec()
@@ -35,9 +45,29 @@ func peakRSSMiB() -> Double {
     return 0
 }
 
+/// One JSON value (dictionaries with sorted keys, arrays, strings, numbers, booleans).
 func json(_ v: Any) -> String {
-    let d = try! JSONSerialization.data(withJSONObject: v, options: [.sortedKeys])
-    return String(decoding: d, as: UTF8.self)
+    switch v {
+    case let d as [String: Any]:
+        return "{" + d.keys.sorted().map { json($0) + ":" + json(d[$0]!) }.joined(separator: ",") + "}"
+    case let a as [Any]: return "[" + a.map(json).joined(separator: ",") + "]"
+    case let b as Bool: return b ? "true" : "false"
+    case let i as Int: return String(i)
+    case let x as Double: return x.isFinite ? "\(x)" : "null"
+    case let x as Float: return json(Double(x))
+    case let s as String:
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: if u.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    default: return json(String(describing: v))
+    }
 }
 
 func readAll(_ path: String) -> (records: [Record], task: TaskKind) {
@@ -386,6 +416,7 @@ func window(_ path: String, k: Int, n: Int) {
     print(json(["records": streamOrder.count, "window": n, "k": k, "D": fl.scale, "rows": rows]))
 }
 
+fixMmapThresholdAsTheCommandDoes()
 let args = CommandLine.arguments
 switch args.count > 1 ? args[1] : "" {
 case "stream":
@@ -395,6 +426,6 @@ case "window":
 case "eval":
     eval(args[2], apricotDir: args.count > 3 ? args[3] : nil)
 default:
-    FileHandle.standardError.write("usage: BenchSelection stream FILE K ALGORITHM [THREADS] | eval FILE [APRICOT_DIR] | window FILE K N\n".data(using: .utf8)!)
+    _ = "usage: BenchSelection stream FILE K ALGORITHM [THREADS] | eval FILE [APRICOT_DIR] | window FILE K N\n".withCString { write(2, $0, strlen($0)) }
     exit(64)
 }
