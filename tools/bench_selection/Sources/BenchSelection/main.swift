@@ -21,15 +21,6 @@ import Glibc
 // FoundationEssentials, as the engine and the `coreset` command use (full Foundation costs ~6 MB resident).
 import FoundationEssentials
 
-/// glibc's mmap threshold fixed at 256 KiB, as the `coreset` command sets it (see Sources/coreset/Coreset.swift),
-/// so the peak RSS measured here is the command's.
-func fixMmapThresholdAsTheCommandDoes() {
-    if let symbol = dlsym(dlopen(nil, RTLD_NOW), "mallopt") {
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        _ = unsafeBitCast(symbol, to: Mallopt.self)(-3, 256 << 10)
-    }
-}
-
 func now() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -55,17 +46,7 @@ func json(_ v: Any) -> String {
     case let i as Int: return String(i)
     case let x as Double: return x.isFinite ? "\(x)" : "null"
     case let x as Float: return json(Double(x))
-    case let s as String:
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: if u.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
+    case let s as String: return String(decoding: try! JSONEncoder().encode(s), as: UTF8.self)
     default: return json(String(describing: v))
     }
 }
@@ -416,7 +397,8 @@ func window(_ path: String, k: Int, n: Int) {
     print(json(["records": streamOrder.count, "window": n, "k": k, "D": fl.scale, "rows": rows]))
 }
 
-fixMmapThresholdAsTheCommandDoes()
+// As the `coreset` command does, so the peak RSS measured here is the command's.
+MemoryReturn.returnLargeFreedBlocks()
 let args = CommandLine.arguments
 switch args.count > 1 ? args[1] : "" {
 case "stream":
