@@ -12,6 +12,12 @@ public enum ReplayDraw: String, Sendable, Codable, Hashable, CaseIterable {
     /// records; class-uniform replays all 2,000 diverse ones. For a uniform reservoir (weights n/k)
     /// both rules are the same.
     case classUniform = "class-uniform"
+    /// A class with probability Γ_c / Γ, then element j of it with probability ∝ √γ_j: between
+    /// `weight` (which over-replays the few heavy elements) and `classUniform` (which under-replays
+    /// them when a class has only a few elements). Biased, as `classUniform` is. Measured in
+    /// lockstep on the first 20,000 mnist records (README, "Replay draws"), it was the only draw
+    /// that beat the uniform reservoir at both k = 1% and 10% on every seed.
+    case sqrtWeight = "sqrt-weight"
 }
 
 /// Settings of an `OnlineReplayLearner`.
@@ -248,13 +254,19 @@ public struct OnlineReplayLearner: Sendable {
         case .classUniform where regression:
             // One ground set: every element equally.
             return [Double](repeating: 1, count: set.weights.count)
-        case .classUniform:
-            var total: [Double: Double] = [:], count: [Double: Double] = [:]
-            for (label, w) in zip(set.records.labels, set.weights) {
+        case .sqrtWeight where regression:
+            return set.weights.map { $0.squareRoot() }
+        case .classUniform, .sqrtWeight:
+            // Within a class element j gets its class total Γ_c times its share u_j / Σ_c u of the
+            // class, u = 1 (class-uniform) or √γ (sqrt-weight), so class shares stay the stream's.
+            let within: [Double] = draw == .classUniform
+                ? [Double](repeating: 1, count: set.weights.count) : set.weights.map { $0.squareRoot() }
+            var total: [Double: Double] = [:], withinTotal: [Double: Double] = [:]
+            for ((label, w), u) in zip(zip(set.records.labels, set.weights), within) {
                 total[label, default: 0] += w
-                count[label, default: 0] += 1
+                withinTotal[label, default: 0] += u
             }
-            return set.records.labels.map { total[$0]! / count[$0]! }
+            return zip(set.records.labels, within).map { total[$0.0]! * $0.1 / withinTotal[$0.0]! }
         }
     }
 

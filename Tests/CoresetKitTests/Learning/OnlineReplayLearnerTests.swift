@@ -213,6 +213,32 @@ extension LearningTests {
             for i in 4..<6 { #expect(abs(Double(counts[i]) / 14_000 - 20.0 / 140) < 0.02, "\(counts)") }
         }
 
+        @Test func sqrtWeightDrawsKeepClassSharesAndTemperWithinAClass() {
+            // Class 0: weights 81, 9, 9, 1 (√: 9, 3, 3, 1, sum 16); class 1: 16 and 4 (√: 4, 2).
+            let recs = (0..<6).map { i in
+                Record(label: i < 4 ? 0 : 1, features: FeatureVector(indices: [UInt32(i)], values: [1]))
+            }
+            let set = ReplaySet(records: recs, weights: [81, 9, 9, 1, 16, 4])
+            let p = OnlineReplayLearner.samplingWeights(set, .sqrtWeight, regression: false)
+            let expected: [Double] = [100 * 9 / 16, 100 * 3 / 16, 100 * 3 / 16, 100 * 1 / 16, 20 * 4 / 6, 20 * 2 / 6]
+            for (a, b) in zip(p, expected) { #expect(abs(a - b) < 1e-9, "\(p)") }
+            #expect(abs(p[0..<4].reduce(0, +) - 100) < 1e-9 && abs(p[4...].reduce(0, +) - 20) < 1e-9, "class totals kept")
+            #expect(OnlineReplayLearner.samplingWeights(set, .sqrtWeight, regression: true) == [9, 3, 3, 1, 4, 2])
+            var config = Self.config(task: .multiclass, loss: .softmax)
+            config.replayDraw = .sqrtWeight
+            var a = OnlineReplayLearner(configuration: config)
+            a.setMemory(set)
+            var counts = [Int](repeating: 0, count: 6)
+            var rng = a.rng
+            for _ in 0..<12_000 { counts[a.sampler!.sample(using: &rng)] += 1 }
+            for i in 0..<6 { #expect(abs(Double(counts[i]) / 12_000 - expected[i] / 120) < 0.02, "\(counts)") }
+            // Equal weights (a uniform reservoir): the same draw as the others.
+            let flat = ReplaySet(records: recs, weights: [Double](repeating: 5, count: 6))
+            for (a, b) in zip(OnlineReplayLearner.samplingWeights(flat, .sqrtWeight, regression: false), flat.weights) {
+                #expect(abs(a - b) < 1e-9)
+            }
+        }
+
         @Test func configurationsSavedBeforeTheDrawOptionDecodeAsWeight() throws {
             var c = Self.config()
             c.replayDraw = .classUniform
