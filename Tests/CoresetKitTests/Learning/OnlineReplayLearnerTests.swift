@@ -201,16 +201,22 @@ extension LearningTests {
             #expect(p == [25, 25, 25, 25, 20, 20], "class totals 100 and 40, equal within a class")
             #expect(OnlineReplayLearner.samplingWeights(set, .classUniform, regression: true) == [1, 1, 1, 1, 1, 1])
 
-            // The learner really draws that way: count draws through the steps it takes.
+            // The learner really draws that way.
+            let f = Self.drawFrequencies(set, .classUniform, draws: 14_000)
+            for i in 0..<4 { #expect(abs(f[i] - 25.0 / 140) < 0.02, "\(f)") }
+            for i in 4..<6 { #expect(abs(f[i] - 20.0 / 140) < 0.02, "\(f)") }
+        }
+
+        /// Frequencies of the elements a softmax learner with `draw` replays from `set`, over `draws` draws.
+        static func drawFrequencies(_ set: ReplaySet, _ draw: ReplayDraw, draws: Int) -> [Double] {
             var config = Self.config(task: .multiclass, loss: .softmax)
-            config.replayDraw = .classUniform
+            config.replayDraw = draw
             var a = OnlineReplayLearner(configuration: config)
             a.setMemory(set)
-            var counts = [Int](repeating: 0, count: 6)
+            var counts = [Int](repeating: 0, count: set.count)
             var rng = a.rng
-            for _ in 0..<14_000 { counts[a.sampler!.sample(using: &rng)] += 1 }
-            for i in 0..<4 { #expect(abs(Double(counts[i]) / 14_000 - 25.0 / 140) < 0.02, "\(counts)") }
-            for i in 4..<6 { #expect(abs(Double(counts[i]) / 14_000 - 20.0 / 140) < 0.02, "\(counts)") }
+            for _ in 0..<draws { counts[a.sampler!.sample(using: &rng)] += 1 }
+            return counts.map { Double($0) / Double(draws) }
         }
 
         @Test func sqrtWeightDrawsKeepClassSharesAndTemperWithinAClass() {
@@ -224,14 +230,8 @@ extension LearningTests {
             for (a, b) in zip(p, expected) { #expect(abs(a - b) < 1e-9, "\(p)") }
             #expect(abs(p[0..<4].reduce(0, +) - 100) < 1e-9 && abs(p[4...].reduce(0, +) - 20) < 1e-9, "class totals kept")
             #expect(OnlineReplayLearner.samplingWeights(set, .sqrtWeight, regression: true) == [9, 3, 3, 1, 4, 2])
-            var config = Self.config(task: .multiclass, loss: .softmax)
-            config.replayDraw = .sqrtWeight
-            var a = OnlineReplayLearner(configuration: config)
-            a.setMemory(set)
-            var counts = [Int](repeating: 0, count: 6)
-            var rng = a.rng
-            for _ in 0..<12_000 { counts[a.sampler!.sample(using: &rng)] += 1 }
-            for i in 0..<6 { #expect(abs(Double(counts[i]) / 12_000 - expected[i] / 120) < 0.02, "\(counts)") }
+            let f = Self.drawFrequencies(set, .sqrtWeight, draws: 12_000)
+            for i in 0..<6 { #expect(abs(f[i] - expected[i] / 120) < 0.02, "\(f)") }
             // Equal weights (a uniform reservoir): the same draw as the others.
             let flat = ReplaySet(records: recs, weights: [Double](repeating: 5, count: 6))
             for (a, b) in zip(OnlineReplayLearner.samplingWeights(flat, .sqrtWeight, regression: false), flat.weights) {

@@ -62,13 +62,18 @@ func taskOf(_ path: String) -> TaskKind { path.contains("mnist") ? .multiclass :
 
 let algorithms: [SelectorConfiguration.Algorithm] = [.sieveStreaming, .sieveStreamingPlusPlus, .threeSieves]
 let ks = [100, 1000]
+/// A smaller reference reservoir at k = 100 (`--reference-size`), measured beside the defaults: the
+/// selector's cost per record is proportional to it (the trade-off the README's table shows).
+let smallReference = (k: 100, size: 500)
 
 // MARK: - stream
 
-func stream(_ path: String, k: Int, alg: SelectorConfiguration.Algorithm, threads: Int) {
+func stream(_ path: String, k: Int, alg: SelectorConfiguration.Algorithm, threads: Int, referenceSize: Int?) {
     let t0 = now()
     let reader = RecordReader(inputs: [.file(path)])
-    let selector = CoresetSelector(configuration: benchConfiguration(k: k, algorithm: alg, space: .feature), task: taskOf(path))
+    var configuration = benchConfiguration(k: k, algorithm: alg, space: .feature)
+    if let referenceSize { configuration.referenceSize = referenceSize }
+    let selector = CoresetSelector(configuration: configuration, task: taskOf(path))
     selector.useThreads(threads)
     var n = 0
     while let b = try! reader.next() {
@@ -79,7 +84,7 @@ func stream(_ path: String, k: Int, alg: SelectorConfiguration.Algorithm, thread
     let tFinished = now()
     let c = selector.coreset
     let t1 = now()
-    print(json(["algorithm": alg.rawValue, "k": k, "threads": selector.threads, "records": n, "seconds": t1 - t0, "records_per_s": Double(n) / (t1 - t0),
+    print(json(["algorithm": alg.rawValue, "k": k, "threads": selector.threads, "reference_size": configuration.referenceSize, "records": n, "seconds": t1 - t0, "records_per_s": Double(n) / (t1 - t0),
                 "stream_seconds": tFinished - t0, "readout_seconds": t1 - tFinished,
                 "peak_rss_mib": peakRSSMiB(), "stored": selector.storedElementCount, "bound": selector.storedElementBound,
                 "references": selector.referenceCount, "coreset": c.count]))
@@ -243,16 +248,27 @@ func eval(_ path: String, apricotDir: String?) {
     out["greedy_candidates"] = cands.count
 
     // Feature-space streaming coresets (the same runs as `stream`, repeated in memory).
+    // Keyed by k, then by the algorithm's name, with ", R = 500" for the small-reference variant.
     var featureCoresets: [Int: [String: WeightedCoreset]] = [:]
     var budgets: [Int: [Int]] = [:]
+    func variants(_ k: Int) -> [(name: String, alg: SelectorConfiguration.Algorithm, reference: Int?)] {
+        algorithms.map { ($0.rawValue, $0, nil) }
+            + (k == smallReference.k ? algorithms.map { ("\($0.rawValue), R = \(smallReference.size)", $0, smallReference.size) } : [])
+    }
+    func configuration(_ k: Int, _ v: (name: String, alg: SelectorConfiguration.Algorithm, reference: Int?),
+                       _ space: SelectorConfiguration.Space) -> SelectorConfiguration {
+        var c = benchConfiguration(k: k, algorithm: v.alg, space: space)
+        if let r = v.reference { c.referenceSize = r }
+        return c
+    }
     for k in ks {
-        for alg in algorithms {
-            let s = CoresetSelector(configuration: benchConfiguration(k: k, algorithm: alg, space: .feature), task: task)
+        for v in variants(k) {
+            let s = CoresetSelector(configuration: configuration(k, v, .feature), task: task)
             var i = 0
             while i < data.count { let j = min(data.count, i + 1000); s.offer(RecordBatch(data[i..<j])); i = j }
             s.finish()
-            featureCoresets[k, default: [:]][alg.rawValue] = s.coreset
-            budgets[k] = s.classBudgets()
+            featureCoresets[k, default: [:]][v.name] = s.coreset
+            if v.reference == nil { budgets[k] = s.classBudgets() }
         }
     }
 
@@ -277,7 +293,7 @@ func eval(_ path: String, apricotDir: String?) {
             ["k": k, "method": name, "F": f, "ratio": f / fg, "normalized": (f - rnd) / (fg - rnd)]
         }
         objRows.append(row("greedy", fg))
-        for alg in algorithms { objRows.append(row(alg.rawValue, objective(featureCoresets[k]![alg.rawValue]!.elements.map(\.record), sample: sample, d: d, dim: dim))) }
+        for v in variants(k) { objRows.append(row(v.name, objective(featureCoresets[k]![v.name]!.elements.map(\.record), sample: sample, d: d, dim: dim))) }
         objRows.append(row("uniform random (mean of 5)", rnd))
         if let dir = apricotDir, let text = try? String(contentsOfFile: "\(dir)/picks_k\(k).txt", encoding: .utf8) {
             let picks = text.split(whereSeparator: \.isNewline).compactMap { Int($0) }.map { data[$0] }
@@ -313,11 +329,11 @@ func eval(_ path: String, apricotDir: String?) {
                 rnd += distance(full, gradientSum(sub, m, dim: dim)) / 10
             }
             func err(_ c: WeightedCoreset) -> Double { distance(full, gradientSum(c.elements.map { ($0.record, $0.weight) }, m, dim: dim)) }
-            for alg in algorithms {
-                let fe = err(featureCoresets[k]![alg.rawValue]!)
+            for v in variants(k) {
+                let fe = err(featureCoresets[k]![v.name]!)
                 // The default weights (gradient-matched) and CRAIG's nearest counts, same picks.
                 func gradientCoreset(_ weighting: SelectorConfiguration.Weighting) -> WeightedCoreset {
-                    var c = benchConfiguration(k: k, algorithm: alg, space: .gradient)
+                    var c = configuration(k, v, .gradient)
                     c.weighting = weighting
                     let s = CoresetSelector(configuration: c, task: task)
                     s.updateModel(m)
@@ -327,7 +343,7 @@ func eval(_ path: String, apricotDir: String?) {
                     return s.coreset
                 }
                 let ge = err(gradientCoreset(.gradientMatch)), gn = err(gradientCoreset(.nearest))
-                gradRows.append(["model": name, "k": k, "algorithm": alg.rawValue, "random_error": rnd,
+                gradRows.append(["model": name, "k": k, "algorithm": v.name, "random_error": rnd,
                                  "random_relative": rnd / distance(full, [Double](repeating: 0, count: full.count)),
                                  "feature_x_random": fe / rnd, "gradient_x_random": ge / rnd, "gradient_nearest_x_random": gn / rnd])
             }
@@ -402,12 +418,13 @@ MemoryReturn.returnLargeFreedBlocks()
 let args = CommandLine.arguments
 switch args.count > 1 ? args[1] : "" {
 case "stream":
-    stream(args[2], k: Int(args[3])!, alg: SelectorConfiguration.Algorithm(rawValue: args[4])!, threads: args.count > 5 ? Int(args[5])! : 1)
+    stream(args[2], k: Int(args[3])!, alg: SelectorConfiguration.Algorithm(rawValue: args[4])!, threads: args.count > 5 ? Int(args[5])! : 1,
+           referenceSize: args.count > 6 ? Int(args[6])! : nil)
 case "window":
     window(args[2], k: Int(args[3])!, n: Int(args[4])!)
 case "eval":
     eval(args[2], apricotDir: args.count > 3 ? args[3] : nil)
 default:
-    _ = "usage: BenchSelection stream FILE K ALGORITHM [THREADS] | eval FILE [APRICOT_DIR] | window FILE K N\n".withCString { write(2, $0, strlen($0)) }
+    _ = "usage: BenchSelection stream FILE K ALGORITHM [THREADS [REFERENCE_SIZE]] | eval FILE [APRICOT_DIR] | window FILE K N\n".withCString { write(2, $0, strlen($0)) }
     exit(64)
 }
