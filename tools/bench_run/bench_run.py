@@ -16,7 +16,7 @@ stream, all sequential (the machine is shared):
          SGDClassifier(loss='log_loss').partial_fit one pass, scikit-learn LogisticRegression (the optimum).
 
 Every method uses its defaults; the only flags are the ones a mode needs (--mode, --memory, -k, --test, --holdout;
---replay-draw class-uniform on the one row that measures that option)
+--replay-draw class-uniform / sqrt-weight on the rows that measure those options)
 and, for the optimum, C = 1/(lambda n) (our objective's lambda = 1e-5, so the optimum is of the same objective) and
 max_iter = 1000 (lbfgs does not converge in the default 100 on census_kdd).
 
@@ -235,11 +235,13 @@ def run_dataset(name, train_path, test_path, n, n_features, classes, ks, use_vw,
              ("online-replay", "reservoir", "ours: online + reservoir replay", []),
              ("online-replay", "coreset", "ours: online + coreset replay, --replay-draw class-uniform",
               ["--replay-draw", "class-uniform"]),
+             ("online-replay", "coreset", "ours: online + coreset replay, --replay-draw sqrt-weight",
+              ["--replay-draw", "sqrt-weight"]),
              ("coreset-only", "coreset", "ours: coreset-only", []),
              ("coreset-only", "reservoir", "ours: uniform-subset-only", [])]
     for k in ks:
         for mode, memory, label, extra in modes:
-            key = f"{mode}/{memory}{'-class-uniform' if extra else ''}/{k}"
+            key = f"{mode}/{memory}{'-' + extra[1] if extra else ''}/{k}"
             # --shards only where one selector cannot keep up (see --shards); the table names it.
             sh = ["--shards", str(shards[k])] if memory == "coreset" and shards and k in shards else []
             add_run(key, label + (f" (--shards {shards[k]})" if sh else ""), k,
@@ -334,7 +336,8 @@ def time_to(method, target):
 
 # ---------------------------------------------------------------------------------------------- report
 
-ORDER = ["online-replay/coreset", "online-replay/reservoir", "online-replay/coreset-class-uniform", "online-only", "coreset-only/coreset",
+ORDER = ["online-replay/coreset", "online-replay/reservoir", "online-replay/coreset-class-uniform",
+         "online-replay/coreset-sqrt-weight", "online-only", "coreset-only/coreset",
          "coreset-only/reservoir", "train", "vw", "sgd", "optimum"]
 TARGETS = (0.05, 0.02, 0.01)
 
@@ -410,10 +413,11 @@ def verdicts(results):
                               ("sgd", "SGDClassifier one pass (median seed)")):
                 if peer in M:
                     lines.append(f"  - online + coreset replay vs {lab}: " + cmp(c, M[peer]) + ".")
-            cu = M.get(f"online-replay/coreset-class-uniform/{k}")
-            if cu:
-                lines.append("  - online + coreset replay with --replay-draw class-uniform vs online + reservoir replay: "
-                             + cmp(cu, M[f"online-replay/reservoir/{k}"]) + ".")
+            for draw in ("class-uniform", "sqrt-weight"):
+                cu = M.get(f"online-replay/coreset-{draw}/{k}")
+                if cu:
+                    lines.append(f"  - online + coreset replay with --replay-draw {draw} vs online + reservoir replay: "
+                                 + cmp(cu, M[f"online-replay/reservoir/{k}"]) + ".")
             lines.append("  - coreset-only vs uniform-subset-only: "
                          + cmp(M[f"coreset-only/coreset/{k}"], M[f"coreset-only/reservoir/{k}"]) + ".")
         if opt:
@@ -440,7 +444,7 @@ def plot(results, path):
         log(f"  note: matplotlib unavailable ({e}); no plot")
         return False
     styles = {"online-replay/coreset": ("C0", "-", "o"), "online-replay/reservoir": ("C1", "-", "s"),
-              "online-replay/coreset-class-uniform": ("C6", "-", "P"), "online-only": ("C2", "--", "^"), "coreset-only/coreset": ("C3", "-", "D"),
+              "online-replay/coreset-class-uniform": ("C6", "-", "P"), "online-replay/coreset-sqrt-weight": ("C8", "-", "X"), "online-only": ("C2", "--", "^"), "coreset-only/coreset": ("C3", "-", "D"),
               "coreset-only/reservoir": ("C4", ":", "v"), "train": ("k", "-", "*"),
               "vw": ("C5", "--", "x"), "sgd": ("C7", "--", "+")}
     names = list(results)
@@ -596,7 +600,7 @@ def main():
           "- Every method at its defaults (default seeds). `coreset run` defaults: SGD, lambda = 1e-5, R = 1 replay step "
           "per arriving record, replay weight as `coreset run --help` says, sieve++ in gradient space, "
           "reference reservoir 1000 per class; coreset-only adds 10 final passes over the memory. Flags used: only "
-          "--mode, --memory, -k, --test, --holdout, and --replay-draw class-uniform on the row that names it.",
+          "--mode, --memory, -k, --test, --holdout, and --replay-draw class-uniform / sqrt-weight on the rows that name them.",
           "- Optimum: scikit-learn LogisticRegression with C = 1/(lambda n) (the same objective as ours), "
           "max_iter = 1000. Targets are the optimum's test log-loss + 5%, 2%, 1%.",
           "- Wall time: `coreset run` from the start of ingest to the final model (decompression, parsing, "
