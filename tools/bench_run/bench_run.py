@@ -482,9 +482,10 @@ def plot(results, path):
             ax.set_title(f"{name}: k = {k} ({100 * k / R['n']:.0f}% of {R['n']:,})", fontsize=10)
             ax.grid(True, which="both", lw=0.3, alpha=0.5)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    # Three columns: with four the long labels ran off the figure's edges.
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle("Test log-loss against wall time (selection included); dotted: optimum +5/2/1%", fontsize=10)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return True
