@@ -71,8 +71,7 @@ let smallReference = (k: 100, size: 500)
 func stream(_ path: String, k: Int, alg: SelectorConfiguration.Algorithm, threads: Int, referenceSize: Int?) {
     let t0 = now()
     let reader = RecordReader(inputs: [.file(path)])
-    var configuration = benchConfiguration(k: k, algorithm: alg, space: .feature)
-    if let referenceSize { configuration.referenceSize = referenceSize }
+    let configuration = benchConfiguration(k: k, algorithm: alg, space: .feature, referenceSize: referenceSize)
     let selector = CoresetSelector(configuration: configuration, task: taskOf(path))
     selector.useThreads(threads)
     var n = 0
@@ -195,10 +194,14 @@ func gradientSum(_ items: [(Record, Double)], _ m: LinearModelSnapshot, dim: Int
     return acc
 }
 
-/// The selector's defaults; `CORESET_BENCH_REFERENCE_SIZE` overrides the reference size (to measure its effect).
-func benchConfiguration(k: Int, algorithm: SelectorConfiguration.Algorithm, space: SelectorConfiguration.Space) -> SelectorConfiguration {
+/// The selector's defaults; `referenceSize`, else `CORESET_BENCH_REFERENCE_SIZE`, overrides the reference size
+/// (to measure its effect).
+func benchConfiguration(k: Int, algorithm: SelectorConfiguration.Algorithm, space: SelectorConfiguration.Space,
+                        referenceSize: Int? = nil) -> SelectorConfiguration {
     var c = SelectorConfiguration(k: k, algorithm: algorithm, space: space)
-    if let r = ProcessInfo.processInfo.environment["CORESET_BENCH_REFERENCE_SIZE"].flatMap({ Int($0) }) { c.referenceSize = r }
+    if let r = referenceSize ?? ProcessInfo.processInfo.environment["CORESET_BENCH_REFERENCE_SIZE"].flatMap({ Int($0) }) {
+        c.referenceSize = r
+    }
     return c
 }
 
@@ -255,15 +258,10 @@ func eval(_ path: String, apricotDir: String?) {
         algorithms.map { ($0.rawValue, $0, nil) }
             + (k == smallReference.k ? algorithms.map { ("\($0.rawValue), R = \(smallReference.size)", $0, smallReference.size) } : [])
     }
-    func configuration(_ k: Int, _ v: (name: String, alg: SelectorConfiguration.Algorithm, reference: Int?),
-                       _ space: SelectorConfiguration.Space) -> SelectorConfiguration {
-        var c = benchConfiguration(k: k, algorithm: v.alg, space: space)
-        if let r = v.reference { c.referenceSize = r }
-        return c
-    }
     for k in ks {
         for v in variants(k) {
-            let s = CoresetSelector(configuration: configuration(k, v, .feature), task: task)
+            let s = CoresetSelector(configuration: benchConfiguration(k: k, algorithm: v.alg, space: .feature, referenceSize: v.reference),
+                                    task: task)
             var i = 0
             while i < data.count { let j = min(data.count, i + 1000); s.offer(RecordBatch(data[i..<j])); i = j }
             s.finish()
@@ -333,7 +331,7 @@ func eval(_ path: String, apricotDir: String?) {
                 let fe = err(featureCoresets[k]![v.name]!)
                 // The default weights (gradient-matched) and CRAIG's nearest counts, same picks.
                 func gradientCoreset(_ weighting: SelectorConfiguration.Weighting) -> WeightedCoreset {
-                    var c = configuration(k, v, .gradient)
+                    var c = benchConfiguration(k: k, algorithm: v.alg, space: .gradient, referenceSize: v.reference)
                     c.weighting = weighting
                     let s = CoresetSelector(configuration: c, task: task)
                     s.updateModel(m)
