@@ -209,14 +209,45 @@ enum _GradientMatch {
         for i in 0..<min(target.values.count, dim * K) { b[i] = target.values[i] }
         if target.hasBias { for t in 0..<K { b[biasAt + t] = target.bias[t] } }
 
+        // The elements' gradients flattened once (features as Double, residuals as Double: exact
+        // conversions), so the products below run over plain buffers: no per-element array retains or
+        // iterator overhead in the 2·(iterations) passes. Same terms, same order as `_GradientSum.scatter`.
+        var rowStart = [Int](repeating: 0, count: n + 1)
+        for j in 0..<n { rowStart[j + 1] = rowStart[j] + min(points[j].record.features.indices.count, points[j].record.features.values.count) }
+        var featureAt = [Int](repeating: 0, count: rowStart[n])
+        var featureValue = [Double](repeating: 0, count: rowStart[n])
+        var residual = [Double](repeating: 0, count: n * K)
+        for j in 0..<n {
+            let f = points[j].record.features
+            for e in 0..<(rowStart[j + 1] - rowStart[j]) {
+                featureAt[rowStart[j] + e] = Int(f.indices[e]) * K
+                featureValue[rowStart[j] + e] = Double(f.values[e])
+            }
+            for t in 0..<K { residual[j * K + t] = Double(points[j].residual[t]) }
+        }
+        let hasBias = target.hasBias
+
         var av = [Double](repeating: 0, count: size)
         // av = A γ = Σ_j γ_j r_j ⊗ x̃_j.
         func apply(_ g: [Double]) {
-            for i in av.indices { av[i] = 0 }
             av.withUnsafeMutableBufferPointer { v in
-                for j in 0..<n where g[j] != 0 {
-                    _GradientSum.scatter(points[j], times: g[j], into: v)
-                    if target.hasBias { _GradientSum.scatterBias(points[j], times: g[j], into: v, at: biasAt) }
+                v.update(repeating: 0)
+                rowStart.withUnsafeBufferPointer { rs in
+                    featureAt.withUnsafeBufferPointer { fa in
+                        featureValue.withUnsafeBufferPointer { fv in
+                            residual.withUnsafeBufferPointer { r in
+                                g.withUnsafeBufferPointer { g in
+                                    for j in 0..<n where g[j] != 0 {
+                                        let w = g[j], rj = j * K
+                                        for e in rs[j]..<rs[j + 1] {
+                                            _GradientMatch.axpy(v.baseAddress! + fa[e], r.baseAddress! + rj, w * fv[e], K)
+                                        }
+                                        if hasBias { for t in 0..<K { v[biasAt + t] += w * r[rj + t] } }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -225,16 +256,25 @@ enum _GradientMatch {
         func adjoint(_ u: [Double], into out: inout [Double]) {
             u.withUnsafeBufferPointer { v in
                 acc.withUnsafeMutableBufferPointer { a in
-                    for j in 0..<n {
-                        let p = points[j]
-                        for t in 0..<K { a[t] = target.hasBias ? v[biasAt + t] : 0 }
-                        for (f, x) in zip(p.record.features.indices, p.record.features.values) {
-                            let base = Int(f) * K, xd = Double(x)
-                            for t in 0..<K { a[t] += xd * v[base + t] }
+                    out.withUnsafeMutableBufferPointer { o in
+                        rowStart.withUnsafeBufferPointer { rs in
+                            featureAt.withUnsafeBufferPointer { fa in
+                                featureValue.withUnsafeBufferPointer { fv in
+                                    residual.withUnsafeBufferPointer { r in
+                                        for j in 0..<n {
+                                            for t in 0..<K { a[t] = hasBias ? v[biasAt + t] : 0 }
+                                            for e in rs[j]..<rs[j + 1] {
+                                                _GradientMatch.axpy(a.baseAddress!, v.baseAddress! + fa[e], fv[e], K)
+                                            }
+                                            var s = 0.0
+                                            let rj = j * K
+                                            for t in 0..<K { s += r[rj + t] * a[t] }
+                                            o[j] = s
+                                        }
+                                    }
+                                }
+                            }
                         }
-                        var s = 0.0
-                        p.residual.withUnsafeBufferPointer { r in for t in 0..<K { s += Double(r[t]) * a[t] } }
-                        out[j] = s
                     }
                 }
             }
@@ -308,6 +348,25 @@ enum _GradientMatch {
             if s > 0 { for j in g { x[j] *= total / s } }
         }
         return x
+    }
+
+    /// y[t] += a · x[t] for t in 0..<count, four lanes at a time: each entry is its own multiply and add
+    /// (no reassociation), so the result is the scalar loop's, bit for bit.
+    @inline(__always)
+    static func axpy(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>, _ a: Double, _ count: Int) {
+        var t = 0
+        let va = SIMD4<Double>(repeating: a)
+        let yr = UnsafeMutableRawPointer(y), xr = UnsafeRawPointer(x)
+        while t + 4 <= count {
+            let o = t &* 8
+            let sum = yr.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self) + va * xr.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self)
+            yr.storeBytes(of: sum, toByteOffset: o, as: SIMD4<Double>.self)
+            t &+= 4
+        }
+        while t < count {
+            y[t] += a * x[t]
+            t &+= 1
+        }
     }
 
     /// Euclidean projection of v onto {x >= 0, Σ x = total} (sort-based, Held, Wolfe, Crowder 1974).
