@@ -45,7 +45,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep replaying while no input arrives (e.g. a quiet followed file).")
     var replayWhenIdle = false
 
-    @Option(name: .long, help: "Passes over the final memory after the stream ends (default: 10 for coreset-only, else 0).")
+    @Option(name: .long, help: "Passes over the final memory after the stream ends (default: 10 for coreset-only, else 1).")
     var finalEpochs: Double?
 
     @Option(name: .long, help: "Records between memory snapshots handed to the learner.")
@@ -115,7 +115,7 @@ struct RunCommand: ParsableCommand {
             config.replayWhenIdle = replayWhenIdle
             config.replayWeight = replayWeight
             config.replayDraw = replayDraw
-            config.finalEpochs = finalEpochs ?? (mode == .coresetOnly ? 10 : 0)
+            config.finalEpochs = finalEpochs ?? (mode == .coresetOnly ? 10 : 1)
             config.publishEvery = publishEvery
             config.modelSnapshotEvery = snapshotEvery
             config.synchronous = sync

@@ -39,8 +39,13 @@ public struct RunConfiguration: Sendable {
     public var replayDraw: ReplayDraw = .weight
     /// Keep replaying while no input arrives (a followed file that is quiet).
     public var replayWhenIdle = false
-    /// Passes over the final memory after the stream ends.
-    public var finalEpochs: Double = 0
+    /// Passes over the final memory after the stream ends (replay steps, the schedule continued on the
+    /// virtual clock). Why one by default: at the end of a finite input the final memory stands for the
+    /// whole stream, and a pass over it at the decayed step costs k steps. Measured in lockstep, three
+    /// seeds, 1% and 10% memories, coreset and uniform reservoir alike: mnist (first 20,000) 10% 0.3146 to
+    /// 0.3016 (reservoir 0.3138 to 0.3029), 1% 0.3151 to 0.3127; within ±0.001 on adult, letter and
+    /// census_kdd (README, "Final pass").
+    public var finalEpochs: Double = 1
     /// Records between memory snapshots handed to the learner (at least; a snapshot is also held
     /// back until reading the previous one out cost under a tenth of the time since, except in
     /// `synchronous` runs, which must not depend on the clock).
@@ -386,18 +391,26 @@ final class LearnerLoop: @unchecked Sendable {
     }
 
     /// The learner thread: take batches as they come, replay between them.
+    ///
+    /// Each batch's replay credit is spent before the next batch is taken, so replay keeps pace with the
+    /// stream whichever thread is faster. Why: when queued batches came first, a learner slower than
+    /// ingest deferred its replay to the end of the stream (never, on an endless one, with the credit
+    /// growing without bound), and the result depended on the machine: the same uniform-reservoir run on
+    /// the first 20,000 mnist records ended with 956-1,880 steps of credit and test log-loss 0.302-0.319
+    /// from run to run, against 0.314 in lockstep. Back-pressure then paces ingest to the learner's
+    /// R + 1 steps per record.
     func consume(_ channel: BoundedChannel<Message>) {
         while true {
+            if credit >= 1 && learner.memoryCount > 0 {
+                replay(min(Int(credit), 64))
+                continue
+            }
             let (message, ended) = channel.tryReceive()
             if let message {
                 handle(message)
                 continue
             }
             if ended { break }
-            if credit >= 1 && learner.memoryCount > 0 {
-                replay(min(Int(credit), 64))
-                continue
-            }
             if configuration.replayWhenIdle && learner.memoryCount > 0 {
                 replay(64)
                 continue
