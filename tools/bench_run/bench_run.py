@@ -600,7 +600,7 @@ def main():
           + ".",
           "- Every method at its defaults (default seeds). `coreset run` defaults: SGD, lambda = 1e-5, R = 1 replay step "
           "per arriving record, replay weight as `coreset run --help` says, sieve++ in gradient space, "
-          "reference reservoir 1000 per class; coreset-only adds 10 final passes over the memory. Flags used: only "
+          "reference reservoir 1000 per class, each batch's replay steps taken before the next batch; after the stream, one pass over the final memory (coreset-only: 10). Flags used: only "
           "--mode, --memory, -k, --test, --holdout, and --replay-draw class-uniform / sqrt-weight on the rows that name them.",
           "- Optimum: scikit-learn LogisticRegression with C = 1/(lambda n) (the same objective as ours), "
           "max_iter = 1000. Targets are the optimum's test log-loss + 5%, 2%, 1%.",
