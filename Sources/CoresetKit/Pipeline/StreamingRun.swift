@@ -44,7 +44,7 @@ public struct RunConfiguration: Sendable {
     /// whole stream, and a pass over it at the decayed step costs k steps. Measured in lockstep, three
     /// seeds, 1% and 10% memories, coreset and uniform reservoir alike: mnist (first 20,000) 10% 0.3146 to
     /// 0.3016 (reservoir 0.3138 to 0.3029), 1% 0.3151 to 0.3127; within ±0.001 on adult, letter and
-    /// census_kdd (README, "Final pass").
+    /// census_kdd (README, "Pacing and the final pass").
     public var finalEpochs: Double = 1
     /// Records between memory snapshots handed to the learner (at least; a snapshot is also held
     /// back until reading the previous one out cost under a tenth of the time since, except in
@@ -397,7 +397,7 @@ final class LearnerLoop: @unchecked Sendable {
     /// ingest deferred its replay to the end of the stream (never, on an endless one, with the credit
     /// growing without bound), and the result depended on the machine: the same uniform-reservoir run on
     /// the first 20,000 mnist records ended with 956-1,880 steps of credit and test log-loss 0.302-0.319
-    /// from run to run, against 0.314 in lockstep. Back-pressure then paces ingest to the learner's
+    /// from run to run, against 0.318 in lockstep. Back-pressure then paces ingest to the learner's
     /// R + 1 steps per record.
     func consume(_ channel: BoundedChannel<Message>) {
         while true {
