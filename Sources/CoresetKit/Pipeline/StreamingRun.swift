@@ -43,8 +43,8 @@ public struct RunConfiguration: Sendable {
     /// virtual clock). Why one by default: at the end of a finite input the final memory stands for the
     /// whole stream, and a pass over it at the decayed step costs k steps. Measured in lockstep, three
     /// seeds, 1% and 10% memories, coreset and uniform reservoir alike: mnist (first 20,000) 10% 0.3146 to
-    /// 0.3016 (reservoir 0.3138 to 0.3029), 1% 0.3151 to 0.3127; within ±0.001 on adult, letter and
-    /// census_kdd (README, "Pacing and the final pass").
+    /// 0.3016 (reservoir 0.3138 to 0.3029), 1% 0.3151 to 0.3127; within 0.003 either way on adult, letter
+    /// and census_kdd (README, "Pacing and the final pass").
     public var finalEpochs: Double = 1
     /// Records between memory snapshots handed to the learner (at least; a snapshot is also held
     /// back until reading the previous one out cost under a tenth of the time since, except in
