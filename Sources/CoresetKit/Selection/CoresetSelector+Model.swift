@@ -100,14 +100,19 @@ extension CoresetSelector {
         }
         if scaleFixed {
             // Same rule as the warm-up, on a sample that does not depend on batch boundaries.
-            var sample: [Record] = []
+            var sample: [Record] = [], arrivals: [UInt64] = []
             let lists = classes.compactMap { $0 }.map { configuration.algorithm == .greedy ? $0.all : $0.refs }
             var i = 0
             while sample.count < effectiveWarmUp && lists.contains(where: { i < $0.count }) {
-                for l in lists where i < l.count && sample.count < effectiveWarmUp { sample.append(l[i].record) }
+                for l in lists where i < l.count && sample.count < effectiveWarmUp {
+                    sample.append(l[i].record)
+                    arrivals.append(l[i].arrival)
+                }
                 i += 1
             }
-            kernel = _Kernel.make(configuration.similarity, embedding: snapshot, sample: sample)
+            let dots = _Kernel.sampleDots(sample, arrivals: arrivals, reusing: scaleSampleDots)
+            scaleSampleDots = (arrivals, dots)
+            kernel = _Kernel.make(configuration.similarity, embedding: snapshot, sample: sample, featureDots: dots)
         }
         if matchesGradients { for case let c? in classes { moveGradientSum(c, old: oldSums[c.id]) } }
         guard configuration.algorithm != .greedy else { return }

@@ -56,6 +56,9 @@ public final class CoresetSelector {
 
     var kernel: _Kernel
     var scaleFixed = false
+    /// The pairwise feature dots of the last re-selection's scale sample, by arrival (a cache: not saved in
+    /// checkpoints, recomputed to the same values when absent).
+    var scaleSampleDots: (arrivals: [UInt64], dots: [Float])?
     var warmUpBuffer: [Record] = []
     var classes: [_ClassState?] = []
     var arrivals: UInt64 = 0

@@ -156,11 +156,39 @@ struct _Kernel: Sendable {
         }
     }
 
+    /// The pairwise feature dots of a sample, packed for `make(_:embedding:sample:featureDots:)`, reusing
+    /// those of a previous sample for records present in both (same arrival, same features):
+    /// `VectorMath.dot` is symmetric bit for bit (the same products, summed in the same order), so a reused
+    /// value is the one a fresh computation gives. Why: every re-selection freezes the scale again on about
+    /// 500 references, and these O(n² · nnz) dots were 9% of `run --sync -k 2000` on mnist; late in a
+    /// stream the reference reservoir, and so the sample, hardly changes.
+    static func sampleDots(_ sample: [Record], arrivals: [UInt64],
+                           reusing previous: (arrivals: [UInt64], dots: [Float])?) -> [Float] {
+        let n = sample.count
+        var old: [UInt64: Int] = [:]
+        if let p = previous { for (k, a) in p.arrivals.enumerated() { old[a] = k } }
+        var out = [Float](repeating: 0, count: n * max(0, n - 1) / 2)
+        for i in 0..<n {
+            let oi = old[arrivals[i]]
+            for j in 0..<i {
+                if let oi, let oj = old[arrivals[j]], let p = previous {
+                    let (a, b) = oi > oj ? (oi, oj) : (oj, oi)
+                    out[i * (i - 1) / 2 + j] = p.dots[a * (a - 1) / 2 + b]
+                } else {
+                    out[i * (i - 1) / 2 + j] = VectorMath.dot(sample[i].features, sample[j].features)
+                }
+            }
+        }
+        return out
+    }
+
     /// Freezes the scale from a sample: D = the largest pairwise distance (CRAIG), or
     /// γ = 1 / mean squared pairwise distance for RBF without a given γ.
     /// - Complexity: O(n² · nnz) for n sample points.
+    /// - Parameter featureDots: the sample's pairwise x_i·x_j (`VectorMath.dot`), packed as row i, column
+    ///   j < i at i(i−1)/2 + j, when the caller has them (they do not depend on the model).
     static func make(_ similarity: SelectorConfiguration.Similarity, embedding: (any GradientEmbedding)?,
-                     sample: [Record]) -> _Kernel {
+                     sample: [Record], featureDots: [Float]? = nil) -> _Kernel {
         var k = _Kernel(kind: .cosine, embedding: embedding)
         switch similarity {
         case .cosine: return k
@@ -176,7 +204,7 @@ struct _Kernel: Sendable {
         pts.withUnsafeBufferPointer { q in
             for i in 0..<q.count {
                 for j in 0..<i {
-                    let xd = Double(VectorMath.dot(q[i].record.features, q[j].record.features))
+                    let xd = Double(featureDots.map { $0[i * (i - 1) / 2 + j] } ?? VectorMath.dot(q[i].record.features, q[j].record.features))
                     var inner = xd
                     if !q[i].residual.isEmpty {
                         var rd = 0.0
