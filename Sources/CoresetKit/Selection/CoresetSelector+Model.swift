@@ -110,8 +110,11 @@ extension CoresetSelector {
                 }
                 i += 1
             }
-            let dots = _Kernel.sampleDots(sample, arrivals: arrivals, reusing: scaleSampleDots)
-            scaleSampleDots = (arrivals, dots)
+            var dots: [Float]? = nil
+            if _Kernel.measuresScale(configuration.similarity) {
+                dots = _Kernel.sampleDots(sample, arrivals: arrivals, reusing: scaleSampleDots)
+                scaleSampleDots = (arrivals, dots!)
+            }
             kernel = _Kernel.make(configuration.similarity, embedding: snapshot, sample: sample, featureDots: dots)
         }
         if matchesGradients { for case let c? in classes { moveGradientSum(c, old: oldSums[c.id]) } }

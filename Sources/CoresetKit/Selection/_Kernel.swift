@@ -182,6 +182,14 @@ struct _Kernel: Sendable {
         return out
     }
 
+    /// Whether `make` reads the sample (a scale to freeze: Euclidean D, or RBF's γ when not given).
+    static func measuresScale(_ similarity: SelectorConfiguration.Similarity) -> Bool {
+        switch similarity {
+        case .cosine, .saturatedCosine, .rbf(.some): return false
+        default: return true
+        }
+    }
+
     /// Freezes the scale from a sample: D = the largest pairwise distance (CRAIG), or
     /// γ = 1 / mean squared pairwise distance for RBF without a given γ.
     /// - Complexity: O(n² · nnz) for n sample points.
