@@ -242,7 +242,7 @@ enum _GradientMatch {
                                         for e in rs[j]..<rs[j + 1] {
                                             _GradientMatch.axpy(v.baseAddress! + fa[e], r.baseAddress! + rj, w * fv[e], K)
                                         }
-                                        if hasBias { for t in 0..<K { v[biasAt + t] += w * r[rj + t] } }
+                                        if hasBias { _GradientMatch.axpy(v.baseAddress! + biasAt, r.baseAddress! + rj, w, K) }
                                     }
                                 }
                             }

@@ -167,13 +167,16 @@ struct _Kernel: Sendable {
         let n = sample.count
         var old: [UInt64: Int] = [:]
         if let p = previous { for (k, a) in p.arrivals.enumerated() { old[a] = k } }
+        // Each record's place in the previous sample, looked up once (not once per pair).
+        let prior = arrivals.map { old[$0] }
+        let previousDots = previous?.dots ?? []
         var out = [Float](repeating: 0, count: n * max(0, n - 1) / 2)
         for i in 0..<n {
-            let oi = old[arrivals[i]]
+            let oi = prior[i]
             for j in 0..<i {
-                if let oi, let oj = old[arrivals[j]], let p = previous {
+                if let oi, let oj = prior[j] {
                     let (a, b) = oi > oj ? (oi, oj) : (oj, oi)
-                    out[i * (i - 1) / 2 + j] = p.dots[a * (a - 1) / 2 + b]
+                    out[i * (i - 1) / 2 + j] = previousDots[a * (a - 1) / 2 + b]
                 } else {
                     out[i * (i - 1) / 2 + j] = VectorMath.dot(sample[i].features, sample[j].features)
                 }
