@@ -77,6 +77,9 @@ public final class CoresetSelector {
     var shardSelectors: [CoresetSelector] = []
     /// Worker threads (`useThreads`); nil: everything runs on the caller's thread.
     var lanes: _WorkerLanes?
+    /// Whether `offerToSieves` may reject whole bands of sieves at once (`_SieveBands`). The decisions
+    /// are the same either way; tests turn it off to compare.
+    var usesSieveBands = true
 
     /// Records offered so far.
     public var recordsSeen: Int { Int(arrivals) }
@@ -623,32 +626,32 @@ public final class CoresetSelector {
     /// A reference was appended: extend every sieve's coverage.
     func appendCovers(_ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
         let selfSim = kernel.selfSimilarity
-        var sieves: [_Sieve] = []
-        swap(&sieves, &c.sieves)
-        defer { swap(&sieves, &c.sieves) }
-        poolSims.withUnsafeBufferPointer { ps in
-            for i in sieves.indices {
-                let (best, own) = coverEntry(sieves[i], selfSlot: selfSlot, selfSim: selfSim, poolSims: ps)
-                sieves[i].cover.append(best)
-                sieves[i].owner.append(own)
-                sieves[i].value += Double(best)
+        c.withSieves { sieves, bands in
+            poolSims.withUnsafeBufferPointer { ps in
+                for i in sieves.indices {
+                    let (best, own) = coverEntry(sieves[i], selfSlot: selfSlot, selfSim: selfSim, poolSims: ps)
+                    sieves[i].cover.append(best)
+                    sieves[i].owner.append(own)
+                    sieves[i].value += Double(best)
+                }
             }
+            if bands.valid, let j = sieves.first.map({ $0.cover.count - 1 }) { bands.coverChanged(at: j, appended: true, sieves) }
         }
     }
 
     /// Reference slot j now holds p: recompute every sieve's coverage of it.
     func setCovers(_ j: Int, _ p: _Point, in c: _ClassState, selfSlot: Int?, poolSims: [Float]) {
         let selfSim = kernel.selfSimilarity
-        var sieves: [_Sieve] = []
-        swap(&sieves, &c.sieves)
-        defer { swap(&sieves, &c.sieves) }
-        poolSims.withUnsafeBufferPointer { ps in
-            for i in sieves.indices {
-                let (best, own) = coverEntry(sieves[i], selfSlot: selfSlot, selfSim: selfSim, poolSims: ps)
-                sieves[i].value += Double(best) - Double(sieves[i].cover[j])
-                sieves[i].cover[j] = best
-                sieves[i].owner[j] = own
+        c.withSieves { sieves, bands in
+            poolSims.withUnsafeBufferPointer { ps in
+                for i in sieves.indices {
+                    let (best, own) = coverEntry(sieves[i], selfSlot: selfSlot, selfSim: selfSim, poolSims: ps)
+                    sieves[i].value += Double(best) - Double(sieves[i].cover[j])
+                    sieves[i].cover[j] = best
+                    sieves[i].owner[j] = own
+                }
             }
+            if bands.valid { bands.coverChanged(at: j, appended: false, sieves) }
         }
     }
 
@@ -757,70 +760,112 @@ public final class CoresetSelector {
         let cap = c.capacity
         let algorithm = configuration.algorithm
         let plusPlus = algorithm == .sieveStreamingPlusPlus, three = algorithm == .threeSieves
-        // The sieves are taken out of the class for the loop: one uniquely referenced local array,
-        // no exclusivity checks or retains per sieve access (nothing below touches c.sieves).
-        var sieves: [_Sieve] = []
-        swap(&sieves, &c.sieves)
-        defer { swap(&sieves, &c.sieves) }
+        // Bands pay where several sieves are tested per record (not ThreeSieves' one; with a window,
+        // expiries change covers too often to keep their minima).
+        let banded = usesSieveBands && !three && configuration.window == nil
+        var bandRejections = 0
         var levels = -1  // ThreeSieves: number of levels in [m, cap·m], computed on the first rejection
-        sims.withUnsafeBufferPointer { row in
-            for i in sieves.indices {
-                let size = sieves[i].members.count
-                if size >= cap { continue }
-                if sieves[i].thresholdLevel != sieves[i].level {
-                    sieves[i].thresholdLevel = sieves[i].level
-                    sieves[i].thresholdValue = threshold(sieves[i].level)
-                }
-                let v = sieves[i].thresholdValue
-                let f = sieves[i].value
-                // Both rules need g >= bar (and g > 0); a gain bounded below bar is rejected without
-                // the exact sum (`gainUpperBound`), which gives the same decision.
-                let bar = plusPlus ? v : (v / 2 - f) / Double(cap - size)
-                var accept: Bool
-                var g = 0.0
-                var reject = bar > singleton
-                if !reject {
-                    let upper = sieves[i].cover.withUnsafeBufferPointer { _Greedy.gainUpperBound(row, $0) }
-                    reject = upper == 0 || upper < bar
-                }
-                if reject {
-                    accept = false
-                } else {
-                    g = sieves[i].cover.withUnsafeBufferPointer { _Greedy.gain(row, $0) }
-                    if plusPlus {
-                        // The size cap |S_τ| <= LB/τ is what bounds the store by O(k/ε); it only binds when a
-                        // reservoir replacement lowered f(S_τ) below |S_τ| τ.
-                        accept = g >= v && Double(size + 1) * v <= max(c.lowerBound, f + g)
-                    } else {
-                        accept = g >= bar
-                    }
-                    accept = accept && g > 0
-                }
-                if three {
-                    if accept {
-                        c.rejections = 0
-                    } else {
-                        c.rejections += 1
-                        if levels < 0 { levels = Int(Foundation_log(Double(cap)) / log1pe) + 1 }
-                        let patience = min(configuration.threeSievesPatience, max(1, ordinal / levels))
-                        if c.rejections >= patience {
-                            c.rejections = 0
-                            let lowest = level(atOrAbove: c.m)
-                            if sieves[i].level > lowest { sieves[i].level -= 1 }
+        c.withSieves { sieves, bands in
+            if banded && !bands.valid && sieves.count > 1 { bands.rebuild(sieves) }
+            let useBands = banded && bands.valid
+            sims.withUnsafeBufferPointer { row in
+                var band = -1, bandEnd = 0
+                // The band's bound on the gain in any of its sieves (+∞: not computed, rejects nothing).
+                var bandUpper = Double.infinity
+                for i in sieves.indices {
+                    if useBands && i == bandEnd {
+                        band += 1
+                        bandEnd = bands.members(band).upperBound
+                        bandUpper = .infinity
+                        // One pass over the band's minimum when at least two of its sieves need a pass.
+                        var needing = 0
+                        for j in bands.members(band) where sieves[j].members.count < cap {
+                            if sieveBar(&sieves[j], cap: cap, plusPlus: plusPlus) <= singleton { needing += 1 }
+                        }
+                        if needing >= 2 {
+                            bandUpper = bands.minimum(band, sieves).withUnsafeBufferPointer { _Greedy.gainUpperBound(row, $0) }
                         }
                     }
+                    let size = sieves[i].members.count
+                    if size >= cap { continue }
+                    let v = sieveThreshold(&sieves[i])
+                    let f = sieves[i].value
+                    // Both rules need g >= bar (and g > 0); a gain bounded below bar is rejected without
+                    // the exact sum, which gives the same decision: by f({e}) (`singleton`), by the band's
+                    // minimum cover (at least this sieve's gain bound) or by this sieve's `gainUpperBound`.
+                    let bar = sieveBar(&sieves[i], cap: cap, plusPlus: plusPlus)
+                    var accept: Bool
+                    var g = 0.0
+                    var reject = bar > singleton
+                    if !reject && (bandUpper == 0 || bandUpper < bar) {
+                        reject = true
+                        bandRejections += 1
+                    }
+                    if !reject {
+                        let upper = sieves[i].cover.withUnsafeBufferPointer { _Greedy.gainUpperBound(row, $0) }
+                        reject = upper == 0 || upper < bar
+                    }
+                    if reject {
+                        accept = false
+                    } else {
+                        g = sieves[i].cover.withUnsafeBufferPointer { _Greedy.gain(row, $0) }
+                        if plusPlus {
+                            // The size cap |S_τ| <= LB/τ is what bounds the store by O(k/ε); it only binds when a
+                            // reservoir replacement lowered f(S_τ) below |S_τ| τ.
+                            accept = g >= v && Double(size + 1) * v <= max(c.lowerBound, f + g)
+                        } else {
+                            accept = g >= bar
+                        }
+                        accept = accept && g > 0
+                    }
+                    if three {
+                        if accept {
+                            c.rejections = 0
+                        } else {
+                            c.rejections += 1
+                            if levels < 0 { levels = Int(Foundation_log(Double(cap)) / log1pe) + 1 }
+                            let patience = min(configuration.threeSievesPatience, max(1, ordinal / levels))
+                            if c.rejections >= patience {
+                                c.rejections = 0
+                                let lowest = level(atOrAbove: c.m)
+                                if sieves[i].level > lowest { sieves[i].level -= 1 }
+                            }
+                        }
+                    }
+                    guard accept else { continue }
+                    let s = slot ?? c.insert(p)
+                    slot = s
+                    c.pool[s]!.holders += 1
+                    sieves[i].members.append(s)
+                    sieves[i].absorb(row, slot: s)
+                    sieves[i].value = f + g
+                    c.lowerBound = max(c.lowerBound, f + g)
+                    if useBands { bands.markStale(band: band) }
                 }
-                guard accept else { continue }
-                let s = slot ?? c.insert(p)
-                slot = s
-                c.pool[s]!.holders += 1
-                sieves[i].members.append(s)
-                sieves[i].absorb(row, slot: s)
-                sieves[i].value = f + g
-                c.lowerBound = max(c.lowerBound, f + g)
             }
+            // ThreeSieves moves its sieve's level in place: its bands (unused) stay invalid.
+            if !useBands { bands.valid = false }
         }
+        if bandRejections > 0 { c.bandRejections += bandRejections }
         return slot
+    }
+
+    /// Sieve s's threshold (1 + ε)^level, cached in the sieve (an exp per sieve per record otherwise).
+    @inline(__always)
+    func sieveThreshold(_ s: inout _Sieve) -> Double {
+        if s.thresholdLevel != s.level {
+            s.thresholdLevel = s.level
+            s.thresholdValue = threshold(s.level)
+        }
+        return s.thresholdValue
+    }
+
+    /// The gain sieve s requires of a record: its threshold τ (Sieve-Streaming++), else
+    /// (v/2 − f(S)) / (k − |S|) (Sieve-Streaming, ThreeSieves).
+    @inline(__always)
+    func sieveBar(_ s: inout _Sieve, cap: Int, plusPlus: Bool) -> Double {
+        let v = sieveThreshold(&s)
+        return plusPlus ? v : (v / 2 - s.value) / Double(cap - s.members.count)
     }
 }
 

@@ -40,6 +40,74 @@ struct _Sieve {
     }
 }
 
+/// Per band of `width` consecutive sieve levels, the elementwise minimum of its sieves' covers: a
+/// record's gain in any sieve of the band is at most its gain against that minimum (each term
+/// max(0, s_r − cover_r) falls as cover_r rises), so one pass over the minimum can reject the whole
+/// band. Why: Sieve-Streaming++ on mnist at k = 100 tests ~30 sieves per record and 99.95% of those
+/// tests reject; with bands of width 6, 80% of the passes go (1.78 M to 0.36 M).
+///
+/// Kept exact by the class: any assignment to its sieves invalidates the bands (rebuilt on next use);
+/// the hot paths that change covers in place (acceptance, reservoir upkeep) update them instead.
+struct _SieveBands {
+    static let width = 6
+    var valid = false
+    /// Band b holds sieves start[b]..<start[b + 1] (the sieves are sorted by level, descending).
+    private(set) var start: [Int] = []
+    private var minCover: [[Float]] = []
+    /// Bands whose minimum must be recomputed before use (a member's cover rose).
+    private var stale: [Bool] = []
+
+    var count: Int { minCover.count }
+
+    static func band(ofLevel l: Int) -> Int { l >= 0 ? l / width : -((-l + width - 1) / width) }
+
+    /// Lays the bands out over `sieves` (minima computed on first use).
+    mutating func rebuild(_ sieves: [_Sieve]) {
+        start = []
+        var last = Int.min
+        for (i, s) in sieves.enumerated() {
+            let b = Self.band(ofLevel: s.level)
+            if b != last { start.append(i); last = b }
+        }
+        start.append(sieves.count)
+        minCover = Array(repeating: [], count: start.count - 1)
+        stale = Array(repeating: true, count: start.count - 1)
+        valid = true
+    }
+
+    /// Band b's members.
+    func members(_ b: Int) -> Range<Int> { start[b]..<start[b + 1] }
+
+    mutating func markStale(band b: Int) { stale[b] = true }
+
+    /// Band b's minimum cover, recomputed if stale.
+    mutating func minimum(_ b: Int, _ sieves: [_Sieve]) -> [Float] {
+        if stale[b] {
+            let r = members(b)
+            var m = sieves[r.lowerBound].cover
+            m.withUnsafeMutableBufferPointer { mp in
+                for i in r.dropFirst() {
+                    sieves[i].cover.withUnsafeBufferPointer { cp in
+                        for j in 0..<min(mp.count, cp.count) where cp[j] < mp[j] { mp[j] = cp[j] }
+                    }
+                }
+            }
+            minCover[b] = m
+            stale[b] = false
+        }
+        return minCover[b]
+    }
+
+    /// Entry j of every sieve's cover changed (or was appended, `appended`): the minima follow.
+    mutating func coverChanged(at j: Int, appended: Bool, _ sieves: [_Sieve]) {
+        for b in minCover.indices where !stale[b] {
+            var v = Float.infinity
+            for i in members(b) { v = min(v, sieves[i].cover[j]) }
+            if appended { minCover[b].append(v) } else { minCover[b][j] = v }
+        }
+    }
+}
+
 /// The weight an element (or a class's pending weight) stands for.
 ///
 /// Without a window it is one number (`plain`, in half-life-scaled units). With a window, amounts are
@@ -181,7 +249,12 @@ final class _ClassState {
     var pool: [_PoolElement?] = []
     var freeSlots: [Int] = []
     var poolCount = 0
-    var sieves: [_Sieve] = []
+    /// Any assignment (or in-place change) outside `withSieves` invalidates `bands`.
+    var sieves: [_Sieve] = [] { didSet { bands.valid = false } }
+    /// Band minima of the sieves' covers (`offerToSieves` rejects whole bands with them).
+    var bands = _SieveBands()
+    /// Sieve tests decided by a band's minimum (instead of the sieve's own cover), for tests.
+    var bandRejections = 0
     /// Largest singleton value f({e}) seen (m in the papers).
     var m = 0.0
     /// Sieve-Streaming++'s lower bound LB = max over time of max_v f(S_v).
@@ -244,6 +317,20 @@ final class _ClassState {
         var g = _SplitMix64(seed: seed ^ (UInt64(truncatingIfNeeded: id) &* 0xD1B5_4A32_D192_ED03))
         _ = g.next()
         rng = g
+    }
+
+    /// Runs `body` on the sieves taken out of the class (one uniquely referenced array: no exclusivity
+    /// checks or retains per access) with the bands, which `body` keeps exact or invalidates.
+    func withSieves<R>(_ body: (inout [_Sieve], inout _SieveBands) -> R) -> R {
+        var b = _SieveBands()
+        swap(&b, &bands)
+        var s: [_Sieve] = []
+        swap(&s, &sieves)
+        defer {
+            swap(&s, &sieves)  // invalidates the placeholder in `bands`
+            swap(&b, &bands)
+        }
+        return body(&s, &b)
     }
 
     func insert(_ point: _Point) -> Int {
