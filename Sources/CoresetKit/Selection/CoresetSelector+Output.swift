@@ -147,14 +147,15 @@ extension CoresetSelector {
     /// The best sieve, completed to `budget` by lazy greedy over the other stored elements and the
     /// references (or trimmed by greedy), with the stored weights moved onto it.
     func fromSieves(_ c: _ClassState, budget: Int) -> [(point: _Point, weight: Double)] {
-        let chosen = sievePicks(c, budget: budget)
+        let refs = c.refs  // rebuilt from the reference matrix once for both
+        let chosen = sievePicks(c, budget: budget, refs: refs)
         guard !chosen.isEmpty else { return [] }
-        return zip(chosen, sieveWeights(c, onto: chosen)).map { ($0, $1) }
+        return zip(chosen, sieveWeights(c, onto: chosen, refs: refs)).map { ($0, $1) }
     }
 
     /// The elements `fromSieves` answers with: the best sieve, topped up or trimmed to `budget`.
-    func sievePicks(_ c: _ClassState, budget: Int) -> [_Point] {
-        let refs = c.refs
+    func sievePicks(_ c: _ClassState, budget: Int, refs known: [_Point]? = nil) -> [_Point] {
+        let refs = known ?? c.refs
         var bestSieve: Int? = nil
         // With a half-life the references are a time-biased sample and the sieves' members may predate a
         // change of distribution: choose afresh from everything stored and the references (the top-up
@@ -173,22 +174,72 @@ extension CoresetSelector {
         } else if chosen.count < budget {
             let have = Set(chosen.map(\.arrival))
             var cand: [_Point] = []
+            var refSlot: [Int?] = []  // the reference slot of a candidate taken from the references
             var seen = have
-            for case let e? in c.pool where !seen.contains(e.point.arrival) { cand.append(e.point); seen.insert(e.point.arrival) }
-            for r in refs where !seen.contains(r.arrival) { cand.append(r); seen.insert(r.arrival) }
-            var cover = bestSieve.map { c.sieves[$0].cover } ?? [Float](repeating: 0, count: refs.count)
-            let picks = _Greedy.lazy(candidateCount: cand.count, groundCount: refs.count, budget: budget - chosen.count, cover: &cover) { i, row in
-                row = referenceSimilarities(cand[i], c)
+            for case let e? in c.pool where !seen.contains(e.point.arrival) {
+                cand.append(e.point)
+                refSlot.append(nil)
+                seen.insert(e.point.arrival)
             }
-            chosen += picks.map { cand[$0] }
+            for (j, r) in refs.enumerated() where !seen.contains(r.arrival) {
+                cand.append(r)
+                refSlot.append(j)
+                seen.insert(r.arrival)
+            }
+            var cover = bestSieve.map { c.sieves[$0].cover } ?? [Float](repeating: 0, count: refs.count)
+            let g = refs.count
+            if let gram = referenceGram(c, refs: refs) {
+                // Candidates that are references read their rows from the Gram matrix; the others (stored
+                // elements) are few and computed once each.
+                let rows = cand.indices.map { i -> [Float]? in refSlot[i] == nil ? referenceSimilarities(cand[i], c) : nil }
+                let picks = gram.withUnsafeBufferPointer { gp in
+                    _Greedy.lazy(candidateCount: cand.count, groundCount: g, budget: budget - chosen.count, cover: &cover,
+                                 cacheRows: false) { i, row in
+                        guard let j = refSlot[i] else { row = rows[i]!; return }
+                        if row.count != g { row = [Float](repeating: 0, count: g) }
+                        row.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: gp.baseAddress! + j * g, count: g) }
+                    }
+                }
+                chosen += picks.map { cand[$0] }
+            } else {
+                let picks = _Greedy.lazy(candidateCount: cand.count, groundCount: g, budget: budget - chosen.count, cover: &cover) { i, row in
+                    row = referenceSimilarities(cand[i], c)
+                }
+                chosen += picks.map { cand[$0] }
+            }
         }
         return chosen
     }
 
+    /// The similarities of every pair of the class's references, row-major (R × R), computed by symmetry:
+    /// row j's entries from column j on come from one pass over the reference matrix, the rest are copied
+    /// from the rows above. Exact: `referenceSimilarities` of two references gives the same value in either
+    /// order, bit for bit (the column store adds the same products in increasing index order whichever
+    /// vector is the query, and the kernel is symmetric in its two norms and residuals). Nil when the
+    /// store is off (per-pair kernel) or the matrix would be too large (the caller computes rows then).
+    func referenceGram(_ c: _ClassState, refs: [_Point]) -> [Float]? {
+        let g = refs.count
+        guard g > 1, g * g <= 1 << 25, !c.refStore.disabled, g == c.refCount else { return nil }
+        var gram = [Float](repeating: 0, count: g * g)
+        var row: [Float] = []
+        for j in 0..<g {
+            referenceSimilarities(refs[j], c, from: j, into: &row)
+            gram.withUnsafeMutableBufferPointer { gp in
+                row.withUnsafeBufferPointer { rp in
+                    for r in j..<g {
+                        gp[j * g + r] = rp[r]
+                        gp[r * g + j] = rp[r]
+                    }
+                }
+            }
+        }
+        return gram
+    }
+
     /// The class's weight (its stored cells and pending weight) moved onto `chosen`: any set of points
     /// of the class embedded by this selector's kernel (its own picks, or the union of every shard's).
-    func sieveWeights(_ c: _ClassState, onto chosen: [_Point]) -> [Double] {
-        let refs = c.refs
+    func sieveWeights(_ c: _ClassState, onto chosen: [_Point], refs known: [_Point]? = nil) -> [Double] {
+        let refs = known ?? c.refs
         var w = [Double](repeating: 0, count: chosen.count)
         guard !chosen.isEmpty else { return w }
         // Each stored element holds the exact weight of the records that were nearest to it when they
@@ -357,8 +408,9 @@ struct _NearestIndex {
         finder = _NearestFinder(kernel: kernel)
         store = _ColumnStore(columns: set.count)
         norms = set.map(\.gradientNorm2)
-        // Small sets: the finder's gather costs no more than laying out the store.
-        guard set.count >= 16 else { store = _ColumnStore(dimension: 0, columns: 1, disabled: true); return }
+        // Even a read-out's ~10 chosen elements of a class: the store's pass (one short row per query
+        // nonzero) is cheaper than the finder's gather along every element's nonzeros.
+        guard set.count >= 2 else { store = _ColumnStore(dimension: 0, columns: 1, disabled: true); return }
         var maxIndex = 0
         for p in set { maxIndex = max(maxIndex, Int(p.record.features.indices.last ?? 0)) }
         guard maxIndex < _ColumnStore.maxDimension else {

@@ -366,7 +366,9 @@ public final class CoresetSelector {
 
     func fixScale(from sample: [Record]) {
         let e = kernel.embedding
-        kernel = _Kernel.make(configuration.similarity, embedding: e, sample: sample)
+        let dots = _Kernel.measuresScale(configuration.similarity)
+            ? _Kernel.sampleDots(sample, arrivals: sample.indices.map(UInt64.init), reusing: nil) : nil
+        kernel = _Kernel.make(configuration.similarity, embedding: e, sample: sample, featureDots: dots)
         scaleFixed = true
         warmUpBuffer = []
     }
@@ -439,28 +441,33 @@ public final class CoresetSelector {
         return s
     }
 
-    /// Similarities of a point to the class's references, into a reused buffer (resized to R).
-    func referenceSimilarities(_ p: _Point, _ c: _ClassState, into s: inout [Float]) {
+    /// Similarities of a point to the class's references, into a reused buffer (resized to R); with
+    /// `from`, only to references from..<R (the entries below are left as they were).
+    func referenceSimilarities(_ p: _Point, _ c: _ClassState, from: Int = 0, into s: inout [Float]) {
         let n = c.refCount
         if s.count != n { s = [Float](repeating: 0, count: n) }
-        guard n > 0 else { return }
+        guard n > from else { return }
         let k = kernel
         if c.refStore.disabled {
             c.refPoints.withUnsafeBufferPointer { refs in
                 s.withUnsafeMutableBufferPointer { out in
-                    for r in 0..<n { out[r] = k.similarity(p, refs[r]) }
+                    for r in from..<n { out[r] = k.similarity(p, refs[r]) }
                 }
             }
             return
         }
-        c.refStore.dots(p.record.features, count: n, into: &c.dotScratch)
-        c.refPoints.withUnsafeBufferPointer { refs in
+        c.refStore.dots(p.record.features, count: n, from: from, into: &c.dotScratch)
+        c.refNorms.withUnsafeBufferPointer { norms in
             c.dotScratch.withUnsafeBufferPointer { dots in
                 s.withUnsafeMutableBufferPointer { out in
                     if p.residual.isEmpty {
                         // Feature space: only the norms and the bulk dot products are read.
                         let kind = k.kind, an = p.gradientNorm2
-                        for r in 0..<n { out[r] = _Kernel.similarity(kind, an, refs[r].gradientNorm2, inner: Double(dots[r])) }
+                        if case .euclidean(let d) = kind {
+                            _Kernel.euclideanSimilarities(scale: d, an, norms, dots, into: out, from..<n)
+                        } else {
+                            for r in from..<n { out[r] = _Kernel.similarity(kind, an, norms[r], inner: Double(dots[r])) }
+                        }
                     } else if c.residualsFlat && p.residual.count == c.residualStride && c.refResiduals.count >= n * c.residualStride {
                         // Gradient space: the bulk x·x dots combined with the K-dimensional residual
                         // products, read from the flat buffer (same sums, same order as `k.similarity`).
@@ -469,23 +476,25 @@ public final class CoresetSelector {
                             c.refResiduals.withUnsafeBufferPointer { rr in
                                 if K == 1 {
                                     let a0 = Double(pr[0])
-                                    for r in 0..<n {
+                                    for r in from..<n {
                                         var rd = 0.0
                                         rd += a0 * Double(rr[r])
-                                        out[r] = _Kernel.similarity(kind, an, refs[r].gradientNorm2, inner: rd * (Double(dots[r]) + bias))
+                                        out[r] = _Kernel.similarity(kind, an, norms[r], inner: rd * (Double(dots[r]) + bias))
                                     }
                                 } else {
-                                    for r in 0..<n {
+                                    for r in from..<n {
                                         var rd = 0.0
                                         let base = r * K
                                         for i in 0..<K { rd += Double(pr[i]) * Double(rr[base + i]) }
-                                        out[r] = _Kernel.similarity(kind, an, refs[r].gradientNorm2, inner: rd * (Double(dots[r]) + bias))
+                                        out[r] = _Kernel.similarity(kind, an, norms[r], inner: rd * (Double(dots[r]) + bias))
                                     }
                                 }
                             }
                         }
                     } else {
-                        for r in 0..<n { out[r] = k.similarity(p, refs[r], featureDot: Double(dots[r])) }
+                        c.refPoints.withUnsafeBufferPointer { refs in
+                            for r in from..<n { out[r] = k.similarity(p, refs[r], featureDot: Double(dots[r])) }
+                        }
                     }
                 }
             }

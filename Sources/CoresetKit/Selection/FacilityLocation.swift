@@ -198,10 +198,13 @@ enum _Greedy {
     /// Lazy greedy with a max-heap of stale gains: pop, recompute, accept if still at least the next
     /// top (ties by lower index), else push back.
     /// - Parameter fillRow: writes the similarities of candidate i to the ground set into the buffer.
+    /// - Parameter cacheRows: keep computed rows for re-evaluations (when memory allows); off when
+    ///   `fillRow` only copies.
     static func lazy(candidateCount n: Int, groundCount g: Int, budget: Int, cover: inout [Float],
-                     excluded: Set<Int> = [], fillRow: (Int, inout [Float]) -> Void) -> [Int] {
+                     excluded: Set<Int> = [], cacheRows keepRows: Bool = true,
+                     fillRow: (Int, inout [Float]) -> Void) -> [Int] {
         guard budget > 0, n > 0 else { return [] }
-        let cacheRows = n * g <= 1 << 25
+        let cacheRows = keepRows && n * g <= 1 << 25
         var cache: [[Float]?] = cacheRows ? Array(repeating: nil, count: n) : []
         var scratch = [Float](repeating: 0, count: g)
         func row(_ i: Int) -> [Float] {

@@ -222,6 +222,8 @@ final class _ClassState {
     /// Per reference slot: the entry count of a dense-prefix vector (given back dense, zeros included,
     /// so the dense kernels apply as they did), else 0.
     private var refDensePrefix: [Int32] = []
+    /// Per reference slot: its point's squared norm (`gradientNorm2`), flat, for the per-record loops.
+    private(set) var refNorms: [Double] = []
     var refCount: Int { refPoints.count }
     /// The references, whole (features rebuilt from the matrix: O(R · dimension); not for per-record loops).
     var refs: [_Point] {
@@ -232,6 +234,7 @@ final class _ClassState {
             }
             refPoints = []
             refDensePrefix = []
+            refNorms = []
             refResiduals = []
             for p in newValue { appendReference(p) }
         }
@@ -378,6 +381,7 @@ final class _ClassState {
         writeResidual(&refResiduals, j, p.residual)
         refPoints.append(withoutFeatures(p))
         refDensePrefix.append(Self.densePrefixCount(p.record.features))
+        refNorms.append(p.gradientNorm2)
     }
 
     func replaceReference(_ j: Int, with p: _Point) {
@@ -391,6 +395,7 @@ final class _ClassState {
         writeResidual(&refResiduals, j, p.residual)
         refPoints[j] = withoutFeatures(p)
         refDensePrefix[j] = Self.densePrefixCount(p.record.features)
+        refNorms[j] = p.gradientNorm2
     }
 
     /// Removes reference slot j by moving the last one into it (the caller fixes the sieves' covers).
@@ -407,6 +412,7 @@ final class _ClassState {
             writeResidual(&refResiduals, j, refPoints[last].residual)
             refPoints[j] = refPoints[last]
             refDensePrefix[j] = refDensePrefix[last]
+            refNorms[j] = refNorms[last]
             if !refPriority.isEmpty { refPriority[j] = refPriority[last] }
         } else if stripsFeatures {
             refStore.clearColumn(last)
@@ -415,6 +421,7 @@ final class _ClassState {
         }
         refPoints.removeLast()
         refDensePrefix.removeLast()
+        refNorms.removeLast()
         if !refPriority.isEmpty { refPriority.removeLast() }
     }
 

@@ -153,26 +153,27 @@ struct _ColumnStore {
         }
     }
 
-    /// out[c] = x · column c for c in 0..<count.
+    /// out[c] = x · column c for c in from..<count (out[c] = 0 below `from`).
     ///
     /// Every out[c] is accumulated in the order of x's nonzeros (out[c] = ((0 + v₁·r₁c) + v₂·r₂c) + …),
-    /// so the result does not depend on how the loop is blocked. Nonzeros are taken four at a time:
-    /// one load and one store of `out` per four rows instead of per row, four row streams at once.
-    /// - Complexity: O(nnz(x) · count / 8) SIMD operations.
-    func dots(_ x: FeatureVector, count: Int, into out: inout [Float]) {
+    /// so the result does not depend on how the loop is blocked, nor on `from`. Nonzeros are taken four
+    /// at a time: one load and one store of `out` per four rows instead of per row, four row streams at once.
+    /// - Complexity: O(nnz(x) · (count − from) / 8) SIMD operations.
+    func dots(_ x: FeatureVector, count: Int, from: Int = 0, into out: inout [Float]) {
         if out.count != count { out = [Float](repeating: 0, count: count) } else {
             out.withUnsafeMutableBufferPointer { o in
                 if let b = o.baseAddress { b.update(repeating: 0, count: count) }
             }
         }
-        guard count > 0 else { return }
+        guard count > from, from >= 0 else { return }
         let cols = columns, dim = dimension
+        let count = count - from
         data.withUnsafeBufferPointer { d in
             out.withUnsafeMutableBufferPointer { o in
                 x.indices.withUnsafeBufferPointer { xi in
                     x.values.withUnsafeBufferPointer { xv in
-                        let op = UnsafeMutableRawPointer(o.baseAddress!)
-                        let dp = UnsafeRawPointer(d.baseAddress!)
+                        let op = UnsafeMutableRawPointer(o.baseAddress! + from)
+                        let dp = UnsafeRawPointer(d.baseAddress! + from)
                         let stride = cols * 4
                         var pending = 0
                         var r0 = dp, r1 = dp, r2 = dp, r3 = dp

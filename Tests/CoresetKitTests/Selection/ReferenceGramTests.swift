@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+@testable import CoresetKit
+
+/// The read-out's shortcuts give the values of the plain computations bit for bit: the references'
+/// Gram matrix built by symmetry, dot products from a column onwards, and nearest-element queries
+/// through a column store for sets of any size.
+@Suite struct ReferenceGramTests {
+    /// Values of mixed signs and magnitudes: a sum in another order would round differently.
+    static func records(sparse: Bool, n: Int = 700) -> [Record] {
+        var g = _SplitMix64(seed: 11)
+        return SelectionFixtures.blobs(n: n, dim: 16, classes: 3, seed: 8, sparse: sparse).map { r in
+            var r = r
+            let v = r.features.values.map { $0 * Float(1 + g.below(1000)) / 7 * (g.below(3) == 0 ? -1 : 1) }
+            r.features = sparse ? FeatureVector(indices: r.features.indices, values: v) : FeatureVector(dense: v)
+            return r
+        }
+    }
+
+    static func selector(sparse: Bool, gradient: Bool) -> CoresetSelector {
+        let data = records(sparse: sparse)
+        let cfg = SelectorConfiguration(k: 30, space: gradient ? .gradient : .feature, referenceSize: 90, warmUp: 40)
+        let s = CoresetSelector(configuration: cfg, task: .multiclass)
+        if gradient { _ = s.updateModel(SelectorStateTests.snapshot(data, classes: 3, version: 1)) }
+        s.offer(RecordBatch(data[...]))
+        s.finish()
+        return s
+    }
+
+    @Test(arguments: [(true, false), (false, false), (true, true), (false, true)])
+    func theGramMatrixByItsSymmetryEqualsEveryRow(_ setting: (sparse: Bool, gradient: Bool)) throws {
+        let s = Self.selector(sparse: setting.sparse, gradient: setting.gradient)
+        for case let c? in s.classes {
+            let refs = c.refs
+            let g = refs.count
+            #expect(g == 90)
+            let gram = try #require(s.referenceGram(c, refs: refs))
+            for j in 0..<g {
+                let row = s.referenceSimilarities(refs[j], c)
+                #expect(Array(gram[(j * g)..<((j + 1) * g)]).map(\.bitPattern) == row.map(\.bitPattern), "row \(j)")
+            }
+        }
+    }
+
+    @Test func euclideanSimilaritiesFourAtATimeEqualTheScalarFormula() {
+        var g = _SplitMix64(seed: 21)
+        func u() -> Double { Double(g.next() >> 11) * 0x1p-53 }
+        let n = 103
+        // Norms and dots around the cancellation point (distance² near 0 or below it), plus extremes.
+        var norms = (0..<n).map { _ in u() * 50 }
+        var dots = norms.map { Float($0 * (0.4 + u() * 0.7)) }
+        norms[5] = 0; dots[5] = 0
+        norms[6] = .greatestFiniteMagnitude; dots[6] = -.greatestFiniteMagnitude
+        norms[7] = .infinity; dots[7] = .infinity
+        dots[8] = .nan
+        for (an, d) in [(31.0, 9.5), (0.0, 1.0), (12.25, 0.01)] {
+            var out = [Float](repeating: -7, count: n)
+            norms.withUnsafeBufferPointer { nb in
+                dots.withUnsafeBufferPointer { db in
+                    out.withUnsafeMutableBufferPointer { _Kernel.euclideanSimilarities(scale: d, an, nb, db, into: $0, 2..<n) }
+                }
+            }
+            let expected = (0..<n).map { r in r < 2 ? Float(-7) : _Kernel.similarity(.euclidean(scale: d), an, norms[r], inner: Double(dots[r])) }
+            #expect(out.map(\.bitPattern) == expected.map(\.bitPattern))
+        }
+    }
+
+    @Test(arguments: [true, false]) func dotsFromAColumnOnEqualTheFullPass(sparse: Bool) {
+        let data = Self.records(sparse: sparse, n: 60)
+        var store = _ColumnStore(columns: 4)
+        for (j, r) in data.enumerated() { store.set(j, r.features, replacing: nil) }
+        var full: [Float] = [], part: [Float] = []
+        for r in data.prefix(10) {
+            store.dots(r.features, count: data.count, into: &full)
+            for from in [0, 1, 7, 8, 33, 59, 60] {
+                store.dots(r.features, count: data.count, from: from, into: &part)
+                #expect(part.count == data.count)
+                #expect(Array(part[from...]).map(\.bitPattern) == Array(full[from...]).map(\.bitPattern), "from \(from)")
+                #expect(part[..<from].allSatisfy { $0 == 0 })
+            }
+        }
+    }
+
+    @Test(arguments: [true, false]) func nearestThroughTheStoreEqualsThePlainSearchForSmallSets(sparse: Bool) {
+        let s = Self.selector(sparse: sparse, gradient: false)
+        let c = s.classes.compactMap { $0 }[0]
+        let refs = c.refs
+        for size in [2, 3, 9, 15] {
+            let set = Array(refs[..<size])
+            var index = _NearestIndex(kernel: s.kernel, set: set)
+            for q in refs[size...] {
+                #expect(index.nearest(q, selfArrival: true) == s.nearest(q, among: set, selfArrival: true), "set of \(size)")
+            }
+        }
+    }
+}
