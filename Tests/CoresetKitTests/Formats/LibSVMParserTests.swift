@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import CoresetKit
 
@@ -16,6 +17,39 @@ import Testing
         #expect(r.reader.statistics.lines == 4)
         #expect(r.reader.labels.task == .binary)
         #expect(r.reader.labels.name(of: 0) == "-1")
+    }
+
+    /// Values of 16-19 significant digits (printed Doubles) take a shortcut; each must be the Float of
+    /// strtod's Double, bit for bit, including values next to the midpoint between two Floats.
+    @Test func longDecimalsGiveTheFloatOfStrtodsDouble() throws {
+        var g = _SplitMix64(seed: 9)
+        var texts: [String] = []
+        for n in 0..<6000 {
+            let digits = 16 + Int(g.below(4))
+            var mantissa = "\(1 + g.below(9))"
+            for _ in 1..<digits { mantissa += "\(g.below(10))" }
+            let point = Int(g.below(UInt64(digits)))  // digits before the point: 0 gives 0.xxx
+            var t = point == 0 ? "0." + mantissa : String(mantissa.prefix(point)) + "." + mantissa.dropFirst(point)
+            if n % 3 == 0 { t = "-" + t }
+            texts.append(t)
+        }
+        for _ in 0..<3000 {
+            // Just around a midpoint between two Floats (printed to 17-19 digits, so the shortcut's
+            // interval straddles it and the slow path must decide).
+            let f = Float(bitPattern: UInt32(0x3C00_0000) + UInt32(truncatingIfNeeded: g.below(0x0300_0000)))
+            let mid = (Double(f) + Double(f.nextUp)) / 2
+            let nudge = [0, 1, -1, 3][Int(g.below(4))]
+            let v = nudge == 0 ? mid : Double(bitPattern: UInt64(Int64(mid.bitPattern) + Int64(nudge)))
+            texts.append(String(format: "%.\(16 + g.below(3))g", v))
+        }
+        let line = texts.enumerated().map { "\($0.offset + 1):\($0.element)" }.joined(separator: " ")
+        let r = TestSupport.parse("1 " + line + "\n")
+        #expect(r.error == nil)
+        let values = try #require(r.records.first?.features.values)
+        #expect(values.count == texts.count)
+        var mismatches = 0
+        for (t, v) in zip(texts, values) where v.bitPattern != Float(strtod(t, nil)).bitPattern { mismatches += 1 }
+        #expect(mismatches == 0)
     }
 
     @Test func crlfTrailingSpacesAndNoFinalNewline() {
