@@ -80,6 +80,9 @@ public final class CoresetSelector {
     /// Whether `offerToSieves` may reject whole bands of sieves at once (`_SieveBands`). The decisions
     /// are the same either way; tests turn it off to compare.
     var usesSieveBands = true
+    /// A class's start: how many earlier references' similarities each reference keeps for the next
+    /// ones (`start`); 0 computes every pass whole. The output is the same either way.
+    var startReuseWindow = 500
 
     /// Records offered so far.
     public var recordsSeen: Int { Int(arrivals) }
@@ -424,9 +427,36 @@ public final class CoresetSelector {
         c.started = true
         c.maxCapacity = max(c.maxCapacity, c.capacity)
         // With a window the slots are not in arrival order (expiries move them): replay in arrival order.
-        let refs = c.refs.sorted { $0.arrival < $1.arrival }
-        for (i, p) in refs.enumerated() {
-            process(p, in: c, ordinal: i + 1, weight: p.record.weight * scaleFactor(arrival: p.arrival), replay: true)
+        let refs = c.refs
+        let order = refs.indices.sorted { refs[$0].arrival < refs[$1].arrival }
+        // The references are the ground set and the records here, and do not change while they are
+        // replayed: when the slots are in arrival order, reference i's similarities to the w before it
+        // are the ones they computed to it (s(i, j) = s(j, i) bit for bit, as in `referenceGram`), so its
+        // pass skips them: at R = 1000, 3/8 of the passes of a class's start.
+        let symmetric = startReuseWindow > 0 && !c.refStore.disabled && order.elementsEqual(refs.indices)
+        // Reference i keeps its similarities to the next w references (a ring of w rows of w floats:
+        // 1 MB at most), which read them there instead of computing them again.
+        let n = refs.count, w = symmetric ? min(n, startReuseWindow) : 0
+        var ring = [Float](repeating: 0, count: w * w)
+        var row: [Float] = []
+        for (i, j) in order.enumerated() {
+            let p = refs[j]
+            var known: [Float]? = nil
+            if symmetric {
+                let lo = max(0, i - w)  // references lo..<i have kept their similarity to this one
+                referenceSimilarities(p, c, from: i, into: &row)
+                if lo > 0 { referenceSimilarities(p, c, from: 0, upTo: lo, into: &row) }
+                row.withUnsafeMutableBufferPointer { rp in
+                    ring.withUnsafeMutableBufferPointer { rg in
+                        for a in lo..<i { rp[a] = rg[(a % w) * w + (i - a - 1)] }
+                        // This row's slot replaces that of reference i − w, whose last entry was read above.
+                        let slot = (i % w) * w
+                        for k in 0..<min(w, n - i - 1) { rg[slot + k] = rp[i + 1 + k] }
+                    }
+                }
+                known = row
+            }
+            process(p, in: c, ordinal: i + 1, weight: p.record.weight * scaleFactor(arrival: p.arrival), replay: true, known: known)
         }
     }
 
@@ -442,10 +472,11 @@ public final class CoresetSelector {
     }
 
     /// Similarities of a point to the class's references, into a reused buffer (resized to R); with
-    /// `from`, only to references from..<R (the entries below are left as they were).
-    func referenceSimilarities(_ p: _Point, _ c: _ClassState, from: Int = 0, into s: inout [Float]) {
-        let n = c.refCount
-        if s.count != n { s = [Float](repeating: 0, count: n) }
+    /// `from` and `upTo`, only to references from..<upTo (the other entries are left as they were).
+    func referenceSimilarities(_ p: _Point, _ c: _ClassState, from: Int = 0, upTo: Int? = nil, into s: inout [Float]) {
+        let total = c.refCount
+        if s.count != total { s = [Float](repeating: 0, count: total) }
+        let n = min(upTo ?? total, total)
         guard n > from else { return }
         let k = kernel
         if c.refStore.disabled {
@@ -558,7 +589,8 @@ public final class CoresetSelector {
 
     /// One record through the sieves, the weight assignment and the reservoir.
     /// - Parameter replay: the record is already a reference (class start), so skip the reservoir.
-    func process(_ p: _Point, in c: _ClassState, ordinal: Int, weight: Double, replay: Bool) {
+    /// - Parameter known: the point's similarities to the references, when the caller has them.
+    func process(_ p: _Point, in c: _ClassState, ordinal: Int, weight: Double, replay: Bool, known: [Float]? = nil) {
         // The class's scratch buffers are taken out for the record (a nested use allocates its own).
         var sims: [Float] = [], poolSims: [Float] = []
         swap(&sims, &c.simScratch)
@@ -567,7 +599,7 @@ public final class CoresetSelector {
             swap(&sims, &c.simScratch)
             swap(&poolSims, &c.poolSimScratch)
         }
-        referenceSimilarities(p, c, into: &sims)
+        if let known { sims = known } else { referenceSimilarities(p, c, into: &sims) }
         // Similarities to the stored elements: for the weight assignment and the reservoir upkeep.
         poolSimilarities(p, c, into: &poolSims)
 

@@ -153,19 +153,20 @@ struct _ColumnStore {
         }
     }
 
-    /// out[c] = x · column c for c in from..<count (out[c] = 0 below `from`).
+    /// out[c] = x · column c for c in from..<count; `out` has at least `count` entries afterwards and
+    /// its other entries are left as they were (or 0 if it grew).
     ///
     /// Every out[c] is accumulated in the order of x's nonzeros (out[c] = ((0 + v₁·r₁c) + v₂·r₂c) + …),
     /// so the result does not depend on how the loop is blocked, nor on `from`. Nonzeros are taken four
     /// at a time: one load and one store of `out` per four rows instead of per row, four row streams at once.
     /// - Complexity: O(nnz(x) · (count − from) / 8) SIMD operations.
     func dots(_ x: FeatureVector, count: Int, from: Int = 0, into out: inout [Float]) {
-        if out.count != count { out = [Float](repeating: 0, count: count) } else {
+        guard count > from, from >= 0 else { return }
+        if out.count < count { out = [Float](repeating: 0, count: count) } else {
             out.withUnsafeMutableBufferPointer { o in
-                if let b = o.baseAddress { b.update(repeating: 0, count: count) }
+                if let b = o.baseAddress { (b + from).update(repeating: 0, count: count - from) }
             }
         }
-        guard count > from, from >= 0 else { return }
         let cols = columns, dim = dimension
         let count = count - from
         data.withUnsafeBufferPointer { d in

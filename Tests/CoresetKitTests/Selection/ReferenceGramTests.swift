@@ -42,6 +42,25 @@ import Testing
         }
     }
 
+    /// A class's start replays its references through the sieves; with each reference's similarities
+    /// to the next ones kept (a ring of `startReuseWindow` rows), the selector ends in exactly the state
+    /// of one that computes every pass whole.
+    @Test(arguments: [(true, false, 7), (false, false, 7), (true, true, 7), (true, false, 500), (false, true, 1)])
+    func aStartThatReusesSimilaritiesEndsInTheSameState(_ setting: (sparse: Bool, gradient: Bool, window: Int)) throws {
+        let data = Self.records(sparse: setting.sparse, n: 900)
+        let cfg = SelectorConfiguration(k: 30, space: setting.gradient ? .gradient : .feature, referenceSize: 90, warmUp: 40)
+        func run(_ window: Int) throws -> [UInt8] {
+            let s = CoresetSelector(configuration: cfg, task: .multiclass)
+            s.startReuseWindow = window
+            if setting.gradient { _ = s.updateModel(SelectorStateTests.snapshot(data, classes: 3, version: 1)) }
+            s.offer(RecordBatch(data[..<600]))
+            s.offer(RecordBatch(data[600...]))
+            s.finish()
+            return try s.encodedState()
+        }
+        #expect(try run(setting.window) == run(0))
+    }
+
     @Test func euclideanSimilaritiesFourAtATimeEqualTheScalarFormula() {
         var g = _SplitMix64(seed: 21)
         func u() -> Double { Double(g.next() >> 11) * 0x1p-53 }
@@ -65,18 +84,19 @@ import Testing
         }
     }
 
-    @Test(arguments: [true, false]) func dotsFromAColumnOnEqualTheFullPass(sparse: Bool) {
+    @Test(arguments: [true, false]) func dotsOverAColumnRangeEqualTheFullPass(sparse: Bool) {
         let data = Self.records(sparse: sparse, n: 60)
         var store = _ColumnStore(columns: 4)
         for (j, r) in data.enumerated() { store.set(j, r.features, replacing: nil) }
         var full: [Float] = [], part: [Float] = []
         for r in data.prefix(10) {
             store.dots(r.features, count: data.count, into: &full)
-            for from in [0, 1, 7, 8, 33, 59, 60] {
-                store.dots(r.features, count: data.count, from: from, into: &part)
-                #expect(part.count == data.count)
-                #expect(Array(part[from...]).map(\.bitPattern) == Array(full[from...]).map(\.bitPattern), "from \(from)")
-                #expect(part[..<from].allSatisfy { $0 == 0 })
+            for (from, to) in [(0, 60), (1, 60), (7, 60), (8, 33), (33, 59), (0, 9), (59, 60)] {
+                part = [Float](repeating: -1, count: 70)
+                store.dots(r.features, count: to, from: from, into: &part)
+                #expect(part.count == 70)
+                #expect(Array(part[from..<to]).map(\.bitPattern) == Array(full[from..<to]).map(\.bitPattern), "\(from)..<\(to)")
+                #expect(part[..<from].allSatisfy { $0 == -1 } && part[to...].allSatisfy { $0 == -1 }, "entries outside are kept")
             }
         }
     }
