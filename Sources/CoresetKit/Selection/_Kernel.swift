@@ -117,16 +117,18 @@ struct _Kernel: Sendable {
         let end = min(range.upperBound, bn.count, dots.count, out.count)
         let vd = SIMD4<Double>(repeating: d), va = SIMD4<Double>(repeating: an)
         let two = SIMD4<Double>(repeating: 2), zero = SIMD4<Double>()
-        while r + 4 <= end {
-            let b = SIMD4<Double>(bn[r], bn[r + 1], bn[r + 2], bn[r + 3])
-            let x = SIMD4<Double>(Double(dots[r]), Double(dots[r + 1]), Double(dots[r + 2]), Double(dots[r + 3]))
-            var v = (va + b) - two * x
-            v = v.replacing(with: zero, where: .!(v .>= zero))
-            var t = vd - v.squareRoot()
-            t = t.replacing(with: zero, where: .!(t .>= zero))
-            let f = SIMD4<Float>(t)
-            out[r] = f[0]; out[r + 1] = f[1]; out[r + 2] = f[2]; out[r + 3] = f[3]
-            r += 4
+        if end - r >= 4, let bb = bn.baseAddress, let db = dots.baseAddress, let ob = out.baseAddress {
+            let bp = UnsafeRawPointer(bb), dp = UnsafeRawPointer(db), op = UnsafeMutableRawPointer(ob)
+            while r + 4 <= end {
+                let b = bp.loadUnaligned(fromByteOffset: r &* 8, as: SIMD4<Double>.self)
+                let x = SIMD4<Double>(dp.loadUnaligned(fromByteOffset: r &* 4, as: SIMD4<Float>.self))
+                var v = (va + b) - two * x
+                v = v.replacing(with: zero, where: .!(v .>= zero))
+                var t = vd - v.squareRoot()
+                t = t.replacing(with: zero, where: .!(t .>= zero))
+                op.storeBytes(of: SIMD4<Float>(t), toByteOffset: r &* 4, as: SIMD4<Float>.self)
+                r &+= 4
+            }
         }
         while r < end {
             out[r] = similarity(.euclidean(scale: d), an, bn[r], inner: Double(dots[r]))
