@@ -227,7 +227,13 @@ final class _ClassState {
     var refCount: Int { refPoints.count }
     /// The references, whole (features rebuilt from the matrix: O(R · dimension); not for per-record loops).
     var refs: [_Point] {
-        get { stripsFeatures ? refPoints.indices.map(reference) : refPoints }
+        get {
+            guard stripsFeatures else { return refPoints }
+            let features = refStore.columns(refPoints.count, densePrefix: refDensePrefix)
+            var out = refPoints
+            for j in out.indices { out[j].record.features = features[j] }
+            return out
+        }
         set {
             for j in refPoints.indices {
                 if stripsFeatures { refStore.clearColumn(j) } else { refStore.clear(j, old: refPoints[j].record.features) }

@@ -101,6 +101,31 @@ import Testing
         }
     }
 
+    /// All columns at once (one sweep of the matrix) equal each column read back on its own: sparse and
+    /// dense-prefix vectors, negative zeros and cleared or replaced columns included.
+    @Test func allColumnsInOneSweepEqualEachColumn() {
+        let sparse = Self.records(sparse: true, n: 40), dense = Self.records(sparse: false, n: 40)
+        var store = _ColumnStore(columns: 4)
+        var prefix: [Int32] = []
+        for j in 0..<60 {
+            var x = j % 3 == 0 ? dense[j % 40].features : sparse[j % 40].features
+            if j % 7 == 0, !x.values.isEmpty { x.values[0] = -0.0 }
+            store.set(j, x, replacing: nil)
+            prefix.append(_ClassState.densePrefixCount(x))
+        }
+        store.clearColumn(5)
+        prefix[5] = 0
+        store.clearColumn(9)
+        store.set(9, sparse[3].features, replacing: nil)
+        prefix[9] = _ClassState.densePrefixCount(sparse[3].features)
+        let all = store.columns(60, densePrefix: prefix)
+        for c in 0..<60 {
+            let one = store.column(c, densePrefix: Int(prefix[c]))
+            #expect(all[c].indices == one.indices, "column \(c)")
+            #expect(all[c].values.map(\.bitPattern) == one.values.map(\.bitPattern), "column \(c)")
+        }
+    }
+
     @Test(arguments: [true, false]) func nearestThroughTheStoreEqualsThePlainSearchForSmallSets(sparse: Bool) {
         let s = Self.selector(sparse: sparse, gradient: false)
         let c = s.classes.compactMap { $0 }[0]
