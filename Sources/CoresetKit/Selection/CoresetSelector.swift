@@ -369,9 +369,7 @@ public final class CoresetSelector {
 
     func fixScale(from sample: [Record]) {
         let e = kernel.embedding
-        let dots = _Kernel.measuresScale(configuration.similarity)
-            ? _Kernel.sampleDots(sample, arrivals: sample.indices.map(UInt64.init), reusing: nil) : nil
-        kernel = _Kernel.make(configuration.similarity, embedding: e, sample: sample, featureDots: dots)
+        kernel = _Kernel.make(configuration.similarity, embedding: e, sample: sample)
         scaleFixed = true
         warmUpBuffer = []
     }

@@ -245,13 +245,6 @@ final class _ClassState {
             for p in newValue { appendReference(p) }
         }
     }
-    /// Reference j, whole.
-    func reference(_ j: Int) -> _Point {
-        guard stripsFeatures else { return refPoints[j] }
-        var p = refPoints[j]
-        p.record.features = refStore.column(j, densePrefix: Int(refDensePrefix[j]))
-        return p
-    }
     /// True once the reservoir has filled and its records were replayed through the sieves.
     var started = false
 
@@ -435,7 +428,7 @@ final class _ClassState {
     /// references get their features back first, since the matrix held the only copy.
     private func keepFeaturesIfTheStoreCannot(_ x: FeatureVector) {
         guard stripsFeatures, x.dimension > _ColumnStore.maxDimension else { return }
-        refPoints = refPoints.indices.map(reference)
+        refPoints = refs
     }
 
     /// Whether `refPoints` are kept without features (the matrix holds them).

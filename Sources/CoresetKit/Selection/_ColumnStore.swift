@@ -117,6 +117,7 @@ struct _ColumnStore {
     /// vector stored there was dense, every entry of 0..<n given), all n entries, zeros included, so
     /// that the dense kernels apply to it as they did to the original. Values are the stored floats,
     /// so every sum over the result equals the sum over the original (a dropped entry adds exactly 0).
+    /// The definition `columns(_:densePrefix:)` follows (the selector reads all columns at once).
     func column(_ c: Int, densePrefix n: Int = 0) -> FeatureVector {
         guard !disabled, c < columns else { return FeatureVector() }
         if n > 0 {
@@ -138,9 +139,10 @@ struct _ColumnStore {
     func columns(_ count: Int, densePrefix: [Int32]) -> [FeatureVector] {
         guard !disabled, count > 0 else { return Array(repeating: FeatureVector(), count: max(0, count)) }
         let n = min(count, columns)
+        let denseOf = (0..<n).map { c in c < densePrefix.count ? Int(densePrefix[c]) : 0 }
         var indices = [[UInt32]](repeating: [], count: n), values = [[Float]](repeating: [], count: n)
         for c in 0..<n {
-            let dense = c < densePrefix.count ? Int(densePrefix[c]) : 0
+            let dense = denseOf[c]
             var nonzeros = 0
             for w in 0..<words { nonzeros += rowBits[c * words + w].nonzeroBitCount }
             indices[c].reserveCapacity(dense > 0 ? 0 : nonzeros)
@@ -150,7 +152,7 @@ struct _ColumnStore {
             for f in 0..<dimension {
                 let row = d.baseAddress! + f * columns
                 for c in 0..<n {
-                    let dense = c < densePrefix.count ? Int(densePrefix[c]) : 0
+                    let dense = denseOf[c]
                     if dense > 0 {
                         if f < dense { values[c].append(row[c]) }
                     } else if row[c] != 0 {
@@ -162,7 +164,7 @@ struct _ColumnStore {
         }
         return (0..<count).map { c -> FeatureVector in
             guard c < n else { return FeatureVector() }
-            let dense = c < densePrefix.count ? Int(densePrefix[c]) : 0
+            let dense = denseOf[c]
             if dense > 0 {
                 var v = values[c]
                 if v.count < dense { v.append(contentsOf: repeatElement(0, count: dense - v.count)) }

@@ -243,7 +243,7 @@ struct _Kernel: Sendable {
     /// Freezes the scale from a sample: D = the largest pairwise distance (CRAIG), or
     /// γ = 1 / mean squared pairwise distance for RBF without a given γ.
     /// - Complexity: O(n² · nnz) for n sample points.
-    /// - Parameter featureDots: the sample's pairwise x_i·x_j (`VectorMath.dot`), packed as row i, column
+    /// - Parameter featureDots: the sample's pairwise x_i·x_j (`sampleDots`), packed as row i, column
     ///   j < i at i(i−1)/2 + j, when the caller has them (they do not depend on the model).
     static func make(_ similarity: SelectorConfiguration.Similarity, embedding: (any GradientEmbedding)?,
                      sample: [Record], featureDots: [Float]? = nil) -> _Kernel {
@@ -255,6 +255,8 @@ struct _Kernel: Sendable {
         default: break
         }
         let pts = sample.map { k.point($0, arrival: 0) }
+        // The pairs' feature dots in one column-store pass per record unless the caller has them.
+        let dots = featureDots ?? sampleDots(sample, arrivals: sample.indices.map(UInt64.init), reusing: nil)
         var maxD2 = 0.0, sumD2 = 0.0, pairs = 0.0
         // `distance2` per pair, with the bias read once and the points read in place (no `_Point` or
         // existential copy per pair): same sums in the same order.
@@ -262,7 +264,7 @@ struct _Kernel: Sendable {
         pts.withUnsafeBufferPointer { q in
             for i in 0..<q.count {
                 for j in 0..<i {
-                    let xd = Double(featureDots.map { $0[i * (i - 1) / 2 + j] } ?? VectorMath.dot(q[i].record.features, q[j].record.features))
+                    let xd = Double(dots[i * (i - 1) / 2 + j])
                     var inner = xd
                     if !q[i].residual.isEmpty {
                         var rd = 0.0
