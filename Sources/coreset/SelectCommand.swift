@@ -71,6 +71,9 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Element weights: nearest (CRAIG: each record's weight to its most similar element) or gradient-match, the default (gradient space: those weights fitted to the whole gradient at the model, from the classes' gradient sums kept as the stream flows, each class keeping its total; feature space and --window keep nearest).")
     var weighting: SelectorConfiguration.Weighting = .gradientMatch
 
+    @Option(name: .long, help: "Candidate screen: once a class's sieves run, a record is offered to them with probability min(1, F x its reservoir size / its records so far); the others still count in the weights, at the cost of reading them. 0 offers every record (slower, the same quality within the run-to-run spread; see docs/selection-cost.md).")
+    var candidateFactor: Double = SelectorConfiguration.defaultCandidateFactor
+
     var configuration: SelectorConfiguration {
         let sim: SelectorConfiguration.Similarity
         // --saturation alone implies cosine.
@@ -82,7 +85,8 @@ struct SelectionOptions: ParsableArguments {
         return SelectorConfiguration(
             k: k, algorithm: algorithm, epsilon: epsilon, threeSievesPatience: patience, similarity: sim,
             space: space, budgetSplit: perClass, referenceSize: referenceSize, referenceFactor: referenceFactor, warmUp: warmUp, window: window,
-            halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed, shards: shards, weighting: weighting)
+            halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed, shards: shards, weighting: weighting,
+            candidateFactor: candidateFactor)
     }
 
     func validate() throws {

@@ -117,6 +117,7 @@ extension CoresetSelector {
             + (c.shards > 1 ? " shards=\(c.shards)" : "")
             // Absent for the default, so states of builds before the option still match.
             + (c.weighting != .gradientMatch ? " weighting=\(c.weighting.rawValue)" : "")
+            + (c.candidateFactor != SelectorConfiguration.defaultCandidateFactor ? " candidates=\(c.candidateFactor)" : "")
     }
 
     static func decodeClassState(_ r: inout _StateReader, _ configuration: SelectorConfiguration, layout: Int) throws -> _ClassState {

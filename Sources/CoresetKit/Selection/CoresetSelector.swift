@@ -335,7 +335,53 @@ public final class CoresetSelector {
             if cls.refCount >= referenceTarget(cls) { start(cls) }
             return
         }
+        if screens {
+            // The reservoir's draw is made here (process would make the same one), so a record the
+            // reservoir takes is always a candidate, and one that is neither costs O(1).
+            let j = Int(cls.rng.below(UInt64(ordinal)))
+            if isCandidate(point.arrival, ordinal: ordinal, in: cls) {
+                process(point, in: cls, ordinal: ordinal, weight: weight, replay: false, reservoirDraw: j)
+            } else if cls.refCount < referenceTarget(cls) || j < cls.refCount {
+                enterReservoir(point, in: cls, weight: weight, draw: j)
+            } else {
+                cls.pending.plain += weight
+            }
+            return
+        }
         process(point, in: cls, ordinal: ordinal, weight: weight, replay: false)
+    }
+
+    /// A record the screen did not offer but the reservoir takes: the reservoir's upkeep of `process`
+    /// (its similarities to the stored elements, for the sieves' covers of the new reference, and its
+    /// weight to the most similar stored element) without its similarities to the references.
+    func enterReservoir(_ p: _Point, in c: _ClassState, weight: Double, draw j: Int) {
+        var poolSims: [Float] = []
+        swap(&poolSims, &c.poolSimScratch)
+        defer { swap(&poolSims, &c.poolSimScratch) }
+        poolSimilarities(p, c, into: &poolSims)
+        if let s = argmax(poolSims, c) { c.pool[s]!.weight.plain += weight } else { c.pending.plain += weight }
+        if c.refCount < referenceTarget(c) {
+            c.appendReference(p)
+            appendCovers(p, in: c, selfSlot: nil, poolSims: poolSims)
+        } else {
+            c.replaceReference(j, with: p)
+            setCovers(j, p, in: c, selfSlot: nil, poolSims: poolSims)
+        }
+    }
+
+    /// Whether the candidate screen is on (`SelectorConfiguration.candidateFactor`).
+    var screens: Bool {
+        configuration.candidateFactor > 0 && configuration.window == nil && configuration.halfLife == nil
+    }
+
+    /// The screen's decision for the record that arrived at `arrival`, the class's `ordinal`-th: offered
+    /// with probability min(1, F · R_c / n_c), by a hash of the seed and the arrival (not the class's
+    /// generator, whose draws belong to the reservoir).
+    func isCandidate(_ arrival: UInt64, ordinal: Int, in c: _ClassState) -> Bool {
+        let rate = configuration.candidateFactor * Double(referenceTarget(c)) / Double(ordinal)
+        guard rate < 1 else { return true }
+        var h = _SplitMix64(seed: configuration.seed ^ 0x5CEE_4E5C_4EE4_5EED ^ (arrival &* 0xD6E8_FEB8_6659_FD93))
+        return Double(h.next() >> 11) * 0x1p-53 < rate
     }
 
     /// Ends the stream: classes whose reservoir never filled are started now (their ground set is then
@@ -588,7 +634,9 @@ public final class CoresetSelector {
     /// One record through the sieves, the weight assignment and the reservoir.
     /// - Parameter replay: the record is already a reference (class start), so skip the reservoir.
     /// - Parameter known: the point's similarities to the references, when the caller has them.
-    func process(_ p: _Point, in c: _ClassState, ordinal: Int, weight: Double, replay: Bool, known: [Float]? = nil) {
+    /// - Parameter reservoirDraw: the reservoir's draw for this record, when the caller made it.
+    func process(_ p: _Point, in c: _ClassState, ordinal: Int, weight: Double, replay: Bool, known: [Float]? = nil,
+                 reservoirDraw: Int? = nil) {
         // The class's scratch buffers are taken out for the record (a nested use allocates its own).
         var sims: [Float] = [], poolSims: [Float] = []
         swap(&sims, &c.simScratch)
@@ -636,7 +684,7 @@ public final class CoresetSelector {
             return
         }
         let n = UInt64(ordinal)  // the class's record count with this one (its `seen` when it arrived)
-        let j = Int(c.rng.below(n))
+        let j = reservoirDraw ?? Int(c.rng.below(n))
         if c.refCount < referenceTarget(c) {
             c.appendReference(p)
             appendCovers(p, in: c, selfSlot: slot, poolSims: poolSims)

@@ -60,7 +60,10 @@ func readAll(_ path: String) -> (records: [Record], task: TaskKind) {
 
 func taskOf(_ path: String) -> TaskKind { path.contains("mnist") ? .multiclass : .binary }
 
-let algorithms: [SelectorConfiguration.Algorithm] = [.sieveStreaming, .sieveStreamingPlusPlus, .threeSieves]
+/// `CORESET_BENCH_ALGORITHMS` (comma-separated raw values) restricts them, e.g. to compare one algorithm's variants.
+let algorithms: [SelectorConfiguration.Algorithm] = ProcessInfo.processInfo.environment["CORESET_BENCH_ALGORITHMS"].map {
+    $0.split(separator: ",").compactMap { SelectorConfiguration.Algorithm(rawValue: String($0)) }
+} ?? [.sieveStreaming, .sieveStreamingPlusPlus, .threeSieves]
 let ks = [100, 1000]
 /// A smaller reference reservoir at k = 100 (`--reference-size`), measured beside the defaults: the
 /// selector's cost per record is proportional to it (the trade-off the README's table shows).
@@ -194,14 +197,18 @@ func gradientSum(_ items: [(Record, Double)], _ m: LinearModelSnapshot, dim: Int
     return acc
 }
 
-/// The selector's defaults; `referenceSize`, else `CORESET_BENCH_REFERENCE_SIZE`, overrides the reference size
-/// (to measure its effect).
+/// The selector's defaults; `referenceSize`, else `CORESET_BENCH_REFERENCE_SIZE`, overrides the reference size,
+/// `CORESET_BENCH_CANDIDATE_FACTOR` the candidate screen and `CORESET_BENCH_SEED` the seed (to measure their effect).
 func benchConfiguration(k: Int, algorithm: SelectorConfiguration.Algorithm, space: SelectorConfiguration.Space,
                         referenceSize: Int? = nil) -> SelectorConfiguration {
     var c = SelectorConfiguration(k: k, algorithm: algorithm, space: space)
     if let r = referenceSize ?? ProcessInfo.processInfo.environment["CORESET_BENCH_REFERENCE_SIZE"].flatMap({ Int($0) }) {
         c.referenceSize = r
     }
+    if let f = ProcessInfo.processInfo.environment["CORESET_BENCH_CANDIDATE_FACTOR"].flatMap({ Double($0) }) {
+        c.candidateFactor = f
+    }
+    if let s = ProcessInfo.processInfo.environment["CORESET_BENCH_SEED"].flatMap({ UInt64($0) }) { c.seed = s }
     return c
 }
 
@@ -256,7 +263,7 @@ func eval(_ path: String, apricotDir: String?) {
     var budgets: [Int: [Int]] = [:]
     func variants(_ k: Int) -> [(name: String, alg: SelectorConfiguration.Algorithm, reference: Int?)] {
         algorithms.map { ($0.rawValue, $0, nil) }
-            + (k == smallReference.k ? algorithms.map { ("\($0.rawValue), R = \(smallReference.size)", $0, smallReference.size) } : [])
+            + (k == smallReference.k && ProcessInfo.processInfo.environment["CORESET_BENCH_NO_SMALL_REFERENCE"] == nil ? algorithms.map { ("\($0.rawValue), R = \(smallReference.size)", $0, smallReference.size) } : [])
     }
     for k in ks {
         for v in variants(k) {
