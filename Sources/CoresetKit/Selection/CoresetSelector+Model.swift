@@ -169,12 +169,19 @@ extension CoresetSelector {
             old.append((e.point, e.weight))
             if !refArrivals.contains(e.point.arrival) { cand.append(e.point) }
         }
+        // Every candidate's row at once is R × (R + P) floats: 9 GB for census_kdd at k = 10%. Past
+        // `reselectionRowBudget` entries the rows are computed again where needed (the same rows, so the
+        // same picks), and memory stays O(R) beyond the greedy's own bounded cache.
+        let keepsRows = cand.count * refs.count <= reselectionRowBudget
         var rows: [[Float]] = []
-        rows.reserveCapacity(cand.count)
-        for p in cand { rows.append(referenceSimilarities(p, c)) }
+        if keepsRows {
+            rows.reserveCapacity(cand.count)
+            for p in cand { rows.append(referenceSimilarities(p, c)) }
+        }
+        func row(_ i: Int) -> [Float] { keepsRows ? rows[i] : referenceSimilarities(cand[i], c) }
         var cover = [Float](repeating: 0, count: refs.count)
-        let picks = _Greedy.lazy(candidateCount: cand.count, groundCount: refs.count, budget: c.capacity, cover: &cover) { i, row in
-            row = rows[i]
+        let picks = _Greedy.lazy(candidateCount: cand.count, groundCount: refs.count, budget: c.capacity, cover: &cover) { i, r in
+            r = row(i)
         }
         // Fresh sieves, fed the greedy picks in greedy order.
         c.resetPool()
@@ -183,13 +190,13 @@ extension CoresetSelector {
         c.rejections = 0
         c.m = 0
         // f({e}) per candidate, summed in order in Double as in `process`: bounds every sieve's gain.
-        let singletons = rows.map { r in r.reduce(0) { $0 + Double($1) } }
+        let singletons = cand.indices.map { i in row(i).reduce(0) { $0 + Double($1) } }
         for v in singletons { c.m = max(c.m, v) }
         if configuration.window != nil { c.blockMax = [block(arrivals > 0 ? arrivals - 1 : 0): c.m] }
         c.maxCapacity = max(c.maxCapacity, c.capacity)
         maintainSieves(c)
         for i in picks {
-            if offerToSieves(cand[i], sims: rows[i], in: c, ordinal: c.seen, singleton: singletons[i]) == nil {
+            if offerToSieves(cand[i], sims: row(i), in: c, ordinal: c.seen, singleton: singletons[i]) == nil {
                 old.append((cand[i], _Weight()))
             }
         }

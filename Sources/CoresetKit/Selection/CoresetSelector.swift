@@ -83,6 +83,9 @@ public final class CoresetSelector {
     /// A class's start: how many earlier references' similarities each reference keeps for the next
     /// ones (`start`); 0 computes every pass whole. The output is the same either way.
     var startReuseWindow = 500
+    /// Largest candidate × reference matrix a re-selection keeps in memory (floats); past it, rows are
+    /// recomputed where needed (`reselectClass`). A variable so tests can force that path.
+    var reselectionRowBudget = 1 << 25
 
     /// Records offered so far.
     public var recordsSeen: Int { Int(arrivals) }
