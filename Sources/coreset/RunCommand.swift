@@ -25,6 +25,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "online-replay (default), coreset-only (CRAIG: learn from the memory only) or online-only (one pass).")
     var mode: RunConfiguration.Mode = .onlineReplay
 
+    @Option(name: .long, help: "Task: binary or multiclass (regression: --regression). Default: decided from the first records (more than two classes among them: multiclass); a binary run then refuses records of a third class.")
+    var task: TaskChoice?
+
     @Option(name: .long, help: "Replay memory: coreset (default) or reservoir (uniform sample of the same k, the baseline).")
     var memory: RunConfiguration.Memory = .coreset
 
@@ -88,6 +91,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if replaySteps < 0 { throw ValidationError("--replay-steps must be non-negative") }
+        if task != nil && input.regression { throw ValidationError("--task is for classification; --regression already says the task") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if replayWeight < 0 { throw ValidationError("--replay-weight must be non-negative") }
         if publishEvery < 1 || snapshotEvery < 1 { throw ValidationError("--publish-every and --snapshot-every must be at least 1") }
@@ -110,6 +114,7 @@ struct RunCommand: ParsableCommand {
             let reader = RecordReader(inputs: input.inputs, options: readerOptions) { writeDiagnostic($0) }
             var config = RunConfiguration(selector: selection.configuration)
             config.mode = mode
+            config.task = task.map { $0 == .binary ? .binary : .multiclass }
             config.memory = memory
             config.replayStepsPerRecord = mode == .onlineOnly ? 0 : replaySteps
             config.replayWhenIdle = replayWhenIdle
@@ -211,4 +216,9 @@ struct RunCommand: ParsableCommand {
             if let e = result.streamError { throw e }
         }
     }
+}
+
+/// `run --task`: the tasks a user can declare (regression has its own flag, which also changes parsing).
+enum TaskChoice: String, ExpressibleByArgument, CaseIterable {
+    case binary, multiclass
 }

@@ -198,3 +198,35 @@ import Testing
         #expect((Self.value("progressive_accuracy", in: r.stdout) ?? 0) > 0.9)
     }
 }
+
+/// `run` decides binary or multiclass from its first records: a binary run must not learn a third class as
+/// the positive one (a class-incremental stream), and `--task multiclass` declares the task up front.
+@Suite struct RunTaskCLITests {
+    /// Classes 0 and 1 in the first 40 lines, then classes 2 and 3; 64-byte chunks make the first batch small.
+    static let stream: String = {
+        let lines = (0..<40).map { "\($0 % 2) 1:\(Double($0) * 0.01) 2:\(Double($0 * 7 % 13) * 0.1)" }
+            + (0..<20).map { "\(2 + $0 % 2) 1:\(Double($0) * 0.02) 3:1" }
+        return CLI.temporaryFile("incremental.svm", Data((lines.joined(separator: "\n") + "\n").utf8))
+    }()
+
+    @Test func aThirdClassInABinaryRunIsABadRecordNamingTheOption() throws {
+        let r = try CLI.run(["run", "-q", "-k", "4", "--chunk-size", "64", Self.stream])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("task\tbinary\n"))
+        #expect(r.stdout.contains("records_skipped\t20\n"))
+        #expect(r.stderr.contains("incremental.svm:41: label 2 is not a class of the model (classes: 0, 1)"))
+        #expect(r.stderr.contains("--task multiclass"))
+        let strict = try CLI.run(["run", "-q", "-k", "4", "--chunk-size", "64", "--strict", Self.stream])
+        #expect(strict.status == 65)
+    }
+
+    @Test func declaredMulticlassLearnsEveryClass() throws {
+        let r = try CLI.run(["run", "-q", "-k", "4", "--chunk-size", "64", "--task", "multiclass", "--test", Self.stream, Self.stream])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("task\tmulticlass\n"))
+        #expect(r.stdout.contains("records_skipped\t0\n"))
+        #expect(r.stdout.contains("test_records\t60\n"))
+        let bad = try CLI.run(["run", "-q", "--task", "binary", "--regression", Self.stream])
+        #expect(bad.status == 64)
+    }
+}

@@ -104,7 +104,9 @@ public final class RecordReader {
     /// Largest feature index + 1 accepted (`maxDimension`, or the VW hash space if larger).
     private let dimensionLimit: UInt64
     /// Number of classes of the fixed label mapping, when labels are fixed.
-    private let fixedClassCount: Int?
+    private var fixedClassCount: Int?
+    /// Added to the message of a record whose class is not among the fixed ones.
+    private var fixedClassesHint = ""
 
     public init(inputs: [InputSpec], options: ReaderOptions = ReaderOptions(), onDiagnostic: @escaping (String) -> Void = { _ in }) {
         self.inputs = inputs.isEmpty ? [.stdin] : inputs
@@ -119,6 +121,15 @@ public final class RecordReader {
     }
 
     deinit { buffer.deallocate() }
+
+    /// From the next record on, a label of a class not seen so far is a bad record (its message ends
+    /// with `hint`): for a consumer that has committed to the classes it has seen, such as a binary
+    /// learner, which would otherwise take a third class for the positive one. No effect on regression.
+    public func fixClasses(hint: String = "") {
+        guard !options.regression else { return }
+        fixedClassCount = context.labels.classCount
+        fixedClassesHint = hint
+    }
 
     /// A line buffer with one byte of slack after its end, so every line handed to a parser is
     /// followed by a readable terminator (parsers may rely on it instead of bounds checks).
@@ -382,7 +393,7 @@ public final class RecordReader {
         }
         if let fixedClassCount, let label = batch.labels.last, Int(label) >= fixedClassCount {
             let names = (0..<fixedClassCount).map { context.labels.name(of: $0) }.joined(separator: ", ")
-            return ParseFailure("label \(context.labels.name(of: Int(label))) is not a class of the model (classes: \(names))")
+            return ParseFailure("label \(context.labels.name(of: Int(label))) is not a class of the model (classes: \(names))" + fixedClassesHint)
         }
         return nil
     }

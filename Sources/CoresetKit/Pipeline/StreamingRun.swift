@@ -30,6 +30,10 @@ public struct RunConfiguration: Sendable {
     public var selector: SelectorConfiguration
     /// The learner; nil takes the defaults for the task found at the start of the stream.
     public var learner: LearnerConfiguration?
+    /// The task, when the caller knows it; nil decides it from the first records (more than two classes
+    /// among them: multiclass). A binary run then refuses records of a third class as bad records, naming
+    /// this option, instead of learning them as positives.
+    public var task: TaskKind?
     /// Replay steps earned by each arriving record.
     public var replayStepsPerRecord: Double = 1
     /// ω: a replay step's share of an arrival's step budget relative to the online step
@@ -203,7 +207,24 @@ public final class StreamingRun {
         }
         let labels = reader.labels
         // A resumed run keeps the task its stream started with (classes seen later do not change it).
-        let task: TaskKind = resumed?.task ?? (labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary))
+        let task: TaskKind = resumed?.task ?? configuration.task
+            ?? (labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary))
+        // A binary learner takes any class id >= 1 for the positive class: once both classes are known,
+        // a third is a bad record (named, counted, or the stop under --strict), never a silent positive.
+        var classesFixed = false
+        func fixBinaryClasses() throws(CoresetError) {
+            guard task == .binary, !classesFixed else { return }
+            let hint = "; the run learns a binary task"
+                + (configuration.task == nil ? " (decided from its first records)" : "")
+                + ": pass --task multiclass when later records bring more classes"
+            if reader.labels.classCount > 2 {
+                throw .usage("label \(reader.labels.name(of: 2)) is a third class in \(reader.currentInputName)" + hint)
+            }
+            if reader.labels.classCount == 2 {
+                reader.fixClasses(hint: hint)
+                classesFixed = true
+            }
+        }
         let meanSquaredNorm = first?.meanSquaredNorm ?? 0
         let learnerConfiguration = configuration.learner ?? learnerConfigurationForTask?(task, meanSquaredNorm)
             ?? LearnerConfiguration(task: task, schedule: .inverseScaling(eta0: defaultStepSize(meanSquaredNorm: meanSquaredNorm), decay: 1e-3, power: 0.5))
@@ -299,6 +320,10 @@ public final class StreamingRun {
         }
 
         var batch = first
+        do { try fixBinaryClasses() } catch {
+            streamError = error
+            batch = nil
+        }
         while let b = batch {
             // Pick up the learner's newest model for gradient-space selection.
             if let selector, let (snapshot, v) = models.take(newerThan: seenModel) {
@@ -335,7 +360,10 @@ public final class StreamingRun {
                 }
             }
             if Interruption.requested { break }
-            do { batch = try reader.next() } catch {
+            do {
+                batch = try reader.next()
+                try fixBinaryClasses()
+            } catch {
                 streamError = error
                 batch = nil
             }
