@@ -143,6 +143,9 @@ public struct SelectorConfiguration: Sendable, Hashable {
     /// costs a pass over the R_c references; the offered records form a sample at least as dense as a
     /// uniform sample of F · R_c records at every point of the stream (F · R_c (1 + ln(n_c / (F R_c))) in
     /// all). 0 offers every record. A window or a half-life offers every record.
+    /// The default, 8, is the smallest factor measured to keep sieve++'s objective and gradient error
+    /// within the seed spread of offering every record (tools/bench_selection, census_kdd and mnist, k = 100
+    /// and 1000, three seeds; 2 and 4 lost objective on census_kdd at k = 1000; docs/selection-cost.md).
     public var candidateFactor: Double
 
     public init(
@@ -186,7 +189,7 @@ public struct SelectorConfiguration: Sendable, Hashable {
     }
 
     /// The default `candidateFactor`.
-    public static let defaultCandidateFactor = 2.0
+    public static let defaultCandidateFactor = 8.0
 
     /// The configuration of shard `s` of `shards`: k/g of the budget (the remainder to the first
     /// shards), the window and half-life in the shard's own records (it gets every g-th record: the
