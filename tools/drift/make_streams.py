@@ -44,9 +44,9 @@ Drifting streams (read in stream order; each is ordered by a real attribute of t
                         between them only one group arrives. Class-incremental drift: p(y) moves, p(x|y) stays.
                         The test part (last 20%) is 7s, 8s and 9s; the training part holds about a third of them
                         (the transition from {5,6} and the start of the last block). The first group has three
-                        classes on purpose: `coreset run` fixes the task from its first batch of records (two
-                        labels -> binary logistic), so a stream opening with 0s and 1s only would be learned as a
-                        binary task and every later class mislabelled.
+                        classes on purpose: `coreset run` decides the task from its first batch of records, so a
+                        stream opening with 0s and 1s only would need `--task multiclass` (without it, the run
+                        is binary and refuses the later classes as bad records).
   magic_by_length       magic (19,020 records) in ascending fLength (feature 1, the length of the Cherenkov
                         image's major axis): a covariate shift along a physical attribute of the shower. Hadron
                         showers (-1) are longer, so the label prior drifts too (-1: 29% of the first 80%, 59% of the
