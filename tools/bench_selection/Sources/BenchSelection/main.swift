@@ -200,7 +200,7 @@ func gradientSum(_ items: [(Record, Double)], _ m: LinearModelSnapshot, dim: Int
 /// The selector's defaults; `referenceSize`, else `CORESET_BENCH_REFERENCE_SIZE`, overrides the reference size,
 /// `CORESET_BENCH_CANDIDATE_FACTOR` the candidate screen and `CORESET_BENCH_SEED` the seed (to measure their effect).
 func benchConfiguration(k: Int, algorithm: SelectorConfiguration.Algorithm, space: SelectorConfiguration.Space,
-                        referenceSize: Int? = nil) -> SelectorConfiguration {
+                        referenceSize: Int? = nil, screen: Screen? = nil) -> SelectorConfiguration {
     var c = SelectorConfiguration(k: k, algorithm: algorithm, space: space)
     if let r = referenceSize ?? ProcessInfo.processInfo.environment["CORESET_BENCH_REFERENCE_SIZE"].flatMap({ Int($0) }) {
         c.referenceSize = r
@@ -209,7 +209,22 @@ func benchConfiguration(k: Int, algorithm: SelectorConfiguration.Algorithm, spac
         c.candidateFactor = f
     }
     if let s = ProcessInfo.processInfo.environment["CORESET_BENCH_SEED"].flatMap({ UInt64($0) }) { c.seed = s }
+    if let screen {
+        c.candidateFactor = screen.factor
+        c.seed = screen.seed
+    }
     return c
+}
+
+/// A candidate factor and a seed: `CORESET_BENCH_SCREEN="F:SEED,F:SEED,..."` makes `eval` measure every algorithm
+/// at each (one process, so the greedy reference and the models are computed once for all of them).
+struct Screen { var factor: Double; var seed: UInt64 }
+let screens: [Screen]? = ProcessInfo.processInfo.environment["CORESET_BENCH_SCREEN"].map {
+    $0.split(separator: ",").compactMap { item in
+        let p = item.split(separator: ":")
+        guard p.count == 2, let f = Double(p[0]), let s = UInt64(p[1]) else { return nil }
+        return Screen(factor: f, seed: s)
+    }
 }
 
 func distance(_ a: [Double], _ b: [Double]) -> Double {
@@ -261,19 +276,22 @@ func eval(_ path: String, apricotDir: String?) {
     // Keyed by k, then by the algorithm's name, with ", R = 500" for the small-reference variant.
     var featureCoresets: [Int: [String: WeightedCoreset]] = [:]
     var budgets: [Int: [Int]] = [:]
-    func variants(_ k: Int) -> [(name: String, alg: SelectorConfiguration.Algorithm, reference: Int?)] {
-        algorithms.map { ($0.rawValue, $0, nil) }
-            + (k == smallReference.k && ProcessInfo.processInfo.environment["CORESET_BENCH_NO_SMALL_REFERENCE"] == nil ? algorithms.map { ("\($0.rawValue), R = \(smallReference.size)", $0, smallReference.size) } : [])
+    func variants(_ k: Int) -> [(name: String, alg: SelectorConfiguration.Algorithm, reference: Int?, screen: Screen?)] {
+        if let screens {
+            return algorithms.flatMap { a in screens.map { ("\(a.rawValue) F=\($0.factor) seed=\($0.seed)", a, nil, $0) } }
+        }
+        return algorithms.map { ($0.rawValue, $0, nil, nil) }
+            + (k == smallReference.k && ProcessInfo.processInfo.environment["CORESET_BENCH_NO_SMALL_REFERENCE"] == nil ? algorithms.map { ("\($0.rawValue), R = \(smallReference.size)", $0, smallReference.size, nil) } : [])
     }
     for k in ks {
         for v in variants(k) {
-            let s = CoresetSelector(configuration: benchConfiguration(k: k, algorithm: v.alg, space: .feature, referenceSize: v.reference),
+            let s = CoresetSelector(configuration: benchConfiguration(k: k, algorithm: v.alg, space: .feature, referenceSize: v.reference, screen: v.screen),
                                     task: task)
             var i = 0
             while i < data.count { let j = min(data.count, i + 1000); s.offer(RecordBatch(data[i..<j])); i = j }
             s.finish()
             featureCoresets[k, default: [:]][v.name] = s.coreset
-            if v.reference == nil { budgets[k] = s.classBudgets() }
+            if v.reference == nil && budgets[k] == nil { budgets[k] = s.classBudgets() }
         }
     }
 
@@ -338,7 +356,7 @@ func eval(_ path: String, apricotDir: String?) {
                 let fe = err(featureCoresets[k]![v.name]!)
                 // The default weights (gradient-matched) and CRAIG's nearest counts, same picks.
                 func gradientCoreset(_ weighting: SelectorConfiguration.Weighting) -> WeightedCoreset {
-                    var c = benchConfiguration(k: k, algorithm: v.alg, space: .gradient, referenceSize: v.reference)
+                    var c = benchConfiguration(k: k, algorithm: v.alg, space: .gradient, referenceSize: v.reference, screen: v.screen)
                     c.weighting = weighting
                     let s = CoresetSelector(configuration: c, task: task)
                     s.updateModel(m)
