@@ -102,5 +102,5 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         writeDiagnostic("coreset: cannot write output: \(message)")
         throw ExitCode(74)
     }
-    if Interruption.requested { throw ExitCode(130) }
+    if Interruption.requested { throw ExitCode(Interruption.exitCode) }
 }

@@ -136,6 +136,9 @@ struct SelectCommand: ParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var outputOptions: CoresetOutputOptions
 
+    /// Records offered between two looks at `Interruption`.
+    static let offerSlice = 128
+
     /// The default saturation threshold for text input (tools/bench_logs/RESULTS.md).
     static let textSaturation = 0.6
 
@@ -231,10 +234,26 @@ struct SelectCommand: ParsableCommand {
                     + formatRate(Double(s.recordsAccepted) / t, unit: "records/s") + ", "
                     + formatRate(Double(s.bytesOut) / t / 1e6, unit: "MB/s")
             }
+            // Records are offered in slices, so SIGINT/SIGTERM is answered within a slice (a 1 MiB
+            // read can hold 100,000 records). A batch cut short leaves its rest unoffered and the
+            // reader's position past it: no checkpoint is saved after that (the last one stands).
+            var cutShort = false
+            func offer(_ part: RecordBatch) {
+                var start = 0
+                while start < part.count {
+                    if Interruption.requested {
+                        cutShort = true
+                        return
+                    }
+                    let slice = part.rows(start..<min(part.count, start + Self.offerSlice))
+                    summary.add(slice)
+                    selector.offer(slice)
+                    start += slice.count
+                }
+            }
             var failure: Error?
             do {
                 while let batch = try reader.next() {
-                    summary.add(batch)
                     if printsLines { texts.add(reader.takeKeptLines()) }
                     defer { if printsLines { texts.pruneIfGrown { selector.heldPositions } } }
                     if let every = emitEvery, let due = nextEmit, reader.statistics.recordsAccepted >= due {
@@ -244,16 +263,18 @@ struct SelectCommand: ParsableCommand {
                         let first = reader.statistics.recordsAccepted - UInt64(batch.count)
                         while first + UInt64(batch.count) >= dueNow {
                             let cut = Int(dueNow - first)
-                            for i in start..<cut { selector.offer(batch[i]) }
+                            offer(batch.rows(start..<cut))
+                            if cutShort { break }
                             start = cut
                             try emitter.emit(selector, reader: reader, summary: summary, records: dueNow)
                             dueNow += UInt64(every)
                         }
-                        for i in start..<batch.count { selector.offer(batch[i]) }
+                        if !cutShort { offer(batch.rows(start..<batch.count)) }
                         nextEmit = dueNow
                     } else {
-                        selector.offer(batch)
+                        offer(batch)
                     }
+                    if cutShort { break }
                     progress.update(count: reader.statistics.recordsAccepted, line)
                     unsaved = true
                     sinceCheckpoint += UInt64(batch.count)
@@ -268,7 +289,7 @@ struct SelectCommand: ParsableCommand {
                 failure = e
             }
             // End of the stream or an interrupt: save before the end-of-stream work changes the selector.
-            if failure == nil && unsaved { try saveCheckpoint() }
+            if failure == nil && unsaved && !cutShort { try saveCheckpoint() }
             selector.finish()
             progress.finish(line())
             // What was accepted before a fault is still selected and written.

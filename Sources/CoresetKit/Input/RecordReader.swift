@@ -93,6 +93,8 @@ public final class RecordReader {
     private var carry = 0
     private var lineNumber: UInt64 = 0
     private var pendingError: CoresetError?
+    /// Interrupted while skipping an over-long line: the position is inside it.
+    fileprivate var stoppedInsideSkippedLine = false
     private var finished = false
     private var reported = 0
     private var bytesInDone: UInt64 = 0
@@ -192,6 +194,9 @@ public final class RecordReader {
             lastBatchEntries = max(lastBatchEntries, batch.indices.count)
         }
         while true {
+            // SIGINT/SIGTERM: stop at the last whole line, however much input is left (an endless
+            // pipe, a long file); the partial line stays unread, so a checkpoint resumes at it.
+            if Interruption.requested { return stopInterrupted(batch) }
             if source == nil {
                 do {
                     if try !openNext() {
@@ -312,6 +317,11 @@ public final class RecordReader {
         carry = 0
         guard let src = source else { return }
         while true {
+            if Interruption.requested {
+                // Stopped inside a line being skipped: no position here can be resumed from.
+                stoppedInsideSkippedLine = true
+                return
+            }
             let n = try src.read(into: buffer)
             statistics.bytesOut += UInt64(n)
             inputBytesOut += UInt64(n)
@@ -487,7 +497,7 @@ extension RecordReader {
     /// The current position, or nil where none can be resumed from: reading stdin or a followed
     /// file, or with an error pending (the position would be past the bad record).
     public var position: ReaderPosition? {
-        guard pendingError == nil, inputs.allSatisfy(\.isResumable) else { return nil }
+        guard pendingError == nil, !stoppedInsideSkippedLine, inputs.allSatisfy(\.isResumable) else { return nil }
         let index = source == nil ? nextInput : nextInput - 1
         // The partial line in the buffer is read again after a resume: it is not counted yet.
         var counted = statistics
