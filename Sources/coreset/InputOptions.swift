@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import CoresetKit
 
 extension RecordFormat: ExpressibleByArgument {}
@@ -43,7 +48,7 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, help: "Largest number of features: a record with a (zero-based) index at or above it is a bad record (VW: at least 2^hash-bits).")
     var maxDimension: Int = 1 << 24
 
-    @Option(name: .long, help: "Bytes asked of each read (default 1 MiB).")
+    @Option(name: .long, help: "Bytes asked of each read (default 1 MiB; 64 bytes to 1 GiB).")
     var chunkSize: Int = 1 << 20
 
     @Option(name: .long, help: "How many bad records to describe on stderr (all are counted).")
@@ -57,7 +62,9 @@ struct InputOptions: ParsableArguments {
         if !["auto", "yes", "no"].contains(header) { throw ValidationError("--header must be yes, no or auto") }
         if delimiter != "tab" && delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
         if let hashBits, !(1...32).contains(hashBits) { throw ValidationError("--hash-bits must be between 1 and 32") }
-        if chunkSize < 64 { throw ValidationError("--chunk-size must be at least 64 bytes") }
+        if !(64...(1 << 30)).contains(chunkSize) { throw ValidationError("--chunk-size must be between 64 bytes and 1 GiB (1073741824)") }
+        if maxReported < 0 { throw ValidationError("--max-reported must be at least 0") }
+        if let t = followIdleExit, !(t >= 0 && t.isFinite) { throw ValidationError("--follow-idle-exit must be a non-negative number of seconds") }
         if format != .text && text.isUsed { throw ValidationError("the text options go with --format text") }
         if !(1...(1 << 32)).contains(maxDimension) { throw ValidationError("--max-dimension must be between 1 and 2^32") }
     }
@@ -104,3 +111,7 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     }
     if Interruption.requested { throw ExitCode(Interruption.exitCode) }
 }
+
+/// Worker threads a command accepts: four per core available. More would only compete for the
+/// same cores, and tens of thousands of threads exhaust the process's memory or thread limits.
+let maxThreads = 4 * max(1, ProcessInfo.processInfo.activeProcessorCount)

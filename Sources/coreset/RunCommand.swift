@@ -57,7 +57,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Selection and learning in lockstep on one thread (deterministic, slower).")
     var sync = false
 
-    @Option(name: .long, help: "Worker threads for selection (as `select --threads`; the coreset is the same at any count). Default: the cores available less two (the learner's and the reader's), at least 1.")
+    @Option(name: .long, help: "Worker threads for selection (as `select --threads`; the coreset is the same at any count). Default: the cores available less two (the learner's and the reader's), at least 1; at most 4 per core.")
     var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 2)
 
     @Option(name: .long, help: "Evaluate on this file at every progress row.")
@@ -88,7 +88,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if replaySteps < 0 { throw ValidationError("--replay-steps must be non-negative") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !(1...maxThreads).contains(threads) { throw ValidationError("--threads must be in 1...\(maxThreads) (4 per core)") }
         if replayWeight < 0 { throw ValidationError("--replay-weight must be non-negative") }
         if publishEvery < 1 || snapshotEvery < 1 { throw ValidationError("--publish-every and --snapshot-every must be at least 1") }
         if let s = saveEvery, s < 1 { throw ValidationError("--save-every must be at least 1") }

@@ -148,7 +148,7 @@ struct SelectCommand: ParsableCommand {
     @Option(name: .long, help: "Also emit the coreset every N records.")
     var emitEvery: Int?
 
-    @Option(name: .long, help: "Worker threads for selection (default: the cores available): classes, or shards with --shards, are dealt to them; the output is the same at any count. --window, --half-life and greedy use one.")
+    @Option(name: .long, help: "Worker threads for selection (default: the cores available; at most 4 per core): classes, or shards with --shards, are dealt to them; the output is the same at any count. --window, --half-life and greedy use one.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     /// The selector as this command runs it.
@@ -164,7 +164,7 @@ struct SelectCommand: ParsableCommand {
 
     func validate() throws {
         if let e = emitEvery, e < 1 { throw ValidationError("--emit-every must be at least 1") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !(1...maxThreads).contains(threads) { throw ValidationError("--threads must be in 1...\(maxThreads) (4 per core)") }
         try checkpoint.validate(inputs: input)
         if selection.window != nil && selection.algorithm == .greedy { throw ValidationError("--window needs a streaming algorithm") }
     }
