@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -92,6 +95,26 @@ struct InputOptions: ParsableArguments {
             labelColumn: labelColumn,
             delimiter: delimiter == "tab" ? 0x09 : delimiter.utf8.first!)
         return o
+    }
+}
+
+/// Fails with `CoresetError.io` (exit 74) unless every named file can be opened for reading, so
+/// a command fails before it reads a stream or replaces an output, not after.
+func checkReadable(_ paths: [String?]) throws(CoresetError) {
+    for case let path? in paths where path != "-" {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw .io(input: path, message: "cannot open: \(String(cString: strerror(errno)))") }
+        var st = stat()
+        let isDirectory = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        close(fd)
+        if isDirectory { throw .io(input: path, message: "is a directory") }
+    }
+}
+
+extension InputOptions {
+    /// The input files and `more` (a followed file is not checked: like `tail -F`, it may appear later).
+    func checkReadable(_ more: String?...) throws(CoresetError) {
+        try coreset.checkReadable(files.map { Optional($0) } + more)
     }
 }
 

@@ -56,6 +56,7 @@ extension RunCommand {
         if coresetOut != nil { throw CoresetError.usage("--coreset-out is not available with --model mlp (its mini-batch coresets are reselected continually)") }
         if saveEvery != nil { throw CoresetError.usage("--save-every is not available with --model mlp; --model-out saves at the end") }
         if checkpoint.state != nil { throw CoresetError.usage("--state is not available with --model mlp (checkpoints cover the linear pipeline); --model-out and --resume continue a network") }
+        try input.checkReadable(holdout, test, resume)
         var readerOptions = input.readerOptions
         readerOptions.followIdleTimeout = input.followIdleExit
         let resumed = try resume.map { try ModelBundle.read(from: $0) }

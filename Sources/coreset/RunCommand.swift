@@ -103,6 +103,8 @@ struct RunCommand: ParsableCommand {
             return
         }
         try runReportingErrors {
+            // --test used to be opened only after the whole stream was trained on.
+            try input.checkReadable(holdout, test, resume)
             var readerOptions = input.readerOptions
             readerOptions.followIdleTimeout = input.followIdleExit
             let resumed = try resume.map { try ModelBundle.read(from: $0) }

@@ -176,6 +176,7 @@ struct SelectCommand: ParsableCommand {
             let printsLines = input.format == .text && outputOptions.outputFormat == nil
             var readerOptions = input.readerOptions
             readerOptions.text.keepLines = printsLines
+            try input.checkReadable(model)
             let reader = RecordReader(inputs: input.inputs, options: readerOptions) { writeDiagnostic($0) }
             let texts = LineTextStore()
             var task: TaskKind = input.regression ? .regression : .multiclass
@@ -252,8 +253,12 @@ struct SelectCommand: ParsableCommand {
                 }
             }
             var failure: Error?
+            // A checkpoint that cannot be written fails the run: nothing is emitted after it, so
+            // `-o` keeps its last complete coreset (a stream fault, by contrast, still writes
+            // what was read before it).
+            var checkpointFailure: Error?
             do {
-                while let batch = try reader.next() {
+                streaming: while let batch = try reader.next() {
                     if printsLines { texts.add(reader.takeKeptLines()) }
                     defer { if printsLines { texts.pruneIfGrown { selector.heldPositions } } }
                     if let every = emitEvery, let due = nextEmit, reader.statistics.recordsAccepted >= due {
@@ -279,9 +284,16 @@ struct SelectCommand: ParsableCommand {
                     unsaved = true
                     sinceCheckpoint += UInt64(batch.count)
                     if checkpoint.state != nil {
+                        let due: Bool
                         switch checkpoint.checkpointEvery {
-                        case .records(let n): if sinceCheckpoint >= n { try saveCheckpoint() }
-                        case .seconds(let s): if monotonicSeconds() - lastCheckpointTime >= s { try saveCheckpoint() }
+                        case .records(let n): due = sinceCheckpoint >= n
+                        case .seconds(let s): due = monotonicSeconds() - lastCheckpointTime >= s
+                        }
+                        if due {
+                            do { try saveCheckpoint() } catch {
+                                checkpointFailure = error
+                                break streaming
+                            }
                         }
                     }
                 }
@@ -289,6 +301,7 @@ struct SelectCommand: ParsableCommand {
                 failure = e
             }
             // End of the stream or an interrupt: save before the end-of-stream work changes the selector.
+            if let checkpointFailure { throw checkpointFailure }
             if failure == nil && unsaved && !cutShort { try saveCheckpoint() }
             selector.finish()
             progress.finish(line())

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+/// Issue 28: an output is replaced only by a complete result, and inputs are checked before a
+/// command starts work.
+@Suite struct OutputSafetyCLITests {
+    static let good = CLI.temporaryFile("good.svm", Data("1 1:1 2:3\n-1 1:2\n1 2:1\n".utf8))
+
+    @Test func aMissingInputLeavesTheOutputAlone() throws {
+        let output = CLI.temporaryFile("keep.svm", Data("the previous coreset\n".utf8))
+        let missing = URL(fileURLWithPath: output).deletingLastPathComponent().appendingPathComponent("missing.svm").path
+        // Missing first, or after a good input: either way nothing is read and -o is kept.
+        for inputs in [[missing], [Self.good, missing]] {
+            let r = try CLI.run(["select", "-q", "-k", "5", "-o", output] + inputs)
+            #expect(r.status == 74, "\(r.stderr)")
+            #expect(r.stderr.contains("\(missing): cannot open: No such file or directory"), "\(r.stderr)")
+            #expect(try String(contentsOfFile: output, encoding: .utf8) == "the previous coreset\n")
+        }
+        let stats = try CLI.run(["stats", "-q", Self.good, missing])
+        #expect(stats.status == 74)
+        #expect(stats.stdout.isEmpty, "no summary of a stream that was never read: \(stats.stdout)")
+    }
+
+    @Test func runChecksTestAndHoldoutFilesBeforeTraining() throws {
+        let input = CLI.fixtures.appendingPathComponent("adult/adult.train.svm.zst").path
+        for option in ["--test", "--holdout"] {
+            let r = try CLI.run(["run", "--sync", input, option, "/nonexistent/missing.svm"])
+            #expect(r.status == 74, "\(r.stderr)")
+            #expect(r.stderr.contains("/nonexistent/missing.svm: cannot open"), "\(r.stderr)")
+            // No progress row: the stream was not trained on first.
+            #expect(!r.stderr.contains("records"), "\(r.stderr.prefix(400))")
+            #expect(r.stdout.isEmpty)
+        }
+        let train = try CLI.run(["train", "-q", input, "--holdout", "/nonexistent/missing.svm"])
+        #expect(train.status == 74)
+        #expect(!train.stderr.contains("epoch"), "\(train.stderr.prefix(400))")
+    }
+}
