@@ -5,8 +5,13 @@ import CZstd
 public enum Compression: String, Sendable, CaseIterable {
     case zstd, gzip, plain
 
-    /// zstd frames start with 28 B5 2F FD, gzip members with 1F 8B.
+    /// zstd frames start with 28 B5 2F FD, zstd skippable frames (pzstd writes one first) with
+    /// 5? 2A 4D 18 (magic 0x184D2A50...0x184D2A5F, little-endian), gzip members with 1F 8B.
     static func detect(_ bytes: UnsafeRawBufferPointer) -> Compression? {
+        if bytes.count >= 1 && bytes[0] & 0xF0 == 0x50 {
+            if bytes.count >= 2 && bytes[1] != 0x2A || bytes.count >= 3 && bytes[2] != 0x4D || bytes.count >= 4 && bytes[3] != 0x18 { return .plain }
+            return bytes.count >= 4 ? .zstd : nil
+        }
         if bytes.count >= 1 && bytes[0] != 0x28 && bytes[0] != 0x1F { return .plain }
         if bytes.count >= 2 && bytes[0] == 0x1F { return bytes[1] == 0x8B ? .gzip : .plain }
         if bytes.count >= 4 && bytes[0] == 0x28 {
