@@ -44,10 +44,16 @@ public final class DecompressingSource: ByteSource {
     private var inEnd = 0
     private var rawEnded = false
     private var pendingRestart: StreamRestart?
+    /// A fault found in the same call that decoded the bytes before it: thrown by the next read.
+    private var pendingError: CoresetError?
 
     private var zstd: OpaquePointer?
     private var zstdMidFrame = false
     private var zstdMayHaveOutput = false
+    /// Input bytes zstd asks for next (its return value): one block at most per call, so a fault
+    /// (a corrupt block, a bad checksum) never takes the blocks decoded before it in the same call
+    /// with it (zstd does not report the output of a call that fails). 5: a frame header's prefix.
+    private var zstdHint = 5
     private var gz = z_stream()
     private var gzActive = false
     private var gzMidMember = false
@@ -102,6 +108,7 @@ public final class DecompressingSource: ByteSource {
         compression = nil
         zstdMidFrame = false
         zstdMayHaveOutput = false
+        zstdHint = 5
         if let zstd { ZSTD_DCtx_reset(zstd, ZSTD_reset_session_only) }
         if gzActive { inflateEnd(&gz); gzActive = false }
         gzMidMember = false
@@ -110,6 +117,10 @@ public final class DecompressingSource: ByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(CoresetError) -> Int {
         guard buffer.count > 0 else { return 0 }
+        if let e = pendingError {
+            pendingError = nil
+            throw e
+        }
         while true {
             if compression == nil {
                 let have = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(input)[inStart..<inEnd])
@@ -159,7 +170,10 @@ public final class DecompressingSource: ByteSource {
         if zstd == nil { zstd = ZSTD_createDCtx() }
         while true {
             if inStart < inEnd || zstdMayHaveOutput {
-                var inBuf = ZSTD_inBuffer(src: input.baseAddress! + inStart, size: inEnd - inStart, pos: 0)
+                // Output still buffered in zstd is drained by a call without input first, so it is
+                // never in the call that meets the next fault.
+                let draining = zstdMayHaveOutput
+                var inBuf = ZSTD_inBuffer(src: input.baseAddress! + inStart, size: draining ? 0 : min(inEnd - inStart, zstdHint), pos: 0)
                 var outBuf = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
                 let ret = ZSTD_decompressStream(zstd, &outBuf, &inBuf)
                 if ZSTD_isError(ret) != 0 {
@@ -167,13 +181,14 @@ public final class DecompressingSource: ByteSource {
                     throw .corruptInput(input: name, offset: offset, message: "corrupt zstd data: \(String(cString: ZSTD_getErrorName(ret)))")
                 }
                 inStart += inBuf.pos
+                if inBuf.pos > 0 || outBuf.pos > 0 { zstdHint = ret == 0 ? 5 : max(ret, 1) }
                 // A call that moved nothing (only checking for buffered output after a frame that
                 // exactly filled the caller's buffer) says nothing about frames: its return value is
                 // the next frame header's size, not "inside a frame".
                 if inBuf.pos > 0 || outBuf.pos > 0 { zstdMidFrame = ret != 0 }
                 zstdMayHaveOutput = outBuf.pos == outBuf.size
                 if outBuf.pos > 0 { return outBuf.pos }
-                if inBuf.pos > 0 { continue }
+                if inBuf.pos > 0 || draining { continue }
             }
             if !(try refill()) {
                 if zstdMidFrame || inStart < inEnd {
@@ -225,7 +240,14 @@ public final class DecompressingSource: ByteSource {
                     inflateReset(&gz)
                 default:
                     let message = gz.msg.map { String(cString: $0) } ?? "error \(rc)"
-                    throw .corruptInput(input: name, offset: consumedOffset, message: "corrupt gzip data: \(message)")
+                    let error = CoresetError.corruptInput(input: name, offset: consumedOffset, message: "corrupt gzip data: \(message)")
+                    // zlib decoded `produced` bytes before it found the fault (a bad CRC is found only
+                    // after the whole member): hand them on first, and fail on the next read.
+                    if produced > 0 {
+                        pendingError = error
+                        return produced
+                    }
+                    throw error
                 }
                 if produced > 0 { return produced }
                 if consumed > 0 { continue }
