@@ -343,6 +343,12 @@ final class CoresetEmitter {
     func emit(_ selector: CoresetSelector, reader: RecordReader, summary: StreamSummary, records: UInt64, final: Bool = false) throws -> WeightedCoreset {
         emissions += 1
         let coreset = selector.coreset
+        // Finite weights can sum past Double's range; an `inf` weight would be written as one, and
+        // coreset itself refuses to read it back. Fail clearly instead (before -o is touched).
+        if let bad = coreset.elements.first(where: { !$0.weight.isFinite }) {
+            throw CoresetError.badFile(path: reader.currentInputName.isEmpty ? "input" : reader.currentInputName,
+                message: "the record weights sum past the largest number representable (about 1.8e308): the weight of element id=\(bad.record.position) is infinite; scale the input weights down")
+        }
         if let lines {
             let writer = RepresentativeLinesWriter(labels: labelled ? reader.labels : nil)
             if let path = options.output {

@@ -36,3 +36,18 @@ import Testing
         #expect(!train.stderr.contains("epoch"), "\(train.stderr.prefix(400))")
     }
 }
+
+@Suite struct WeightOverflowCLITests {
+    /// Three weights of 1e308 are finite; their sum is not. The coreset used to say `1:inf`,
+    /// which `coreset merge` then refused to read.
+    @Test func weightsSummingPastDoublesRangeAreAClearErrorNotInf() throws {
+        let input = CLI.temporaryFile("big.svm", Data("1:1e308 1:1\n1:1e308 1:1\n1:1e308 1:1.1\n-1 1:3\n".utf8))
+        let output = CLI.temporaryFile("keep.svm", Data("previous\n".utf8))
+        let r = try CLI.run(["select", "-q", "-k", "2", input, "-o", output])
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains("\(input): the record weights sum past the largest number representable"), "\(r.stderr)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "previous\n")
+        let out = try CLI.run(["select", "-q", "-k", "2", input])
+        #expect(!out.stdout.contains("inf"))
+    }
+}
