@@ -57,6 +57,9 @@ struct InputOptions: ParsableArguments {
     @Option(name: .long, help: "How many bad records to describe on stderr (all are counted).")
     var maxReported: Int = 10
 
+    @Option(name: .long, help: "zstd: accept frames whose window is up to 2^N bytes (default 27: 128 MiB, as zstd; up to 31 for `zstd --long=31` files). The window is memory the decoder holds.")
+    var zstdWindowLog: Int = 27
+
     @Flag(name: .long, help: "Decompress on the parsing thread instead of a thread of its own.")
     var noPrefetch = false
 
@@ -66,6 +69,7 @@ struct InputOptions: ParsableArguments {
         if delimiter != "tab" && delimiter.utf8.count != 1 { throw ValidationError("--delimiter must be one character") }
         if let hashBits, !(1...32).contains(hashBits) { throw ValidationError("--hash-bits must be between 1 and 32") }
         if !(64...(1 << 30)).contains(chunkSize) { throw ValidationError("--chunk-size must be between 64 bytes and 1 GiB (1073741824)") }
+        if !(10...31).contains(zstdWindowLog) { throw ValidationError("--zstd-window-log must be between 10 and 31") }
         if maxReported < 0 { throw ValidationError("--max-reported must be at least 0") }
         if let t = followIdleExit, !(t >= 0 && t.isFinite) { throw ValidationError("--follow-idle-exit must be a non-negative number of seconds") }
         if format != .text && text.isUsed { throw ValidationError("the text options go with --format text") }
@@ -89,6 +93,7 @@ struct InputOptions: ParsableArguments {
         o.maxReported = maxReported
         o.followIdleTimeout = followIdleExit
         o.prefetch = !noPrefetch
+        o.zstdWindowLog = zstdWindowLog
         o.text = text.textOptions
         o.csv = CSVOptions(
             header: header == "auto" ? nil : header == "yes",
@@ -129,7 +134,7 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         // Downstream closed the pipe: a clean stop.
         return
     } catch let OutputError.failed(message) {
-        writeDiagnostic("coreset: cannot write output: \(message)")
+        writeDiagnostic("coreset: <stdout>: cannot write: \(message)")
         throw ExitCode(74)
     }
     if Interruption.requested { throw ExitCode(Interruption.exitCode) }
@@ -138,3 +143,14 @@ func runReportingErrors(_ body: () throws -> Void) throws {
 /// Worker threads a command accepts: four per core available. More would only compete for the
 /// same cores, and tens of thousands of threads exhaust the process's memory or thread limits.
 let maxThreads = 4 * max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+extension AtomicFile {
+    /// Runs `body` on the file's output; a failed write (a full disk, say) is an error naming the file.
+    func writing(_ body: (TextOutput) throws -> Void) throws {
+        do {
+            try body(output)
+        } catch let OutputError.failed(message) {
+            throw CoresetError.io(input: path, message: "cannot write: \(message)")
+        }
+    }
+}

@@ -204,7 +204,7 @@ struct RunCommand: ParsableCommand {
                 let file = try AtomicFile(path: coresetOut)
                 let writer = CoresetWriter(format: coresetFormat, labels: reader.labels,
                                            dimension: result.learner.featureCount, featureNames: reader.context.featureNames)
-                try writer.write(result.memory, to: file.output)
+                try file.writing { try writer.write(result.memory, to: $0) }
                 try file.commit()
             }
             let out = TextOutput(descriptor: 1)

@@ -353,7 +353,7 @@ final class CoresetEmitter {
             let writer = RepresentativeLinesWriter(labels: labelled ? reader.labels : nil)
             if let path = options.output {
                 let file = try AtomicFile(path: path)
-                try writer.write(coreset, texts: lines, to: file.output)
+                try file.writing { try writer.write(coreset, texts: lines, to: $0) }
                 try file.commit()
             } else {
                 if !final || emissions > 1 {
@@ -377,7 +377,7 @@ final class CoresetEmitter {
             zeroBased: false)
         if let path = options.output {
             let file = try AtomicFile(path: path)
-            try writer.write(coreset.weightedRecords, to: file.output)
+            try file.writing { try writer.write(coreset.weightedRecords, to: $0) }
             try file.commit()
         } else {
             if !final || emissions > 1 {

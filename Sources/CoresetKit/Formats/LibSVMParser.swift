@@ -113,7 +113,7 @@ public struct LibSVMParser: LineParser {
             batch.values.append(f)
         }
         scratch.flush(into: &batch)
-        if !inOrder { try batch.normalizeOpenRow(sumDuplicates: false) }
+        if !inOrder { try batch.normalizeOpenRow(sumDuplicates: false, indexBase: offset) }
         batch.closeRow(label: label, weight: weight, position: context.nextPosition)
         return true
     }

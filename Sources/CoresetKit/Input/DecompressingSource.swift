@@ -58,8 +58,12 @@ public final class DecompressingSource: ByteSource {
     private var gzActive = false
     private var gzMidMember = false
 
-    public init(_ raw: ByteSource, chunkSize: Int = 1 << 20) {
+    /// Largest zstd window accepted, as a power of two (zstd's own default limit, 27: 128 MiB).
+    public let zstdWindowLogMax: Int
+
+    public init(_ raw: ByteSource, chunkSize: Int = 1 << 20, zstdWindowLogMax: Int = 27) {
         self.raw = raw
+        self.zstdWindowLogMax = zstdWindowLogMax
         self.input = .allocate(byteCount: max(chunkSize, 64), alignment: 16)
     }
 
@@ -167,7 +171,10 @@ public final class DecompressingSource: ByteSource {
 
     /// Decodes zstd into `buffer`; nil when the stream format changed and `read` must re-detect.
     private func decodeZstd(into buffer: UnsafeMutableRawBufferPointer) throws(CoresetError) -> Int? {
-        if zstd == nil { zstd = ZSTD_createDCtx() }
+        if zstd == nil {
+            zstd = ZSTD_createDCtx()
+            ZSTD_DCtx_setParameter(zstd, ZSTD_d_windowLogMax, Int32(zstdWindowLogMax))
+        }
         while true {
             if inStart < inEnd || zstdMayHaveOutput {
                 // Output still buffered in zstd is drained by a call without input first, so it is
@@ -178,6 +185,10 @@ public final class DecompressingSource: ByteSource {
                 let ret = ZSTD_decompressStream(zstd, &outBuf, &inBuf)
                 if ZSTD_isError(ret) != 0 {
                     let offset = consumedOffset
+                    if ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge {
+                        // Not corrupt: written with a large window (`zstd --long`, levels 20+).
+                        throw .corruptInput(input: name, offset: offset, message: "the zstd frame needs more window memory than the \(Self.mebibytes(zstdWindowLogMax)) allowed (it was compressed with --long or a high level); allow up to 2^N bytes with --zstd-window-log N (N up to 31: 2 GiB)")
+                    }
                     throw .corruptInput(input: name, offset: offset, message: "corrupt zstd data: \(String(cString: ZSTD_getErrorName(ret)))")
                 }
                 inStart += inBuf.pos
@@ -198,6 +209,10 @@ public final class DecompressingSource: ByteSource {
             }
             if compression == nil { return nil }
         }
+    }
+
+    static func mebibytes(_ log: Int) -> String {
+        log >= 30 ? "\(1 << (log - 30)) GiB" : log >= 20 ? "\(1 << (log - 20)) MiB" : "\(1 << (log - 10)) KiB"
     }
 
     /// Decodes gzip into `buffer`; nil when the stream format changed and `read` must re-detect.

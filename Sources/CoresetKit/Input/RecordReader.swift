@@ -37,6 +37,8 @@ public struct ReaderOptions: Sendable {
     public var initialLabels: LabelMap?
     /// Decompress on a separate thread, a few chunks ahead of parsing.
     public var prefetch = true
+    /// Largest zstd window accepted, 2^zstdWindowLog bytes (zstd's default limit: 27, 128 MiB).
+    public var zstdWindowLog = 27
     /// Longest line accepted; a longer one is a bad record.
     public var maxLineLength = 64 << 20
     /// Feature indices (zero-based) must stay below this; a record beyond it is a bad record, since
@@ -159,7 +161,7 @@ public final class RecordReader {
         case .follow(let path):
             raw = FollowSource(path: path, pollInterval: options.followPollInterval, idleTimeout: options.followIdleTimeout)
         }
-        let decoder = DecompressingSource(raw, chunkSize: options.chunkSize)
+        let decoder = DecompressingSource(raw, chunkSize: options.chunkSize, zstdWindowLogMax: options.zstdWindowLog)
         // Warnings arrive on the decompression thread: queue them for this one.
         let warnings = warningQueue
         decoder.onWarning = { message in warnings.messages.withLock { $0.append("warning: \(message)") } }
