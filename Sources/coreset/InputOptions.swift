@@ -107,12 +107,20 @@ struct InputOptions: ParsableArguments {
 /// a command fails before it reads a stream or replaces an output, not after.
 func checkReadable(_ paths: [String?]) throws(CoresetError) {
     for case let path? in paths where path != "-" {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw .io(input: path, message: "cannot open: \(String(cString: strerror(errno)))") }
         var st = stat()
-        let isDirectory = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-        close(fd)
-        if isDirectory { throw .io(input: path, message: "is a directory") }
+        if stat(path, &st) != 0 { throw .io(input: path, message: "cannot open: \(String(cString: strerror(errno)))") }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            throw .io(input: path, message: "is a directory")
+        case S_IFREG:
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw .io(input: path, message: "cannot open: \(String(cString: strerror(errno)))") }
+            close(fd)
+        default:
+            // A named pipe must not be opened and closed here: a writer waiting on it would be
+            // let through, then meet a pipe without a reader.
+            if access(path, R_OK) != 0 { throw .io(input: path, message: "cannot open: \(String(cString: strerror(errno)))") }
+        }
     }
 }
 

@@ -51,3 +51,38 @@ import Testing
         #expect(!out.stdout.contains("inf"))
     }
 }
+
+@Suite struct CheckpointFailureCLITests {
+    /// A checkpoint that cannot be written (its file's place taken by a non-empty directory once
+    /// the run is under way) fails `select` before `-o` is replaced by a partial coreset.
+    @Test func aFailedCheckpointLeavesTheOutputAlone() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("coreset-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let fifo = dir.appendingPathComponent("feed.svm").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let state = dir.appendingPathComponent("state").path
+        let output = dir.appendingPathComponent("keep.svm").path
+        try Data("the previous coreset\n".utf8).write(to: URL(fileURLWithPath: output))
+        let p = Process()
+        p.executableURL = CLI.productsDirectory.appendingPathComponent("coreset")
+        p.arguments = ["select", "-q", "-k", "5", "--state", state, "--checkpoint-every", "1000", "-o", output, fifo]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        // Once the state directory is locked (no checkpoint in it yet), block the checkpoint's place.
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: state + "/lock") && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        Thread.sleep(forTimeInterval: 0.3)
+        try FileManager.default.createDirectory(atPath: state + "/checkpoint.bin/blocker", withIntermediateDirectories: true)
+        let writer = FileHandle(forWritingAtPath: fifo)!
+        let lines = (0..<3000).map { "\($0 % 2 == 0 ? 1 : -1) 1:\($0 % 17) 2:1\n" }.joined()
+        try? writer.write(contentsOf: Data(lines.utf8))
+        try? writer.close()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 74, "\(message)")
+        #expect(message.contains("checkpoint.bin"), "\(message)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "the previous coreset\n")
+    }
+}
