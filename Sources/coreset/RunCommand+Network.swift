@@ -126,7 +126,9 @@ extension RunCommand {
         lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")
         lines.append("progressive_accuracy\t\(formatFixed(result.progressive.correct.value, 6))")
         lines.append("seconds\t\(formatFixed(result.seconds, 3))")
-        if let test, let t = result.trainer {
+        if test != nil && Interruption.requested {
+            writeDiagnostic("interrupted: --test \(test!) was not evaluated")
+        } else if let test, let t = result.trainer {
             let loaded = try loadRecords(path: test, options: input.readerOptions, labels: reader.labels) { writeDiagnostic($0) }
             lines.append(contentsOf: metricLines(prefix: "test", t.network.evaluate(loaded.records)))
         }

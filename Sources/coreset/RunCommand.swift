@@ -191,7 +191,10 @@ struct RunCommand: ParsableCommand {
             lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")
             lines.append("progressive_accuracy\t\(formatFixed(result.progressive.correct.value, 6))")
             lines.append("seconds\t\(formatFixed(result.seconds, 3))")
-            if let test {
+            if test != nil && Interruption.requested {
+                // Reading the test set could take long: an interrupted run stops instead.
+                writeDiagnostic("interrupted: --test \(test!) was not evaluated")
+            } else if let test {
                 let loaded = try loadRecords(path: test, options: input.readerOptions, labels: reader.labels) { writeDiagnostic($0) }
                 lines.append(contentsOf: metricLines(prefix: "test", result.learner.evaluate(loaded.records)))
             }

@@ -113,4 +113,17 @@ import Testing
         #expect(r.seconds < Self.allowedSeconds, "took \(r.seconds) s to stop")
         try silent.fileHandleForWriting.close()
     }
+
+    @Test func anInterruptedRunSkipsItsTestSetRatherThanScoringNothing() throws {
+        let (yes, pipe) = try Self.endlessPipe()
+        defer { yes.terminate(); yes.waitUntilExit() }
+        let test = CLI.fixtures.appendingPathComponent("adult/adult.test.svm.zst").path
+        let r = try Self.stop(["run", "-q", "--test", test], stdin: pipe, signal: SIGTERM, after: 1.5)
+        #expect(r.status == 143, "\(r.stderr)")
+        // No time bound here: `run` winds its learner down after the stream (0.1 s in a release
+        // build, over 10 s in the debug build these tests use); this test is about the test set.
+        #expect((Self.value("records_accepted", in: r.stdout) ?? 0) > 0, "\(r.stdout)")
+        #expect(!r.stdout.contains("test_loss"), "\(r.stdout)")
+        #expect(r.stderr.contains("interrupted: --test \(test) was not evaluated"), "\(r.stderr)")
+    }
 }
