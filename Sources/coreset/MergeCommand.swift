@@ -95,7 +95,7 @@ struct MergeCommand: ParsableCommand {
                                        featureNames: reader.context.featureNames, weightsOutput: weightsFile?.output)
             if let path = outputOptions.output {
                 let file = try AtomicFile(path: path)
-                try writer.write(result.coreset.weightedRecords, to: file.output)
+                try file.writing { try writer.write(result.coreset.weightedRecords, to: $0) }
                 try file.commit()
             } else {
                 try writer.write(result.coreset.weightedRecords, to: TextOutput(descriptor: 1))

@@ -56,6 +56,7 @@ extension RunCommand {
         if coresetOut != nil { throw CoresetError.usage("--coreset-out is not available with --model mlp (its mini-batch coresets are reselected continually)") }
         if saveEvery != nil { throw CoresetError.usage("--save-every is not available with --model mlp; --model-out saves at the end") }
         if checkpoint.state != nil { throw CoresetError.usage("--state is not available with --model mlp (checkpoints cover the linear pipeline); --model-out and --resume continue a network") }
+        try input.checkReadable(holdout, test, resume)
         var readerOptions = input.readerOptions
         readerOptions.followIdleTimeout = input.followIdleExit
         let resumed = try resume.map { try ModelBundle.read(from: $0) }
@@ -125,7 +126,9 @@ extension RunCommand {
         lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")
         lines.append("progressive_accuracy\t\(formatFixed(result.progressive.correct.value, 6))")
         lines.append("seconds\t\(formatFixed(result.seconds, 3))")
-        if let test, let t = result.trainer {
+        if test != nil && Interruption.requested {
+            writeDiagnostic("interrupted: --test \(test!) was not evaluated")
+        } else if let test, let t = result.trainer {
             let loaded = try loadRecords(path: test, options: input.readerOptions, labels: reader.labels) { writeDiagnostic($0) }
             lines.append(contentsOf: metricLines(prefix: "test", t.network.evaluate(loaded.records)))
         }

@@ -60,7 +60,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Selection and learning in lockstep on one thread (deterministic, slower).")
     var sync = false
 
-    @Option(name: .long, help: "Worker threads for selection (as `select --threads`; the coreset is the same at any count). Default: the cores available less two (the learner's and the reader's), at least 1.")
+    @Option(name: .long, help: "Worker threads for selection (as `select --threads`; the coreset is the same at any count). Default: the cores available less two (the learner's and the reader's), at least 1; at most 4 per core.")
     var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 2)
 
     @Option(name: .long, help: "Evaluate on this file at every progress row.")
@@ -92,7 +92,7 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if replaySteps < 0 { throw ValidationError("--replay-steps must be non-negative") }
         if task != nil && input.regression { throw ValidationError("--task is for classification; --regression already says the task") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !(1...maxThreads).contains(threads) { throw ValidationError("--threads must be in 1...\(maxThreads) (4 per core)") }
         if replayWeight < 0 { throw ValidationError("--replay-weight must be non-negative") }
         if publishEvery < 1 || snapshotEvery < 1 { throw ValidationError("--publish-every and --snapshot-every must be at least 1") }
         if let s = saveEvery, s < 1 { throw ValidationError("--save-every must be at least 1") }
@@ -107,6 +107,8 @@ struct RunCommand: ParsableCommand {
             return
         }
         try runReportingErrors {
+            // --test used to be opened only after the whole stream was trained on.
+            try input.checkReadable(holdout, test, resume)
             var readerOptions = input.readerOptions
             readerOptions.followIdleTimeout = input.followIdleExit
             let resumed = try resume.map { try ModelBundle.read(from: $0) }
@@ -194,7 +196,10 @@ struct RunCommand: ParsableCommand {
             lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")
             lines.append("progressive_accuracy\t\(formatFixed(result.progressive.correct.value, 6))")
             lines.append("seconds\t\(formatFixed(result.seconds, 3))")
-            if let test {
+            if test != nil && Interruption.requested {
+                // Reading the test set could take long: an interrupted run stops instead.
+                writeDiagnostic("interrupted: --test \(test!) was not evaluated")
+            } else if let test {
                 let loaded = try loadRecords(path: test, options: input.readerOptions, labels: reader.labels) { writeDiagnostic($0) }
                 lines.append(contentsOf: metricLines(prefix: "test", result.learner.evaluate(loaded.records)))
             }
@@ -207,7 +212,7 @@ struct RunCommand: ParsableCommand {
                 let file = try AtomicFile(path: coresetOut)
                 let writer = CoresetWriter(format: coresetFormat, labels: reader.labels,
                                            dimension: result.learner.featureCount, featureNames: reader.context.featureNames)
-                try writer.write(result.memory, to: file.output)
+                try file.writing { try writer.write(result.memory, to: $0) }
                 try file.commit()
             }
             let out = TextOutput(descriptor: 1)

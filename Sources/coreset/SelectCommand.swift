@@ -140,6 +140,9 @@ struct SelectCommand: ParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var outputOptions: CoresetOutputOptions
 
+    /// Records offered between two looks at `Interruption`.
+    static let offerSlice = 128
+
     /// The default saturation threshold for text input (tools/bench_logs/RESULTS.md).
     static let textSaturation = 0.6
 
@@ -149,7 +152,7 @@ struct SelectCommand: ParsableCommand {
     @Option(name: .long, help: "Also emit the coreset every N records.")
     var emitEvery: Int?
 
-    @Option(name: .long, help: "Worker threads for selection (default: the cores available): classes, or shards with --shards, are dealt to them; the output is the same at any count. --window, --half-life and greedy use one.")
+    @Option(name: .long, help: "Worker threads for selection (default: the cores available; at most 4 per core): classes, or shards with --shards, are dealt to them; the output is the same at any count. --window, --half-life and greedy use one.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     /// The selector as this command runs it.
@@ -165,7 +168,7 @@ struct SelectCommand: ParsableCommand {
 
     func validate() throws {
         if let e = emitEvery, e < 1 { throw ValidationError("--emit-every must be at least 1") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !(1...maxThreads).contains(threads) { throw ValidationError("--threads must be in 1...\(maxThreads) (4 per core)") }
         try checkpoint.validate(inputs: input)
         if selection.window != nil && selection.algorithm == .greedy { throw ValidationError("--window needs a streaming algorithm") }
     }
@@ -177,6 +180,7 @@ struct SelectCommand: ParsableCommand {
             let printsLines = input.format == .text && outputOptions.outputFormat == nil
             var readerOptions = input.readerOptions
             readerOptions.text.keepLines = printsLines
+            try input.checkReadable(model)
             let reader = RecordReader(inputs: input.inputs, options: readerOptions) { writeDiagnostic($0) }
             let texts = LineTextStore()
             var task: TaskKind = input.regression ? .regression : .multiclass
@@ -235,10 +239,30 @@ struct SelectCommand: ParsableCommand {
                     + formatRate(Double(s.recordsAccepted) / t, unit: "records/s") + ", "
                     + formatRate(Double(s.bytesOut) / t / 1e6, unit: "MB/s")
             }
+            // Records are offered in slices, so SIGINT/SIGTERM is answered within a slice (a 1 MiB
+            // read can hold 100,000 records). A batch cut short leaves its rest unoffered and the
+            // reader's position past it: no checkpoint is saved after that (the last one stands).
+            var cutShort = false
+            func offer(_ part: RecordBatch) {
+                var start = 0
+                while start < part.count {
+                    if Interruption.requested {
+                        cutShort = true
+                        return
+                    }
+                    let slice = part.rows(start..<min(part.count, start + Self.offerSlice))
+                    summary.add(slice)
+                    selector.offer(slice)
+                    start += slice.count
+                }
+            }
             var failure: Error?
+            // A checkpoint that cannot be written fails the run: nothing is emitted after it, so
+            // `-o` keeps its last complete coreset (a stream fault, by contrast, still writes
+            // what was read before it).
+            var checkpointFailure: Error?
             do {
-                while let batch = try reader.next() {
-                    summary.add(batch)
+                streaming: while let batch = try reader.next() {
                     if printsLines { texts.add(reader.takeKeptLines()) }
                     defer { if printsLines { texts.pruneIfGrown { selector.heldPositions } } }
                     if let every = emitEvery, let due = nextEmit, reader.statistics.recordsAccepted >= due {
@@ -248,23 +272,32 @@ struct SelectCommand: ParsableCommand {
                         let first = reader.statistics.recordsAccepted - UInt64(batch.count)
                         while first + UInt64(batch.count) >= dueNow {
                             let cut = Int(dueNow - first)
-                            for i in start..<cut { selector.offer(batch[i]) }
+                            offer(batch.rows(start..<cut))
+                            if cutShort { break }
                             start = cut
                             try emitter.emit(selector, reader: reader, summary: summary, records: dueNow)
                             dueNow += UInt64(every)
                         }
-                        for i in start..<batch.count { selector.offer(batch[i]) }
+                        if !cutShort { offer(batch.rows(start..<batch.count)) }
                         nextEmit = dueNow
                     } else {
-                        selector.offer(batch)
+                        offer(batch)
                     }
+                    if cutShort { break }
                     progress.update(count: reader.statistics.recordsAccepted, line)
                     unsaved = true
                     sinceCheckpoint += UInt64(batch.count)
                     if checkpoint.state != nil {
+                        let due: Bool
                         switch checkpoint.checkpointEvery {
-                        case .records(let n): if sinceCheckpoint >= n { try saveCheckpoint() }
-                        case .seconds(let s): if monotonicSeconds() - lastCheckpointTime >= s { try saveCheckpoint() }
+                        case .records(let n): due = sinceCheckpoint >= n
+                        case .seconds(let s): due = monotonicSeconds() - lastCheckpointTime >= s
+                        }
+                        if due {
+                            do { try saveCheckpoint() } catch {
+                                checkpointFailure = error
+                                break streaming
+                            }
                         }
                     }
                 }
@@ -272,7 +305,8 @@ struct SelectCommand: ParsableCommand {
                 failure = e
             }
             // End of the stream or an interrupt: save before the end-of-stream work changes the selector.
-            if failure == nil && unsaved { try saveCheckpoint() }
+            if let checkpointFailure { throw checkpointFailure }
+            if failure == nil && unsaved && !cutShort { try saveCheckpoint() }
             selector.finish()
             progress.finish(line())
             // What was accepted before a fault is still selected and written.
@@ -313,11 +347,17 @@ final class CoresetEmitter {
     func emit(_ selector: CoresetSelector, reader: RecordReader, summary: StreamSummary, records: UInt64, final: Bool = false) throws -> WeightedCoreset {
         emissions += 1
         let coreset = selector.coreset
+        // Finite weights can sum past Double's range; an `inf` weight would be written as one, and
+        // coreset itself refuses to read it back. Fail clearly instead (before -o is touched).
+        if let bad = coreset.elements.first(where: { !$0.weight.isFinite }) {
+            throw CoresetError.badFile(path: reader.currentInputName.isEmpty ? "input" : reader.currentInputName,
+                message: "the record weights sum past the largest number representable (about 1.8e308): the weight of element id=\(bad.record.position) is infinite; scale the input weights down")
+        }
         if let lines {
             let writer = RepresentativeLinesWriter(labels: labelled ? reader.labels : nil)
             if let path = options.output {
                 let file = try AtomicFile(path: path)
-                try writer.write(coreset, texts: lines, to: file.output)
+                try file.writing { try writer.write(coreset, texts: lines, to: $0) }
                 try file.commit()
             } else {
                 if !final || emissions > 1 {
@@ -341,7 +381,7 @@ final class CoresetEmitter {
             zeroBased: false)
         if let path = options.output {
             let file = try AtomicFile(path: path)
-            try writer.write(coreset.weightedRecords, to: file.output)
+            try file.writing { try writer.write(coreset.weightedRecords, to: $0) }
             try file.commit()
         } else {
             if !final || emissions > 1 {

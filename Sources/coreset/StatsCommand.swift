@@ -14,6 +14,7 @@ struct StatsCommand: ParsableCommand {
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
+            try input.checkReadable()
             let reader = RecordReader(inputs: input.inputs, options: input.readerOptions) { writeDiagnostic($0) }
             var summary = StreamSummary(regression: input.regression)
             let progress = ProgressReporter(enabled: !quiet)

@@ -32,6 +32,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
+            try input.checkReadable(holdout)
             let start = monotonicSeconds()
             let reader = RecordReader(inputs: input.inputs, options: input.readerOptions) { writeDiagnostic($0) }
             var records: [Record] = []
@@ -105,6 +106,7 @@ struct ModelInput: ParsableArguments {
     /// - Parameter fixedClasses: a label the model has no class for is a bad record (eval: it cannot be
     ///   scored); predict ignores labels, so every record gets its prediction line.
     func open(fixedClasses: Bool) throws -> (bundle: ModelBundle, learner: TrainedModel, reader: RecordReader) {
+        try input.checkReadable(model)
         let bundle = try ModelBundle.read(from: model)
         let learner = try bundle.trainedModel()
         var options = input.readerOptions

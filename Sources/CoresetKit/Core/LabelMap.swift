@@ -1,10 +1,10 @@
 /// Maps the labels written in the input to class ids (classification) or targets (regression).
 ///
 /// Rules, the same for every format so that a stream can be cut anywhere:
-/// - regression (`--task regression`): the label is the numeric target;
+/// - regression (`--regression`): the label is the numeric target;
 /// - numeric labels otherwise: -1 and 0 are class 0, an integer k >= 1 is class k (so +1/-1 and
 ///   1/0 are binary with 1 the positive class, and 0..K-1 or 1..K multiclass ids keep their value);
-///   a non-integer label is an error that suggests `--task regression`;
+///   a non-integer label is an error that suggests `--regression`;
 /// - string labels: class ids in order of first appearance.
 /// Mixing numeric and string labels in one stream is an error.
 public struct LabelMap: Sendable, Codable, Equatable {
@@ -42,7 +42,7 @@ public struct LabelMap: Sendable, Codable, Equatable {
         if isRegression { return value }
         if !stringIds.isEmpty { throw ParseFailure("numeric label \(text()) in a stream of string labels") }
         guard value == value.rounded() else {
-            throw ParseFailure("label \(text()) is not an integer class (use --task regression for real-valued targets)")
+            throw ParseFailure("label \(text()) is not an integer class (use --regression for real-valued targets)")
         }
         // Range first: converting a huge value (1e300) to Int would trap.
         guard value >= -1, value <= Double(Self.maxClassId) else {

@@ -76,6 +76,20 @@ public struct RecordBatch: Sendable {
         discardOpenRow()
     }
 
+    /// Records `range` as a batch of their own (a copy of their slices of the arrays).
+    public func rows(_ range: Range<Int>) -> RecordBatch {
+        if range == 0..<count { return self }
+        var b = RecordBatch()
+        let entries = rowStarts[range.lowerBound]..<rowStarts[range.upperBound]
+        b.labels = Array(labels[range])
+        b.weights = Array(weights[range])
+        b.positions = Array(positions[range])
+        b.rowStarts = rowStarts[range.lowerBound...range.upperBound].map { $0 - entries.lowerBound }
+        b.indices = Array(indices[entries])
+        b.values = Array(values[entries])
+        return b
+    }
+
     /// Record i as a standalone value (allocates its feature arrays).
     public subscript(i: Int) -> Record {
         let r = rowStarts[i]..<rowStarts[i + 1]

@@ -55,5 +55,17 @@ func _startThread(stackSize: Int = 8 << 20, _ body: @escaping @Sendable () -> Vo
         box.body()
         return nil
     }, context)
-    precondition(rc == 0, "cannot start a thread (pthread_create: \(rc))")
+    if rc != 0 {
+        Unmanaged<AnyObject>.fromOpaque(context).release()
+        _threadStartFailed(rc)
+    }
+}
+
+/// What happens when the system refuses a thread (out of memory or over the process's thread
+/// limit): a message on stderr and exit status 71 (EX_OSERR), not a trap. Work already handed to
+/// threads cannot be finished without them, so the process cannot go on.
+func _threadStartFailed(_ rc: Int32) -> Never {
+    let message = "coreset: cannot start a thread: \(String(cString: strerror(rc))) (pthread_create: \(rc)); lower --threads, or raise the process's memory or thread limits\n"
+    _ = message.withCString { write(2, $0, strlen($0)) }
+    exit(71)
 }

@@ -199,6 +199,14 @@ struct JSONReader {
         position += n
     }
 
+    /// The four hex digits of a `\\u` escape starting at `at`.
+    func hex4(at: Int) throws(ParseFailure) -> UInt32 {
+        guard at + 3 < p.count,
+              let code = UInt32(String(decoding: UnsafeRawBufferPointer(rebasing: p[at...(at + 3)]), as: UTF8.self), radix: 16)
+        else { throw fail("bad \\u escape") }
+        return code
+    }
+
     mutating func string() throws(ParseFailure) -> String {
         let start = position
         position += 1  // opening quote
@@ -224,11 +232,21 @@ struct JSONReader {
                 case UInt8(ascii: "b"): bytes.append(0x08)
                 case UInt8(ascii: "f"): bytes.append(0x0C)
                 case UInt8(ascii: "u"):
-                    guard position + 4 < p.count,
-                        let code = UInt32(String(decoding: UnsafeRawBufferPointer(rebasing: p[(position + 1)...(position + 4)]), as: UTF8.self), radix: 16)
-                    else { throw fail("bad \\u escape") }
-                    bytes.append(contentsOf: String(Unicode.Scalar(code).map(Character.init) ?? "\u{FFFD}").utf8)
+                    let escapeColumn = position  // 1-based column of the backslash
+                    var code = try hex4(at: position + 1)
                     position += 4
+                    // UTF-16 surrogates: a pair is one scalar; a lone one is no character at all, and
+                    // decoding it as U+FFFD would silently merge different labels or names.
+                    if (0xD800...0xDBFF).contains(code) {
+                        guard position + 2 < p.count, p[position + 1] == UInt8(ascii: "\\"), p[position + 2] == UInt8(ascii: "u"),
+                              case let low = try hex4(at: position + 3), (0xDC00...0xDFFF).contains(low)
+                        else { throw ParseFailure("invalid JSON at column \(escapeColumn): lone UTF-16 surrogate \\u\(String(code, radix: 16, uppercase: true)) in a string") }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        position += 6
+                    } else if (0xDC00...0xDFFF).contains(code) {
+                        throw ParseFailure("invalid JSON at column \(escapeColumn): lone UTF-16 surrogate \\u\(String(code, radix: 16, uppercase: true)) in a string")
+                    }
+                    bytes.append(contentsOf: String(Character(Unicode.Scalar(code)!)).utf8)
                 default: bytes.append(e)
                 }
                 position += 1

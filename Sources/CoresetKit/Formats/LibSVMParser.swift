@@ -41,6 +41,10 @@ public struct LibSVMParser: LineParser {
         }
         var labelEnd = i
         var weight = 1.0
+        if labelColon >= 0 && labelStart > 0 {
+            // ` 1:1`: an empty label before a feature, not the `label:weight` 1:1 (which starts the line).
+            throw ParseFailure("missing label: the line starts with a blank, then \"\(Self.text(base, labelStart, labelEnd))\", a feature")
+        }
         if labelColon >= 0 {
             // XGBoost's `label:weight` first field (what `coreset select` writes).
             guard let w = NumberParsing.parseDouble(base, labelColon + 1, labelEnd), w.isFinite, w >= 0 else {
@@ -109,7 +113,7 @@ public struct LibSVMParser: LineParser {
             batch.values.append(f)
         }
         scratch.flush(into: &batch)
-        if !inOrder { try batch.normalizeOpenRow(sumDuplicates: false) }
+        if !inOrder { try batch.normalizeOpenRow(sumDuplicates: false, indexBase: offset) }
         batch.closeRow(label: label, weight: weight, position: context.nextPosition)
         return true
     }

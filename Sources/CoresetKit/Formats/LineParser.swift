@@ -57,9 +57,12 @@ public enum RecordFormat: String, Sendable, CaseIterable, Codable {
 extension RecordBatch {
     /// Sorts the open row's entries by index and rejects or merges duplicates.
     ///
-    /// - Parameter sumDuplicates: add values of equal indices (hashed formats) instead of failing.
+    /// - Parameters:
+    ///   - sumDuplicates: add values of equal indices (hashed formats) instead of failing.
+    ///   - indexBase: what the input's first index is (1 for one-based LIBSVM), so a message
+    ///     names an index as the user wrote it.
     @usableFromInline
-    mutating func normalizeOpenRow(sumDuplicates: Bool) throws(ParseFailure) {
+    mutating func normalizeOpenRow(sumDuplicates: Bool, indexBase: UInt64 = 0) throws(ParseFailure) {
         let start = rowStarts[rowStarts.count - 1]
         let n = indices.count - start
         guard n > 1 else { return }
@@ -75,7 +78,7 @@ extension RecordBatch {
         values.removeSubrange(start...)
         for (i, v) in pairs {
             if let last = indices.last, indices.count > start, last == i {
-                if !sumDuplicates { throw ParseFailure("duplicate feature index \(i)") }
+                if !sumDuplicates { throw ParseFailure("duplicate feature index \(UInt64(i) + indexBase)") }
                 values[values.count - 1] += v
                 // Hash collisions add up: two large values can overflow a Float.
                 if !values[values.count - 1].isFinite { throw ParseFailure("feature \(i): the sum of its values is not finite") }

@@ -38,6 +38,13 @@ public final class FileDescriptorSource: ByteSource {
     public private(set) var rawBytesRead: UInt64 = 0
     private let fd: Int32
     private let ownsDescriptor: Bool
+    /// A pipe, socket or terminal: a read may block for ever, so it waits in `poll()` and looks at
+    /// `Interruption` between waits (the signal may be delivered to another thread).
+    private lazy var mayBlock: Bool = {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return false }
+        return (st.st_mode & S_IFMT) != S_IFREG && (st.st_mode & S_IFMT) != S_IFBLK
+    }()
 
     /// Opens `path` for reading; `-` means stdin.
     public init(path: String) throws(CoresetError) {
@@ -70,6 +77,12 @@ public final class FileDescriptorSource: ByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(CoresetError) -> Int {
         while true {
+            if mayBlock {
+                if Interruption.requested { return 0 }
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&p, 1, Interruption.pollInterval)
+                if ready == 0 || (ready < 0 && errno == EINTR) { continue }
+            }
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if n >= 0 {
                 rawBytesRead += UInt64(n)

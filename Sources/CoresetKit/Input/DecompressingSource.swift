@@ -5,8 +5,13 @@ import CZstd
 public enum Compression: String, Sendable, CaseIterable {
     case zstd, gzip, plain
 
-    /// zstd frames start with 28 B5 2F FD, gzip members with 1F 8B.
+    /// zstd frames start with 28 B5 2F FD, zstd skippable frames (pzstd writes one first) with
+    /// 5? 2A 4D 18 (magic 0x184D2A50...0x184D2A5F, little-endian), gzip members with 1F 8B.
     static func detect(_ bytes: UnsafeRawBufferPointer) -> Compression? {
+        if bytes.count >= 1 && bytes[0] & 0xF0 == 0x50 {
+            if bytes.count >= 2 && bytes[1] != 0x2A || bytes.count >= 3 && bytes[2] != 0x4D || bytes.count >= 4 && bytes[3] != 0x18 { return .plain }
+            return bytes.count >= 4 ? .zstd : nil
+        }
         if bytes.count >= 1 && bytes[0] != 0x28 && bytes[0] != 0x1F { return .plain }
         if bytes.count >= 2 && bytes[0] == 0x1F { return bytes[1] == 0x8B ? .gzip : .plain }
         if bytes.count >= 4 && bytes[0] == 0x28 {
@@ -39,16 +44,26 @@ public final class DecompressingSource: ByteSource {
     private var inEnd = 0
     private var rawEnded = false
     private var pendingRestart: StreamRestart?
+    /// A fault found in the same call that decoded the bytes before it: thrown by the next read.
+    private var pendingError: CoresetError?
 
     private var zstd: OpaquePointer?
     private var zstdMidFrame = false
     private var zstdMayHaveOutput = false
+    /// Input bytes zstd asks for next (its return value): one block at most per call, so a fault
+    /// (a corrupt block, a bad checksum) never takes the blocks decoded before it in the same call
+    /// with it (zstd does not report the output of a call that fails). 5: a frame header's prefix.
+    private var zstdHint = 5
     private var gz = z_stream()
     private var gzActive = false
     private var gzMidMember = false
 
-    public init(_ raw: ByteSource, chunkSize: Int = 1 << 20) {
+    /// Largest zstd window accepted, as a power of two (zstd's own default limit, 27: 128 MiB).
+    public let zstdWindowLogMax: Int
+
+    public init(_ raw: ByteSource, chunkSize: Int = 1 << 20, zstdWindowLogMax: Int = 27) {
         self.raw = raw
+        self.zstdWindowLogMax = zstdWindowLogMax
         self.input = .allocate(byteCount: max(chunkSize, 64), alignment: 16)
     }
 
@@ -97,6 +112,7 @@ public final class DecompressingSource: ByteSource {
         compression = nil
         zstdMidFrame = false
         zstdMayHaveOutput = false
+        zstdHint = 5
         if let zstd { ZSTD_DCtx_reset(zstd, ZSTD_reset_session_only) }
         if gzActive { inflateEnd(&gz); gzActive = false }
         gzMidMember = false
@@ -105,6 +121,10 @@ public final class DecompressingSource: ByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(CoresetError) -> Int {
         guard buffer.count > 0 else { return 0 }
+        if let e = pendingError {
+            pendingError = nil
+            throw e
+        }
         while true {
             if compression == nil {
                 let have = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(input)[inStart..<inEnd])
@@ -151,24 +171,35 @@ public final class DecompressingSource: ByteSource {
 
     /// Decodes zstd into `buffer`; nil when the stream format changed and `read` must re-detect.
     private func decodeZstd(into buffer: UnsafeMutableRawBufferPointer) throws(CoresetError) -> Int? {
-        if zstd == nil { zstd = ZSTD_createDCtx() }
+        if zstd == nil {
+            zstd = ZSTD_createDCtx()
+            ZSTD_DCtx_setParameter(zstd, ZSTD_d_windowLogMax, Int32(zstdWindowLogMax))
+        }
         while true {
             if inStart < inEnd || zstdMayHaveOutput {
-                var inBuf = ZSTD_inBuffer(src: input.baseAddress! + inStart, size: inEnd - inStart, pos: 0)
+                // Output still buffered in zstd is drained by a call without input first, so it is
+                // never in the call that meets the next fault.
+                let draining = zstdMayHaveOutput
+                var inBuf = ZSTD_inBuffer(src: input.baseAddress! + inStart, size: draining ? 0 : min(inEnd - inStart, zstdHint), pos: 0)
                 var outBuf = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
                 let ret = ZSTD_decompressStream(zstd, &outBuf, &inBuf)
                 if ZSTD_isError(ret) != 0 {
                     let offset = consumedOffset
+                    if ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge {
+                        // Not corrupt: written with a large window (`zstd --long`, levels 20+).
+                        throw .corruptInput(input: name, offset: offset, message: "the zstd frame needs more window memory than the \(Self.mebibytes(zstdWindowLogMax)) allowed (it was compressed with --long or a high level); allow up to 2^N bytes with --zstd-window-log N (N up to 31: 2 GiB)")
+                    }
                     throw .corruptInput(input: name, offset: offset, message: "corrupt zstd data: \(String(cString: ZSTD_getErrorName(ret)))")
                 }
                 inStart += inBuf.pos
+                if inBuf.pos > 0 || outBuf.pos > 0 { zstdHint = ret == 0 ? 5 : max(ret, 1) }
                 // A call that moved nothing (only checking for buffered output after a frame that
                 // exactly filled the caller's buffer) says nothing about frames: its return value is
                 // the next frame header's size, not "inside a frame".
                 if inBuf.pos > 0 || outBuf.pos > 0 { zstdMidFrame = ret != 0 }
                 zstdMayHaveOutput = outBuf.pos == outBuf.size
                 if outBuf.pos > 0 { return outBuf.pos }
-                if inBuf.pos > 0 { continue }
+                if inBuf.pos > 0 || draining { continue }
             }
             if !(try refill()) {
                 if zstdMidFrame || inStart < inEnd {
@@ -178,6 +209,10 @@ public final class DecompressingSource: ByteSource {
             }
             if compression == nil { return nil }
         }
+    }
+
+    static func mebibytes(_ log: Int) -> String {
+        log >= 30 ? "\(1 << (log - 30)) GiB" : log >= 20 ? "\(1 << (log - 20)) MiB" : "\(1 << (log - 10)) KiB"
     }
 
     /// Decodes gzip into `buffer`; nil when the stream format changed and `read` must re-detect.
@@ -220,7 +255,14 @@ public final class DecompressingSource: ByteSource {
                     inflateReset(&gz)
                 default:
                     let message = gz.msg.map { String(cString: $0) } ?? "error \(rc)"
-                    throw .corruptInput(input: name, offset: consumedOffset, message: "corrupt gzip data: \(message)")
+                    let error = CoresetError.corruptInput(input: name, offset: consumedOffset, message: "corrupt gzip data: \(message)")
+                    // zlib decoded `produced` bytes before it found the fault (a bad CRC is found only
+                    // after the whole member): hand them on first, and fail on the next read.
+                    if produced > 0 {
+                        pendingError = error
+                        return produced
+                    }
+                    throw error
                 }
                 if produced > 0 { return produced }
                 if consumed > 0 { continue }

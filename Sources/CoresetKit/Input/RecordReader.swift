@@ -37,6 +37,8 @@ public struct ReaderOptions: Sendable {
     public var initialLabels: LabelMap?
     /// Decompress on a separate thread, a few chunks ahead of parsing.
     public var prefetch = true
+    /// Largest zstd window accepted, 2^zstdWindowLog bytes (zstd's default limit: 27, 128 MiB).
+    public var zstdWindowLog = 27
     /// Longest line accepted; a longer one is a bad record.
     public var maxLineLength = 64 << 20
     /// Feature indices (zero-based) must stay below this; a record beyond it is a bad record, since
@@ -93,6 +95,8 @@ public final class RecordReader {
     private var carry = 0
     private var lineNumber: UInt64 = 0
     private var pendingError: CoresetError?
+    /// Interrupted while skipping an over-long line: the position is inside it.
+    fileprivate var stoppedInsideSkippedLine = false
     private var finished = false
     private var reported = 0
     private var bytesInDone: UInt64 = 0
@@ -168,7 +172,7 @@ public final class RecordReader {
         case .follow(let path):
             raw = FollowSource(path: path, pollInterval: options.followPollInterval, idleTimeout: options.followIdleTimeout)
         }
-        let decoder = DecompressingSource(raw, chunkSize: options.chunkSize)
+        let decoder = DecompressingSource(raw, chunkSize: options.chunkSize, zstdWindowLogMax: options.zstdWindowLog)
         // Warnings arrive on the decompression thread: queue them for this one.
         let warnings = warningQueue
         decoder.onWarning = { message in warnings.messages.withLock { $0.append("warning: \(message)") } }
@@ -203,6 +207,9 @@ public final class RecordReader {
             lastBatchEntries = max(lastBatchEntries, batch.indices.count)
         }
         while true {
+            // SIGINT/SIGTERM: stop at the last whole line, however much input is left (an endless
+            // pipe, a long file); the partial line stays unread, so a checkpoint resumes at it.
+            if Interruption.requested { return stopInterrupted(batch) }
             if source == nil {
                 do {
                     if try !openNext() {
@@ -323,6 +330,11 @@ public final class RecordReader {
         carry = 0
         guard let src = source else { return }
         while true {
+            if Interruption.requested {
+                // Stopped inside a line being skipped: no position here can be resumed from.
+                stoppedInsideSkippedLine = true
+                return
+            }
             let n = try src.read(into: buffer)
             statistics.bytesOut += UInt64(n)
             inputBytesOut += UInt64(n)
@@ -498,7 +510,7 @@ extension RecordReader {
     /// The current position, or nil where none can be resumed from: reading stdin or a followed
     /// file, or with an error pending (the position would be past the bad record).
     public var position: ReaderPosition? {
-        guard pendingError == nil, inputs.allSatisfy(\.isResumable) else { return nil }
+        guard pendingError == nil, !stoppedInsideSkippedLine, inputs.allSatisfy(\.isResumable) else { return nil }
         let index = source == nil ? nextInput : nextInput - 1
         // The partial line in the buffer is read again after a resume: it is not counted yet.
         var counted = statistics

@@ -25,14 +25,14 @@ public final class AtomicFile {
 
     /// Flushes, syncs and renames the temporary file over the target.
     public func commit() throws(CoresetError) {
-        do { try output.flush() } catch { throw .io(input: path, message: "write failed: \(error)") }
-        if fsync(output.descriptor) != 0 { throw .io(input: path, message: "fsync failed: \(errnoDescription())") }
+        do { try output.flush() } catch { throw .io(input: path, message: "cannot write: \(error)") }
+        if fsync(output.descriptor) != 0 { throw .io(input: path, message: "cannot write (fsync): \(errnoDescription())") }
         close(output.descriptor)
         committed = true
         if rename(temporaryPath, path) != 0 {
             let message = errnoDescription()
             unlink(temporaryPath)
-            throw .io(input: path, message: "rename failed: \(message)")
+            throw .io(input: path, message: "cannot replace it with \(temporaryPath): \(message)")
         }
     }
 }

@@ -48,10 +48,18 @@ public final class TextOutput {
 }
 
 /// Why output could not be written.
-public enum OutputError: Error, Sendable, Equatable {
+public enum OutputError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The reader went away (EPIPE): a clean stop.
     case closed
     case failed(String)
+
+    /// The system's reason, as a phrase ("No space left on device").
+    public var description: String {
+        switch self {
+        case .closed: return "the reading end of the pipe was closed"
+        case .failed(let m): return m
+        }
+    }
 }
 
 /// Writes one line to stderr at once (diagnostics are never buffered behind data).

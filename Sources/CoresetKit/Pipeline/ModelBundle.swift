@@ -54,7 +54,7 @@ public struct ModelBundle: Codable, Sendable {
         let data: Data
         do { data = try encoder.encode(self) } catch { throw .io(input: path, message: "cannot encode model: \(error)") }
         let file = try AtomicFile(path: path)
-        do { try file.output.write(bytes: data) } catch { throw .io(input: path, message: "write failed: \(error)") }
+        do { try file.output.write(bytes: data) } catch { throw .io(input: path, message: "cannot write: \(error)") }
         try file.commit()
     }
 

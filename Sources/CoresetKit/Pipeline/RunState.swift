@@ -117,7 +117,7 @@ enum _CheckpointFile {
         w.blob(payload)
         w.u64(checksum(payload))
         let file = try AtomicFile(path: RunState.path(inDirectory: dir))
-        do { try file.output.write(bytes: w.bytes) } catch { throw .io(input: file.path, message: "write failed: \(error)") }
+        do { try file.output.write(bytes: w.bytes) } catch { throw .io(input: file.path, message: "cannot write: \(error)") }
         try file.commit()
         let dfd = open(dir, O_RDONLY)
         if dfd >= 0 {

@@ -207,20 +207,29 @@ public struct SelectorConfiguration: Sendable, Hashable {
     }
 
     /// Checks the rules that span fields; returns a message for the first violation, or nil.
+    /// Largest k, patience, reference size and warm-up accepted: 2^31.
+    public static let maxK = 1 << 31
+    /// Largest window accepted: 2^40 records.
+    public static let maxWindow = 1 << 40
+    /// Largest number of shards accepted.
+    public static let maxShards = 4096
+
     public func validationError() -> String? {
-        if k < 1 { return "k must be at least 1" }
-        if !(epsilon > 0 && epsilon < 1) { return "epsilon must be in (0, 1)" }
-        if threeSievesPatience < 1 { return "the ThreeSieves patience must be at least 1" }
-        if referenceSize < 1 { return "the reference size must be at least 1" }
+        // Upper bounds keep every size computed from the options (class shares, sieve grids, window
+        // arithmetic) far from Int's range: beyond them the options used to trap, not fail.
+        if !(1...Self.maxK).contains(k) { return "k must be in 1...\(Self.maxK) (2^31)" }
+        if !(epsilon >= 1e-6 && epsilon < 1) { return "epsilon must be in [0.000001, 1)" }
+        if !(1...Self.maxK).contains(threeSievesPatience) { return "the ThreeSieves patience must be in 1...\(Self.maxK)" }
+        if !(1...Self.maxK).contains(referenceSize) { return "the reference size must be in 1...\(Self.maxK)" }
         if referenceFactor < 0 || referenceFactor > 1000 { return "the reference factor must be in 0...1000" }
-        if warmUp < 2 { return "the warm-up must be at least 2 records" }
-        if let w = window, w < 1 { return "the window must be at least 1 record" }
+        if !(2...Self.maxK).contains(warmUp) { return "the warm-up must be in 2...\(Self.maxK) records" }
+        if let w = window, !(1...Self.maxWindow).contains(w) { return "the window must be in 1...\(Self.maxWindow) (2^40) records" }
         if let h = halfLife, !(h > 0) { return "the half-life must be positive" }
         if case .rbf(let g?) = similarity, !(g > 0) { return "the RBF gamma must be positive" }
         if case .saturatedCosine(let t) = similarity, !(t > 0 && t <= 1) { return "the saturation threshold must be in (0, 1]" }
         if !(reselectionSpacing >= 0 && reselectionSpacing.isFinite) { return "the re-selection spacing must be a non-negative number" }
         if window != nil && halfLife != nil { return "use either a window or a half-life, not both" }
-        if shards < 1 || shards > k { return "the number of shards must be in 1...k" }
+        if shards < 1 || shards > min(k, Self.maxShards) { return "the number of shards must be in 1...k (and at most \(Self.maxShards))" }
         if !(candidateFactor >= 0 && candidateFactor.isFinite) { return "the candidate factor must be a non-negative number" }
         return nil
     }

@@ -96,7 +96,7 @@ import Testing
         #expect(r.reader.statistics.recordsSkipped == 9)
         let d = r.diagnostics
         #expect(d.count == 9)
-        #expect(d[0].hasSuffix(":2: duplicate feature index 1"))
+        #expect(d[0].hasSuffix(":2: duplicate feature index 2"))  // as written (one-based)
         #expect(d[1].contains(":3: negative feature index"))
         #expect(d[2].contains(":4: feature index 99999999999 too large"))
         #expect(d[3].contains(":5: non-finite value"))

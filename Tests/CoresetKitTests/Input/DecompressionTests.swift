@@ -30,6 +30,39 @@ import Testing
         }
     }
 
+    /// A zstd skippable frame: magic 0x184D2A50 + `nibble`, little-endian, a 4-byte size, the payload.
+    static func skippableFrame(nibble: UInt8, payload: [UInt8]) -> [UInt8] {
+        let n = UInt32(payload.count)
+        return [0x50 | nibble, 0x2A, 0x4D, 0x18, UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 24)] + payload
+    }
+
+    /// pzstd starts its output with a skippable frame (its frame sizes): that is zstd, not text.
+    @Test func aStreamStartingWithASkippableFrameIsZstd() {
+        let dir = TestSupport.temporaryDirectory()
+        let text = Self.lines(0..<50)
+        for nibble: UInt8 in [0x0, 0x7, 0xF] {
+            for payload in [[UInt8](), [0x0A, 0x31, 0x20, 0x31, 0x3A, 0x31, 0x0A], [UInt8](repeating: 0x0A, count: 100)] {
+                let file = dir.appendingPathComponent("skip-\(nibble)-\(payload.count).zst")
+                // A skippable frame first and another between two frames.
+                let bytes = Self.skippableFrame(nibble: nibble, payload: payload) + TestSupport.zstd(Self.lines(0..<20))
+                    + Self.skippableFrame(nibble: nibble, payload: payload) + TestSupport.zstd(Self.lines(20..<50))
+                TestSupport.write(bytes, to: file)
+                for chunk in [64, 1 << 20] {
+                    var o = ReaderOptions()
+                    o.chunkSize = chunk
+                    let r = TestSupport.readAll([.file(file.path)], options: o)
+                    #expect(r.error == nil, "nibble \(nibble), payload \(payload.count), chunk \(chunk)")
+                    #expect(r.records.count == 50, "nibble \(nibble), payload \(payload.count), chunk \(chunk)")
+                    #expect(r.reader.statistics.bytesOut == UInt64(text.utf8.count))
+                }
+            }
+        }
+        // Text that merely starts with a byte 0x50 ('P') is still text.
+        #expect(Array("P*M,".utf8).withUnsafeBytes { Compression.detect($0) } == .plain)
+        #expect(Array("P".utf8).withUnsafeBytes { Compression.detect($0) } == nil)
+        #expect([UInt8]([0x5A, 0x2A, 0x4D, 0x18]).withUnsafeBytes { Compression.detect($0) } == .zstd)
+    }
+
     @Test func concatenatedFramesAndMembersDecodeInFull() {
         let dir = TestSupport.temporaryDirectory()
         let parts = [Self.lines(0..<10), Self.lines(10..<25), Self.lines(25..<26)]
