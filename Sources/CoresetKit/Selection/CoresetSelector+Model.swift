@@ -179,18 +179,22 @@ extension CoresetSelector {
             for p in cand { rows.append(referenceSimilarities(p, c)) }
         }
         func row(_ i: Int) -> [Float] { keepsRows ? rows[i] : referenceSimilarities(cand[i], c) }
+        // f({e}) per candidate, summed in order in Double as in `process`, taken from the row's first
+        // computation (the greedy's first pass computes every row).
+        var singletons = [Double](repeating: .nan, count: cand.count)
         var cover = [Float](repeating: 0, count: refs.count)
         let picks = _Greedy.lazy(candidateCount: cand.count, groundCount: refs.count, budget: c.capacity, cover: &cover) { i, r in
             r = row(i)
+            if singletons[i].isNaN { singletons[i] = r.reduce(0) { $0 + Double($1) } }
         }
+        for i in cand.indices where singletons[i].isNaN { singletons[i] = row(i).reduce(0) { $0 + Double($1) } }
         // Fresh sieves, fed the greedy picks in greedy order.
         c.resetPool()
         c.sieves = []
         c.lowerBound = 0
         c.rejections = 0
         c.m = 0
-        // f({e}) per candidate, summed in order in Double as in `process`: bounds every sieve's gain.
-        let singletons = cand.indices.map { i in row(i).reduce(0) { $0 + Double($1) } }
+        // The singletons bound every sieve's gain.
         for v in singletons { c.m = max(c.m, v) }
         if configuration.window != nil { c.blockMax = [block(arrivals > 0 ? arrivals - 1 : 0): c.m] }
         c.maxCapacity = max(c.maxCapacity, c.capacity)
