@@ -301,8 +301,10 @@ def plot(cells, path):
         labels = [f"{c['stream']} k={c['k_pct']:g}%" for c in cs][::-1]
         cmp = [c[metric + "_cmp"] for c in cs][::-1]
         vals = [100 * x["rel"] for x in cmp]
-        lo = [100 * (x["rel"] - min(x["paired_rel"])) if x["paired_rel"] else 0 for x in cmp]
-        hi = [100 * (max(x["paired_rel"]) - x["rel"]) if x["paired_rel"] else 0 for x in cmp]
+        # The bar is the relative difference of the means, the whiskers the range of the per-seed differences;
+        # the mean's difference need not lie inside that range, so a whisker may be empty (never negative).
+        lo = [max(0.0, 100 * (x["rel"] - min(x["paired_rel"]))) if x["paired_rel"] else 0 for x in cmp]
+        hi = [max(0.0, 100 * (max(x["paired_rel"]) - x["rel"])) if x["paired_rel"] else 0 for x in cmp]
         y = range(len(cs))
         ax.barh(list(y), vals, color=[colors[x["verdict"]] for x in cmp], xerr=[lo, hi], capsize=2,
                 error_kw={"elinewidth": 0.8, "ecolor": "#333"})
