@@ -100,6 +100,16 @@ extension CoresetSelector {
             windowWeight = try r.doubles()
             classes = try r.array { r in try r.optional { try Self.decodeClassState(&$0, configuration, layout: layout) } }
             guard r.atEnd else { throw _StateReader.Corrupt(offset: r.offset, reason: "trailing bytes") }
+            // The window ring holds the last min(arrivals, window) records, each of a class present
+            // (the next arrival expires one of them); a state that says otherwise would trap there.
+            let ring = configuration.window.map { UInt64($0) < arrivals ? $0 : Int(arrivals) } ?? 0
+            guard windowClass.count == ring, windowWeight.count == ring,
+                  windowClass.allSatisfy({ $0 >= 0 && Int($0) < classes.count }) else {
+                throw _StateReader.Corrupt(offset: r.offset, reason: "window of \(windowClass.count) classes and \(windowWeight.count) weights after \(arrivals) records")
+            }
+            for (i, c) in classes.enumerated() where c != nil && c!.id != i {
+                throw _StateReader.Corrupt(offset: r.offset, reason: "class \(c!.id) saved at position \(i)")
+            }
         } catch let e as CoresetError {
             throw e
         } catch {
