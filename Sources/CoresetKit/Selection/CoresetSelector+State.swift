@@ -182,6 +182,9 @@ extension CoresetSelector {
                   s.members.allSatisfy({ $0 >= 0 && $0 < poolSize && c.pool[$0] != nil })
             else { throw _StateReader.Corrupt(offset: r.offset, reason: "a sieve of class \(id) does not match its references or store") }
         }
+        guard c.seen >= 0, c.inWindow >= 0, c.rejections >= 0, c.capacity >= 0, c.maxCapacity >= 0,
+              c.poolCount >= 0 && c.poolCount <= poolSize, c.allHead >= 0 && c.allHead <= c.all.count
+        else { throw _StateReader.Corrupt(offset: r.offset, reason: "negative or out-of-range counts in class \(id)") }
         guard c.freeSlots.allSatisfy({ $0 >= 0 && $0 < poolSize && c.pool[$0] == nil }),
               c.slotOfArrival.values.allSatisfy({ $0 >= 0 && $0 < poolSize })
         else { throw _StateReader.Corrupt(offset: r.offset, reason: "bad store slots in class \(id)") }
