@@ -174,7 +174,8 @@ extension CoresetSelector {
         c.refPriority = try r.array { try $0.u64() }
         let arrivals = try r.array { try $0.u64() }, slots = try r.ints()
         guard arrivals.count == slots.count else { throw _StateReader.Corrupt(offset: r.offset, reason: "slot map lengths differ") }
-        c.slotOfArrival = Dictionary(uniqueKeysWithValues: zip(arrivals, slots))
+        c.slotOfArrival = Dictionary(zip(arrivals, slots), uniquingKeysWith: { a, _ in a })
+        guard c.slotOfArrival.count == arrivals.count else { throw _StateReader.Corrupt(offset: r.offset, reason: "an arrival stored twice in class \(id)") }
         // Consistency the hot path relies on (indices it dereferences without checks).
         let poolSize = c.pool.count, refCount = refs.count
         for s in c.sieves {
