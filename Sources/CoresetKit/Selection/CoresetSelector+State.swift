@@ -183,6 +183,12 @@ extension CoresetSelector {
                   s.members.allSatisfy({ $0 >= 0 && $0 < poolSize && c.pool[$0] != nil })
             else { throw _StateReader.Corrupt(offset: r.offset, reason: "a sieve of class \(id) does not match its references or store") }
         }
+        // Each sieve holding an element releases it once: fewer holders than holding sieves would
+        // evict it while a sieve still points at it.
+        var held = [Int](repeating: 0, count: poolSize)
+        for s in c.sieves { for m in s.members { held[m] += 1 } }
+        guard c.pool.indices.allSatisfy({ c.pool[$0] == nil || c.pool[$0]!.holders >= held[$0] })
+        else { throw _StateReader.Corrupt(offset: r.offset, reason: "an element of class \(id) has fewer holders than sieves holding it") }
         guard c.seen >= 0, c.inWindow >= 0, c.rejections >= 0, c.capacity >= 0, c.maxCapacity >= 0,
               c.poolCount >= 0 && c.poolCount <= poolSize, c.allHead >= 0 && c.allHead <= c.all.count
         else { throw _StateReader.Corrupt(offset: r.offset, reason: "negative or out-of-range counts in class \(id)") }
