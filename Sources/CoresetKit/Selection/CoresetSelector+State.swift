@@ -189,6 +189,10 @@ extension CoresetSelector {
         for s in c.sieves { for m in s.members { held[m] += 1 } }
         guard c.pool.indices.allSatisfy({ c.pool[$0] == nil || c.pool[$0]!.holders >= held[$0] })
         else { throw _StateReader.Corrupt(offset: r.offset, reason: "an element of class \(id) has fewer holders than sieves holding it") }
+        // Sieve levels are logarithms of these: a NaN or infinite value would trap converting to Int.
+        guard c.m.isFinite && c.m >= 0, c.lowerBound.isFinite, c.sieves.allSatisfy({ $0.value.isFinite && $0.thresholdValue.isFinite }),
+              c.blockMax.values.allSatisfy({ $0.isFinite && $0 >= 0 })
+        else { throw _StateReader.Corrupt(offset: r.offset, reason: "non-finite objective values in class \(id)") }
         guard c.seen >= 0, c.inWindow >= 0, c.rejections >= 0, c.capacity >= 0, c.maxCapacity >= 0,
               c.poolCount >= 0 && c.poolCount <= poolSize, c.allHead >= 0 && c.allHead <= c.all.count
         else { throw _StateReader.Corrupt(offset: r.offset, reason: "negative or out-of-range counts in class \(id)") }
