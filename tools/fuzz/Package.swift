@@ -1,9 +1,12 @@
 // swift-tools-version:6.0
-// Fuzz targets for coreset's record readers, kept out of the main package so that a plain
+// Fuzz targets for coreset's record readers and state readers, kept out of the main package so that a plain
 // `swift build` / `swift test` never sees them. Build and run with `tools/fuzz/run`.
 import PackageDescription
 
-let targets = ["FuzzLibSVM", "FuzzCSV", "FuzzJSONLines", "FuzzVW", "FuzzZstd", "FuzzGzip"]
+let targets = [
+    "FuzzLibSVM", "FuzzCSV", "FuzzJSONLines", "FuzzVW", "FuzzZstd", "FuzzGzip",
+    "FuzzText", "FuzzCoresetFile", "FuzzCheckpoint", "FuzzModel", "FuzzFollow",
+]
 
 let package = Package(
     name: "coreset-fuzz",

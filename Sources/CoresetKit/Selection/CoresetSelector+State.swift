@@ -100,6 +100,16 @@ extension CoresetSelector {
             windowWeight = try r.doubles()
             classes = try r.array { r in try r.optional { try Self.decodeClassState(&$0, configuration, layout: layout) } }
             guard r.atEnd else { throw _StateReader.Corrupt(offset: r.offset, reason: "trailing bytes") }
+            // The window ring holds the last min(arrivals, window) records, each of a class present
+            // (the next arrival expires one of them); a state that says otherwise would trap there.
+            let ring = configuration.window.map { UInt64($0) < arrivals ? $0 : Int(arrivals) } ?? 0
+            guard windowClass.count == ring, windowWeight.count == ring,
+                  windowClass.allSatisfy({ $0 >= 0 && Int($0) < classes.count }) else {
+                throw _StateReader.Corrupt(offset: r.offset, reason: "window of \(windowClass.count) classes and \(windowWeight.count) weights after \(arrivals) records")
+            }
+            for (i, c) in classes.enumerated() where c != nil && c!.id != i {
+                throw _StateReader.Corrupt(offset: r.offset, reason: "class \(c!.id) saved at position \(i)")
+            }
         } catch let e as CoresetError {
             throw e
         } catch {
@@ -164,7 +174,8 @@ extension CoresetSelector {
         c.refPriority = try r.array { try $0.u64() }
         let arrivals = try r.array { try $0.u64() }, slots = try r.ints()
         guard arrivals.count == slots.count else { throw _StateReader.Corrupt(offset: r.offset, reason: "slot map lengths differ") }
-        c.slotOfArrival = Dictionary(uniqueKeysWithValues: zip(arrivals, slots))
+        c.slotOfArrival = Dictionary(zip(arrivals, slots), uniquingKeysWith: { a, _ in a })
+        guard c.slotOfArrival.count == arrivals.count else { throw _StateReader.Corrupt(offset: r.offset, reason: "an arrival stored twice in class \(id)") }
         // Consistency the hot path relies on (indices it dereferences without checks).
         let poolSize = c.pool.count, refCount = refs.count
         for s in c.sieves {
@@ -172,6 +183,19 @@ extension CoresetSelector {
                   s.members.allSatisfy({ $0 >= 0 && $0 < poolSize && c.pool[$0] != nil })
             else { throw _StateReader.Corrupt(offset: r.offset, reason: "a sieve of class \(id) does not match its references or store") }
         }
+        // Each sieve holding an element releases it once: fewer holders than holding sieves would
+        // evict it while a sieve still points at it.
+        var held = [Int](repeating: 0, count: poolSize)
+        for s in c.sieves { for m in s.members { held[m] += 1 } }
+        guard c.pool.indices.allSatisfy({ c.pool[$0] == nil || c.pool[$0]!.holders >= held[$0] })
+        else { throw _StateReader.Corrupt(offset: r.offset, reason: "an element of class \(id) has fewer holders than sieves holding it") }
+        // Sieve levels are logarithms of these: a NaN or infinite value would trap converting to Int.
+        guard c.m.isFinite && c.m >= 0, c.lowerBound.isFinite, c.sieves.allSatisfy({ $0.value.isFinite && $0.thresholdValue.isFinite }),
+              c.blockMax.values.allSatisfy({ $0.isFinite && $0 >= 0 })
+        else { throw _StateReader.Corrupt(offset: r.offset, reason: "non-finite objective values in class \(id)") }
+        guard c.seen >= 0, c.inWindow >= 0, c.rejections >= 0, c.capacity >= 0, c.maxCapacity >= 0,
+              c.poolCount >= 0 && c.poolCount <= poolSize, c.allHead >= 0 && c.allHead <= c.all.count
+        else { throw _StateReader.Corrupt(offset: r.offset, reason: "negative or out-of-range counts in class \(id)") }
         guard c.freeSlots.allSatisfy({ $0 >= 0 && $0 < poolSize && c.pool[$0] == nil }),
               c.slotOfArrival.values.allSatisfy({ $0 >= 0 && $0 < poolSize })
         else { throw _StateReader.Corrupt(offset: r.offset, reason: "bad store slots in class \(id)") }

@@ -3,7 +3,8 @@ import Testing
 @testable import CoresetKit
 
 /// Replays every input the fuzzers found (fixtures/fuzz/regressions/<target>-<what>) and every seed
-/// through the checks the fuzz targets make (FuzzCase.swift, shared with tools/fuzz).
+/// through the checks the fuzz targets make (FuzzCase.swift and FuzzStateTargets.swift, shared with
+/// tools/fuzz): the record readers, text, coresetfile, checkpoint, model and follow.
 @Suite struct FuzzRegressionTests {
     static let regressions = TestSupport.fixtures.appendingPathComponent("fuzz/regressions")
 
@@ -56,5 +57,32 @@ import Testing
             " non-finite value in \"w:1e30\" times its namespace scale",
             " feature 7: the sum of its values is not finite",
         ])
+    }
+
+    /// The committed checkpoint seeds are states this build restores (not rejected at the door, where
+    /// the fuzzer would learn nothing), and freshly generated ones still are.
+    @Test func checkpointSeedsAreStatesThisBuildReads() throws {
+        let dir = TestSupport.fixtures.appendingPathComponent("fuzz/checkpoint")
+        let committed = Self.files(in: dir).map { ($0.lastPathComponent, [UInt8](try! Data(contentsOf: $0))) }
+        for (name, bytes) in try checkpointSeeds() + committed where name.contains("selector-") {
+            let (configuration, task) = checkpointConfigurations[Int(bytes[0] >> 2) & 3]
+            #expect(throws: Never.self, "\(name)") { try CoresetSelector(restoring: Array(bytes.dropFirst()), configuration: configuration, task: task) }
+        }
+        for (name, bytes) in committed where name.contains("state-") {
+            let select = bytes[0] & 3 == 3
+            let file = bytes[0] & 128 != 0 ? Array(bytes.dropFirst())
+                : checkpointFile(payload: Array(bytes.dropFirst()), format: select ? SelectState.formatName : RunState.formatName,
+                                 version: select ? SelectState.formatVersion : RunState.formatVersion)
+            let d = TestSupport.temporaryDirectory().path
+            TestSupport.write(file, to: URL(fileURLWithPath: RunState.path(inDirectory: d)))
+            if select { #expect(try SelectState.read(fromDirectory: d) != nil, "\(name)") } else { #expect(try RunState.read(fromDirectory: d) != nil, "\(name)") }
+        }
+    }
+
+    /// The committed model seeds load.
+    @Test func modelSeedsLoad() throws {
+        for file in Self.files(in: TestSupport.fixtures.appendingPathComponent("fuzz/model")) {
+            #expect(throws: Never.self, "\(file.lastPathComponent)") { try ModelBundle.read(from: file.path).trainedModel() }
+        }
     }
 }

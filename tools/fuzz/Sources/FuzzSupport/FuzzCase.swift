@@ -8,13 +8,19 @@ import Glibc
 /// What a fuzz target feeds the reader.
 public enum FuzzTarget: String, CaseIterable, Sendable {
     case libsvm, csv, jsonl, vw, zstd, gzip
+    /// Raw log lines (`RecordFormat.text`); a second option byte chooses the `TextOptions`.
+    case text
+    /// Not `RecordReader`: the coreset-file reader (`coreset merge`), checkpoints (selector state,
+    /// `RunState`, `SelectState`), model files and `FollowSource` (FuzzStateTargets.swift).
+    case coresetfile, checkpoint, model, follow
 
     public var format: RecordFormat {
         switch self {
-        case .libsvm, .zstd, .gzip: return .libsvm
+        case .libsvm, .zstd, .gzip, .coresetfile, .checkpoint, .model, .follow: return .libsvm
         case .csv: return .csv
         case .jsonl: return .jsonl
         case .vw: return .vw
+        case .text: return .text
         }
     }
 
@@ -50,6 +56,11 @@ public struct FuzzCase {
         guard data.count > 0 else { return nil }
         let config = data[0]
         content = Array(data[1...])
+        var textConfig: UInt8 = 0
+        if target == .text, let b = content.first {
+            textConfig = b
+            content.removeFirst()
+        }
         if let magic = target.magic, !content.starts(with: magic) { content = magic + content }
         var o = ReaderOptions()
         o.format = target.format
@@ -67,7 +78,43 @@ public struct FuzzCase {
         }
         if config & 64 != 0 { o.csv.delimiter = UInt8(ascii: ";") }
         o.hashBits = 4 + Int(config >> 3) % 20
+        if target == .text {
+            o.regression = false  // a text line's label is a class name
+            o.text = Self.textOptions(textConfig)
+        }
         options = o
+    }
+
+    /// Text options from the second byte: bits 0-1 label source (none, `level=(\w+)`, field 0, JSON
+    /// key `level`), bits 2-3 n-grams 1-3 (and JSON `textKey` "msg" when 3), bit 4 shape grams off
+    /// (else 3 or 4 by bit 5), bit 5 timestamps stripped, bit 6 no lowercasing / number masking /
+    /// unit length, bit 7 space-delimited fields, a label map and kept lines.
+    static func textOptions(_ b: UInt8) -> TextOptions {
+        var t = TextOptions()
+        switch b & 3 {
+        case 0: t.label = .none
+        case 1: t.label = .pattern(#"level=(\w+)"#)
+        case 2: t.label = .field(0)
+        default: t.label = .jsonKey("level")
+        }
+        let n = Int(b >> 2) & 3
+        t.ngrams = max(1, n)
+        if n == 3 { t.textKey = "msg" }
+        t.shapeGrams = b & 16 != 0 ? 0 : (b & 32 != 0 ? 3 : 4)
+        if b & 32 != 0 { t.stripPatterns = [TextOptions.timestampPattern] }
+        if b & 64 != 0 {
+            t.lowercase = false
+            t.maskNumbers = false
+            t.maskCalendarNames = false
+            t.unitLength = false
+            t.wordWeight = 0.5
+        }
+        if b & 128 != 0 {
+            t.fieldDelimiter = nil
+            t.labelMap = ["ERROR": "bad", "WARN": "bad"]
+            t.keepLines = true
+        }
+        return t
     }
 }
 
@@ -120,6 +167,13 @@ public func readThroughReader(_ file: InputFile, options: ReaderOptions) -> Read
 ///   when compressed, never with an I/O error;
 /// - the chunk size and the prefetch thread do not change the outcome (records, counts, error).
 public func fuzzProblems(_ data: UnsafeRawBufferPointer, target: FuzzTarget) -> [String] {
+    switch target {
+    case .coresetfile: return coresetFileProblems(data)
+    case .checkpoint: return checkpointProblems(data)
+    case .model: return modelProblems(data)
+    case .follow: return followProblems(data)
+    default: break
+    }
     guard let fuzz = FuzzCase(data, target: target) else { return [] }
     // The reader tells compression by magic bytes, so a "plain" input may still be compressed.
     let compressed = fuzz.content.starts(with: [0x28, 0xB5, 0x2F, 0xFD]) || fuzz.content.starts(with: [0x1F, 0x8B])

@@ -30,3 +30,26 @@ func LLVMFuzzerRunDriver(
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
 ) -> Int32
+
+/// Writes generated seeds (`FuzzCheckpoint --write-seeds DIR`, `FuzzModel --write-seeds DIR`): DIR
+/// is emptied of `seed-*` files first.
+public func writeSeeds(_ seeds: [(String, [UInt8])], to dir: String) {
+    mkdir(dir, 0o755)
+    if let d = opendir(dir) {
+        var old: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix("seed-") { old.append(name) }
+        }
+        closedir(d)
+        for name in old { unlink(dir + "/" + name) }
+    }
+    for (name, bytes) in seeds {
+        let path = dir + "/seed-" + name
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        precondition(fd >= 0, "cannot create \(path)")
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+    print("wrote \(seeds.count) seeds to \(dir)")
+}

@@ -1,0 +1,1 @@
+../../../tools/fuzz/Sources/FuzzSupport/FuzzStateTargets.swift
