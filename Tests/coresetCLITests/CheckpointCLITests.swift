@@ -248,12 +248,12 @@ import Glibc
         // The reference on one thread, the killed runs on two (the output must not depend on it).
         let r = try CLI.run(base + ["--threads", "1", "-o", reference])
         #expect(r.status == 0, "\(r.stderr)")
-        let args = base + ["--threads", "2", "--state", state, "--checkpoint-every", "1500", "-o", output]
+        let args = base + ["--threads", "2", "--state", state, "--checkpoint-every", "500", "-o", output]
         var delays: [Double] = []
         for _ in 0..<3 {
-            // Within 0.3 s of a checkpoint: the whole selection takes ~1.5 s in a debug build, so later kills
-            // would often come after it finished.
-            guard let delay = Self.killSoonAfterNextCheckpoint(try Self.start(args), state: state, maxDelay: 0.3) else { break }
+            // Within 0.1 s of a checkpoint: with the candidate screen the whole selection takes ~0.55 s in a
+            // debug build (1.5 s before), so later kills would often come after it finished.
+            guard let delay = Self.killSoonAfterNextCheckpoint(try Self.start(args), state: state, maxDelay: 0.1) else { break }
             delays.append(delay)
         }
         #expect(delays.count >= 2, "the selection finished before it could be killed (delays \(delays))")

@@ -769,7 +769,9 @@ public final class CoresetSelector {
 
     /// Instantiates and drops sieves so their thresholds cover the algorithm's range.
     func maintainSieves(_ c: _ClassState) {
-        guard c.m > 0 else { return }
+        // A class without budget, or a state whose values are not finite (only a damaged checkpoint can
+        // hold one; found by fuzzing), has no threshold range: keep its sieves as they are.
+        guard c.m > 0, c.m.isFinite, c.capacity > 0, c.lowerBound.isFinite else { return }
         let k = Double(c.capacity)
         var lo: Int, hi: Int
         switch configuration.algorithm {
