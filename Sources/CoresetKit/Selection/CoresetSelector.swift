@@ -339,8 +339,8 @@ public final class CoresetSelector {
             return
         }
         if screens {
-            // The reservoir's draw is made here (process would make the same one), so a record the
-            // reservoir takes is always a candidate, and one that is neither costs O(1).
+            // The reservoir's draw is made here (process would make the same one), so a record the screen
+            // does not offer still gets the reservoir's upkeep, and one that is neither costs O(1).
             let j = Int(cls.rng.below(UInt64(ordinal)))
             if isCandidate(point.arrival, ordinal: ordinal, in: cls) {
                 process(point, in: cls, ordinal: ordinal, weight: weight, replay: false, reservoirDraw: j)
