@@ -363,13 +363,7 @@ public final class CoresetSelector {
         defer { swap(&poolSims, &c.poolSimScratch) }
         poolSimilarities(p, c, into: &poolSims)
         if let s = argmax(poolSims, c) { c.pool[s]!.weight.plain += weight } else { c.pending.plain += weight }
-        if c.refCount < referenceTarget(c) {
-            c.appendReference(p)
-            appendCovers(p, in: c, selfSlot: nil, poolSims: poolSims)
-        } else {
-            c.replaceReference(j, with: p)
-            setCovers(j, p, in: c, selfSlot: nil, poolSims: poolSims)
-        }
+        reservoirUpkeep(p, in: c, draw: j, selfSlot: nil, poolSims: poolSims)
     }
 
     /// Whether the candidate screen is on (`SelectorConfiguration.candidateFactor`).
@@ -687,13 +681,18 @@ public final class CoresetSelector {
             return
         }
         let n = UInt64(ordinal)  // the class's record count with this one (its `seen` when it arrived)
-        let j = reservoirDraw ?? Int(c.rng.below(n))
+        reservoirUpkeep(p, in: c, draw: reservoirDraw ?? Int(c.rng.below(n)), selfSlot: slot, poolSims: poolSims)
+    }
+
+    /// Algorithm R's step for a record given its draw j: appended while the reservoir is below its
+    /// target, else it replaces slot j when j falls inside; every sieve's coverage of the slot follows.
+    func reservoirUpkeep(_ p: _Point, in c: _ClassState, draw j: Int, selfSlot: Int?, poolSims: [Float]) {
         if c.refCount < referenceTarget(c) {
             c.appendReference(p)
-            appendCovers(p, in: c, selfSlot: slot, poolSims: poolSims)
+            appendCovers(p, in: c, selfSlot: selfSlot, poolSims: poolSims)
         } else if j < c.refCount {
             c.replaceReference(j, with: p)
-            setCovers(j, p, in: c, selfSlot: slot, poolSims: poolSims)
+            setCovers(j, p, in: c, selfSlot: selfSlot, poolSims: poolSims)
         }
     }
 
