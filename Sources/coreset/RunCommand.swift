@@ -45,6 +45,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "How replay draws from the memory: weight (element j with probability weight_j / total, the default), class-uniform (a class by its share of the stream, then one of its elements uniformly) or sqrt-weight (a class by its share, then an element with probability proportional to the square root of its weight).")
     var replayDraw: ReplayDraw = .weight
 
+    @Option(name: .long, help: "Drift handling: detect (default) watches whether replaying the memory has started to hurt (a learner that does not replay is scored beside it) and, when it has, adopts that learner's model and restarts the memory from the records after the change; off keeps the whole stream in memory. Off with --window or --half-life, which set the memory's horizon themselves.")
+    var drift: DriftHandling = .detect
+
     @Flag(name: .long, help: "Keep replaying while no input arrives (e.g. a quiet followed file).")
     var replayWhenIdle = false
 
@@ -122,6 +125,7 @@ struct RunCommand: ParsableCommand {
             config.replayWhenIdle = replayWhenIdle
             config.replayWeight = replayWeight
             config.replayDraw = replayDraw
+            if drift == .off || selection.window != nil || selection.halfLife != nil { config.drift = nil }
             config.finalEpochs = finalEpochs ?? (mode == .coresetOnly ? 10 : 1)
             config.publishEvery = publishEvery
             config.modelSnapshotEvery = snapshotEvery
@@ -192,6 +196,7 @@ struct RunCommand: ParsableCommand {
             lines.append("memory_size\t\(result.memory.count)")
             lines.append("stored_elements\t\(result.storedElements)")
             lines.append("reselections\t\(result.reselections)")
+            if config.drift != nil && mode == .onlineReplay { lines.append("drift_alarms\t\(result.driftAlarms)") }
             lines.append("learner_steps\t\(result.learner.stepCount)")
             lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")
             lines.append("progressive_accuracy\t\(formatFixed(result.progressive.correct.value, 6))")
@@ -226,4 +231,9 @@ struct RunCommand: ParsableCommand {
 /// `run --task`: the tasks a user can declare (regression has its own flag, which also changes parsing).
 enum TaskChoice: String, ExpressibleByArgument, CaseIterable {
     case binary, multiclass
+}
+
+/// `run --drift`.
+enum DriftHandling: String, ExpressibleByArgument, CaseIterable {
+    case detect, off
 }
