@@ -196,6 +196,13 @@ func parseStageConfiguration(_ text: String) throws(CFailure) -> CoresetStageCon
         learnerSettings.l2 = v
     }
     if let v = try number("learner-seed", UInt64.self) { learnerSettings.seed = v }
+    if let v = try number("eta0", Double.self) {
+        guard v > 0 else { throw .argument("eta0=\(v) must be positive") }
+        // The default schedule's shape, from another first step.
+        if case .inverseScaling(_, let decay, let power) = learnerSettings.schedule {
+            learnerSettings.schedule = .inverseScaling(eta0: v, decay: decay, power: power)
+        }
+    }
     var learner = OnlineReplayConfiguration(learner: learnerSettings, replayWeight: 0.1)
     if let v = try number("replay-weight", Double.self) {
         guard v >= 0 else { throw .argument("replay-weight=\(v) must not be negative") }

@@ -71,8 +71,11 @@ const char *coreset_version(void);
  *   reference-factor=  warm-up=  window=  half-life=  reselect-threshold=  reselect-spacing=  seed=
  *   shards=  weighting=nearest|gradient-match  candidate-factor=
  *   replay-steps=  snapshot-every=  model-update-every=  replay-weight=  l2=  learner-seed=
+ *   eta0= (the learner's first step; the schedule is eta0 / sqrt(1 + t/1000))
  *   format=libsvm|csv|jsonl|vw|text  strict=0|1  zero-based=0|1  hash-bits=  max-dimension=
- * The names and defaults are those of `coreset run` (see `coreset run --help`).
+ * The selector's names and defaults are those of `coreset select` (see `coreset select --help`); the
+ * stage's (replay steps 1 per record, snapshot every 1000 records, model to the selector every 2000,
+ * replay weight 0.1) are CoresetStageConfiguration's, as `coreset run --sync`.
  */
 int coreset_stage_create(const char *configuration, coreset_stage **out);
 /* Frees a stage (NULL is ignored). Snapshots taken from it stay valid. */
