@@ -219,8 +219,14 @@ func parseStageConfiguration(_ text: String) throws(CFailure) -> CoresetStageCon
 
 // MARK: Input checks
 
-/// The largest number of rows or columns accepted in one call (keeps every product below Int's range).
+/// The largest number of rows or columns, and of entries, accepted in one call (keeps every offset
+/// computed from them far below Int's range).
 private let maxRows: Int64 = 1 << 40
+
+private func checkEntries(rows: Int64, cols: Int64) throws(CFailure) {
+    let (entries, overflow) = rows.multipliedReportingOverflow(by: cols)
+    guard !overflow, entries <= maxRows else { throw .argument("rows x cols = \(rows) x \(cols) is more entries than one call takes (2^40)") }
+}
 
 private func checkLabels(_ labels: UnsafePointer<Double>?, _ weights: UnsafePointer<Double>?, rows: Int, task: TaskKind) throws(CFailure) {
     guard let labels else { throw .argument("labels is NULL") }
@@ -247,6 +253,7 @@ private func checkShape(rows: Int64, cols: Int64, maxDimension: Int) throws(CFai
     guard cols >= 0, cols <= Int64(maxDimension) else {
         throw .argument("cols=\(cols) is out of range 0...\(maxDimension) (the stage's max-dimension)")
     }
+    try checkEntries(rows: rows, cols: cols)
 }
 
 /// Rows of a dense row-major matrix as records.
@@ -569,6 +576,7 @@ public func coreset_snapshot_predict_dense(
 ) -> Int32 {
     guarded("coreset_snapshot_predict_dense") { () throws(CFailure) in
         guard x != nil || rows == 0 || cols == 0 else { throw .argument("x is NULL") }
+        if rows >= 0 && cols >= 0 { try checkEntries(rows: rows, cols: cols) }
         let c = Int(max(0, cols))
         try predictRows(snapshot, what: what, rows: rows, cols: cols, columns: columns, out: out) { i, visit in
             for j in 0..<c { visit(j, x![i * c + j]) }

@@ -162,6 +162,8 @@ static void test_bad_input(void) {
     CHECK(coreset_stage_push_dense(s, x, 3, 2, NULL, NULL) == CORESET_ERROR_ARGUMENT, "NULL labels");
     CHECK(coreset_stage_push_dense(s, x, -3, 2, y, NULL) == CORESET_ERROR_ARGUMENT, "negative rows");
     CHECK(coreset_stage_push_dense(NULL, x, 3, 2, y, NULL) == CORESET_ERROR_ARGUMENT, "NULL stage");
+    CHECK(coreset_stage_push_dense(s, x, (int64_t)1 << 40, (int64_t)1 << 24, y, NULL) == CORESET_ERROR_ARGUMENT, "rows x cols overflow");
+    CHECK(strstr(coreset_last_error(), "entries") != NULL, "message: %s", coreset_last_error());
     int64_t indptr[3] = {0, 2, 3}, idx[3] = {1, 0, 0};
     double vals[3] = {1, 1, 1};
     CHECK(coreset_stage_push_csr(s, indptr, idx, vals, 2, 4, y, NULL) == CORESET_ERROR_ARGUMENT, "unsorted CSR row");
