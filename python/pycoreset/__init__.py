@@ -333,7 +333,6 @@ class OnlineLearner(StreamingCoreset):
 
     def decision_function(self, X):
         """Linear outputs: shape (n,) for two classes or regression, (n, n_classes) for more."""
-        _, _, loss = self._model()
         outputs = self._model()[0].shape[0]
         z = self._predict(X, _lib.PREDICT_DECISION, outputs)
         if self.task == "multiclass":
