@@ -210,6 +210,9 @@ func parseStageConfiguration(_ text: String) throws(CFailure) -> CoresetStageCon
     }
     var configuration = CoresetStageConfiguration(task: task, selector: selector, learner: learner, learns: learns, reader: reader)
     if let v = try number("replay-steps", Int.self) { configuration.replayStepsPerRecord = v }
+    // A stage that does not learn publishes snapshots for nobody here (C reads them on demand): each
+    // costs a coreset read-out, 2/3 of the time of selecting adult (tools/bench_python), so none by default.
+    if !learns { configuration.snapshotEvery = Int.max }
     if let v = try number("snapshot-every", Int.self) { configuration.snapshotEvery = v }
     if let v = try number("model-update-every", Int.self) { configuration.modelUpdateEvery = v }
     if let unknown = order.first(where: { !used.contains($0) }) { throw .argument("unknown setting \(unknown)") }

@@ -75,7 +75,8 @@ const char *coreset_version(void);
  *   format=libsvm|csv|jsonl|vw|text  strict=0|1  zero-based=0|1  hash-bits=  max-dimension=
  * The selector's names and defaults are those of `coreset select` (see `coreset select --help`); the
  * stage's (replay steps 1 per record, snapshot every 1000 records, model to the selector every 2000,
- * replay weight 0.1) are CoresetStageConfiguration's, as `coreset run --sync`.
+ * replay weight 0.1) are CoresetStageConfiguration's, as `coreset run --sync`. With learn=0 the
+ * stage takes no periodic snapshots (each costs a coreset read-out; read one with coreset_stage_snapshot).
  */
 int coreset_stage_create(const char *configuration, coreset_stage **out);
 /* Frees a stage (NULL is ignored). Snapshots taken from it stay valid. */
