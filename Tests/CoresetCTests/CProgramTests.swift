@@ -29,7 +29,7 @@ import Testing
     @Test func theCProgramPassesAgainstTheBuiltLibrary() throws {
         let library = Self.productsDirectory.appendingPathComponent("libCoresetC.so")
         try #require(FileManager.default.fileExists(atPath: library.path),
-                     "\(library.path) is missing: `swift build` builds it (.ci/run does, before `swift test`)")
+                     "\(library.path) is missing: `swift build` builds it (tools/test does, before `swift test`)")
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("coreset-c-test-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         let compile = try Self.run("/usr/bin/env", [
