@@ -45,6 +45,9 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .long, help: "VW input: bits of the hashed feature space.")
     var hashBits: Int = 18
 
+    @Flag(name: .long, help: "The files number features from 0 (VW and JSON Lines coresets written by coreset 0.1; coresets number them from 1 now, as LIBSVM).")
+    var zeroBased = false
+
     @Flag(name: .shortAndLong, help: "No summary on stderr.")
     var quiet = false
 
@@ -73,6 +76,7 @@ struct MergeCommand: ParsableCommand {
             var options = ReaderOptions()
             options.regression = regression
             options.hashBits = hashBits
+            options.zeroBasedIndices = zeroBased
             var embedding: (any GradientEmbedding)?
             var task: TaskKind = regression ? .regression : .multiclass
             if let model {

@@ -120,9 +120,13 @@ struct ModelInput: ParsableArguments {
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Write one prediction per record: the predicted label, then the class probabilities (or the value, for regression).")
+        abstract: "Write one prediction per record: the predicted label, then the class probabilities (or the value, for regression).",
+        discussion: "A header line names the columns first: `predicted`, then each class's label in the order of the probabilities (`prediction` alone for regression).")
 
     @OptionGroup var modelInput: ModelInput
+
+    @Flag(name: .long, help: "Leave out the header line.")
+    var noHeader = false
 
     func run() throws {
         Interruption.installSignalHandlers()
@@ -130,6 +134,10 @@ struct PredictCommand: ParsableCommand {
             let (bundle, learner, reader) = try modelInput.open(fixedClasses: false)
             let out = TextOutput(descriptor: 1)
             let regression = learner.isRegression
+            if !noHeader {
+                let classes = regression ? [] : (0..<learner.probabilities(FeatureVector()).count).map { bundle.labels.name(of: $0) }
+                try out.write((regression ? ["prediction"] : ["predicted"] + classes).joined(separator: "\t") + "\n")
+            }
             while let batch = try reader.next() {
                 for i in 0..<batch.count {
                     let x = batch[i].features
