@@ -54,4 +54,33 @@ import Testing
             }
         }
     }
+
+    /// Every format reads back into coreset with its weights; JSON Lines and LIBSVM with the same features.
+    @Test func everyFormatReadsBackWithItsWeights() throws {
+        let data = CLI.temporaryFile("shard.svm", Data(MergeCLITests.shardText(seed: 24, count: 1000).text.utf8))
+        var dimensions: [String: String] = [:]
+        for format in ["libsvm", "csv", "jsonl", "vw"] {
+            let r = try CLI.run(["select", "-q", "-k", "30", "--threads", "1", "--output-format", format, data])
+            #expect(r.status == 0, "\(r.stderr)")
+            let back = try CLI.run(["stats", "-q", "-f", format, "-"], stdin: Data(r.stdout.utf8))
+            #expect(back.status == 0, "\(format): \(back.stderr)")
+            #expect(back.stdout.contains("weighted_example_sum\t1000.000\n"), "\(format): \(back.stdout)")
+            dimensions[format] = back.stdout.split(separator: "\n").first { $0.hasPrefix("nonzeros\t") }.map(String.init)
+        }
+        #expect(dimensions["jsonl"] == dimensions["libsvm"] && dimensions["libsvm"] != nil, "\(dimensions)")
+    }
+
+    /// VW and JSON Lines coresets of coreset 0.1 numbered features from 0: `merge --zero-based` reads them.
+    @Test func oldZeroBasedCoresetsMergeWithZeroBased() throws {
+        let old = CLI.temporaryFile("old.vw", Data("1 2 '3 | 0:1 4:0.5\n-1 1 '5 | 1:2\n".utf8))
+        let refused = try CLI.run(["merge", "-q", "-k", "2", old])
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("old.vw:1: feature 0 in a coreset numbered from 1"), "\(refused.stderr)")
+        let merged = try CLI.run(["merge", "-q", "-k", "2", "--zero-based", old])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        #expect(merged.stdout.split(separator: "\n").sorted() == ["-1 2:2 # id=5 weight=1", "1 1:1 5:0.5 # id=3 weight=2"], "\(merged.stdout)")
+        let oldLibSVM = CLI.temporaryFile("old.svm", Data("1:2 1:1 5:0.5 # id=3\n-1:1 2:2 # id=5\n".utf8))
+        let again = try CLI.run(["merge", "-q", "-k", "2", oldLibSVM])
+        #expect(again.stdout == merged.stdout)
+    }
 }
