@@ -54,8 +54,7 @@ struct ModelShape {
         case .network(let n):
             featureCount = n.inputDimension
         }
-        let count = model.probabilities(FeatureVector()).count
-        classes = model.isRegression ? nil : (0..<count).map { labels.name(of: $0) }
+        classes = model.isRegression ? nil : (0..<model.probabilities(FeatureVector()).count).map { labels.name(of: $0) }
     }
 
     init(_ learner: Learner, labels: LabelMap) {
