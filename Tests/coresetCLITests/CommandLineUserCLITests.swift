@@ -144,6 +144,20 @@ import Testing
         #expect(try CLI.run(["eval", "--model", model, data]).status == 0)
     }
 
+    @Test func predictNamesItsColumns() throws {
+        let (data, model, dir) = try Self.fixture()
+        let p = try CLI.run(["predict", "-q", "--model", model, data])
+        #expect(p.stdout.hasPrefix("predicted\t-1\t+1\n"), "\(p.stdout.prefix(80))")
+        #expect(try CLI.run(["predict", "-q", "--no-header", "--model", model, data]).stdout == String(p.stdout.drop { $0 != "\n" }.dropFirst()))
+        let targets = CLI.temporaryFile("r.svm", Data("0.5 1:1\n-1.25 2:1\n2 1:1 2:1\n".utf8))
+        let regression = dir.appendingPathComponent("r.json").path
+        #expect(try CLI.run(["train", "-q", "--regression", targets, "--model-out", regression]).status == 0)
+        let r = try CLI.run(["predict", "-q", "--regression", "--model", regression, targets])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = r.stdout.split(separator: "\n")
+        #expect(rows.first == "prediction" && rows.count == 4 && rows.dropFirst().allSatisfy { Double($0) != nil }, "\(rows)")
+    }
+
     /// On a terminal with inputs of known size, the in-place progress line shows percent and ETA.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
     func progressBarOnATerminal() throws {
