@@ -29,9 +29,9 @@ import Testing
     static func totals(_ coreset: String) -> (weights: [String: Double], ids: [Int]) {
         var weights: [String: Double] = [:], ids: [Int] = []
         for line in coreset.split(separator: "\n") where !line.hasPrefix("#") {
-            let first = line.split(separator: " ")[0].split(separator: ":")
-            weights[String(first[0]), default: 0] += Double(first[1])!
-            ids.append(Int(line.split(separator: "id=")[1])!)
+            let label = line.split(separator: " ")[0]
+            weights[String(label), default: 0] += Double(line.split(separator: "weight=")[1])!
+            ids.append(Int(line.split(separator: "id=")[1].split(separator: " ")[0])!)
         }
         return (weights, ids)
     }

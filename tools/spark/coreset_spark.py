@@ -11,7 +11,7 @@ How it runs (facts in ../shared/reference/conventions.md):
 - RDD.pipe starts the child with an EMPTY environment: every program is called by absolute path, and the
   binary must not need LD_LIBRARY_PATH (build it with `swift build -c release --static-swift-stdlib`).
 - Stage 1: one partition per group of paths -> `xargs coreset select -k K` -> the partition's weighted
-  coreset, one LIBSVM line per element (`label:weight ... # id=N`).
+  coreset, one LIBSVM line per element (`label ... # id=N weight=W`).
 - Stage 2: `coalesce(1)` (no shuffle: partitions in order) -> `coreset merge -k K -` reads the union of the
   partitions' coresets from stdin and reduces it to k elements, weights carried over per class.
 - The driver writes the merged coreset and checks that its per-class weights equal the partitions' totals.
@@ -30,7 +30,10 @@ def weights_by_label(lines):
     for line in lines:
         if not line or line.startswith("#"):
             continue
-        label, weight = line.split(None, 1)[0].split(":")
+        # `label ... # id=N weight=W` (coreset 0.1 wrote `label:weight ...`).
+        label, _, weight = line.split(None, 1)[0].partition(":")
+        if not weight:
+            weight = line.rsplit("weight=", 1)[1].split()[0]
         totals[label] = totals.get(label, 0.0) + float(weight)
     return totals
 

@@ -3,9 +3,13 @@
 ///
 /// Unlike `RecordReader`, which treats a file as a stream of training records (an unweighted line
 /// has weight 1, a bad line is skipped), a coreset file must be complete: every element carries an
-/// explicit weight and its id (LIBSVM `label:weight ... # id=N`, CSV `id` and `weight` columns,
-/// JSON Lines `"id"` and `"weight"`, VW `label weight 'N | ...`), and any malformed line is an error
-/// naming the file and line. Losing or inventing weight would break the merge's invariant.
+/// explicit weight and its id (LIBSVM `label ... # id=N weight=W`, or `label:weight ... # id=N` as
+/// coreset 0.1 wrote it; CSV `id` and `weight` columns; JSON Lines `"id"` and `"weight"`; VW
+/// `label weight 'N | ...`), and any malformed line is an error naming the file and line. Losing or
+/// inventing weight would break the merge's invariant.
+///
+/// Feature numbers start at 1 in every format (`CoresetWriter`'s convention) unless
+/// `options.zeroBasedIndices` (for VW and JSON Lines files of coreset 0.1, which numbered from 0).
 ///
 /// A file that holds several emissions (`coreset select --emit-every` to stdout, each after a
 /// `# coreset after N records` line) stands for its last one.
@@ -58,6 +62,8 @@ public struct CoresetFileReader {
             o.csv.labelColumn = o.csv.labelColumn ?? "label"
             o.csv.header = true
         }
+        // Coreset VW files hold numbers, not names to hash: keep every index as written.
+        if format == .vw { o.hashBits = 32 }
         return o
     }
 
@@ -114,6 +120,14 @@ public struct CoresetFileReader {
                     let id = try Self.id(of: line, format: format, csvColumns: csvColumns, delimiter: options.csv.delimiter)
                     var record = batch[0]
                     record.position = id
+                    if format == .vw && !options.zeroBasedIndices {
+                        // VW maps a numeric name to that index; the writer numbers features from 1.
+                        let f = record.features
+                        guard f.indices.allSatisfy({ $0 > 0 }) else {
+                            throw ParseFailure("feature 0 in a coreset numbered from 1 (a VW coreset of coreset 0.1 numbers from 0: read it with --zero-based)")
+                        }
+                        record.features = FeatureVector(indices: f.indices.map { $0 - 1 }, values: f.values)
+                    }
                     if format == .csv {
                         // CSV rows are dense: keep the record sparse, as it was selected.
                         let f = record.features
@@ -148,11 +162,11 @@ public struct CoresetFileReader {
             let text = String(decoding: line, as: UTF8.self)
             let body = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
             let first = body[0].split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? ""
-            guard first.contains(":") else {
-                throw ParseFailure("no weight: a coreset line starts with label:weight")
+            guard first.contains(":") || (body.count == 2 && field("weight=", in: body[1]) != nil) else {
+                throw ParseFailure("no weight: a coreset line ends with '# id=N weight=W' (or starts with label:weight)")
             }
             guard body.count == 2, let id = idField(in: body[1]) else {
-                throw ParseFailure("no id: a coreset line ends with '# id=N'")
+                throw ParseFailure("no id: a coreset line ends with '# id=N weight=W'")
             }
             return id
         case .csv:
@@ -187,8 +201,13 @@ public struct CoresetFileReader {
 
     /// `id=N` among the words of a LIBSVM comment.
     static func idField(in comment: Substring) -> UInt64? {
-        for word in comment.split(whereSeparator: { $0 == " " || $0 == "\t" }) where word.hasPrefix("id=") {
-            return UInt64(word.dropFirst(3))
+        field("id=", in: comment).flatMap { UInt64($0) }
+    }
+
+    /// The rest of the first word of a LIBSVM comment that starts with `key`.
+    static func field(_ key: String, in comment: Substring) -> Substring? {
+        for word in comment.split(whereSeparator: { $0 == " " || $0 == "\t" }) where word.hasPrefix(key) {
+            return word.dropFirst(key.count)
         }
         return nil
     }
