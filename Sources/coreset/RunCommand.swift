@@ -58,7 +58,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep replaying while no input arrives (e.g. a quiet followed file).")
     var replayWhenIdle = false
 
-    @Option(name: .long, help: "Passes over the final memory after the stream ends (default: 10 for coreset-only, else 1).")
+    @Option(name: .long, help: "Passes over the final memory after the stream ends, training on the coreset as CRAIG does (default: 10; mlp: 5 over the buffer).")
     var finalEpochs: Double?
 
     @Option(name: .long, help: "Records between memory snapshots handed to the learner.")
@@ -143,7 +143,7 @@ struct RunCommand: ParsableCommand {
             config.replayWeight = replayWeight
             config.replayDraw = replayDraw
             if drift == .off || selection.window != nil || selection.halfLife != nil { config.drift = nil }
-            config.finalEpochs = finalEpochs ?? (mode == .coresetOnly ? 10 : 1)
+            config.finalEpochs = finalEpochs ?? 10
             config.publishEvery = publishEvery
             config.modelSnapshotEvery = snapshotEvery
             config.synchronous = sync

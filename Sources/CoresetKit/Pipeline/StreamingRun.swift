@@ -44,12 +44,13 @@ public struct RunConfiguration: Sendable {
     /// Keep replaying while no input arrives (a followed file that is quiet).
     public var replayWhenIdle = false
     /// Passes over the final memory after the stream ends (replay steps, the schedule continued on the
-    /// virtual clock). Why one by default: at the end of a finite input the final memory stands for the
-    /// whole stream, and a pass over it at the decayed step costs k steps. Measured in lockstep, three
-    /// seeds, 1% and 10% memories, coreset and uniform reservoir alike: mnist (first 20,000) 10% 0.3146 to
-    /// 0.3016 (reservoir 0.3138 to 0.3029), 1% 0.3151 to 0.3127; within 0.003 either way on adult, letter
-    /// and census_kdd (README, "Pacing and the final pass").
-    public var finalEpochs: Double = 1
+    /// virtual clock). At the end of a finite input the final memory stands for the stream (since the last
+    /// drift alarm), and CRAIG's point is that training on a weighted coreset approaches training on the
+    /// data it stands for: 10 passes, as coreset-only, cost 10k steps. Why 10: over the 15 streams of
+    /// tools/bench_replay at k = 1% (three seeds) the coreset was lower than the reservoir in 7, 9 and 10
+    /// cells with 1, 5 and 10 passes (mean -0.4% at 10); more passes help the coreset and not the uniform
+    /// sample (satimage 0.458 against 0.486), which they start to overfit. docs/drift.md.
+    public var finalEpochs: Double = 10
     /// Records between memory snapshots handed to the learner (at least; a snapshot is also held
     /// back until reading the previous one out cost under a tenth of the time since, except in
     /// `synchronous` runs, which must not depend on the clock).
