@@ -160,6 +160,7 @@ struct RunCommand: ParsableCommand {
             // The learner's configuration needs the task, known after the first batch: the run decides
             // defaults itself unless options say otherwise; we pass our options through a hook.
             let options = learnerOptions
+            let inputSize = InputSize(input)
             let run = StreamingRun(reader: reader, configuration: config, holdout: holdoutRecords) { p in
                 var row = [("records", "\(p.row.exampleCount)"), ("seconds", formatFixed(p.elapsed, 3)),
                            ("average_loss", formatFixed(p.row.averageLoss, 6)), ("since_last", formatFixed(p.row.sinceLast, 6)),
@@ -174,7 +175,8 @@ struct RunCommand: ParsableCommand {
                         + col(String(p.row.exampleCount), 11)
                         + col(p.holdout.map { formatFixed($0.loss, 6) } ?? "-", 11)
                         + col(formatFixed(p.accuracy, 4), 10) + col(String(p.memoryCount), 9)
-                        + col(formatFixed(p.replayPasses, 2), 10) + col(formatFixed(mbps, 1), 10) + formatFixed(p.elapsed, 3))
+                        + col(formatFixed(p.replayPasses, 2), 10) + col(formatFixed(mbps, 1), 10) + formatFixed(p.elapsed, 3)
+                        + inputSize.bar(bytesRead: p.bytesIn, elapsed: p.elapsed))
             }
             run.learnerConfigurationForTask = { task, norm in options.configuration(task: task, meanSquaredNorm: norm) }
             if let resumed { run.initialLearner = try resumed.learner() }

@@ -175,6 +175,34 @@ import Testing
         #expect(text.contains("] 100%"), "\(text.suffix(300))")
         #expect(text.contains("[####################]"), "\(text.suffix(300))")
     }
+
+    /// `run`'s progress rows end with the bar too (percent of the input read), on a terminal only.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func runProgressRowsCarryTheBarOnATerminal() throws {
+        let big = CLI.temporaryFile("big-run.svm", Data(String(repeating: Self.sample, count: 700).utf8))
+        let binary = CLI.productsDirectory.appendingPathComponent("coreset").path
+        func rows(_ command: String) throws -> [Substring] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            p.arguments = ["-qc", command, "/dev/null"]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return text.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        }
+        let onTerminal = try rows("\(binary) run -k 20 --chunk-size 64 \(big) >/dev/null")
+        let progress = onTerminal.filter { $0.contains("%") }
+        #expect(!progress.isEmpty, "\(onTerminal.suffix(5))")
+        #expect(progress.last?.contains("] 100%") == true, "\(progress.suffix(3))")
+        // Off a terminal (stderr to a file) the rows stay plain columns.
+        let plainPath = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString).err").path
+        _ = try rows("\(binary) run -k 20 --chunk-size 64 \(big) >/dev/null 2>\(plainPath)")
+        let plain = try String(contentsOfFile: plainPath, encoding: .utf8)
+        #expect(!plain.contains("%") && plain.contains("average"), "\(plain.prefix(300))")
+    }
 }
 
 /// Issue 24 item 4: tools/install-completions puts the completions where bash, zsh and fish find them.

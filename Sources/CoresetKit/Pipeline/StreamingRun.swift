@@ -81,6 +81,8 @@ public struct RunProgress: Sendable {
     public var accuracy: Double
     public var holdout: EvaluationSummary?
     public var bytesOut: UInt64
+    /// Compressed input bytes read (against the input files' size: percent done).
+    public var bytesIn: UInt64 = 0
     public var memoryCount: Int
     public var replayPasses: Double
     public var reselections: Int
@@ -142,7 +144,8 @@ public final class StreamingRun {
     private var restoredGuard: DriftGuard?
 
     enum Message: Sendable {
-        case batch(RecordBatch, bytesOut: UInt64, labels: LabelMap, featureNames: [String])
+        /// `bytesIn`: compressed input bytes read so far (progress against the input's size).
+        case batch(RecordBatch, bytesIn: UInt64 = 0, bytesOut: UInt64, labels: LabelMap, featureNames: [String])
         /// `epoch`: drift alarms the ingest side had acted on when it took the snapshot.
         case memory(ReplaySet, reselections: Int, epoch: Int)
         /// A barrier: the learner answers with its state once it has handled every earlier message.
@@ -377,7 +380,8 @@ public final class StreamingRun {
             } else if reservoir != nil {
                 for i in 0..<b.count { reservoir!.offer(b[i]) }
             }
-            deliver(.batch(b, bytesOut: reader.statistics.bytesOut, labels: reader.labels, featureNames: reader.context.featureNames))
+            deliver(.batch(b, bytesIn: reader.statistics.bytesIn, bytesOut: reader.statistics.bytesOut, labels: reader.labels,
+                           featureNames: reader.context.featureNames))
             sincePublish += b.count
             let reselected = (selector?.reselectionCount ?? 0) != lastReselections
             lastReselections = selector?.reselectionCount ?? 0
@@ -447,6 +451,7 @@ final class LearnerLoop: @unchecked Sendable {
     var credit = 0.0
     var stepsSinceSnapshot = 0
     var bytesOut: UInt64 = 0
+    var bytesIn: UInt64 = 0
     var reselections = 0
     var memoryRecords: [(record: Record, weight: Double)] = []
     var recordsLearned: UInt64 = 0
@@ -501,7 +506,8 @@ final class LearnerLoop: @unchecked Sendable {
 
     func handle(_ message: Message) {
         switch message {
-        case .batch(let batch, let bytes, let labels, let names):
+        case .batch(let batch, let read, let bytes, let labels, let names):
+            bytesIn = read
             bytesOut = bytes
             learnBatch(batch)
             recordsLearned += UInt64(batch.count)
@@ -610,7 +616,7 @@ final class LearnerLoop: @unchecked Sendable {
     private func report(_ row: ProgressiveValidation.Row) {
         let holdoutSummary = holdout.isEmpty ? nil : learner.learner.evaluate(holdout)
         onProgress(RunProgress(
-            row: row, accuracy: progressive.correct.value, holdout: holdoutSummary, bytesOut: bytesOut,
+            row: row, accuracy: progressive.correct.value, holdout: holdoutSummary, bytesOut: bytesOut, bytesIn: bytesIn,
             memoryCount: learner.memoryCount, replayPasses: learner.replayPasses, reselections: reselections,
             elapsed: monotonicSeconds() - start))
     }
