@@ -135,7 +135,8 @@ struct InputSize {
     /// Total bytes of the input files; nil for stdin, a followed file or anything but regular files.
     let total: UInt64?
     /// Whether stderr is a terminal (the bar is drawn only there).
-    let terminal = isatty(2) == 1
+    let terminal = InputSize.stderrIsTerminal
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
     init(_ input: InputOptions) {
         guard input.follow == nil, !input.files.isEmpty, !input.files.contains("-") else {
@@ -157,7 +158,11 @@ struct InputSize {
     /// ` [#####.....] 42% ETA 1:20` on a terminal when the size is known, else "".
     func bar(bytesRead: UInt64, elapsed: Double) -> String {
         guard terminal, let total else { return "" }
-        let fraction = min(1, Double(bytesRead) / Double(total))
+        return Self.bar(fraction: min(1, Double(bytesRead) / Double(total)), elapsed: elapsed)
+    }
+
+    /// ` [#####.....] 42% ETA 1:20` for work `fraction` done after `elapsed` seconds.
+    static func bar(fraction: Double, elapsed: Double) -> String {
         let width = 20
         let filled = Int((fraction * Double(width)).rounded(.down))
         var text = " [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
@@ -170,5 +175,5 @@ struct InputSize {
         return text
     }
 
-    private func twoDigits(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    private static func twoDigits(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
 }

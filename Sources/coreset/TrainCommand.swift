@@ -83,6 +83,8 @@ struct TrainCommand: ParsableCommand {
                             row.append(("holdout_accuracy", formatFixed(h.accuracy, 4)))
                         }
                     }
+                    // On a terminal: the share of the epochs done and the time left.
+                    if InputSize.stderrIsTerminal { line += InputSize.bar(fraction: Double(epoch) / Double(epochs), elapsed: monotonicSeconds() - start) }
                     if !quiet { writeDiagnostic(line) }
                     try log?.write(row)
                 }

@@ -202,6 +202,9 @@ import Testing
         _ = try rows("\(binary) run -k 20 --chunk-size 64 \(big) >/dev/null 2>\(plainPath)")
         let plain = try String(contentsOfFile: plainPath, encoding: .utf8)
         #expect(!plain.contains("%") && plain.contains("average"), "\(plain.prefix(300))")
+        // train: the share of its epochs.
+        let epochs = try rows("\(binary) train --epochs 2 \(big) >/dev/null").filter { $0.hasPrefix("epoch") }
+        #expect(epochs.count == 2 && epochs[0].contains("50%") && epochs[1].contains("] 100%"), "\(epochs)")
     }
 }
 
