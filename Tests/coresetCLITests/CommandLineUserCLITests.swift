@@ -191,7 +191,7 @@ import Testing
             try p.run()
             let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             p.waitUntilExit()
-            return text.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+            return text.split(whereSeparator: \.isNewline)
         }
         let onTerminal = try rows("\(binary) run -k 20 --chunk-size 64 \(big) >/dev/null")
         let progress = onTerminal.filter { $0.contains("%") }
