@@ -228,8 +228,17 @@ public actor CoresetStage {
         var line = raw
         if line.count > 0 && line[line.count - 1] == 0x0D { line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)]) }
         batch.removeAll()
-        do {
+        // A binary stage has two classes: a third label is a bad line, and leaves the label map as it was.
+        let labelsBefore = configuration.task == .binary ? context.labels : nil
+        do throws(ParseFailure) {
             if try parser.parse(line, into: &batch, context: &context) {
+                if let labelsBefore, context.labels.classCount > 2 {
+                    let label = context.labels.name(of: Int(batch.labels[0]))
+                    context.labels = labelsBefore
+                    throw ParseFailure("label \(label) is a third class of a binary stage (classes: "
+                        + (0..<labelsBefore.classCount).map { labelsBefore.name(of: $0) }.joined(separator: ", ")
+                        + "); declare the task multiclass")
+                }
                 context.nextPosition += 1
                 process(batch[0])
             }

@@ -133,4 +133,22 @@ func streamThroughCoreset(_ chunks: [[UInt8]]) async throws -> CoresetStageSnaps
         }
         #expect(await strict.snapshot().records == 1)  // the record before the bad line was taken
     }
+
+    @Test func aBinaryStageRefusesAThirdClass() async throws {
+        let text = Array("1 1:1\n-1 2:1\n2 3:1\n1 4:1\n".utf8)
+        let lenient = CoresetStage(configuration: .init(task: .binary, selector: SelectorConfiguration(k: 2, referenceSize: 10, warmUp: 2)),
+                                   inputName: "feed")
+        try await lenient.push(text: text)
+        let s = try await lenient.finish()
+        #expect(s.records == 3)
+        #expect(s.skipped == 1)
+        #expect(s.problems.count == 1 && s.problems[0].hasPrefix("feed:3: label 2 is a third class of a binary stage"), "\(s.problems)")
+        #expect(Set(s.coreset.elements.map(\.record.label)).isSubset(of: [0, 1]))
+        var options = ReaderOptions()
+        options.strict = true
+        let strict = CoresetStage(configuration: .init(task: .binary, selector: SelectorConfiguration(k: 2, referenceSize: 10, warmUp: 2),
+                                                       reader: options), inputName: "feed")
+        await #expect(throws: CoresetError.self) { try await strict.push(text: text) }
+        #expect(await strict.snapshot().records == 2)
+    }
 }
