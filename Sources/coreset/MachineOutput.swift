@@ -64,26 +64,8 @@ func isJSONNumber(_ text: String) -> Bool {
     return i == b.count
 }
 
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for ch in s.unicodeScalars {
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if ch.value < 0x20 {
-                let hex = String(ch.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(ch)
-            }
-        }
-    }
-    return out + "\""
-}
+/// `s` as a JSON string literal (the escaping of the JSON Lines writer).
+func jsonString(_ s: String) -> String { "\"" + CoresetWriter.jsonEscaped(s) + "\"" }
 
 /// `--progress-log FILE`: one JSON object per line, written as rows come (a log, not a result: it is
 /// written in place and flushed after every row, so it can be watched while the run goes on).

@@ -158,20 +158,26 @@ import Testing
         #expect(rows.first == "prediction" && rows.count == 4 && rows.dropFirst().allSatisfy { Double($0) != nil }, "\(rows)")
     }
 
-    /// On a terminal with inputs of known size, the in-place progress line shows percent and ETA.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
-    func progressBarOnATerminal() throws {
-        let big = CLI.temporaryFile("big.svm", Data(String(repeating: Self.sample, count: 700).utf8))
+    /// What a shell command writes to its terminal, run under script(1) so that stderr is a terminal.
+    static func onTerminal(_ command: String) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        let binary = CLI.productsDirectory.appendingPathComponent("coreset").path
-        p.arguments = ["-qc", "\(binary) stats --chunk-size 64 \(big) >/dev/null", "/dev/null"]
+        p.arguments = ["-qc", command, "/dev/null"]
         let out = Pipe()
         p.standardOutput = out
         p.standardInput = FileHandle.nullDevice
         try p.run()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
+        return text
+    }
+
+    /// On a terminal with inputs of known size, the in-place progress line shows percent and ETA.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func progressBarOnATerminal() throws {
+        let big = CLI.temporaryFile("big.svm", Data(String(repeating: Self.sample, count: 700).utf8))
+        let binary = CLI.productsDirectory.appendingPathComponent("coreset").path
+        let text = try Self.onTerminal("\(binary) stats --chunk-size 64 \(big) >/dev/null")
         #expect(text.contains("] 100%"), "\(text.suffix(300))")
         #expect(text.contains("[####################]"), "\(text.suffix(300))")
     }
@@ -181,18 +187,7 @@ import Testing
     func runProgressRowsCarryTheBarOnATerminal() throws {
         let big = CLI.temporaryFile("big-run.svm", Data(String(repeating: Self.sample, count: 700).utf8))
         let binary = CLI.productsDirectory.appendingPathComponent("coreset").path
-        func rows(_ command: String) throws -> [Substring] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-            p.arguments = ["-qc", command, "/dev/null"]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardInput = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return text.split(whereSeparator: \.isNewline)
-        }
+        func rows(_ command: String) throws -> [Substring] { try Self.onTerminal(command).split(whereSeparator: \.isNewline) }
         let onTerminal = try rows("\(binary) run -k 20 --chunk-size 64 \(big) >/dev/null")
         let progress = onTerminal.filter { $0.contains("%") }
         #expect(!progress.isEmpty, "\(onTerminal.suffix(5))")

@@ -126,7 +126,8 @@ public struct CoresetWriter {
         v.isFinite ? number(v) : "null"
     }
 
-    static func jsonEscaped(_ s: String) -> String {
+    /// `s` escaped for the inside of a JSON string literal (quotes, backslashes, control characters).
+    public static func jsonEscaped(_ s: String) -> String {
         var out = ""
         for ch in s.unicodeScalars {
             switch ch {

@@ -450,11 +450,8 @@ struct _DriftState: Sendable {
     var reselectionsBefore: Int
 
     init(_ g: DriftGuard, ingestEpoch: Int, reselectionsBefore: Int) {
-        let o = g.reactive
-        reactiveModel = o.learner.modelFile()
-        reactive = _LearnerLoopState.Online(
-            arrivals: o.arrivals, replayStepCount: o.replayStepCount, replayStepsSinceArrival: o.replayStepsSinceArrival,
-            replayRate: o.replayRate, totalStepSize: o.totalStepSize, rngState: o.rng.state, stepsOnMemory: o.stepsOnMemory)
+        reactiveModel = g.reactive.learner.modelFile()
+        reactive = _LearnerLoopState.Online(g.reactive)
         count = g.count
         mean = g.mean
         squares = g.squares
@@ -520,5 +517,13 @@ struct _DriftState: Sendable {
         lastAlarmArrival = try r.int()
         ingestEpoch = try r.int()
         reselectionsBefore = try r.int()
+    }
+}
+
+extension _LearnerLoopState.Online {
+    /// The counters of an `OnlineReplayLearner` (its model is saved apart, as a model file).
+    init(_ o: OnlineReplayLearner) {
+        self.init(arrivals: o.arrivals, replayStepCount: o.replayStepCount, replayStepsSinceArrival: o.replayStepsSinceArrival,
+                  replayRate: o.replayRate, totalStepSize: o.totalStepSize, rngState: o.rng.state, stepsOnMemory: o.stepsOnMemory)
     }
 }

@@ -528,11 +528,7 @@ final class LearnerLoop: @unchecked Sendable {
 
     /// The learner's side of a checkpoint: everything learned so far, as it stands now.
     func captureState() -> _LearnerLoopState {
-        let online = learner.online.map {
-            _LearnerLoopState.Online(
-                arrivals: $0.arrivals, replayStepCount: $0.replayStepCount, replayStepsSinceArrival: $0.replayStepsSinceArrival,
-                replayRate: $0.replayRate, totalStepSize: $0.totalStepSize, rngState: $0.rng.state, stepsOnMemory: $0.stepsOnMemory)
-        }
+        let online = learner.online.map(_LearnerLoopState.Online.init)
         return _LearnerLoopState(
             model: learner.learner.modelFile(), online: online, memory: memoryRecords, progressive: progressive, credit: credit,
             stepsSinceSnapshot: stepsSinceSnapshot, recordsLearned: recordsLearned, reselections: reselections, bytesOut: bytesOut,
