@@ -5,7 +5,7 @@
 /// appearance), or a flat `{"label": L, "name": v, ...}` whose other keys are features. An optional
 /// `"weight"` is the importance weight. L is a number, a string or a boolean; null feature values
 /// are missing. The sparse form `"indices": [...], "values": [...]` (zero-based, as `coreset select`
-/// writes it) is accepted too, and `"id"` is ignored. Lines starting with `#` are comments.
+/// writes it) is accepted too, and `"id"` and `"origin"` are ignored. Lines starting with `#` are comments.
 public struct JSONLinesParser: LineParser {
     public init() {}
 
@@ -64,7 +64,7 @@ public struct JSONLinesParser: LineParser {
                 guard case .array(let items) = value else { throw ParseFailure("values must be an array") }
                 sparseValues = items
                 sawFeaturesKey = true
-            case "id":
+            case "id", "origin":
                 break
             default:
                 break  // flat-object features are taken below, once we know there is no "features" key
@@ -82,7 +82,7 @@ public struct JSONLinesParser: LineParser {
             }
         }
         if !sawFeaturesKey {
-            for (key, value) in members where !["label", "target", "y", "weight", "id"].contains(key) {
+            for (key, value) in members where !["label", "target", "y", "weight", "id", "origin"].contains(key) {
                 try add(context.index(ofFeature: key), value, key)
             }
         }
