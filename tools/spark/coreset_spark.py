@@ -87,7 +87,7 @@ def main():
     ship.add_argument("--shipped-coreset", metavar="NAME", help="file name of a binary given to spark-submit --files")
     ap.add_argument("-k", type=int, default=1000)
     ap.add_argument("--fan-in", type=int, default=8, help="coresets per merge in the tree (m >= 2)")
-    ap.add_argument("--partitions", type=int, help="input partitions (default: one per file; --text: Hadoop's splits)")
+    ap.add_argument("--partitions", type=int, help="input partitions (default: one per file; --text: Hadoop's splits, at least one per file)")
     ap.add_argument("--text", action="store_true", help="read plain text through Hadoop's text input, one shard per split")
     ap.add_argument("--master", help="Spark master (default: what spark-submit or the environment sets, else local[*])")
     ap.add_argument("--select-args", default="", help="extra options for `coreset select` (e.g. '--algorithm three-sieves')")
@@ -141,7 +141,13 @@ def main():
                     with open(path, "wb") as f:
                         f.write(content)
                     return index.value[uri], run(["select", "-q", "-k", str(k), "--output-format", "libsvm", *select_args, path])
-            shards = sc.binaryFiles(",".join(files), minPartitions=args.partitions or len(files)).map(select_file)
+            if args.partitions:
+                raw = sc.binaryFiles(",".join(files), minPartitions=args.partitions)
+            else:
+                # One partition per file (binaryFiles alone packs small files into one split), each still
+                # read where its blocks are.
+                raw = sc.union([sc.binaryFiles(f) for f in files])
+            shards = raw.map(select_file)
         level = shards.cache()
         shard_items = level.collect()
         t_select = time.monotonic() - t0
