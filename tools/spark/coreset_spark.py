@@ -13,7 +13,8 @@ through Spark, so tasks run where the blocks are and no node needs a shared moun
 - `--text`: Hadoop's text input (plain or a codec Hadoop has: .gz, .bz2), one shard per input split.
 The binary reaches the executors through SparkContext.addFile (`--coreset PATH` on the driver) or
 spark-submit `--files` (`--shipped-coreset NAME`); tasks find it with SparkFiles.get and run it with
-subprocess. It must run on the executors' OS (see README for the glibc it needs).
+subprocess. Build it with `swift build -c release --product coreset -Xswiftc -static-executable`: statically
+linked, it needs nothing on the executors but a Linux x86-64 kernel.
 
 Stage 1: per shard `coreset select -k K` -> a weighted coreset (LIBSVM, `label:weight ... # id=N`).
 Stage 2: a tree: shards grouped by index in groups of --fan-in m, each group merged by one

@@ -6,7 +6,9 @@ Heavy (pyspark is a ~450 MB download, Java 17 must be installed), so they are op
   python3 tools/spark/test_spark.py [--route paths|uri|scale] [--data ../shared/data] [-k 500]
 
 Common steps: a virtual environment with pyspark 4.3.0 (tools/out/spark-venv, or $CORESET_SPARK_VENV), created
-once; `swift build -c release --static-swift-stdlib --product coreset` (.build-spark).
+once; `swift build -c release --product coreset -Xswiftc -static-executable` (.build-spark): a statically
+linked binary that needs nothing but the kernel, so executors need no Swift runtime, libzstd or glibc version.
+$CORESET_SPARK_BINARY skips the build and uses that binary.
 
 --route paths (default): census_kdd train (199,523 records) cut into 8 contiguous zstd shards given as plain
   paths, the binary shipped by SparkContext.addFile, the job on local[2]. Checks: per-class merged weights equal
@@ -58,7 +60,7 @@ def ensure_venv():
 def build_binary():
     scratch = os.path.join(ROOT, ".build-spark")
     log("building the static coreset binary")
-    subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "coreset",
+    subprocess.run(["swift", "build", "-c", "release", "--product", "coreset", "-Xswiftc", "-static-executable",
                     "--scratch-path", scratch], cwd=ROOT, check=True)
     return os.path.join(scratch, "release", "coreset")
 
@@ -267,6 +269,9 @@ def route_uri(args, python, binary, data, check):
     os.makedirs(os.path.dirname(shipped), exist_ok=True)
     shutil.copy2(binary, shipped)
     submit = ["--master", "local[2]", "--files", shipped]
+    ldd = subprocess.run(["ldd", shipped], capture_output=True, text=True)
+    check("the shipped binary is statically linked (needs only the kernel)", "not a dynamic executable" in ldd.stdout + ldd.stderr,
+          f"({(ldd.stdout + ldd.stderr).strip()[:80]})")
     log("spark-submit --files coreset: a file:// directory URI through binaryFiles, fan-in 2")
     merged_path = os.path.join(out, "merged.svm")
     uri = "file://" + os.path.join(out, "zst")

@@ -34,9 +34,9 @@ import Testing
         let centres = (0..<40).map { _ in (0..<6).map { _ in u() * 10 } }
         var shards: [WeightedCoreset] = []
         var counts = [0.0, 0.0]
-        for s in 0..<12 {
+        for s in 0..<8 {
             var elements: [WeightedCoreset.Element] = []
-            for i in 0..<500 {
+            for i in 0..<250 {
                 let c = Int(g.below(UInt64(centres.count)))
                 let label = c % 5 == 0 ? 1 : 0
                 let x = centres[c].map { $0 + (u() - 0.5) }
@@ -48,7 +48,7 @@ import Testing
             _ = s
             shards.append(WeightedCoreset(elements: elements))
         }
-        let k = 60
+        let k = 40
         let exact = CoresetMerge.merge(shards, task: .binary, configuration: .init(k: k, referenceMinimum: .max))
         let sampled = CoresetMerge.merge(shards, task: .binary, configuration: .init(k: k, referencePerPick: 8, referenceMinimum: 0))
         #expect(sampled.coreset.count == k)
