@@ -300,7 +300,9 @@ def route_uri(args, python, binary, data, check):
 
     log("a missing URI is refused before any task runs")
     job, _, _ = run_job(python, ["--shipped-coreset", "coreset", "-k", "10", "file:///nonexistent/coreset-spark-input"], submit=submit)
-    check("exit non-zero naming the URI", job.returncode != 0 and "file:///nonexistent/coreset-spark-input: no such file" in job.stderr,
+    # spark-submit's PythonRunner passes the driver's stderr on to its stdout.
+    check("exit non-zero naming the URI", job.returncode != 0
+          and "file:///nonexistent/coreset-spark-input: no such file" in job.stdout + job.stderr,
           f"(exit {job.returncode})")
 
 
