@@ -23,6 +23,10 @@ $CORESET_SPARK_BINARY skips the build and uses that binary.
 --route scale: census_kdd cut into 64 shards; the job on local[2] over 16, 32 and 64 of them (k = 500, fan-in 8).
   Checks: weights equal the label counts each time; time grows at most linearly (+ a constant for start-up);
   the merge is a small share of the job. Writes tools/out/spark-test/scale.json.
+--route synthetic [--copies 100]: a stream of 100 x census_kdd (19,952,300 records), every continuous value
+  jittered by N(0, 0.02), in 64 zstd shards; the job over census_kdd and over it (k = 500, fan-in 8). Checks:
+  weights equal the label counts; time grows at most linearly; the merge is at most 10% of the large job.
+  Writes tools/out/spark-test/synthetic.json.
 Each route ends with the line 'N passed, M failed' and exits non-zero on any failure.
 """
 import argparse
@@ -334,11 +338,91 @@ def route_scale(args, python, binary, data, check):
         json.dump({"k": args.k, "fan_in": 8, "runs": runs, "load": os.getloadavg()}, f, indent=1)
 
 
+def jittered_shards(lines, out_dir, shards, copies, seed=7):
+    """A stream of copies x len(lines) records: census_kdd over and over, every continuous value (not 0/1) moved by
+    N(0, 0.02) and clipped to [0, 1]; cut into contiguous zstd shards. Returns (paths, label counts)."""
+    os.makedirs(out_dir, exist_ok=True)
+    rng = random.Random(seed)
+    # Each line as constant pieces around its continuous values, so only those are formatted per copy.
+    templates = []
+    for raw in lines:
+        tokens = raw.decode().split()
+        pieces, values, current = [], [], tokens[0]
+        for tok in tokens[1:]:
+            i, v = tok.split(":")
+            if v in ("0", "1"):
+                current += f" {tok}"
+            else:
+                pieces.append(current + f" {i}:")
+                values.append(float(v))
+                current = ""
+        pieces.append(current + "\n")
+        templates.append((pieces, values))
+    n = len(lines)
+    total = n * copies
+    counts = {label: c * copies for label, c in label_counts(lines).items()}
+    paths = []
+    for s in range(shards):
+        path = os.path.join(out_dir, f"part-{s:02d}.svm.zst")
+        paths.append(path)
+        if os.path.exists(path):
+            continue  # made by an earlier run with the same seed
+        z = subprocess.Popen(["zstd", "-q", "-f", "-o", path + ".tmp"], stdin=subprocess.PIPE)
+        buf = []
+        for j in range(s * total // shards, (s + 1) * total // shards):
+            pieces, values = templates[j % n]
+            out = [pieces[0]]
+            for t, v in enumerate(values):
+                out.append(f"{min(1.0, max(0.0, v + rng.gauss(0, 0.02))):.6g}")
+                out.append(pieces[t + 1])
+            buf.append("".join(out))
+            if len(buf) >= 50000:
+                z.stdin.write("".join(buf).encode())
+                buf = []
+        z.stdin.write("".join(buf).encode())
+        z.stdin.close()
+        if z.wait() != 0:
+            raise SystemExit("zstd failed")
+        os.replace(path + ".tmp", path)
+    return paths, counts
+
+
+def route_synthetic(args, python, binary, data, check):
+    out = os.path.join(OUT, "synthetic")
+    shards, lines = cut(data, os.path.join(OUT, "scale", "zst"), 64, width=2)
+    log(f"making a jittered stream of {args.copies} x {len(lines):,} records in 64 zstd shards")
+    t0 = time.monotonic()
+    synthetic, counts = jittered_shards(lines, os.path.join(out, "zst"), 64, args.copies)
+    log(f"made in {time.monotonic() - t0:.0f} s")
+    runs = []
+    for name, paths, expected in [("census_kdd", shards, label_counts(lines)), ("synthetic", synthetic, counts)]:
+        records = sum(expected.values())
+        merged_path = os.path.join(out, f"merged-{name}.svm")
+        log(f"{name}: 64 shards ({records:,} records) on local[2], k = {args.k}, fan-in 8")
+        job, seconds, summary = run_job(python, ["--coreset", binary, "-k", str(args.k), "--fan-in", "8", "--master", "local[2]",
+                                                 "--output", merged_path, *paths])
+        if not check(f"{name}: the job exits 0", job.returncode == 0, f"(exit {job.returncode}, {seconds:.1f} s)"):
+            return
+        log(f"job summary: {json.dumps({k: v for k, v in summary.items() if k != 'files'}, sort_keys=True)}")
+        weight_checks(check, open(merged_path).read().splitlines(), expected, f"{name}: ")
+        runs.append({"name": name, "records": records, "wall_seconds": seconds, "job_seconds": summary["seconds"],
+                     "select_seconds": summary["select_seconds"], "merge_seconds": summary["merge_seconds"]})
+    small, big = runs
+    growth = big["job_seconds"] / small["job_seconds"]
+    check(f"time grows at most linearly: {args.copies}x the records, job time x {growth:.1f}", growth <= 1.25 * args.copies)
+    share = big["merge_seconds"] / big["job_seconds"]
+    check("the merge is a small share of the large job (<= 10%)", share <= 0.10,
+          f"({share:.1%}: {big['merge_seconds']:.1f} s of {big['job_seconds']:.1f} s)")
+    with open(os.path.join(OUT, "synthetic.json"), "w") as f:
+        json.dump({"k": args.k, "fan_in": 8, "copies": args.copies, "runs": runs, "load": os.getloadavg()}, f, indent=1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=os.path.join(os.path.dirname(ROOT), "shared", "data"))
     ap.add_argument("-k", type=int, default=500)
-    ap.add_argument("--route", choices=["paths", "uri", "scale"], default="paths")
+    ap.add_argument("--route", choices=["paths", "uri", "scale", "synthetic"], default="paths")
+    ap.add_argument("--copies", type=int, default=100, help="synthetic route: copies of census_kdd (100: 20 million records)")
     args = ap.parse_args()
     data = os.path.join(args.data, "census_kdd", "census_kdd.train.svm.zst")
     if not os.path.exists(data):
@@ -349,7 +433,7 @@ def main():
     binary = os.environ.get("CORESET_SPARK_BINARY") or build_binary()
     os.makedirs(OUT, exist_ok=True)
     check = Checks()
-    {"paths": route_paths, "uri": route_uri, "scale": route_scale}[args.route](args, python, binary, data, check)
+    {"paths": route_paths, "uri": route_uri, "scale": route_scale, "synthetic": route_synthetic}[args.route](args, python, binary, data, check)
     check.finish()
 
 
