@@ -3,11 +3,12 @@
 /// Every element of every shard stands for its weight (the input weight it represents), so the
 /// ground set of the merge is the union of the shards' elements, weighted: per class c,
 /// F_c(S) = Σ_{i ∈ U_c} w_i max_{j ∈ S} s(i, j), the objective `coreset select` maximises, with each
-/// shard element counted as the w_i records it stands for. S is chosen by lazy greedy over every
-/// union element as a candidate (Mirzasoleiman et al.'s distributed GreeDi merges greedy solutions
-/// the same way). So that a merge costs O(n · k) and not O(n²), the greedy covers a weighted reference
-/// sample of the class's union of max(`referenceMinimum`, `referencePerPick` · k_c) elements (all of
-/// them when the class is smaller: then it is the exact objective). Then each shard element's weight
+/// shard element counted as the w_i records it stands for. S is chosen by lazy greedy (Mirzasoleiman
+/// et al.'s distributed GreeDi merges greedy solutions the same way). So that a merge costs O(n · k)
+/// and not O(n²), the greedy covers a reference sample of the class's union of
+/// max(`referenceMinimum`, `referencePerPick` · k_c) elements, each weighted by the union elements
+/// nearest to it, and picks among them (`referenceGreedy`); a smaller class is its own reference, the
+/// exact objective with every element a candidate. Then each shard element's weight
 /// goes to its most similar merged element of its class (itself, if picked), so per class the merged
 /// weights add up to the shards' totals: exactly for integer weights (counts, the usual case), to
 /// within Double rounding otherwise.
@@ -84,10 +85,10 @@ public enum CoresetMerge {
     ///     with one `CoresetFileReader`). Weights must be finite and non-negative.
     ///   - task: `.regression` puts every element in one ground set.
     ///   - embedding: a model snapshot to measure distances in gradient space, or nil for feature space.
-    /// - Complexity: O(n_c · m_c) similarity evaluations per class for n_c union elements of the class and
-    ///   m_c = min(n_c, max(referenceMinimum, referencePerPick · k_c)) reference elements (each row one
-    ///   pass over a dense reference matrix, cached while n_c · m_c <= 2^25), plus O(n_c · k_c) for the
-    ///   weights: O(n · k) for a fixed `referenceMinimum`.
+    /// - Complexity: O(n_c · m_c + m_c²) similarity evaluations per class for n_c union elements of the
+    ///   class and m_c = min(n_c, max(referenceMinimum, referencePerPick · k_c)) reference elements, plus
+    ///   O(n_c · k_c) for the weights: O(n · k) for a fixed `referenceMinimum`. Each row of similarities
+    ///   is one pass over a dense matrix of the other side (`_SimilarityRows`).
     /// - Precondition: `configuration.validationError() == nil`.
     public static func merge(_ shards: [WeightedCoreset], task: TaskKind, configuration: Configuration,
                              embedding: (any GradientEmbedding)? = nil) -> Result {

@@ -58,6 +58,13 @@ import Testing
             #expect(sampled.coreset.totalWeight(ofClass: c) == counts[c])
             #expect(exact.coreset.totalWeight(ofClass: c) == counts[c])
         }
+        // Other similarities take the generic row path: same guarantees on weights and size.
+        for similarity in [SelectorConfiguration.Similarity.cosine, .rbf(gamma: nil)] {
+            let r = CoresetMerge.merge(shards, task: .binary, configuration: .init(k: k, similarity: similarity, referenceMinimum: 0))
+            #expect(r.coreset.count == k)
+            #expect(r.coreset.totalWeight(ofClass: 0) == counts[0] && r.coreset.totalWeight(ofClass: 1) == counts[1])
+            #expect(r.value > 0 && r.value <= r.ceiling * (1 + 1e-9))
+        }
         // A reference far too small does worse: the test can tell the two apart.
         let tiny = CoresetMerge.merge(shards, task: .binary, configuration: .init(k: k, referencePerPick: 1, referenceMinimum: 0))
         #expect(tiny.value < sampled.value)
