@@ -66,16 +66,16 @@ def list_inputs(sc, inputs):
     return sorted(set(files))
 
 
-def make_runner(binary_name, local_binary):
-    """A function for tasks: runs the shipped binary with arguments, returns stdout (raises on failure)."""
-    def run(args, stdin_path=None):
+def make_runner(binary_name):
+    """A function for tasks: runs the shipped binary (found with SparkFiles) with arguments, returns its stdout."""
+    def run(args):
         from pyspark import SparkFiles
-        binary = SparkFiles.get(binary_name) if local_binary is None else local_binary
+        binary = SparkFiles.get(binary_name)
         if not os.access(binary, os.X_OK):
             os.chmod(binary, 0o755)
         p = subprocess.run([binary, *args], capture_output=True)
         if p.returncode != 0:
-            raise RuntimeError(f"coreset {' '.join(args[:1])} exited {p.returncode}: {p.stderr.decode(errors='replace')[-2000:]}")
+            raise RuntimeError(f"coreset {args[0]} exited {p.returncode}: {p.stderr.decode(errors='replace')[-2000:]}")
         return p.stdout.decode()
     return run
 
@@ -113,7 +113,7 @@ def main():
         binary_name = os.path.basename(args.coreset)
     else:
         binary_name = args.shipped_coreset
-    run = make_runner(binary_name, None)
+    run = make_runner(binary_name)
     k = args.k
     select_args = args.select_args.split()
     merge_args = args.merge_args.split()
