@@ -6,6 +6,9 @@ let package = Package(
     products: [
         .library(name: "CoresetKit", targets: ["CoresetKit"]),
         .executable(name: "coreset", targets: ["coreset"]),
+        // The C interface (Sources/CoresetC/include/coreset.h) as a shared library, libCoresetC.so:
+        // how other languages (python/) embed the stage.
+        .library(name: "CoresetC", type: .dynamic, targets: ["CoresetC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,6 +28,11 @@ let package = Package(
             name: "CoresetKit",
             dependencies: ["CZstd", "CZlib"]
         ),
+        .target(
+            name: "CoresetC",
+            dependencies: ["CoresetKit"],
+            exclude: ["include"]
+        ),
         .executableTarget(
             name: "coreset",
             dependencies: [
@@ -35,6 +43,11 @@ let package = Package(
         .testTarget(
             name: "CoresetKitTests",
             dependencies: ["CoresetKit", "CZstd", "CZlib"]
+        ),
+        .testTarget(
+            name: "CoresetCTests",
+            dependencies: ["CoresetC"],
+            exclude: ["stage_test.c"]
         ),
         .testTarget(
             name: "coresetCLITests",

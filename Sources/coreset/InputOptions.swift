@@ -28,7 +28,7 @@ struct InputOptions: ParsableArguments {
     @Flag(name: .long, help: "Stop at the first bad record with exit code 65 (default: skip, count and report it).")
     var strict = false
 
-    @Flag(name: .long, help: "LIBSVM feature indices start at 0 (default: 1).")
+    @Flag(name: .long, help: "LIBSVM feature indices and JSON Lines \"indices\" start at 0 (default: 1).")
     var zeroBased = false
 
     @Flag(name: .long, help: "Labels are real-valued targets (regression).")

@@ -15,7 +15,11 @@ struct MergeCommand: ParsableCommand {
             Ids are kept as written (a shard's ids are positions in that shard's stream); every merged \
             element also names its origin S:P, the shard it was selected in (the index of its file \
             among CORESETs, plus --first-shard, unless an earlier merge named it) and its id there.
-            """)
+            """ + "\n\n" + CommonOptionsHelp.text([
+                ("-k <k>", "elements in the merged coreset"), ("-o, --output <file>", "write it here (atomically) instead of stdout"),
+                ("--output-format <f>", "libsvm (default), csv, jsonl, vw"),
+                CommonOptionsHelp.quiet, CommonOptionsHelp.json,
+            ]))
 
     @Argument(help: "Coreset files (zstd, gzip or plain; '-' is stdin).")
     var coresets: [String]
@@ -61,8 +65,13 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .long, help: "VW input: bits of the hashed feature space.")
     var hashBits: Int = 18
 
+    @Flag(name: .long, help: "The files number features from 0 (VW and JSON Lines coresets written by coreset 0.1; coresets number them from 1 now, as LIBSVM).")
+    var zeroBased = false
+
     @Flag(name: .shortAndLong, help: "No summary on stderr.")
     var quiet = false
+
+    @OptionGroup var machine: MachineOutputOptions
 
     var mergeConfiguration: CoresetMerge.Configuration {
         let sim: SelectorConfiguration.Similarity
@@ -88,9 +97,12 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
+            let start = monotonicSeconds()
+            let log = try machine.openLog()
             var options = ReaderOptions()
             options.regression = regression
             options.hashBits = hashBits
+            options.zeroBasedIndices = zeroBased
             var embedding: (any GradientEmbedding)?
             var task: TaskKind = regression ? .regression : .multiclass
             if let model {
@@ -131,8 +143,17 @@ struct MergeCommand: ParsableCommand {
                     writeDiagnostic("warning: class \(reader.labels.isRegression ? "0" : reader.labels.name(of: c)) carries weight \(formatFixed(after, 3)) of the shards' \(formatFixed(before, 3)): k = \(k) is smaller than the number of classes (\(classIds.count))")
                 }
             }
-            if !quiet {
-                let shardWeight = shards.reduce(0.0) { $0 + $1.totalWeight }
+            let shardWeight = shards.reduce(0.0) { $0 + $1.totalWeight }
+            let seconds = formatFixed(monotonicSeconds() - start, 3)
+            try log?.write([("coresets", "\(shards.count)"), ("elements_in", "\(result.unionCount)"), ("elements", "\(result.coreset.count)"), ("seconds", seconds)])
+            if machine.json {
+                // stdout carries the merged coreset: the summary object goes to stderr.
+                writeDiagnostic(String(renderSummary([
+                    "coresets\t\(shards.count)", "elements_in\t\(result.unionCount)", "weight_in\t\(formatFixed(shardWeight, 3))",
+                    "elements\t\(result.coreset.count)", "total_weight\t\(formatFixed(result.coreset.totalWeight, 3))",
+                    "objective\t\(formatFixed(result.value, 3))", "objective_ceiling\t\(formatFixed(result.ceiling, 3))", "seconds\t\(seconds)",
+                ], json: true).dropLast()))
+            } else if !quiet {
                 writeDiagnostic("merge: \(shards.count) coresets, \(result.unionCount) elements, weight \(formatFixed(shardWeight, 3)) -> \(result.coreset.count) elements, weight \(formatFixed(result.coreset.totalWeight, 3)); objective \(formatFixed(result.value, 3)) of \(formatFixed(result.ceiling, 3)) (every element kept) = \(formatFixed(result.ceiling > 0 ? result.value / result.ceiling : 1, 4))")
             }
         }

@@ -64,7 +64,9 @@ extension RunCommand {
             guard resumed.network != nil else { throw CoresetError.usage("--resume \(resume!): the file holds a linear model; drop --model mlp to continue it") }
             readerOptions.initialLabels = resumed.labels
         }
-        let reader = RecordReader(inputs: input.inputs, options: readerOptions) { writeDiagnostic($0) }
+        let diagnostics = DiagnosticSink()
+        let reader = RecordReader(inputs: input.inputs, options: readerOptions, onDiagnostic: diagnostics.report)
+        let log = try machine.openLog()
         var config = NetworkRunConfiguration(hidden: hidden)
         config.bufferSize = selection.window ?? network.buffer
         config.window = selection.window != nil
@@ -90,6 +92,14 @@ extension RunCommand {
             writeDiagnostic("loss       last                  loss       accuracy                                          s")
         }
         let run = NetworkStreamingRun(reader: reader, configuration: config, holdout: holdoutRecords) { p in
+            var row = [("seconds", formatFixed(p.elapsed, 3)), ("buffer", "\(p.bufferCount)"), ("steps", "\(p.statistics.steps)")]
+            if let r = p.row {
+                row += [("records", "\(r.exampleCount)"), ("average_loss", formatFixed(r.averageLoss, 6)), ("since_last", formatFixed(r.sinceLast, 6))]
+            } else {
+                row.append(("epoch", formatFixed(p.epoch, 2)))
+            }
+            if let h = p.holdout { row += [("holdout_loss", formatFixed(h.loss, 6)), ("holdout_accuracy", formatFixed(h.accuracy, 4))] }
+            do { try log?.write(row) } catch { writeDiagnostic("coreset: \(error)") }
             guard showProgress else { return }
             let mbps = Double(p.bytesOut) / max(p.elapsed, 1e-9) / 1e6
             func col(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
@@ -104,6 +114,7 @@ extension RunCommand {
         run.initialModel = resumed?.network
         let result = try run.run()
         let st = result.statistics
+        if result.streamError == nil { try input.requireAcceptedRecords(st, diagnostics) }
         var lines: [String] = [
             "records_accepted\t\(st.recordsAccepted)",
             "records_skipped\t\(st.recordsSkipped)",
@@ -141,7 +152,7 @@ extension RunCommand {
             writeDiagnostic("warning: no record was accepted, so no model was written")
         }
         let out = TextOutput(descriptor: 1)
-        try out.write(lines.joined(separator: "\n") + "\n")
+        try out.write(renderSummary(lines, json: machine.json))
         try out.flush()
         if let e = result.streamError { throw e }
     }

@@ -10,12 +10,19 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Learn from a stream while keeping a weighted coreset as bounded replay memory (closed loop).",
-        discussion: """
+        discussion: CommonOptionsHelp.text([
+            ("-k <k>", "replay memory size (default 1000)"), CommonOptionsHelp.input,
+            ("--test <file>", "evaluate on this file at the end"),
+            ("--holdout <file>", "evaluate on this file at every progress row"),
+            ("--model-out <file>", "write the model here"), ("--coreset-out <file>", "write the final coreset here"),
+            ("--resume <file>", "continue training a saved model"), ("--state <dir>", "checkpoint and resume"),
+            CommonOptionsHelp.quiet, CommonOptionsHelp.json, CommonOptionsHelp.progressLog,
+        ], note: """
             Ingest and selection run on one core, the learner on another. Each arriving record is scored \
             (progressive validation, as Vowpal Wabbit), then learned from; between arrivals the learner replays \
             the weighted coreset, whose selector measures distances in gradient space at the learner's latest model. \
             Progress rows go to stderr at doubling record counts; the summary (and --test metrics) to stdout.
-            """)
+            """))
 
     @OptionGroup var input: InputOptions
     @OptionGroup var selection: SelectionOptions
@@ -44,6 +51,9 @@ struct RunCommand: ParsableCommand {
     // badly at 1%; sqrt-weight beat it on mnist at both and lost on census_kdd, so weight stays the default.
     @Option(name: .long, help: "How replay draws from the memory: weight (element j with probability weight_j / total, the default), class-uniform (a class by its share of the stream, then one of its elements uniformly) or sqrt-weight (a class by its share, then an element with probability proportional to the square root of its weight).")
     var replayDraw: ReplayDraw = .weight
+
+    @Option(name: .long, help: "Drift handling: detect (default) watches whether replaying the memory has started to hurt (a learner that does not replay is scored beside it) and, when it has, adopts that learner's model and restarts the memory from the records after the change; off keeps the whole stream in memory. Off with --window or --half-life, which set the memory's horizon themselves.")
+    var drift: DriftHandling = .detect
 
     @Flag(name: .long, help: "Keep replaying while no input arrives (e.g. a quiet followed file).")
     var replayWhenIdle = false
@@ -87,6 +97,8 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress on stderr.")
     var quiet = false
 
+    @OptionGroup var machine: MachineOutputOptions
+
     @OptionGroup(title: "Checkpoints") var checkpoint: CheckpointOptions
 
     func validate() throws {
@@ -112,8 +124,16 @@ struct RunCommand: ParsableCommand {
             var readerOptions = input.readerOptions
             readerOptions.followIdleTimeout = input.followIdleExit
             let resumed = try resume.map { try ModelBundle.read(from: $0) }
-            if let resumed { readerOptions.initialLabels = resumed.labels }
-            let reader = RecordReader(inputs: input.inputs, options: readerOptions) { writeDiagnostic($0) }
+            if let resumed {
+                readerOptions.initialLabels = resumed.labels
+                // A model trained on other data would be continued silently: check it on the first records.
+                if let batch = try input.firstBatch(options: readerOptions) {
+                    try ModelShape(try resumed.learner(), labels: resumed.labels).check(batch, input: input.inputDescription, model: resume!, checkClasses: true)
+                }
+            }
+            let diagnostics = DiagnosticSink()
+            let reader = RecordReader(inputs: input.inputs, options: readerOptions, onDiagnostic: diagnostics.report)
+            let log = try machine.openLog()
             var config = RunConfiguration(selector: selection.configuration)
             config.mode = mode
             config.task = task.map { $0 == .binary ? .binary : .multiclass }
@@ -122,6 +142,7 @@ struct RunCommand: ParsableCommand {
             config.replayWhenIdle = replayWhenIdle
             config.replayWeight = replayWeight
             config.replayDraw = replayDraw
+            if drift == .off || selection.window != nil || selection.halfLife != nil { config.drift = nil }
             config.finalEpochs = finalEpochs ?? (mode == .coresetOnly ? 10 : 1)
             config.publishEvery = publishEvery
             config.modelSnapshotEvery = snapshotEvery
@@ -140,6 +161,11 @@ struct RunCommand: ParsableCommand {
             // defaults itself unless options say otherwise; we pass our options through a hook.
             let options = learnerOptions
             let run = StreamingRun(reader: reader, configuration: config, holdout: holdoutRecords) { p in
+                var row = [("records", "\(p.row.exampleCount)"), ("seconds", formatFixed(p.elapsed, 3)),
+                           ("average_loss", formatFixed(p.row.averageLoss, 6)), ("since_last", formatFixed(p.row.sinceLast, 6)),
+                           ("accuracy", formatFixed(p.accuracy, 4)), ("memory", "\(p.memoryCount)"), ("replay_passes", formatFixed(p.replayPasses, 2))]
+                if let h = p.holdout { row.append(("holdout_loss", formatFixed(h.loss, 6))) }
+                do { try log?.write(row) } catch { writeDiagnostic("coreset: \(error)") }
                 guard showProgress else { return }
                 let mbps = Double(p.bytesOut) / max(p.elapsed, 1e-9) / 1e6
                 func col(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
@@ -179,6 +205,8 @@ struct RunCommand: ParsableCommand {
             let result = run.run()
             var lines: [String] = []
             let st = result.statistics
+            // Before any output is replaced: a wrong -f must not leave an untrained model behind.
+            if result.streamError == nil { try input.requireAcceptedRecords(st, diagnostics) }
             if mode != .onlineOnly && result.memory.count < selection.k && UInt64(selection.k) < st.recordsAccepted {
                 writeDiagnostic("warning: the replay memory holds \(result.memory.count) records, fewer than k = \(selection.k)\(memory == .coreset ? ": " + selection.shortfallReason : "")")
             }
@@ -192,6 +220,7 @@ struct RunCommand: ParsableCommand {
             lines.append("memory_size\t\(result.memory.count)")
             lines.append("stored_elements\t\(result.storedElements)")
             lines.append("reselections\t\(result.reselections)")
+            if config.drift != nil && mode == .onlineReplay { lines.append("drift_alarms\t\(result.driftAlarms)") }
             lines.append("learner_steps\t\(result.learner.stepCount)")
             lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")
             lines.append("progressive_accuracy\t\(formatFixed(result.progressive.correct.value, 6))")
@@ -216,7 +245,7 @@ struct RunCommand: ParsableCommand {
                 try file.commit()
             }
             let out = TextOutput(descriptor: 1)
-            try out.write(lines.joined(separator: "\n") + "\n")
+            try out.write(renderSummary(lines, json: machine.json))
             try out.flush()
             if let e = result.streamError { throw e }
         }
@@ -226,4 +255,9 @@ struct RunCommand: ParsableCommand {
 /// `run --task`: the tasks a user can declare (regression has its own flag, which also changes parsing).
 enum TaskChoice: String, ExpressibleByArgument, CaseIterable {
     case binary, multiclass
+}
+
+/// `run --drift`.
+enum DriftHandling: String, ExpressibleByArgument, CaseIterable {
+    case detect, off
 }

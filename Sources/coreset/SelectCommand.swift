@@ -130,11 +130,18 @@ struct SelectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "select",
         abstract: "Stream records through a bounded-memory weighted coreset (sieve-streaming facility location) and write it.",
-        discussion: """
+        discussion: CommonOptionsHelp.text([
+            ("-k <k>", "coreset size (default 1000)"), CommonOptionsHelp.input,
+            ("-o, --output <file>", "write the coreset here (atomically) instead of stdout"),
+            ("--output-format <f>", "libsvm (default), csv, jsonl, vw"),
+            ("--emit-every <n>", "also emit the coreset every N records"),
+            ("--model <file>", "measure distances in gradient space at a saved model"),
+            CommonOptionsHelp.quiet, CommonOptionsHelp.json, CommonOptionsHelp.progressLog,
+        ], note: """
             The coreset is written at the end of the stream and, with --emit-every N, every N records \
             (to stdout, each emission preceded by a '# coreset ...' comment line; with -o the file is \
             replaced atomically each time). Every element keeps a stable id: its position in the stream.
-            """)
+            """))
 
     @OptionGroup var input: InputOptions
     @OptionGroup var selection: SelectionOptions
@@ -164,6 +171,8 @@ struct SelectCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress on stderr.")
     var quiet = false
 
+    @OptionGroup var machine: MachineOutputOptions
+
     @OptionGroup(title: "Checkpoints") var checkpoint: CheckpointOptions
 
     func validate() throws {
@@ -181,15 +190,21 @@ struct SelectCommand: ParsableCommand {
             var readerOptions = input.readerOptions
             readerOptions.text.keepLines = printsLines
             try input.checkReadable(model)
-            let reader = RecordReader(inputs: input.inputs, options: readerOptions) { writeDiagnostic($0) }
+            let diagnostics = DiagnosticSink()
+            let reader = RecordReader(inputs: input.inputs, options: readerOptions, onDiagnostic: diagnostics.report)
             let texts = LineTextStore()
             var task: TaskKind = input.regression ? .regression : .multiclass
             var snapshot: (any GradientEmbedding)?
+            var modelShape: ModelShape?
             if let model {
-                var learner = try ModelBundle.read(from: model).learner()
+                let bundle = try ModelBundle.read(from: model)
+                var learner = try bundle.learner()
                 snapshot = learner.snapshot()
+                modelShape = ModelShape(learner, labels: bundle.labels)
                 if learner.configuration.task == .regression { task = .regression }
             }
+            let log = try machine.openLog()
+            let size = InputSize(input)
             var configuration = selection.configuration
             // Log lines: saturated cosine, which measured best on real logs (tools/bench_logs/RESULTS.md).
             if input.format == .text && selection.similarity == nil {
@@ -238,6 +253,12 @@ struct SelectCommand: ParsableCommand {
                 return "\(s.recordsAccepted) records, \(s.recordsSkipped) skipped, stored \(selector.storedElementCount), "
                     + formatRate(Double(s.recordsAccepted) / t, unit: "records/s") + ", "
                     + formatRate(Double(s.bytesOut) / t / 1e6, unit: "MB/s")
+                    + size.bar(bytesRead: s.bytesIn, elapsed: t)
+            }
+            func logRow() -> [(String, String)] {
+                let s = reader.statistics
+                return [("records", "\(s.recordsAccepted)"), ("skipped", "\(s.recordsSkipped)"), ("bytes_in", "\(s.bytesIn)"),
+                        ("stored", "\(selector.storedElementCount)"), ("seconds", formatFixed(progress.elapsed, 3))]
             }
             // Records are offered in slices, so SIGINT/SIGTERM is answered within a slice (a 1 MiB
             // read can hold 100,000 records). A batch cut short leaves its rest unoffered and the
@@ -263,6 +284,11 @@ struct SelectCommand: ParsableCommand {
             var checkpointFailure: Error?
             do {
                 streaming: while let batch = try reader.next() {
+                    if let shape = modelShape {
+                        // Class ids compare with the model's only for numeric labels (string ids follow first appearance).
+                        try shape.check(batch, input: input.inputDescription, model: model ?? "", checkClasses: reader.labels.hasNumericLabels)
+                        modelShape = nil
+                    }
                     if printsLines { texts.add(reader.takeKeptLines()) }
                     defer { if printsLines { texts.pruneIfGrown { selector.heldPositions } } }
                     if let every = emitEvery, let due = nextEmit, reader.statistics.recordsAccepted >= due {
@@ -285,6 +311,7 @@ struct SelectCommand: ParsableCommand {
                     }
                     if cutShort { break }
                     progress.update(count: reader.statistics.recordsAccepted, line)
+                    try log?.update(count: reader.statistics.recordsAccepted, logRow)
                     unsaved = true
                     sinceCheckpoint += UInt64(batch.count)
                     if checkpoint.state != nil {
@@ -307,8 +334,11 @@ struct SelectCommand: ParsableCommand {
             // End of the stream or an interrupt: save before the end-of-stream work changes the selector.
             if let checkpointFailure { throw checkpointFailure }
             if failure == nil && unsaved && !cutShort { try saveCheckpoint() }
+            // Before the end-of-stream emission, so a wrong -f leaves -o as it was.
+            if failure == nil { try input.requireAcceptedRecords(reader.statistics, diagnostics, nonzeros: Int(summary.nonzeros)) }
             selector.finish()
             progress.finish(line())
+            try log?.write(logRow())
             // What was accepted before a fault is still selected and written.
             let c = try emitter.emit(selector, reader: reader, summary: summary, records: reader.statistics.recordsAccepted, final: true)
             let expected = selector.configuration.halfLife == nil && selector.configuration.window == nil ? summary.totalWeight : nil
@@ -320,7 +350,16 @@ struct SelectCommand: ParsableCommand {
             if c.count < selection.k && UInt64(selection.k) < summary.records {
                 writeDiagnostic("warning: the coreset holds \(c.count) elements, fewer than k = \(selection.k): \(selection.shortfallReason)")
             }
-            if !quiet {
+            if machine.json {
+                // stdout carries the coreset: the summary object goes to stderr.
+                let st = reader.statistics
+                writeDiagnostic(String(renderSummary([
+                    "records_accepted\t\(st.recordsAccepted)", "records_skipped\t\(st.recordsSkipped)", "elements\t\(c.count)",
+                    "total_weight\t\(formatFixed(c.totalWeight, 3))", "input_weight\t\(formatFixed(summary.totalWeight, 3))",
+                    "stored\t\(selector.storedElementCount)", "stored_bound\t\(selector.storedElementBound)",
+                    "reselections\t\(selector.reselectionCount)", "seconds\t\(formatFixed(progress.elapsed, 3))",
+                ], json: true).dropLast()))
+            } else if !quiet {
                 writeDiagnostic("coreset: \(c.count) elements, total weight \(formatFixed(c.totalWeight, 3)) (input weight \(formatFixed(summary.totalWeight, 3))), stored \(selector.storedElementCount) of bound \(selector.storedElementBound), \(selector.reselectionCount) reselections")
             }
             if let failure { throw failure }

@@ -5,45 +5,60 @@ struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
         abstract: "Read a record stream and summarise it: bytes, records accepted/skipped, labels, dimension, speed.",
-        discussion: "Progress goes to stderr while it runs; the summary goes to stdout at the end.")
+        discussion: CommonOptionsHelp.text([CommonOptionsHelp.input, CommonOptionsHelp.quiet, CommonOptionsHelp.json, CommonOptionsHelp.progressLog],
+                                           note: "Progress goes to stderr while it runs; the summary goes to stdout at the end."))
 
     @OptionGroup var input: InputOptions
     @Flag(name: .shortAndLong, help: "No progress on stderr.")
     var quiet = false
 
+    @OptionGroup var machine: MachineOutputOptions
+
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
             try input.checkReadable()
-            let reader = RecordReader(inputs: input.inputs, options: input.readerOptions) { writeDiagnostic($0) }
+            let diagnostics = DiagnosticSink()
+            let reader = RecordReader(inputs: input.inputs, options: input.readerOptions, onDiagnostic: diagnostics.report)
             var summary = StreamSummary(regression: input.regression)
             let progress = ProgressReporter(enabled: !quiet)
+            let log = try machine.openLog()
+            let size = InputSize(input)
             func line() -> String {
                 let s = reader.statistics
                 let t = max(progress.elapsed, 1e-9)
                 return "\(s.recordsAccepted) records, \(s.recordsSkipped) skipped, "
                     + formatRate(Double(s.bytesOut) / t / 1e6, unit: "MB/s") + ", "
                     + formatRate(Double(s.recordsAccepted) / t, unit: "records/s")
+                    + size.bar(bytesRead: s.bytesIn, elapsed: t)
+            }
+            func logRow() -> [(String, String)] {
+                let s = reader.statistics
+                return [("records", "\(s.recordsAccepted)"), ("skipped", "\(s.recordsSkipped)"), ("bytes_in", "\(s.bytesIn)"),
+                        ("seconds", formatFixed(progress.elapsed, 3))]
             }
             var failure: Error?
             do {
                 while let batch = try reader.next() {
                     summary.add(batch)
                     progress.update(count: reader.statistics.recordsAccepted, line)
+                    try log?.update(count: reader.statistics.recordsAccepted, logRow)
                 }
             } catch {
                 failure = error
             }
             progress.finish(line())
+            try log?.write(logRow())
             // The summary is printed even when the stream ended in an error: what was accepted counts.
             let out = TextOutput(descriptor: 1)
-            try out.write(Self.render(summary, reader: reader, seconds: progress.elapsed))
+            try out.write(renderSummary(Self.render(summary, reader: reader, seconds: progress.elapsed), json: machine.json))
             try out.flush()
             if let failure { throw failure }
+            try input.requireAcceptedRecords(reader.statistics, diagnostics, nonzeros: Int(summary.nonzeros))
         }
     }
 
-    static func render(_ s: StreamSummary, reader: RecordReader, seconds: Double) -> String {
+    static func render(_ s: StreamSummary, reader: RecordReader, seconds: Double) -> [String] {
         let st = reader.statistics
         let t = max(seconds, 1e-9)
         var lines: [String] = []
@@ -73,6 +88,6 @@ struct StatsCommand: ParsableCommand {
         lines.append("seconds\t\(formatFixed(seconds, 3))")
         lines.append("records_per_second\t\(formatFixed(Double(st.recordsAccepted) / t, 0))")
         lines.append("mb_per_second\t\(formatFixed(Double(st.bytesOut) / t / 1e6, 1))")
-        return lines.joined(separator: "\n") + "\n"
+        return lines
     }
 }

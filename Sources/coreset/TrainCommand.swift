@@ -5,7 +5,10 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "The honest baseline: the same learner on every record for several shuffled epochs with a fully decayed step size.",
-        discussion: "Loads the whole stream into memory. The default schedule decays exponentially to 1% of eta0 over the run.")
+        discussion: CommonOptionsHelp.text([
+            CommonOptionsHelp.input, ("--epochs <n>", "passes over the data (default 5)"), ("--test <file>", "evaluate on this file at the end"),
+            ("--model-out <file>", "write the model here"), CommonOptionsHelp.quiet, CommonOptionsHelp.json, CommonOptionsHelp.progressLog,
+        ], note: "Loads the whole stream into memory. The default schedule decays exponentially to 1% of eta0 over the run."))
 
     @OptionGroup var input: InputOptions
     @OptionGroup var learnerOptions: LearnerOptions
@@ -25,6 +28,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress on stderr.")
     var quiet = false
 
+    @OptionGroup var machine: MachineOutputOptions
+
     func validate() throws {
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
     }
@@ -34,13 +39,18 @@ struct TrainCommand: ParsableCommand {
         try runReportingErrors {
             try input.checkReadable(holdout)
             let start = monotonicSeconds()
-            let reader = RecordReader(inputs: input.inputs, options: input.readerOptions) { writeDiagnostic($0) }
+            let diagnostics = DiagnosticSink()
+            let reader = RecordReader(inputs: input.inputs, options: input.readerOptions, onDiagnostic: diagnostics.report)
+            let log = try machine.openLog()
             var records: [Record] = []
             var streamError: CoresetError?
             do {
                 while let batch = try reader.next() { records.append(contentsOf: batch.records) }
             } catch let e as CoresetError {
                 streamError = e
+            }
+            if streamError == nil {
+                try input.requireAcceptedRecords(reader.statistics, diagnostics, nonzeros: records.reduce(0) { $0 + $1.features.indices.count })
             }
             let labels = reader.labels
             let task: TaskKind = labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary)
@@ -60,14 +70,21 @@ struct TrainCommand: ParsableCommand {
                     if epoch == 1 { progressive.update(scored, label: records[i].label, weight: records[i].weight) }
                     if Interruption.requested { break }
                 }
-                if !quiet {
+                if !quiet || log != nil {
                     var line = "epoch \(epoch)/\(epochs): average loss \(formatFixed(epochLoss.value, 6)), \(records.count) records, \(formatFixed(monotonicSeconds() - start, 2)) s"
+                    var row = [("epoch", "\(epoch)"), ("records", "\(records.count)"), ("seconds", formatFixed(monotonicSeconds() - start, 3)),
+                               ("average_loss", formatFixed(epochLoss.value, 6))]
                     if !holdoutRecords.isEmpty {
                         let h = learner.evaluate(holdoutRecords)
                         line += ", holdout loss \(formatFixed(h.loss, 6))"
-                        if !h.accuracy.isNaN { line += ", accuracy \(formatFixed(h.accuracy, 4))" }
+                        row.append(("holdout_loss", formatFixed(h.loss, 6)))
+                        if !h.accuracy.isNaN {
+                            line += ", accuracy \(formatFixed(h.accuracy, 4))"
+                            row.append(("holdout_accuracy", formatFixed(h.accuracy, 4)))
+                        }
                     }
-                    writeDiagnostic(line)
+                    if !quiet { writeDiagnostic(line) }
+                    try log?.write(row)
                 }
                 if Interruption.requested { break }
             }
@@ -89,7 +106,7 @@ struct TrainCommand: ParsableCommand {
                                 recordsSeen: reader.statistics.recordsAccepted, model: learner.modelFile()).write(to: modelOut)
             }
             let out = TextOutput(descriptor: 1)
-            try out.write(lines.joined(separator: "\n") + "\n")
+            try out.write(renderSummary(lines, json: machine.json))
             try out.flush()
             if let streamError { throw streamError }
         }
@@ -103,34 +120,58 @@ struct ModelInput: ParsableArguments {
     @Option(name: .long, help: "A model file written by `run` or `train` (--model-out).")
     var model: String
 
+    @Flag(name: .shortAndLong, help: "No summary on stderr (bad records are still described).")
+    var quiet = false
+
+    @OptionGroup var machine: MachineOutputOptions
+
     /// - Parameter fixedClasses: a label the model has no class for is a bad record (eval: it cannot be
     ///   scored); predict ignores labels, so every record gets its prediction line.
-    func open(fixedClasses: Bool) throws -> (bundle: ModelBundle, learner: TrainedModel, reader: RecordReader) {
+    func open(fixedClasses: Bool) throws -> (bundle: ModelBundle, learner: TrainedModel, reader: RecordReader, diagnostics: DiagnosticSink) {
         try input.checkReadable(model)
         let bundle = try ModelBundle.read(from: model)
         let learner = try bundle.trainedModel()
         var options = input.readerOptions
         options.initialLabels = bundle.labels
         options.fixedClasses = fixedClasses
-        let reader = RecordReader(inputs: input.inputs, options: options) { writeDiagnostic($0) }
-        return (bundle, learner, reader)
+        let diagnostics = DiagnosticSink()
+        let reader = RecordReader(inputs: input.inputs, options: options, onDiagnostic: diagnostics.report)
+        return (bundle, learner, reader, diagnostics)
     }
 }
 
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Write one prediction per record: the predicted label, then the class probabilities (or the value, for regression).")
+        abstract: "Write one prediction per record: the predicted label, then the class probabilities (or the value, for regression).",
+        discussion: CommonOptionsHelp.text([
+            ("--model <file>", "the model (from run or train --model-out)"), CommonOptionsHelp.input,
+            ("--no-header", "leave out the header line"), CommonOptionsHelp.quiet, CommonOptionsHelp.json,
+        ], note: "A header line names the columns first: `predicted`, then each class's label in the order of the probabilities (`prediction` alone for regression). A model whose features do not fit the data (most feature values of the first records at features it lacks) is refused with exit code 65."))
 
     @OptionGroup var modelInput: ModelInput
+
+    @Flag(name: .long, help: "Leave out the header line.")
+    var noHeader = false
 
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
-            let (bundle, learner, reader) = try modelInput.open(fixedClasses: false)
+            let (bundle, learner, reader, diagnostics) = try modelInput.open(fixedClasses: false)
+            let shape = ModelShape(learner, labels: bundle.labels)
             let out = TextOutput(descriptor: 1)
             let regression = learner.isRegression
+            let start = monotonicSeconds()
+            var first = true
             while let batch = try reader.next() {
+                if first {
+                    // Checked before anything is written, so a wrong model leaves stdout empty.
+                    try shape.check(batch, input: modelInput.input.inputDescription, model: modelInput.model, checkClasses: false)
+                    if !noHeader {
+                        try out.write((regression ? ["prediction"] : ["predicted"] + (shape.classes ?? [])).joined(separator: "\t") + "\n")
+                    }
+                    first = false
+                }
                 for i in 0..<batch.count {
                     let x = batch[i].features
                     if regression {
@@ -141,7 +182,22 @@ struct PredictCommand: ParsableCommand {
                     }
                 }
             }
+            if first && !noHeader {
+                try out.write((regression ? ["prediction"] : ["predicted"] + (shape.classes ?? [])).joined(separator: "\t") + "\n")
+            }
             try out.flush()
+            let st = reader.statistics
+            let summary = ["records_accepted\t\(st.recordsAccepted)", "records_skipped\t\(st.recordsSkipped)",
+                           "seconds\t\(formatFixed(monotonicSeconds() - start, 3))"]
+            // stdout carries the predictions: the summary goes to stderr.
+            if modelInput.machine.json {
+                writeDiagnostic(renderSummary(summary, json: true).dropLast().description)
+            } else if !modelInput.quiet {
+                writeDiagnostic("predict: \(st.recordsAccepted) records, \(st.recordsSkipped) skipped")
+            }
+            try modelInput.machine.openLog()?.write([("records", "\(st.recordsAccepted)"), ("skipped", "\(st.recordsSkipped)"),
+                                                     ("seconds", formatFixed(monotonicSeconds() - start, 3))])
+            try modelInput.input.requireAcceptedRecords(st, diagnostics)
         }
     }
 }
@@ -149,19 +205,36 @@ struct PredictCommand: ParsableCommand {
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a model on records: loss, accuracy and AUC (binary).")
+        abstract: "Evaluate a model on records: loss, accuracy and AUC (binary).",
+        discussion: CommonOptionsHelp.text([
+            ("--model <file>", "the model (from run or train --model-out)"), CommonOptionsHelp.input, CommonOptionsHelp.quiet, CommonOptionsHelp.json,
+        ], note: "A record whose label is not a class of the model is a bad record; a run that accepts none, or data whose features do not fit the model, exits with code 65."))
 
     @OptionGroup var modelInput: ModelInput
 
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
-            let (_, learner, reader) = try modelInput.open(fixedClasses: true)
+            let (bundle, learner, reader, diagnostics) = try modelInput.open(fixedClasses: true)
+            let start = monotonicSeconds()
             var records: [Record] = []
-            while let batch = try reader.next() { records.append(contentsOf: batch.records) }
+            var first = true
+            while let batch = try reader.next() {
+                if first {
+                    try ModelShape(learner, labels: bundle.labels).check(batch, input: modelInput.input.inputDescription, model: modelInput.model, checkClasses: false)
+                    first = false
+                }
+                records.append(contentsOf: batch.records)
+            }
+            try modelInput.input.requireAcceptedRecords(reader.statistics, diagnostics)
             let out = TextOutput(descriptor: 1)
-            try out.write(metricLines(prefix: "eval", learner.evaluate(records)).joined(separator: "\n") + "\n")
+            let lines = metricLines(prefix: "eval", learner.evaluate(records)) + ["eval_records_skipped\t\(reader.statistics.recordsSkipped)"]
+            try out.write(renderSummary(lines, json: modelInput.machine.json))
             try out.flush()
+            try modelInput.machine.openLog()?.write([("records", "\(records.count)"), ("seconds", formatFixed(monotonicSeconds() - start, 3))])
+            if !modelInput.quiet && reader.statistics.recordsSkipped > 0 {
+                writeDiagnostic("eval: \(reader.statistics.recordsSkipped) records skipped")
+            }
         }
     }
 }

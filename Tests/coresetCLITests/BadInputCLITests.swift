@@ -32,7 +32,8 @@ import Testing
         // predict ignores labels: every record keeps its prediction line.
         let p = try CLI.run(["predict", "--model", model, Self.bad("unseen-label.svm")])
         #expect(p.status == 0)
-        #expect(p.stdout.split(separator: "\n").count == 6)
+        #expect(p.stdout.split(separator: "\n").count == 7)  // the header, then one line per record
+        #expect(p.stdout.hasPrefix("predicted\t-1\t1\n"))
         let strict = try CLI.run(["eval", "--strict", "--model", model, Self.bad("unseen-label.svm")])
         #expect(strict.status == 65)
         #expect(strict.stderr.contains("unseen-label.svm:3: label 5 is not a class of the model"))

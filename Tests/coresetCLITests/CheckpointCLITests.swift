@@ -69,12 +69,13 @@ import Glibc
         return nil
     }
 
-    /// Total and per-label weight of a LIBSVM coreset written with `label:weight` first fields.
+    /// Total and per-label weight of a LIBSVM coreset (`label ... # id=N weight=W`).
     static func coresetWeights(_ path: String) throws -> [String: Double] {
         var totals: [String: Double] = [:]
         for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
-            let head = line.split(separator: " ")[0].split(separator: ":")
-            totals[String(head[0]), default: 0] += Double(head[1])!
+            let label = line.split(separator: " ")[0]
+            let weight = line.split(separator: "weight=")[1]
+            totals[String(label), default: 0] += Double(weight)!
         }
         return totals
     }

@@ -9,14 +9,13 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.count == 40)
-        // label:weight first field, stable id in a comment.
+        // A plain label first (what scikit-learn reads), the stable id and the weight in a comment.
         var total = 0.0
         for line in lines {
-            let first = line.split(separator: " ")[0]
-            let parts = first.split(separator: ":")
-            #expect(parts.count == 2)
-            total += Double(parts[1])!
-            #expect(line.contains(" # id="))
+            #expect(!line.split(separator: " ")[0].contains(":"))
+            let comment = line.split(separator: "#")[1].split(separator: " ")
+            #expect(comment.count == 2 && comment[0].hasPrefix("id="))
+            total += Double(comment[1].dropFirst("weight=".count))!
         }
         #expect(abs(total - 16281) < 1e-6)
         // Reading the coreset back gives the same total weight.
@@ -151,7 +150,9 @@ import Testing
         #expect(e.status == 0)
         #expect(Self.value("eval_accuracy", in: e.stdout) == trainAccuracy)
         let p = try CLI.run(["predict", "--model", model, Self.test])
-        let predictions = p.stdout.split(separator: "\n")
+        var predictions = p.stdout.split(separator: "\n")
+        // A header names the class of each probability column.
+        #expect(predictions.removeFirst() == "predicted\t-1\t1")
         #expect(predictions.count == 16281)
         // Labels are printed as the input wrote them, then the two class probabilities.
         let fields = predictions[0].split(separator: "\t")
@@ -160,7 +161,7 @@ import Testing
         // The selector measures distances in gradient space at a saved model.
         let selected = try CLI.run(["select", "-q", "-k", "10", "--model", model, Self.test])
         #expect(selected.status == 0, "\(selected.stderr)")
-        let weights = selected.stdout.split(separator: "\n").map { Double($0.split(separator: " ")[0].split(separator: ":")[1])! }
+        let weights = selected.stdout.split(separator: "\n").map { Double($0.split(separator: "weight=")[1])! }
         #expect(weights.count == 10)
         #expect(abs(weights.reduce(0, +) - 16281) < 1e-6)
         let bad = CLI.temporaryFile("bad.json", Data("{\"format\": \"something-else\"}".utf8))

@@ -29,8 +29,8 @@ import Testing
     static func totals(_ coreset: String) -> (weights: [String: Double], ids: [Int]) {
         var weights: [String: Double] = [:], ids: [Int] = []
         for line in coreset.split(separator: "\n") where !line.hasPrefix("#") {
-            let first = line.split(separator: " ")[0].split(separator: ":")
-            weights[String(first[0]), default: 0] += Double(first[1])!
+            let label = line.split(separator: " ")[0]
+            weights[String(label), default: 0] += Double(line.split(separator: "weight=")[1].split(separator: " ")[0])!
             ids.append(Int(line.split(separator: "id=")[1].split(separator: " ")[0])!)
         }
         return (weights, ids)
@@ -68,7 +68,7 @@ import Testing
         #expect(again.stdout == jsonl.stdout)
         let single = try CLI.run(["merge", "-q", "-k", "40", "--first-shard", "7", coresets[0]])
         let shardLines = try String(contentsOfFile: coresets[0], encoding: .utf8).split(separator: "\n")
-        #expect(single.stdout.split(separator: "\n") == shardLines.map { $0 + " origin=7:" + $0.split(separator: "id=")[1] })
+        #expect(single.stdout.split(separator: "\n") == shardLines.map { $0 + " origin=7:" + $0.split(separator: "id=")[1].split(separator: " ")[0] })
     }
 
     /// Ids repeat across shards; origins (shard:id) do not, and survive a second level of merging.
@@ -100,7 +100,7 @@ import Testing
             let parts = o.split(separator: ":")
             let shard = Int(parts[0])!, id = parts[1]
             #expect((0..<4).contains(shard))
-            let source = shardLines[shard].first { $0.hasSuffix("# id=\(id)") }
+            let source = shardLines[shard].first { $0.contains("# id=\(id) ") }
             let merged = top.stdout.split(separator: "\n").first { $0.hasSuffix("origin=\(o)") }!
             #expect(source?.split(separator: " ").dropFirst().prefix { $0 != "#" } == merged.split(separator: " ").dropFirst().prefix { $0 != "#" })
         }

@@ -32,7 +32,8 @@ import Testing
 
         let p = try CLI.run(["predict", "--model", model, Self.test])
         #expect(p.status == 0, "\(p.stderr)")
-        let rows = p.stdout.split(separator: "\n")
+        var rows = p.stdout.split(separator: "\n")
+        #expect(rows.removeFirst().split(separator: "\t").count == 11)  // header: predicted, then the 10 classes
         #expect(rows.count == 300)
         let fields = rows[0].split(separator: "\t")
         #expect(fields.count == 11)  // label, then 10 probabilities

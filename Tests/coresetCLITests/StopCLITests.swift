@@ -81,7 +81,7 @@ import Testing
         #expect(r.seconds < Self.allowedSeconds, "took \(r.seconds) s to stop")
         let written = try String(contentsOfFile: output, encoding: .utf8)
         #expect(written.split(separator: "\n").count == 10, "\(written)")
-        #expect(written.hasPrefix("1:"))
+        #expect(written.hasPrefix("1 1:1 2:3 # id=0 weight="))
     }
 
     @Test func statsOnAnEndlessPipeStopsOnSigtermWith143() throws {

@@ -65,7 +65,10 @@ def merged_weights(path):
     with open(path) as f:
         for line in f:
             if line.strip() and not line.startswith("#"):
-                label, w = line.split(None, 1)[0].split(":")
+                # `label ... # id=N weight=W` (coreset 0.1 wrote `label:weight ...`).
+                label, _, w = line.split(None, 1)[0].partition(":")
+                if not w:
+                    w = line.rsplit("weight=", 1)[1].split()[0]
                 totals[label] = totals.get(label, 0.0) + float(w)
     return totals
 

@@ -18,7 +18,9 @@ Per stream, seed S and k (a percentage of the training part, k = round(n_train x
   coreset    `-k K` at its defaults (online learning + replay of the weighted coreset);
   reservoir  `-k K --memory reservoir` (online + replay of a uniform reservoir of the same k);
   online     `--mode online-only` (one pass, no memory). It ignores k and --seed, so it is run once per stream and
-             seed and its row serves both k cells.
+             seed and its row serves both k cells;
+  coreset_nodrift  `-k K --drift off`: the coreset without the drift guard, to show what the guard does (skip it
+             with --no-drift-off). The headline compares the defaults: both memories run with the guard.
 
 The seed is passed to `coreset run --seed` (selector / reservoir sampling) AND chooses the stream's order (a
 different shuffle per seed for the shuffled streams; for the drifting ones, the order within ties of the sort key
@@ -65,8 +67,9 @@ import make_streams  # noqa: E402
 OUT = os.path.join(ROOT, "tools", "out", "bench_replay")
 STREAM_OUT = os.path.join(ROOT, "tools", "out", "streams")
 DEFAULT_BIN = os.path.join(ROOT, ".build", "release", "coreset")
-METHODS = ["coreset", "reservoir", "online"]
-METHOD_FLAGS = {"coreset": [], "reservoir": ["--memory", "reservoir"], "online": ["--mode", "online-only"]}
+METHODS = ["coreset", "reservoir", "online", "coreset_nodrift"]
+METHOD_FLAGS = {"coreset": [], "reservoir": ["--memory", "reservoir"], "online": ["--mode", "online-only"],
+                "coreset_nodrift": ["--drift", "off"]}
 QUICK_STREAMS = ["adult", "fail2ban_logs", "letter", "magic", "satimage",
                  "adult_by_age", "letter_by_xbox", "magic_by_length"]
 NUMERIC = {"test_loss", "test_accuracy", "test_auc", "progressive_loss", "progressive_accuracy", "seconds",
@@ -177,7 +180,7 @@ def cells_of(rows, streams, ks):
             for metric in ("test_loss", "progressive_loss", "wall", "test_accuracy", "rss_mb", "memory_size"):
                 cell[metric] = {m: stats([r.get(metric) for r in by[m]]) for m in METHODS}
             for metric in ("test_loss", "progressive_loss"):
-                c, r, o = (cell[metric][m] for m in METHODS)
+                c, r, o = (cell[metric][m] for m in ("coreset", "reservoir", "online"))
                 spread = max(c["max"] - c["min"], r["max"] - r["min"])
                 diff = c["mean"] - r["mean"]
                 verdict = "win" if -diff > spread else ("loss" if diff > spread else "tie")
@@ -235,8 +238,8 @@ def fmt_pct(x):
 
 def table(cells, metric, title):
     lines = [f"| stream | k | coreset | reservoir | online-only | coreset vs reservoir | spread | verdict "
-             f"| seeds coreset < reservoir | coreset < online-only |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"| seeds coreset < reservoir | coreset < online-only | coreset, --drift off |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in cells:
         x = c[metric + "_cmp"]
         m = c[metric]
@@ -244,7 +247,7 @@ def table(cells, metric, title):
             f"| {c['stream']} | {c['k_pct']:g}% ({c['k']:,}) | {fmt_stat(m['coreset'])} | {fmt_stat(m['reservoir'])} "
             f"| {fmt_stat(m['online'])} | {fmt_pct(x['rel'])} ({x['diff']:+.4f}) | {x['spread']:.4f} "
             f"| **{x['verdict']}** | {x['paired_wins']}/{len(x['paired_rel'])} "
-            f"| {'yes' if x['beats_online'] else 'NO'} |")
+            f"| {'yes' if x['beats_online'] else 'NO'} | {fmt_stat(m.get('coreset_nodrift'))} |")
     return [f"### {title}", ""] + lines + [""]
 
 
@@ -352,7 +355,8 @@ def write_results(path, rows, streams, seeds, ks, info):
         f"the training part.",
         "- Methods: `coreset run TRAIN --test TEST -q --seed S` with `-k K` (coreset: defaults, online + coreset "
         "replay), `-k K --memory reservoir` (online + uniform reservoir replay), `--mode online-only` (one pass; "
-        "run once per stream and seed, shared by both k cells).",
+        "run once per stream and seed, shared by both k cells); both memories run at the defaults, drift guard "
+        "included. Column 'coreset, --drift off': the coreset run with `--drift off`, the guard's effect.",
         "- Cells: mean over seeds, (min–max) in brackets. Spread = the larger min–max range of coreset and "
         "reservoir. Verdict: win = coreset mean lower by more than the spread, loss = higher by more than the "
         "spread, tie otherwise (with one seed the spread is 0, so every difference is a win or a loss). "
@@ -443,6 +447,8 @@ def main():
     ap.add_argument("--ks", type=float, nargs="+", default=None, help="k in percent of the training part "
                     "(default: 1 10)")
     ap.add_argument("--quick", action="store_true", help="seed 0, k = 1%%, small streams (explicit flags win)")
+    ap.add_argument("--no-drift-off", action="store_true",
+                    help="skip the extra coreset run with --drift off (the drift guard's effect column)")
     ap.add_argument("--timeout", type=float, default=None, help="seconds per run before it is killed "
                     "(default: none)")
     ap.add_argument("--resume", action="store_true", help="reuse rows of tools/out/bench_replay/rows.json from "
@@ -504,7 +510,7 @@ def main():
     reuse = {key(r): r for r in old if r.get("status") == "ok"}
     rows = []
     t_start = time.monotonic()
-    planned = len(streams) * len(seeds) * (2 * len(ks) + 1)
+    planned = len(streams) * len(seeds) * ((2 if args.no_drift_off else 3) * len(ks) + 1)
     done = 0
     for s in streams:
         for seed in seeds:
@@ -514,6 +520,8 @@ def main():
             for pct in ks:
                 k = max(1, round(n_train * pct / 100.0))
                 jobs += [("coreset", pct, k), ("reservoir", pct, k)]
+                if not args.no_drift_off:
+                    jobs.append(("coreset_nodrift", pct, k))
             jobs.append(("online", None, None))
             for method, pct, k in jobs:
                 done += 1

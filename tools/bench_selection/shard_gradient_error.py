@@ -4,7 +4,7 @@
 Usage: shard_gradient_error.py DATA.svm[.zst] MODEL.json CORESET.svm [CORESET.svm ...]
 
 For the model's w (and bias), the full data gradient G = sum_i (p_i - y_i) [x_i, 1] over DATA is compared
-with each coreset's sum_j gamma_j (p_j - y_j) [x_j, 1] (LIBSVM `label:weight` lines, as `coreset select`
+with each coreset's sum_j gamma_j (p_j - y_j) [x_j, 1] (LIBSVM `label ... # id=N weight=W` lines, as `coreset select`
 writes them); printed: ||G - G_coreset|| / ||G||, and the same for uniform random subsets of the same size
 weighted n/k (mean of 10 draws, seeded). The L2 term is left out: a coreset approximates the data part.
 Needs numpy and scikit-learn (load_svmlight_file). Labels: 1 is positive, anything else negative.
@@ -27,11 +27,15 @@ def load_data(path, n_features):
 def load_coreset(path, n_features):
     labels, weights, lines = [], [], []
     for line in open(path):
-        line = line.split("#", 1)[0].strip()
+        line, _, comment = line.partition("#")
+        line = line.strip()
         if not line:
             continue
         first, _, rest = line.partition(" ")
         label, _, weight = first.partition(":")
+        # `label ... # id=N weight=W`; coreset 0.1 wrote `label:weight ...`.
+        if not weight and "weight=" in comment:
+            weight = comment.split("weight=", 1)[1].split()[0]
         labels.append(float(label))
         weights.append(float(weight) if weight else 1.0)
         lines.append(f"0 {rest}")

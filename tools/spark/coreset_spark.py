@@ -16,7 +16,7 @@ spark-submit `--files` (`--shipped-coreset NAME`); tasks find it with SparkFiles
 subprocess. Build it with `swift build -c release --product coreset -Xswiftc -static-executable`: statically
 linked, it needs nothing on the executors but a Linux x86-64 kernel.
 
-Stage 1: per shard `coreset select -k K` -> a weighted coreset (LIBSVM, `label:weight ... # id=N`).
+Stage 1: per shard `coreset select -k K` -> a weighted coreset (LIBSVM, `label ... # id=N weight=W`).
 Stage 2: a tree: shards grouped by index in groups of --fan-in m, each group merged by one
 `coreset merge -k K --first-shard g*m` (so every element names its origin `shard:id`), then the groups'
 results in groups of m, and so on: depth ceil(log_m(shards)), each merge a union of at most m*k elements.
@@ -37,7 +37,10 @@ def weights_by_label(text):
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
-        label, weight = line.split(None, 1)[0].split(":")
+        # `label ... # id=N weight=W` (coreset 0.1 wrote `label:weight ...`).
+        label, _, weight = line.split(None, 1)[0].partition(":")
+        if not weight:
+            weight = line.rsplit("weight=", 1)[1].split()[0]
         totals[label] = totals.get(label, 0.0) + float(weight)
     return totals
 

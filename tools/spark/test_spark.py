@@ -70,13 +70,21 @@ def build_binary():
 
 
 def parse_libsvm(line):
-    body = line.split("#", 1)[0].split()
+    data, _, comment = line.partition("#")
+    body = data.split()
     head = body[0].split(":")
     x = {}
     for tok in body[1:]:
         i, v = tok.split(":")
         x[int(i)] = float(v)
-    return head[0], (float(head[1]) if len(head) > 1 else 1.0), x
+    # A coreset line carries its weight in the comment (`# id=N weight=W`); coreset 0.1 wrote `label:weight`.
+    if len(head) > 1:
+        weight = float(head[1])
+    elif "weight=" in comment:
+        weight = float(comment.split("weight=", 1)[1].split()[0])
+    else:
+        weight = 1.0
+    return head[0], weight, x
 
 
 def sqnorm(x):

@@ -22,6 +22,9 @@ public struct LabelMap: Sendable, Codable, Equatable {
         isRegression = regression
     }
 
+    /// Whether the classes were named by numbers (-1/+1, 0..K-1), not strings.
+    public var hasNumericLabels: Bool { sawNumeric }
+
     /// Number of class ids in use (one past the largest seen).
     public var classCount: Int { names.count }
 

@@ -4,10 +4,16 @@
 /// `{"label": L, "features": {"name": v, ...}}` (named features, indices assigned by first
 /// appearance), or a flat `{"label": L, "name": v, ...}` whose other keys are features. An optional
 /// `"weight"` is the importance weight. L is a number, a string or a boolean; null feature values
-/// are missing. The sparse form `"indices": [...], "values": [...]` (zero-based, as `coreset select`
-/// writes it) is accepted too, and `"id"` and `"origin"` are ignored. Lines starting with `#` are comments.
+/// are missing. The sparse form `"indices": [...], "values": [...]` (feature numbers from 1 as in
+/// LIBSVM unless `zeroBased`, as `coreset select` writes it) is accepted too, and `"id"` and `"origin"`
+/// are ignored. Lines starting with `#` are comments.
 public struct JSONLinesParser: LineParser {
-    public init() {}
+    /// `"indices"` start at 0 (default: at 1, LIBSVM's convention).
+    public let zeroBased: Bool
+
+    public init(zeroBased: Bool = false) {
+        self.zeroBased = zeroBased
+    }
 
     public mutating func parse(
         _ line: UnsafeRawBufferPointer, into batch: inout RecordBatch, context: inout ParseContext
@@ -74,11 +80,13 @@ public struct JSONLinesParser: LineParser {
             guard let idx = sparseIndices, let vals = sparseValues, idx.count == vals.count else {
                 throw ParseFailure("indices and values must both be given, with equal lengths")
             }
+            let base: Double = zeroBased ? 0 : 1
             for (i, v) in zip(idx, vals) {
                 guard case .number(let x) = i, x >= 0, x < Double(UInt32.max), x == x.rounded() else {
                     throw ParseFailure("indices must be non-negative integers")
                 }
-                try add(UInt32(x), v, "\(Int(x))")
+                guard x >= base else { throw ParseFailure("feature index 0 in one-based \"indices\" (use --zero-based)") }
+                try add(UInt32(x - base), v, "\(Int(x))")
             }
         }
         if !sawFeaturesKey {

@@ -4,7 +4,9 @@ import Glibc
 
 /// LIBSVM / SVMlight: `label [qid:N] index:value ... [# comment]`.
 ///
-/// The first field may be `label:weight` (XGBoost's convention) to carry an importance weight.
+/// The first field may be `label:weight` (XGBoost's convention) to carry an importance weight; so
+/// may a `weight=W` word in the comment (what `coreset select` writes, `# id=N weight=W`, since
+/// scikit-learn's loader rejects `label:weight`).
 /// Indices are one-based unless `zeroBased`; they are stored zero-based. Unsorted indices are
 /// sorted; duplicates, negative or huge indices, NaN/Inf values and multi-label records are errors.
 public struct LibSVMParser: LineParser {
@@ -30,6 +32,7 @@ public struct LibSVMParser: LineParser {
         while i < end && Self.isSpace(base[i]) { i += 1 }
         if i == end || base[i] == UInt8(ascii: "#") { return false }
         // The comment, if any, ends the data part (memchr is vectorised).
+        let lineEnd = end
         if let hash = memchr(base + i, Int32(UInt8(ascii: "#")), end - i) {
             end = UnsafePointer<UInt8>(hash.assumingMemoryBound(to: UInt8.self)) - base
         }
@@ -52,6 +55,8 @@ public struct LibSVMParser: LineParser {
             }
             weight = w
             labelEnd = labelColon
+        } else if end < lineEnd, let w = try Self.commentWeight(base, end + 1, lineEnd) {
+            weight = w
         }
         guard let labelValue = NumberParsing.parseDouble(base, labelStart, labelEnd) else {
             let text = Self.text(base, labelStart, labelEnd)
@@ -179,6 +184,22 @@ public struct LibSVMParser: LineParser {
         let f = Float(v)
         guard Float(v * (1 - 0x1p-50)) == f, Float(v * (1 + 0x1p-50)) == f else { return nil }
         return (index, negative ? -f : f, i)
+    }
+
+    /// The value of a `weight=W` word in a comment (bytes `start..<end`), if there is one.
+    static func commentWeight(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) throws(ParseFailure) -> Double? {
+        var i = start
+        while i < end {
+            while i < end && isSpace(p[i]) { i += 1 }
+            let wordStart = i
+            while i < end && !isSpace(p[i]) { i += 1 }
+            guard i - wordStart > 7, memcmp(p + wordStart, "weight=", 7) == 0 else { continue }
+            guard let w = NumberParsing.parseDouble(p, wordStart + 7, i), w.isFinite, w >= 0 else {
+                throw ParseFailure("bad weight \"\(text(p, wordStart, i))\" in the comment (weight=W is a non-negative number)")
+            }
+            return w
+        }
+        return nil
     }
 
     /// Up to 80 bytes of a line for a message: printable ASCII as is, other bytes as `\xNN`, so

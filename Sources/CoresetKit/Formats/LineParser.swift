@@ -47,7 +47,7 @@ public enum RecordFormat: String, Sendable, CaseIterable, Codable {
         switch self {
         case .libsvm: return LibSVMParser(zeroBased: options.zeroBasedIndices)
         case .csv: return CSVParser(options: options.csv)
-        case .jsonl: return JSONLinesParser()
+        case .jsonl: return JSONLinesParser(zeroBased: options.zeroBasedIndices)
         case .vw: return VWParser(hashBits: options.hashBits)
         case .text: return TextParser(options: options.text, hashBits: options.hashBits)
         }

@@ -323,4 +323,13 @@ public struct OnlineReplayLearner: Sendable {
 
     /// Scores a record without learning from it.
     public func score(_ record: Record) -> Scored { learner.score(record) }
+
+    /// Takes over `other`'s model (weights and classes), keeping this learner's counters and
+    /// schedule position (a drift alarm: `DriftGuard`).
+    /// - Complexity: O(dimension · K).
+    public mutating func adoptModel(of other: OnlineReplayLearner) {
+        learner.model = other.learner.model
+        learner.classCount = other.learner.classCount
+        learner.featureCount = max(learner.featureCount, other.learner.featureCount)
+    }
 }

@@ -3,9 +3,13 @@
 ///
 /// Unlike `RecordReader`, which treats a file as a stream of training records (an unweighted line
 /// has weight 1, a bad line is skipped), a coreset file must be complete: every element carries an
-/// explicit weight and its id (LIBSVM `label:weight ... # id=N`, CSV `id` and `weight` columns,
-/// JSON Lines `"id"` and `"weight"`, VW `label weight 'N | ...`), and any malformed line is an error
-/// naming the file and line. Losing or inventing weight would break the merge's invariant.
+/// explicit weight and its id (LIBSVM `label ... # id=N weight=W`, or `label:weight ... # id=N` as
+/// coreset 0.1 wrote it; CSV `id` and `weight` columns; JSON Lines `"id"` and `"weight"`; VW
+/// `label weight 'N | ...`), and any malformed line is an error naming the file and line. Losing or
+/// inventing weight would break the merge's invariant.
+///
+/// Feature numbers start at 1 in every format (`CoresetWriter`'s convention) unless
+/// `options.zeroBasedIndices` (for VW and JSON Lines files of coreset 0.1, which numbered from 0).
 ///
 /// A file that holds several emissions (`coreset select --emit-every` to stdout, each after a
 /// `# coreset after N records` line) stands for its last one.
@@ -58,6 +62,8 @@ public struct CoresetFileReader {
             o.csv.labelColumn = o.csv.labelColumn ?? "label"
             o.csv.header = true
         }
+        // Coreset VW files hold numbers, not names to hash: keep every index as written.
+        if format == .vw { o.hashBits = 32 }
         return o
     }
 
@@ -114,6 +120,14 @@ public struct CoresetFileReader {
                     let (id, origin) = try Self.id(of: line, format: format, csvColumns: csvColumns, delimiter: options.csv.delimiter)
                     var record = batch[0]
                     record.position = id
+                    if format == .vw && !options.zeroBasedIndices {
+                        // VW maps a numeric name to that index; the writer numbers features from 1.
+                        let f = record.features
+                        guard f.indices.allSatisfy({ $0 > 0 }) else {
+                            throw ParseFailure("feature 0 in a coreset numbered from 1 (a VW coreset of coreset 0.1 numbers from 0: read it with --zero-based)")
+                        }
+                        record.features = FeatureVector(indices: f.indices.map { $0 - 1 }, values: f.values)
+                    }
                     if format == .csv {
                         // CSV rows are dense: keep the record sparse, as it was selected.
                         let f = record.features
@@ -157,21 +171,20 @@ public struct CoresetFileReader {
             for i in 0..<line.count where line[i] == UInt8(ascii: "#") { hash = i; break }
             var i = 0
             while i < hash && (line[i] == space || line[i] == tab) { i += 1 }
-            var weighted = false
+            var labelWeighted = false
             while i < hash && line[i] != space && line[i] != tab {
-                if line[i] == UInt8(ascii: ":") { weighted = true }
+                if line[i] == UInt8(ascii: ":") { labelWeighted = true }
                 i += 1
-            }
-            guard weighted else {
-                throw ParseFailure("no weight: a coreset line starts with label:weight")
             }
             let comment = hash < line.count
                 ? Substring(String(decoding: UnsafeRawBufferPointer(rebasing: line[(hash + 1)...]), as: UTF8.self)) : nil
-            guard let comment, let id = idField(in: comment) else {
-                throw ParseFailure("no id: a coreset line ends with '# id=N'")
+            guard labelWeighted || comment.flatMap({ field("weight=", in: $0) }) != nil else {
+                throw ParseFailure("no weight: a coreset line ends with '# id=N weight=W' (or starts with label:weight)")
             }
-            let word = comment.split(whereSeparator: { $0 == " " || $0 == "\t" }).first { $0.hasPrefix("origin=") }
-            return (id, try origin(word?.dropFirst(7)))
+            guard let comment, let id = idField(in: comment) else {
+                throw ParseFailure("no id: a coreset line ends with '# id=N weight=W'")
+            }
+            return (id, try origin(field("origin=", in: comment)))
         case .csv:
             guard let columns = csvColumns else { throw ParseFailure("no CSV header") }
             let fields = try csvFields(line, delimiter: delimiter)
@@ -215,8 +228,13 @@ public struct CoresetFileReader {
 
     /// `id=N` among the words of a LIBSVM comment.
     static func idField(in comment: Substring) -> UInt64? {
-        for word in comment.split(whereSeparator: { $0 == " " || $0 == "\t" }) where word.hasPrefix("id=") {
-            return UInt64(word.dropFirst(3))
+        field("id=", in: comment).flatMap { UInt64($0) }
+    }
+
+    /// The rest of the first word of a LIBSVM comment that starts with `key`.
+    static func field(_ key: String, in comment: Substring) -> Substring? {
+        for word in comment.split(whereSeparator: { $0 == " " || $0 == "\t" }) where word.hasPrefix(key) {
+            return word.dropFirst(key.count)
         }
         return nil
     }

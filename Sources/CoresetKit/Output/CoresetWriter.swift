@@ -1,14 +1,18 @@
 /// Formats a weighted coreset can be written in.
 public enum CoresetFormat: String, Sendable, CaseIterable, Codable {
-    /// LIBSVM with XGBoost's `label:weight` first field (this reader reads it back), or plain labels
-    /// plus a sidecar weight file (one weight per line, as LIBSVM-weights and XGBoost's `.weight`).
+    /// LIBSVM with a plain label, so every LIBSVM reader (scikit-learn's `load_svmlight_file`, XGBoost,
+    /// LIBSVM) reads it; the weight and id ride in the comment, `# id=N weight=W` (coreset reads the
+    /// weight back from it, and still reads the `label:weight` first field older versions wrote).
+    /// A sidecar weight file (one weight per line, as LIBSVM-weights and XGBoost's `.weight`) is optional.
     case libsvm
-    /// CSV with a header: `id,label,weight,` then one column per feature (dense).
+    /// CSV with a header: `id,label,weight,` then one column per feature (dense), named `f1`, `f2`, …
+    /// where the input had no names.
     case csv
-    /// JSON Lines: `{"id":…, "label":…, "weight":…, "indices":[…], "values":[…]}`.
+    /// JSON Lines: `{"id":…, "label":…, "weight":…, "indices":[…], "values":[…]}`, strict JSON: numeric
+    /// class labels and targets are JSON numbers, other labels strings.
     case jsonl
     /// Vowpal Wabbit text with its native importance weight: `label weight 'id | index:value …`
-    /// (zero-based numeric features in the default namespace, which VW maps to themselves).
+    /// (numeric features in the default namespace, which VW maps to the weight of that index).
     case vw
 }
 
@@ -16,6 +20,9 @@ public enum CoresetFormat: String, Sendable, CaseIterable, Codable {
 ///
 /// Every element keeps its stable id, its position in the whole stream: as a comment in LIBSVM,
 /// a column in CSV, a field in JSON Lines, the tag in VW.
+///
+/// Feature numbers follow one convention in every format: LIBSVM's, from 1 (feature j is `j:v` in
+/// LIBSVM and VW, `j` in JSON Lines `indices`, column `fj` in CSV), unless `zeroBased`.
 public struct CoresetWriter {
     public let format: CoresetFormat
     public let labels: LabelMap
@@ -25,8 +32,11 @@ public struct CoresetWriter {
     public let featureNames: [String]
     /// LIBSVM: write weights to this sidecar instead of the `label:weight` field.
     public let weightsOutput: TextOutput?
-    /// LIBSVM: indices start at 0 in the output (the input's convention).
+    /// Feature numbers start at 0 in every format (default: at 1, as LIBSVM).
     public let zeroBased: Bool
+
+    /// What is added to a stored (zero-based) feature index to write it.
+    var indexOffset: Int { zeroBased ? 0 : 1 }
 
     public init(format: CoresetFormat, labels: LabelMap, dimension: Int, featureNames: [String] = [],
                 weightsOutput: TextOutput? = nil, zeroBased: Bool = false) {
@@ -59,7 +69,7 @@ public struct CoresetWriter {
     public func writeHeader(to out: TextOutput, withOrigins: Bool = false) throws(OutputError) {
         guard format == .csv else { return }
         var cols = ["id", "label", "weight"] + (withOrigins ? ["origin"] : [])
-        for j in 0..<dimension { cols.append(j < featureNames.count ? Self.csvField(featureNames[j]) : "f\(j)") }
+        for j in 0..<dimension { cols.append(j < featureNames.count ? Self.csvField(featureNames[j]) : "f\(j + indexOffset)") }
         try out.write(cols.joined(separator: ",") + "\n")
     }
 
@@ -73,15 +83,11 @@ public struct CoresetWriter {
         var line = ""
         switch format {
         case .libsvm:
+            // A plain label first: scikit-learn's loader rejects XGBoost's `label:weight`.
             line = labelText(record.label)
-            if let w = weightsOutput {
-                try w.write(Self.number(weight) + "\n")
-            } else {
-                line += ":" + Self.number(weight)
-            }
-            let offset = zeroBased ? 0 : 1
-            for (i, v) in zip(f.indices, f.values) { line += " \(Int(i) + offset):" + Self.number(v) }
-            line += " # id=\(record.position)"
+            try weightsOutput?.write(Self.number(weight) + "\n")
+            for (i, v) in zip(f.indices, f.values) { line += " \(Int(i) + indexOffset):" + Self.number(v) }
+            line += " # id=\(record.position) weight=" + Self.number(weight)
             if let origin { line += " origin=\(origin)" }
         case .csv:
             line = "\(record.position),\(Self.csvField(labelText(record.label))),\(Self.number(weight))"
@@ -97,20 +103,32 @@ public struct CoresetWriter {
                 }
             }
         case .jsonl:
-            let label = labels.isRegression || Double(labelText(record.label)) != nil
-                ? labelText(record.label) : "\"" + Self.jsonEscaped(labelText(record.label)) + "\""
-            line = "{\"id\":\(record.position),\"label\":\(label),\"weight\":\(Self.number(weight)),"
+            line = "{\"id\":\(record.position),\"label\":\(jsonLabel(record.label)),\"weight\":\(Self.number(weight)),"
                 + (origin.map { "\"origin\":\"\($0)\"," } ?? "") + "\"indices\":["
-            line += f.indices.map { String($0) }.joined(separator: ",")
+            line += f.indices.map { String(Int($0) + indexOffset) }.joined(separator: ",")
             line += "],\"values\":["
             line += f.values.map { Self.number($0) }.joined(separator: ",")
             line += "]}"
         case .vw:
             // The tag is the element's name: its id, or for a merged element its origin `S:P`.
             line = "\(labelText(record.label)) \(Self.number(weight)) '\(origin.map(String.init(describing:)) ?? String(record.position)) |"
-            for (i, v) in zip(f.indices, f.values) { line += " \(i):" + Self.number(v) }
+            for (i, v) in zip(f.indices, f.values) { line += " \(Int(i) + indexOffset):" + Self.number(v) }
         }
         try out.write(line + "\n")
+    }
+
+    /// The label as a JSON value: a number for targets and numeric classes (`+1` and `1.0` are
+    /// written `1`, the class they read as), a string for named classes.
+    func jsonLabel(_ label: Double) -> String {
+        if labels.isRegression { return Self.jsonNumber(label) }
+        let name = labels.name(of: Int(label))
+        if labels.hasNumericLabels, let v = Double(name), v.isFinite { return Self.jsonNumber(v) }
+        return "\"" + Self.jsonEscaped(name) + "\""
+    }
+
+    /// A finite number as JSON writes it (`null` for the non-finite, which JSON cannot hold).
+    static func jsonNumber(_ v: Double) -> String {
+        v.isFinite ? number(v) : "null"
     }
 
     static func jsonEscaped(_ s: String) -> String {

@@ -36,6 +36,9 @@ public struct RunState: Sendable {
     var task: TaskKind
     var ingest: _IngestState
     var learner: _LearnerLoopState
+    /// The drift guard's state (`RunConfiguration.drift`); absent in checkpoints written before it
+    /// existed, which resume with a fresh guard.
+    var drift: _DriftState? = nil
 
     /// Records accepted up to the checkpoint.
     public var recordsAccepted: UInt64 { reader.statistics.recordsAccepted }
@@ -73,6 +76,9 @@ public struct RunState: Sendable {
         w.string(task.rawValue)
         try ingest.encode(into: &w)
         try learner.encode(into: &w)
+        // Last, so that checkpoints written before the guard existed still read.
+        w.bool(drift != nil)
+        try drift?.encode(into: &w)
         return w.bytes
     }
 
@@ -85,8 +91,9 @@ public struct RunState: Sendable {
         guard let task = TaskKind(rawValue: taskName) else { throw _StateReader.Corrupt(offset: r.offset, reason: "unknown task \(taskName)") }
         let ingest = try _IngestState(decoding: &r)
         let learner = try _LearnerLoopState(decoding: &r)
+        let drift = r.atEnd ? nil : try r.optional { r in try _DriftState(decoding: &r) }
         guard r.atEnd else { throw _StateReader.Corrupt(offset: r.offset, reason: "trailing bytes") }
-        return RunState(options: options, inputs: inputs, reader: reader, task: task, ingest: ingest, learner: learner)
+        return RunState(options: options, inputs: inputs, reader: reader, task: task, ingest: ingest, learner: learner, drift: drift)
     }
 }
 
@@ -259,6 +266,8 @@ struct _LearnerLoopState: Sendable {
     var recordsLearned: UInt64
     var reselections: Int
     var bytesOut: UInt64
+    /// The learner thread's drift guard at the checkpoint (saved by `RunState.drift`, not here).
+    var guardian: DriftGuard? = nil
 
     struct Online: Sendable {
         var arrivals: Int
@@ -304,7 +313,9 @@ struct _LearnerLoopState: Sendable {
     }
 
     init(model: ModelFile, online: Online?, memory: [(record: Record, weight: Double)], progressive: ProgressiveValidation,
-         credit: Double, stepsSinceSnapshot: Int, recordsLearned: UInt64, reselections: Int, bytesOut: UInt64) {
+         credit: Double, stepsSinceSnapshot: Int, recordsLearned: UInt64, reselections: Int, bytesOut: UInt64,
+         guardian: DriftGuard? = nil) {
+        self.guardian = guardian
         self.model = model
         self.online = online
         self.memory = memory
@@ -419,5 +430,95 @@ public enum StateDirectory {
         if let names = try? FileManager.default.contentsOfDirectory(atPath: dir) {
             for name in names where name.hasPrefix(RunState.fileName + ".tmp-") { unlink(dir + "/" + name) }
         }
+    }
+}
+
+/// A checkpoint's drift guard: the reactive learner, the test's running sums, and the ingest side's
+/// count of alarms acted on.
+struct _DriftState: Sendable {
+    var reactiveModel: ModelFile
+    var reactive: _LearnerLoopState.Online
+    var count: Int
+    var mean: Double
+    var squares: Double
+    var walk: Double
+    var lowest: Double
+    var alarms: Int
+    var lastAlarmArrival: Int
+    /// Alarms the ingest side had acted on, and the re-selections of the selectors it replaced.
+    var ingestEpoch: Int
+    var reselectionsBefore: Int
+
+    init(_ g: DriftGuard, ingestEpoch: Int, reselectionsBefore: Int) {
+        let o = g.reactive
+        reactiveModel = o.learner.modelFile()
+        reactive = _LearnerLoopState.Online(
+            arrivals: o.arrivals, replayStepCount: o.replayStepCount, replayStepsSinceArrival: o.replayStepsSinceArrival,
+            replayRate: o.replayRate, totalStepSize: o.totalStepSize, rngState: o.rng.state, stepsOnMemory: o.stepsOnMemory)
+        count = g.count
+        mean = g.mean
+        squares = g.squares
+        walk = g.walk
+        lowest = g.lowest
+        alarms = g.alarms
+        lastAlarmArrival = g.lastAlarmArrival
+        self.ingestEpoch = ingestEpoch
+        self.reselectionsBefore = reselectionsBefore
+    }
+
+    /// The guard as it stood.
+    func guardian(_ configuration: DriftGuard.Configuration) throws(CoresetError) -> DriftGuard {
+        let learner: Learner
+        do { learner = try Learner(modelFile: reactiveModel) } catch {
+            throw .badFile(path: "checkpoint", message: "drift guard: \(error)")
+        }
+        var g = DriftGuard(configuration: configuration, learner: learner)
+        g.reactive.arrivals = reactive.arrivals
+        g.reactive.totalStepSize = reactive.totalStepSize
+        g.reactive.rng.state = reactive.rngState
+        g.count = count
+        g.mean = mean
+        g.squares = squares
+        g.walk = walk
+        g.lowest = lowest
+        g.alarms = alarms
+        g.lastAlarmArrival = lastAlarmArrival
+        return g
+    }
+
+    func encode(into w: inout _StateWriter) throws(CoresetError) {
+        let json: Data
+        do { json = try _stateJSON(reactiveModel) } catch {
+            throw .io(input: "checkpoint", message: "cannot encode the drift guard's model (non-finite weights?): \(error)")
+        }
+        w.blob([UInt8](json))
+        w.int(reactive.arrivals)
+        w.double(reactive.totalStepSize)
+        w.u64(reactive.rngState)
+        w.int(count)
+        w.double(mean)
+        w.double(squares)
+        w.double(walk)
+        w.double(lowest)
+        w.int(alarms)
+        w.int(lastAlarmArrival)
+        w.int(ingestEpoch)
+        w.int(reselectionsBefore)
+    }
+
+    init(decoding r: inout _StateReader) throws {
+        reactiveModel = try JSONDecoder().decode(ModelFile.self, from: Data(try r.blob()))
+        let arrivals = try r.int(), total = try r.double(), rngState = try r.u64()
+        reactive = _LearnerLoopState.Online(arrivals: arrivals, replayStepCount: 0, replayStepsSinceArrival: 0, replayRate: 0,
+                                            totalStepSize: total, rngState: rngState, stepsOnMemory: 0)
+        count = try r.int()
+        mean = try r.double()
+        squares = try r.double()
+        walk = try r.double()
+        lowest = try r.double()
+        alarms = try r.int()
+        lastAlarmArrival = try r.int()
+        ingestEpoch = try r.int()
+        reselectionsBefore = try r.int()
     }
 }

@@ -1,6 +1,6 @@
 /// Where a merged coreset element was selected: the shard (input partition) and the element's id
 /// in that shard's stream. Ids alone repeat across shards; shard and id together do not.
-/// Written as `S:P` (LIBSVM `origin=S:P`, CSV column `origin`, JSON Lines `"origin"`, VW tag `'P@S:P`).
+/// Written as `S:P` (LIBSVM `origin=S:P`, CSV column `origin`, JSON Lines `"origin"`, VW tag `'S:P`).
 public struct CoresetOrigin: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var shard: Int
     public var position: UInt64

@@ -26,14 +26,14 @@ import Testing
     @Test func aBacklogOfBatchesIsLearnedAsLockstepLearnsIt() {
         // Every batch already queued when the learner starts: the learner is as far behind as it can be.
         let channel = BoundedChannel<StreamingRun.Message>(capacity: 64)
-        channel.send(.memory(Self.memory, reselections: 0))
+        channel.send(.memory(Self.memory, reselections: 0, epoch: 0))
         for b in Self.batches() { channel.send(Self.message(b)) }
         channel.close()
         let queued = Self.makeLoop()
         queued.consume(channel)
 
         let lockstep = Self.makeLoop()
-        lockstep.handle(.memory(Self.memory, reselections: 0))
+        lockstep.handle(.memory(Self.memory, reselections: 0, epoch: 0))
         for b in Self.batches() {
             lockstep.handle(Self.message(b))
             lockstep.replayCredited()
