@@ -6,15 +6,9 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Merge the weighted coresets of shards into one of size k (the same facility location, weights carried over).",
         discussion: """
-            Each CORESET is a file written by `coreset select` (or `coreset merge`): every element with \
-            its weight and id. The union of their elements is the ground set, each element standing for \
-            its weight; lazy greedy picks k of them per class share, covering a weighted reference sample \
-            of the union (max(--reference-minimum, --reference-per-pick x the class's share) elements per \
-            class, so a merge costs O(n k), not O(n^2)), and every element's weight goes to its most \
-            similar pick of its class, so per class the merged weights total the shards' weights. \
-            Ids are kept as written (a shard's ids are positions in that shard's stream); every merged \
-            element also names its origin S:P, the shard it was selected in (the index of its file \
-            among CORESETs, plus --first-shard, unless an earlier merge named it) and its id there.
+            Each CORESET is a file written by `coreset select` or `coreset merge`. Lazy greedy picks \
+            k elements of their weighted union per class share, covering a reference sample (O(n k)); \
+            every element's weight goes to its most similar pick. Merged elements name their origin S:P.
             """ + "\n\n" + CommonOptionsHelp.text([
                 ("-k <k>", "elements in the merged coreset"), ("-o, --output <file>", "write it here (atomically) instead of stdout"),
                 ("--output-format <f>", "libsvm (default), csv, jsonl, vw"),
