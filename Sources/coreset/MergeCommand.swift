@@ -6,11 +6,9 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Merge the weighted coresets of shards into one of size k (the same facility location, weights carried over).",
         discussion: """
-            Each CORESET is a file written by `coreset select` (or `coreset merge`): every element with \
-            its weight and id. The union of their elements is the ground set, each element standing for \
-            its weight; lazy greedy picks k of them per class share, and every element's weight goes to \
-            its most similar pick of its class, so per class the merged weights total the shards' \
-            weights. Ids are kept as written (a shard's ids are positions in that shard's stream).
+            Each CORESET is a file written by `coreset select` or `coreset merge`. Lazy greedy picks \
+            k elements of their weighted union per class share, covering a reference sample (O(n k)); \
+            every element's weight goes to its most similar pick. Merged elements name their origin S:P.
             """ + "\n\n" + CommonOptionsHelp.text([
                 ("-k <k>", "elements in the merged coreset"), ("-o, --output <file>", "write it here (atomically) instead of stdout"),
                 ("--output-format <f>", "libsvm (default), csv, jsonl, vw"),
@@ -40,6 +38,18 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .long, help: "Elements, spread over the union, that fix the similarity scale.")
     var scaleSample: Int = 1000
 
+    @Option(name: .long, help: "Reference elements per merged element of a class (the ground set the greedy covers).")
+    var referencePerPick: Int = 8
+
+    @Option(name: .long, help: "A class with at most this many elements is covered exactly (its own reference).")
+    var referenceMinimum: Int = 2048
+
+    @Flag(name: .long, help: "Cover every element of the union (the exact objective; O(n^2) similarities).")
+    var exact = false
+
+    @Option(name: .long, help: "Origin shard of the first CORESET's elements; the next files count up from it.")
+    var firstShard: Int = 0
+
     @Option(name: .long, help: "A model file: distances are measured in gradient space at it (as `select --model`).")
     var model: String?
 
@@ -64,7 +74,9 @@ struct MergeCommand: ParsableCommand {
         case "rbf": sim = .rbf(gamma: gamma)
         default: sim = .euclidean
         }
-        return CoresetMerge.Configuration(k: k, similarity: sim, budgetSplit: perClass, scaleSampleSize: scaleSample)
+        return CoresetMerge.Configuration(k: k, similarity: sim, budgetSplit: perClass, scaleSampleSize: scaleSample,
+                                          referencePerPick: referencePerPick, referenceMinimum: exact ? Int.max : referenceMinimum,
+                                          firstShard: firstShard)
     }
 
     func validate() throws {
@@ -107,10 +119,10 @@ struct MergeCommand: ParsableCommand {
                                        featureNames: reader.context.featureNames, weightsOutput: weightsFile?.output)
             if let path = outputOptions.output {
                 let file = try AtomicFile(path: path)
-                try file.writing { try writer.write(result.coreset.weightedRecords, to: $0) }
+                try file.writing { try writer.write(result.coreset, to: $0) }
                 try file.commit()
             } else {
-                try writer.write(result.coreset.weightedRecords, to: TextOutput(descriptor: 1))
+                try writer.write(result.coreset, to: TextOutput(descriptor: 1))
             }
             try weightsFile?.commit()
 

@@ -78,7 +78,7 @@ import Testing
         #expect(refused.stderr.contains("old.vw:1: feature 0 in a coreset numbered from 1"), "\(refused.stderr)")
         let merged = try CLI.run(["merge", "-q", "-k", "2", "--zero-based", old])
         #expect(merged.status == 0, "\(merged.stderr)")
-        #expect(merged.stdout.split(separator: "\n").sorted() == ["-1 2:2 # id=5 weight=1", "1 1:1 5:0.5 # id=3 weight=2"], "\(merged.stdout)")
+        #expect(merged.stdout.split(separator: "\n").sorted() == ["-1 2:2 # id=5 weight=1 origin=0:5", "1 1:1 5:0.5 # id=3 weight=2 origin=0:3"], "\(merged.stdout)")
         let oldLibSVM = CLI.temporaryFile("old.svm", Data("1:2 1:1 5:0.5 # id=3\n-1:1 2:2 # id=5\n".utf8))
         let again = try CLI.run(["merge", "-q", "-k", "2", oldLibSVM])
         #expect(again.stdout == merged.stdout)

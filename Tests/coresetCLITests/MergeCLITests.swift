@@ -30,7 +30,7 @@ import Testing
         var weights: [String: Double] = [:], ids: [Int] = []
         for line in coreset.split(separator: "\n") where !line.hasPrefix("#") {
             let label = line.split(separator: " ")[0]
-            weights[String(label), default: 0] += Double(line.split(separator: "weight=")[1])!
+            weights[String(label), default: 0] += Double(line.split(separator: "weight=")[1].split(separator: " ")[0])!
             ids.append(Int(line.split(separator: "id=")[1].split(separator: " ")[0])!)
         }
         return (weights, ids)
@@ -66,8 +66,58 @@ import Testing
         let path = CLI.temporaryFile("m.jsonl", Data(jsonl.stdout.utf8))
         let again = try CLI.run(["merge", "-q", "-k", "30", "--output-format", "jsonl", path])
         #expect(again.stdout == jsonl.stdout)
-        let single = try CLI.run(["merge", "-q", "-k", "40", coresets[0]])
-        #expect(single.stdout == (try String(contentsOfFile: coresets[0], encoding: .utf8)))
+        let single = try CLI.run(["merge", "-q", "-k", "40", "--first-shard", "7", coresets[0]])
+        let shardLines = try String(contentsOfFile: coresets[0], encoding: .utf8).split(separator: "\n")
+        #expect(single.stdout.split(separator: "\n") == shardLines.map { $0 + " origin=7:" + $0.split(separator: "id=")[1].split(separator: " ")[0] })
+    }
+
+    /// Ids repeat across shards; origins (shard:id) do not, and survive a second level of merging.
+    @Test func everyMergedElementNamesItsOrigin() throws {
+        var coresets: [String] = []
+        var shardLines: [[Substring]] = []
+        for s in 0..<4 {
+            let input = CLI.temporaryFile("o-shard\(s).svm", Data(Self.shardText(seed: UInt64(s + 11), count: 300).text.utf8))
+            let out = input + ".coreset"
+            let r = try CLI.run(["select", "-q", "-k", "40", input, "-o", out])
+            #expect(r.status == 0, "\(r.stderr)")
+            coresets.append(out)
+            shardLines.append(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n"))
+        }
+        func origins(_ text: String) -> [String] {
+            text.split(separator: "\n").compactMap { $0.split(separator: "origin=").last.map(String.init) }
+        }
+        // Two merges of two shards each (shards 0-1 and 2-3), then their merge.
+        let left = try CLI.run(["merge", "-q", "-k", "30", coresets[0], coresets[1]])
+        let right = try CLI.run(["merge", "-q", "-k", "30", "--first-shard", "2", coresets[2], coresets[3]])
+        let l = CLI.temporaryFile("left.svm", Data(left.stdout.utf8)), r = CLI.temporaryFile("right.svm", Data(right.stdout.utf8))
+        let top = try CLI.run(["merge", "-q", "-k", "25", "--first-shard", "99", l, r])
+        #expect(top.status == 0, "\(top.stderr)")
+        let named = origins(top.stdout)
+        #expect(named.count == 25)
+        #expect(Set(named).count == 25)
+        for o in named {
+            // The element is the shard's line of that id: same features, from shard S (not 99).
+            let parts = o.split(separator: ":")
+            let shard = Int(parts[0])!, id = parts[1]
+            #expect((0..<4).contains(shard))
+            let source = shardLines[shard].first { $0.contains("# id=\(id) ") }
+            let merged = top.stdout.split(separator: "\n").first { $0.hasSuffix("origin=\(o)") }!
+            #expect(source?.split(separator: " ").dropFirst().prefix { $0 != "#" } == merged.split(separator: " ").dropFirst().prefix { $0 != "#" })
+        }
+        // Every format names origins, and they read back (CSV column, JSON field, VW tag).
+        for format in ["csv", "jsonl", "vw"] {
+            let out = try CLI.run(["merge", "-q", "-k", "25", "--output-format", format, l, r])
+            #expect(out.status == 0)
+            for o in named { #expect(out.stdout.contains(o), "\(format): \(o)") }
+            let path = CLI.temporaryFile("m.\(format)", Data(out.stdout.utf8))
+            let back = try CLI.run(["merge", "-q", "-k", "25", path])
+            #expect(back.status == 0, "\(back.stderr)")
+            #expect(Set(origins(back.stdout)) == Set(named), "\(format)")
+        }
+        let bad = CLI.temporaryFile("bad-origin.svm", Data("1:3 1:1 # id=0 origin=x:1\n".utf8))
+        let r2 = try CLI.run(["merge", "-k", "1", bad])
+        #expect(r2.status == 65)
+        #expect(r2.stderr.contains("\(bad):1: origin 'x:1' is not 'shard:id'"))
     }
 
     @Test func malformedCoresetsAreNamedByFileAndLine() throws {

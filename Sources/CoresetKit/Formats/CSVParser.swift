@@ -18,7 +18,7 @@ public struct CSVOptions: Sendable, Equatable {
 /// CSV with one label column; the other columns are numeric features, numbered by position
 /// (the label column skipped). Quoted fields (RFC 4180, without embedded newlines) are supported;
 /// an empty field is a missing value and stores nothing. A header column named `weight` is the
-/// importance weight and one named `id` is ignored (as `coreset select` writes them); lines starting
+/// importance weight and ones named `id` and `origin` are ignored (as `coreset select` and `merge` write them); lines starting
 /// with `#` are comments.
 public struct CSVParser: LineParser {
     public let options: CSVOptions
@@ -26,6 +26,7 @@ public struct CSVParser: LineParser {
     private var labelPosition: Int?
     private var weightPosition: Int?
     private var idPosition: Int?
+    private var originPosition: Int?
     private var columnCount: Int?
     private var fields: [(Int, Int, Bool)] = []  // start, end, quoted
 
@@ -130,6 +131,7 @@ public struct CSVParser: LineParser {
             if isHeader {
                 weightPosition = names.firstIndex { $0.lowercased() == "weight" }.flatMap { $0 == labelPosition ? nil : $0 }
                 idPosition = names.firstIndex { $0.lowercased() == "id" }.flatMap { $0 == labelPosition ? nil : $0 }
+                originPosition = names.firstIndex { $0.lowercased() == "origin" }.flatMap { $0 == labelPosition ? nil : $0 }
                 for (c, name) in names.enumerated() where !isSpecial(c) { _ = context.index(ofFeature: name) }
                 sawFirstLine = true
                 return false
@@ -178,7 +180,7 @@ public struct CSVParser: LineParser {
     }
 
     /// The label, weight and id columns are not features.
-    private func isSpecial(_ c: Int) -> Bool { c == labelPosition || c == weightPosition || c == idPosition }
+    private func isSpecial(_ c: Int) -> Bool { c == labelPosition || c == weightPosition || c == idPosition || c == originPosition }
 
     private func resolveLabelColumn(names: [String]?) throws(ParseFailure) -> Int {
         if let spec = options.labelColumn {

@@ -5,8 +5,8 @@
 /// appearance), or a flat `{"label": L, "name": v, ...}` whose other keys are features. An optional
 /// `"weight"` is the importance weight. L is a number, a string or a boolean; null feature values
 /// are missing. The sparse form `"indices": [...], "values": [...]` (feature numbers from 1 as in
-/// LIBSVM unless `zeroBased`, as `coreset select` writes it) is accepted too, and `"id"` is ignored.
-/// Lines starting with `#` are comments.
+/// LIBSVM unless `zeroBased`, as `coreset select` writes it) is accepted too, and `"id"` and `"origin"`
+/// are ignored. Lines starting with `#` are comments.
 public struct JSONLinesParser: LineParser {
     /// `"indices"` start at 0 (default: at 1, LIBSVM's convention).
     public let zeroBased: Bool
@@ -70,7 +70,7 @@ public struct JSONLinesParser: LineParser {
                 guard case .array(let items) = value else { throw ParseFailure("values must be an array") }
                 sparseValues = items
                 sawFeaturesKey = true
-            case "id":
+            case "id", "origin":
                 break
             default:
                 break  // flat-object features are taken below, once we know there is no "features" key
@@ -90,7 +90,7 @@ public struct JSONLinesParser: LineParser {
             }
         }
         if !sawFeaturesKey {
-            for (key, value) in members where !["label", "target", "y", "weight", "id"].contains(key) {
+            for (key, value) in members where !["label", "target", "y", "weight", "id", "origin"].contains(key) {
                 try add(context.index(ofFeature: key), value, key)
             }
         }

@@ -65,9 +65,10 @@ public struct CoresetWriter {
     }
 
     /// Writes a header line when the format has one (CSV).
-    public func writeHeader(to out: TextOutput) throws(OutputError) {
+    /// - Parameter withOrigins: CSV: an `origin` column after `weight` (merged coresets).
+    public func writeHeader(to out: TextOutput, withOrigins: Bool = false) throws(OutputError) {
         guard format == .csv else { return }
-        var cols = ["id", "label", "weight"]
+        var cols = ["id", "label", "weight"] + (withOrigins ? ["origin"] : [])
         for j in 0..<dimension { cols.append(j < featureNames.count ? Self.csvField(featureNames[j]) : "f\(j + indexOffset)") }
         try out.write(cols.joined(separator: ",") + "\n")
     }
@@ -76,8 +77,8 @@ public struct CoresetWriter {
         s.contains(",") || s.contains("\"") ? "\"" + s.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\"" : s
     }
 
-    /// Writes one weighted record.
-    public func write(_ record: Record, weight: Double, to out: TextOutput) throws(OutputError) {
+    /// Writes one weighted record; a merged element also names its origin (`CoresetOrigin`).
+    public func write(_ record: Record, weight: Double, origin: CoresetOrigin? = nil, to out: TextOutput) throws(OutputError) {
         let f = record.features
         var line = ""
         switch format {
@@ -87,8 +88,10 @@ public struct CoresetWriter {
             try weightsOutput?.write(Self.number(weight) + "\n")
             for (i, v) in zip(f.indices, f.values) { line += " \(Int(i) + indexOffset):" + Self.number(v) }
             line += " # id=\(record.position) weight=" + Self.number(weight)
+            if let origin { line += " origin=\(origin)" }
         case .csv:
             line = "\(record.position),\(Self.csvField(labelText(record.label))),\(Self.number(weight))"
+            if let origin { line += ",\(origin)" }
             var k = 0
             for j in 0..<dimension {
                 line += ","
@@ -100,13 +103,15 @@ public struct CoresetWriter {
                 }
             }
         case .jsonl:
-            line = "{\"id\":\(record.position),\"label\":\(jsonLabel(record.label)),\"weight\":\(Self.number(weight)),\"indices\":["
+            line = "{\"id\":\(record.position),\"label\":\(jsonLabel(record.label)),\"weight\":\(Self.number(weight)),"
+                + (origin.map { "\"origin\":\"\($0)\"," } ?? "") + "\"indices\":["
             line += f.indices.map { String(Int($0) + indexOffset) }.joined(separator: ",")
             line += "],\"values\":["
             line += f.values.map { Self.number($0) }.joined(separator: ",")
             line += "]}"
         case .vw:
-            line = "\(labelText(record.label)) \(Self.number(weight)) '\(record.position) |"
+            // The tag is the element's name: its id, or for a merged element its origin `S:P`.
+            line = "\(labelText(record.label)) \(Self.number(weight)) '\(origin.map(String.init(describing:)) ?? String(record.position)) |"
             for (i, v) in zip(f.indices, f.values) { line += " \(Int(i) + indexOffset):" + Self.number(v) }
         }
         try out.write(line + "\n")
@@ -146,6 +151,14 @@ public struct CoresetWriter {
     public func write(_ elements: [(record: Record, weight: Double)], to out: TextOutput) throws(OutputError) {
         try writeHeader(to: out)
         for (r, w) in elements { try write(r, weight: w, to: out) }
+        try out.flush()
+        try weightsOutput?.flush()
+    }
+
+    /// Writes a coreset: header, then one line per element, with origins where its elements have them.
+    public func write(_ coreset: WeightedCoreset, to out: TextOutput) throws(OutputError) {
+        try writeHeader(to: out, withOrigins: coreset.elements.contains { $0.origin != nil })
+        for e in coreset.elements { try write(e.record, weight: e.weight, origin: e.origin, to: out) }
         try out.flush()
         try weightsOutput?.flush()
     }

@@ -3,15 +3,22 @@
 /// Every element of every shard stands for its weight (the input weight it represents), so the
 /// ground set of the merge is the union of the shards' elements, weighted: per class c,
 /// F_c(S) = Σ_{i ∈ U_c} w_i max_{j ∈ S} s(i, j), the objective `coreset select` maximises, with each
-/// shard element counted as the w_i records it stands for. S is chosen by lazy greedy (1 − 1/e on the
-/// union; Mirzasoleiman et al.'s distributed GreeDi merges greedy solutions the same way). Then each
-/// shard element's weight goes to its most similar merged element of its class (itself, if picked),
-/// so per class the merged weights add up to the shards' totals: exactly for integer weights (counts,
-/// the usual case), to within Double rounding otherwise.
+/// shard element counted as the w_i records it stands for. S is chosen by lazy greedy (Mirzasoleiman
+/// et al.'s distributed GreeDi merges greedy solutions the same way). So that a merge costs O(n · k)
+/// and not O(n²), the greedy covers a reference sample of the class's union of
+/// max(`referenceMinimum`, `referencePerPick` · k_c) elements, each weighted by the union elements
+/// nearest to it, and picks among them (`referenceGreedy`); a smaller class is its own reference, the
+/// exact objective with every element a candidate. Then each shard element's weight
+/// goes to its most similar merged element of its class (itself, if picked), so per class the merged
+/// weights add up to the shards' totals: exactly for integer weights (counts, the usual case), to
+/// within Double rounding otherwise.
 ///
 /// The budget k is split over the classes as the selector splits it (largest remainders, in
 /// proportion to each class's total weight, or equally); a class with fewer elements than its share
 /// keeps all of them unchanged and its surplus goes to the other classes.
+///
+/// Every merged element names its origin: the shard it was selected in and its id there (kept from
+/// an earlier merge, else shard `firstShard` + the index of its coreset among `shards`).
 public enum CoresetMerge {
     /// What decides the merge.
     public struct Configuration: Sendable, Hashable {
@@ -22,19 +29,38 @@ public enum CoresetMerge {
         /// How many elements, spread evenly over the union, fix the similarity scale (D = their largest
         /// pairwise distance, or γ for RBF), as the selector's warm-up does.
         public var scaleSampleSize: Int
+        /// Reference elements per merged element of a class (the ground set the greedy covers).
+        public var referencePerPick: Int
+        /// A class with at most this many union elements is its own reference: the exact objective.
+        public var referenceMinimum: Int
+        /// Origin shard of the elements of `shards[0]` that have none yet (the rest count up from it).
+        public var firstShard: Int
 
         public init(k: Int, similarity: SelectorConfiguration.Similarity = .euclidean,
-                    budgetSplit: SelectorConfiguration.BudgetSplit = .proportional, scaleSampleSize: Int = 1000) {
+                    budgetSplit: SelectorConfiguration.BudgetSplit = .proportional, scaleSampleSize: Int = 1000,
+                    referencePerPick: Int = 8, referenceMinimum: Int = 2048, firstShard: Int = 0) {
             self.k = k
             self.similarity = similarity
             self.budgetSplit = budgetSplit
             self.scaleSampleSize = scaleSampleSize
+            self.referencePerPick = referencePerPick
+            self.referenceMinimum = referenceMinimum
+            self.firstShard = firstShard
+        }
+
+        /// Reference elements for a class budget: max(minimum, perPick · budget), saturating.
+        public func referenceSize(budget: Int) -> Int {
+            let (product, overflow) = referencePerPick.multipliedReportingOverflow(by: budget)
+            return max(referenceMinimum, overflow ? Int.max : product)
         }
 
         /// A message for the first invalid field, or nil.
         public func validationError() -> String? {
             if k < 1 { return "k must be at least 1" }
             if scaleSampleSize < 2 { return "the scale sample must hold at least 2 elements" }
+            if referencePerPick < 1 { return "the reference must hold at least 1 element per merged element" }
+            if referenceMinimum < 0 { return "the reference minimum must not be negative" }
+            if firstShard < 0 { return "the first shard must not be negative" }
             if case .rbf(let g?) = similarity, !(g > 0) { return "the RBF gamma must be positive" }
             return nil
         }
@@ -59,14 +85,22 @@ public enum CoresetMerge {
     ///     with one `CoresetFileReader`). Weights must be finite and non-negative.
     ///   - task: `.regression` puts every element in one ground set.
     ///   - embedding: a model snapshot to measure distances in gradient space, or nil for feature space.
-    /// - Complexity: O(n_c² · nnz) similarity evaluations per class for n_c union elements of the class
-    ///   (cached while n_c² <= 2^25), plus O(n_c · k_c · nnz) for the weights.
+    /// - Complexity: O(n_c · m_c + m_c²) similarity evaluations per class for n_c union elements of the
+    ///   class and m_c = min(n_c, max(referenceMinimum, referencePerPick · k_c)) reference elements, plus
+    ///   O(n_c · k_c) for the weights: O(n · k) for a fixed `referenceMinimum`. Each row of similarities
+    ///   is one pass over a dense matrix of the other side (`_SimilarityRows`).
     /// - Precondition: `configuration.validationError() == nil`.
     public static func merge(_ shards: [WeightedCoreset], task: TaskKind, configuration: Configuration,
                              embedding: (any GradientEmbedding)? = nil) -> Result {
         if let e = configuration.validationError() { preconditionFailure(e) }
         var union: [WeightedCoreset.Element] = []
-        for s in shards { union += s.elements }
+        for (s, shard) in shards.enumerated() {
+            for e in shard.elements {
+                var e = e
+                if e.origin == nil { e.origin = .init(shard: configuration.firstShard + s, position: e.record.position) }
+                union.append(e)
+            }
+        }
         let regression = task == .regression
         func classOf(_ e: WeightedCoreset.Element) -> Int { regression ? 0 : e.classIndex }
 
@@ -97,13 +131,8 @@ public enum CoresetMerge {
             if budget >= idx.count {
                 picks = Array(idx.indices)
             } else {
-                // Weighted ground set: w_i max(0, s_i − cover_i) = max(0, w_i s_i − w_i cover_i) for
-                // w_i >= 0, so rows scaled by the ground weights make the unweighted greedy weighted.
-                var cover = [Float](repeating: 0, count: points.count)
-                let fw = weights.map { Float($0) }
-                picks = _Greedy.lazy(candidateCount: points.count, groundCount: points.count, budget: budget, cover: &cover) { i, row in
-                    for j in 0..<points.count { row[j] = fw[j] * kernel.similarity(points[i], points[j]) }
-                }
+                picks = Self.referenceGreedy(points: points, weights: weights, budget: budget,
+                                             size: configuration.referenceSize(budget: budget), kernel: kernel)
             }
             // Every element's weight to its most similar pick (itself when picked), in union order.
             var pickSlot = [Int](repeating: -1, count: idx.count)
@@ -116,29 +145,36 @@ public enum CoresetMerge {
                 compensation[slot] += abs(carried[slot]) >= abs(w) ? (carried[slot] - t) + w : (w - t) + carried[slot]
                 carried[slot] = t
             }
+            // Nearest pick of every element, block of picks by block (see `blockColumns`).
+            var toPicks = _SimilarityRows(kernel: kernel, points: picks.map { points[$0] })
+            var row = [Float](repeating: 0, count: picks.count)
+            var best = [Float](repeating: -.infinity, count: idx.count), bestSlot = [Int](repeating: 0, count: idx.count)
+            for block in stride(from: 0, to: picks.count, by: Self.blockColumns) {
+                let columns = block..<min(picks.count, block + Self.blockColumns)
+                for i in idx.indices where pickSlot[i] < 0 {
+                    toPicks.fill(points[i], into: &row, columns: columns)
+                    for slot in columns where row[slot] > best[i] { best[i] = row[slot]; bestSlot[i] = slot }
+                }
+            }
             for i in idx.indices {
                 if pickSlot[i] >= 0 {
                     carry(weights[i], to: pickSlot[i])
                     value += weights[i] * Double(kernel.similarity(points[i], points[i]))
-                    continue
+                } else {
+                    carry(weights[i], to: bestSlot[i])
+                    value += weights[i] * Double(best[i])
                 }
-                var best = 0, bestSim = -Float.infinity
-                for (slot, p) in picks.enumerated() {
-                    let s = kernel.similarity(points[i], points[p])
-                    if s > bestSim { best = slot; bestSim = s }
-                }
-                carry(weights[i], to: best)
-                value += weights[i] * Double(bestSim)
             }
             for (slot, p) in picks.enumerated() {
                 let e = union[idx[p]]
-                merged.append(.init(record: e.record, weight: carried[slot] + compensation[slot], classIndex: e.classIndex))
+                merged.append(.init(record: e.record, weight: carried[slot] + compensation[slot], classIndex: e.classIndex, origin: e.origin))
             }
         }
-        // Same order as the selector's output: by class, then id (shards may share ids; keep their order).
-        let order = merged.indices.sorted {
-            (merged[$0].classIndex, merged[$0].record.position, $0) < (merged[$1].classIndex, merged[$1].record.position, $1)
+        // Same order as the selector's output: by class, then id (shards may share ids: then by origin).
+        func key(_ i: Int) -> (Int, UInt64, Int, UInt64) {
+            (merged[i].classIndex, merged[i].record.position, merged[i].origin?.shard ?? 0, merged[i].origin?.position ?? 0)
         }
+        let order = merged.indices.sorted { key($0) < key($1) || (key($0) == key($1) && $0 < $1) }
         return Result(coreset: WeightedCoreset(elements: order.map { merged[$0] }), objective: objective,
                       value: value, ceiling: ceiling, unionCount: union.count)
     }

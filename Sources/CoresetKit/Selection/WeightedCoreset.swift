@@ -11,11 +11,14 @@ public struct WeightedCoreset: Sendable {
         public var weight: Double
         /// Class id (0 for regression).
         public var classIndex: Int
+        /// Where a merged element was selected (`coreset merge`); nil for a shard's own selection.
+        public var origin: CoresetOrigin?
 
-        public init(record: Record, weight: Double, classIndex: Int) {
+        public init(record: Record, weight: Double, classIndex: Int, origin: CoresetOrigin? = nil) {
             self.record = record
             self.weight = weight
             self.classIndex = classIndex
+            self.origin = origin
         }
 
         /// Stable id: the record's position in the stream.

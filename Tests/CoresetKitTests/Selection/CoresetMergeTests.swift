@@ -47,7 +47,9 @@ import Testing
     @Test func oneShardWithRoomIsTheIdentity() {
         var g = _SplitMix64(seed: 9)
         let s = Self.shard(&g, count: 50, classes: 3, integerWeights: false)
+        // Unchanged but for the origin each merged element names (shard 0, its id).
         let sorted = s.elements.sorted { ($0.classIndex, $0.id) < ($1.classIndex, $1.id) }
+            .map { e in var e = e; e.origin = CoresetOrigin(shard: 0, position: e.id); return e }
         for k in [50, 51, 400] {
             let r = CoresetMerge.merge([s], task: .multiclass, configuration: .init(k: k))
             #expect(r.coreset.elements == sorted)
