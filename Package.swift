@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "CoresetKit", targets: ["CoresetKit"]),
         .executable(name: "coreset", targets: ["coreset"]),
+        .library(name: "CoresetCLI", targets: ["CoresetCLI"]),
         // The C interface (Sources/CoresetC/include/coreset.h) as a shared library, libCoresetC.so:
         // how other languages (python/) embed the stage.
         .library(name: "CoresetC", type: .dynamic, targets: ["CoresetC"]),
@@ -33,12 +34,18 @@ let package = Package(
             dependencies: ["CoresetKit"],
             exclude: ["include"]
         ),
-        .executableTarget(
-            name: "coreset",
+        // The command line: option parsing and wiring (a library, so that it can be fuzzed), and the executable
+        // that runs it.
+        .target(
+            name: "CoresetCLI",
             dependencies: [
                 "CoresetKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "coreset",
+            dependencies: ["CoresetCLI"]
         ),
         .testTarget(
             name: "CoresetKitTests",
@@ -51,7 +58,7 @@ let package = Package(
         ),
         .testTarget(
             name: "coresetCLITests",
-            dependencies: ["coreset"]
+            dependencies: ["coreset", "CoresetCLI"]
         ),
     ]
 )

@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// Fuzz targets for coreset's record readers and state readers, kept out of the main package so that a plain
+// Fuzz targets for coreset's record readers, state readers and option parsing, kept out of the main package so that a plain
 // `swift build` / `swift test` never sees them. Build and run with `tools/fuzz/run`.
 import PackageDescription
 
@@ -15,5 +15,8 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: [.product(name: "CoresetKit", package: "coreset")]),
     ] + targets.map { name in
         .executableTarget(name: name, dependencies: ["FuzzSupport", .product(name: "CoresetKit", package: "coreset")])
-    }
+    } + [
+        // The command line (option parsing and validation), through the CoresetCLI library.
+        .executableTarget(name: "FuzzOptions", dependencies: [.product(name: "CoresetCLI", package: "coreset")]),
+    ]
 )

@@ -127,7 +127,7 @@ func checkReadable(_ paths: [String?]) throws(CoresetError) {
 extension InputOptions {
     /// The input files and `more` (a followed file is not checked: like `tail -F`, it may appear later).
     func checkReadable(_ more: String?...) throws(CoresetError) {
-        try coreset.checkReadable(files.map { Optional($0) } + more)
+        try CoresetCLI.checkReadable(files.map { Optional($0) } + more)
     }
 }
 

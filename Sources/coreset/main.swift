@@ -1,0 +1,3 @@
+import CoresetCLI
+
+Coreset.main()
