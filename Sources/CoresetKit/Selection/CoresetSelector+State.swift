@@ -199,8 +199,12 @@ extension CoresetSelector {
         guard c.freeSlots.allSatisfy({ $0 >= 0 && $0 < poolSize && c.pool[$0] == nil }),
               c.slotOfArrival.values.allSatisfy({ $0 >= 0 && $0 < poolSize })
         else { throw _StateReader.Corrupt(offset: r.offset, reason: "bad store slots in class \(id)") }
-        c.refStore = try r.columnStore()
-        c.poolStore = try r.columnStore()
+        // A store grows from 16 columns by doubling to hold the slots in use, so a saved shape wider than
+        // twice what the class can hold is damage (a damaged shape once asked for 1 GB here).
+        let referenceRoom = max(16, refCount, configuration.referenceSize, configuration.referenceFactor * configuration.k,
+                                configuration.window ?? 0)
+        c.refStore = try r.columnStore(maxColumns: 2 * referenceRoom)
+        c.poolStore = try r.columnStore(maxColumns: 2 * max(16, poolSize))
         c.refs = refs
         for s in c.pool.indices { if let e = c.pool[s] { c.poolStore.set(s, e.point.record.features, replacing: nil) } }
         c.residualStride = try r.int()
@@ -315,9 +319,9 @@ extension _StateReader {
         return Dictionary(uniqueKeysWithValues: zip(keys, values))
     }
 
-    mutating func columnStore() throws -> _ColumnStore {
+    mutating func columnStore(maxColumns: Int = 1 << 24) throws -> _ColumnStore {
         let d = try int(), c = try int(), disabled = try bool()
-        guard d >= 0, d <= _ColumnStore.maxDimension, c >= 1, c <= 1 << 24 else {
+        guard d >= 0, d <= _ColumnStore.maxDimension, c >= 1, c <= min(maxColumns, 1 << 24) else {
             throw Corrupt(offset: offset, reason: "bad feature matrix shape \(d) x \(c)")
         }
         return _ColumnStore(dimension: d, columns: c, disabled: disabled)
