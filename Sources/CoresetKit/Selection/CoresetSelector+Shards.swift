@@ -115,7 +115,7 @@ extension CoresetSelector {
     }
 
     func decodeShardState(_ r: inout _StateReader, source: String) throws {
-        arrivals = try r.u64()
+        arrivals = try r.arrival()
         let g = try r.int()
         guard g == shardSelectors.count else {
             throw _StateReader.Corrupt(offset: r.offset, reason: "\(g) shards saved, \(shardSelectors.count) configured")

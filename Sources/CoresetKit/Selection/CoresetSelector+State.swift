@@ -80,7 +80,7 @@ extension CoresetSelector {
                 guard r.atEnd else { throw _StateReader.Corrupt(offset: r.offset, reason: "trailing bytes") }
                 return
             }
-            arrivals = try r.u64()
+            arrivals = try r.arrival()
             decayOrigin = try r.u64()
             latestVersion = try r.int()
             reselectionCount = try r.int()
@@ -172,7 +172,7 @@ extension CoresetSelector {
             _Candidate(point: try r.point(), priority: try r.u64(), dominated: Int32(truncatingIfNeeded: try r.int()), inSample: try r.bool())
         }
         c.refPriority = try r.array { try $0.u64() }
-        let arrivals = try r.array { try $0.u64() }, slots = try r.ints()
+        let arrivals = try r.array { try $0.arrival() }, slots = try r.ints()
         guard arrivals.count == slots.count else { throw _StateReader.Corrupt(offset: r.offset, reason: "slot map lengths differ") }
         c.slotOfArrival = Dictionary(zip(arrivals, slots), uniquingKeysWith: { a, _ in a })
         guard c.slotOfArrival.count == arrivals.count else { throw _StateReader.Corrupt(offset: r.offset, reason: "an arrival stored twice in class \(id)") }
@@ -304,7 +304,15 @@ extension _StateWriter {
 extension _StateReader {
     mutating func point() throws -> _Point {
         let record = try record()
-        return _Point(record: record, residual: try floats(), gradientNorm2: try double(), arrival: try u64(), featureNorm2: try double())
+        let residual = try floats(), gradientNorm2 = try double(), arrival = try self.arrival(), featureNorm2 = try double()
+        return _Point(record: record, residual: residual, gradientNorm2: gradientNorm2, arrival: arrival, featureNorm2: featureNorm2)
+    }
+
+    /// An arrival number: a count of records, so far below 2^62 (window blocks convert it to Int).
+    mutating func arrival() throws -> UInt64 {
+        let a = try u64()
+        guard a < 1 << 62 else { throw Corrupt(offset: offset, reason: "arrival \(a) out of range") }
+        return a
     }
 
     mutating func weight() throws -> _Weight {
