@@ -17,6 +17,6 @@ let package = Package(
         .executableTarget(name: name, dependencies: ["FuzzSupport", .product(name: "CoresetKit", package: "coreset")])
     } + [
         // The command line (option parsing and validation), through the CoresetCLI library.
-        .executableTarget(name: "FuzzOptions", dependencies: [.product(name: "CoresetCLI", package: "coreset")]),
+        .executableTarget(name: "FuzzOptions", dependencies: ["FuzzSupport", .product(name: "CoresetCLI", package: "coreset")]),
     ]
 )

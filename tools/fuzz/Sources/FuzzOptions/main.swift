@@ -1,4 +1,5 @@
 import CoresetCLI
+import FuzzSupport
 import Glibc
 
 /// One fuzz input as a command line (arguments split at NUL and newline bytes) through the option
@@ -8,21 +9,11 @@ import Glibc
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
     let arguments = Coreset.fuzzArguments(UnsafeRawBufferPointer(start: data, count: size))
-    let answer = Coreset.parseOnly(arguments)
-    if answer.isEmpty {
+    if Coreset.parseOnly(arguments).isEmpty {
         _ = "fuzz invariant broken: an empty answer\n".withCString { write(2, $0, strlen($0)) }
         abort()
     }
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzTestOneInput))
+runFuzzer(fuzzTestOneInput)
