@@ -86,6 +86,13 @@ private func stageHandle(_ p: OpaquePointer?) throws(CFailure) -> StageHandle {
     return Unmanaged<StageHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
 }
 
+/// A stage that still takes input (every push starts here).
+private func openStage(_ p: OpaquePointer?) throws(CFailure) -> StageHandle {
+    let h = try stageHandle(p)
+    guard !h.finished else { throw .state("the stage is finished") }
+    return h
+}
+
 private func snapshotHandle(_ p: OpaquePointer?) throws(CFailure) -> SnapshotHandle {
     guard let p else { throw .argument("snapshot is NULL") }
     return Unmanaged<SnapshotHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
@@ -251,6 +258,15 @@ private func checkLabels(_ labels: UnsafePointer<Double>?, _ weights: UnsafePoin
     }
 }
 
+/// The shape, labels and weights of a pushed matrix; false when it has no rows (nothing to push).
+private func checkMatrix(_ h: StageHandle, rows: Int64, cols: Int64, labels: UnsafePointer<Double>?,
+                         weights: UnsafePointer<Double>?) throws(CFailure) -> Bool {
+    try checkShape(rows: rows, cols: cols, maxDimension: h.configuration.reader.maxDimension)
+    guard rows > 0 else { return false }
+    try checkLabels(labels, weights, rows: Int(rows), task: h.configuration.task)
+    return true
+}
+
 private func checkShape(rows: Int64, cols: Int64, maxDimension: Int) throws(CFailure) {
     guard rows >= 0, rows <= maxRows else { throw .argument("rows=\(rows) is out of range") }
     guard cols >= 0, cols <= Int64(maxDimension) else {
@@ -328,11 +344,8 @@ public func coreset_stage_push_dense(
     _ labels: UnsafePointer<Double>?, _ weights: UnsafePointer<Double>?
 ) -> Int32 {
     guarded("coreset_stage_push_dense") { () throws(CFailure) in
-        let h = try stageHandle(stage)
-        guard !h.finished else { throw .state("the stage is finished") }
-        try checkShape(rows: rows, cols: cols, maxDimension: h.configuration.reader.maxDimension)
-        guard rows > 0 else { return }
-        try checkLabels(labels, weights, rows: Int(rows), task: h.configuration.task)
+        let h = try openStage(stage)
+        guard try checkMatrix(h, rows: rows, cols: cols, labels: labels, weights: weights) else { return }
         let records = try denseRecords(x, rows: Int(rows), cols: Int(cols), labels: labels!, weights: weights)
         let stage = h.stage
         runBlocking { await stage.push(records) }
@@ -345,11 +358,8 @@ public func coreset_stage_push_csr(
     _ rows: Int64, _ cols: Int64, _ labels: UnsafePointer<Double>?, _ weights: UnsafePointer<Double>?
 ) -> Int32 {
     guarded("coreset_stage_push_csr") { () throws(CFailure) in
-        let h = try stageHandle(stage)
-        guard !h.finished else { throw .state("the stage is finished") }
-        try checkShape(rows: rows, cols: cols, maxDimension: h.configuration.reader.maxDimension)
-        guard rows > 0 else { return }
-        try checkLabels(labels, weights, rows: Int(rows), task: h.configuration.task)
+        let h = try openStage(stage)
+        guard try checkMatrix(h, rows: rows, cols: cols, labels: labels, weights: weights) else { return }
         try checkCSR(indptr, indices, values, rows: Int(rows), cols: cols)
         var records: [Record] = []
         records.reserveCapacity(Int(rows))
@@ -366,8 +376,7 @@ public func coreset_stage_push_csr(
 @_cdecl("coreset_stage_push_text")
 public func coreset_stage_push_text(_ stage: OpaquePointer?, _ bytes: UnsafePointer<CChar>?, _ length: Int) -> Int32 {
     guarded("coreset_stage_push_text") { () throws(CFailure) in
-        let h = try stageHandle(stage)
-        guard !h.finished else { throw .state("the stage is finished") }
+        let h = try openStage(stage)
         guard length >= 0 else { throw .argument("length is negative") }
         guard length > 0 else { return }
         guard let bytes else { throw .argument("bytes is NULL") }

@@ -269,11 +269,16 @@ public final class StreamingRun {
         if let r = resumed { loop.restore(r.learner) }
 
         let usesMemory = configuration.mode != .onlineOnly
-        var selector = usesMemory && configuration.memory == .coreset
-            ? restoredSelector ?? CoresetSelector(configuration: configuration.selector, task: task) : nil
-        if configuration.selectionThreads > 1 { selector?.useThreads(configuration.selectionThreads) }
-        var reservoir = usesMemory && configuration.memory == .reservoir
-            ? resumed?.ingest.reservoir ?? ReservoirMemory(k: configuration.selector.k, seed: configuration.selector.seed) : nil
+        // An empty memory of the run's kind: at the start, and again after a drift alarm.
+        func freshSelector() -> CoresetSelector {
+            let s = CoresetSelector(configuration: configuration.selector, task: task)
+            if configuration.selectionThreads > 1 { s.useThreads(configuration.selectionThreads) }
+            return s
+        }
+        func freshReservoir() -> ReservoirMemory { ReservoirMemory(k: configuration.selector.k, seed: configuration.selector.seed) }
+        var selector = usesMemory && configuration.memory == .coreset ? restoredSelector ?? freshSelector() : nil
+        if let restoredSelector, configuration.selectionThreads > 1 { restoredSelector.useThreads(configuration.selectionThreads) }
+        var reservoir = usesMemory && configuration.memory == .reservoir ? resumed?.ingest.reservoir ?? freshReservoir() : nil
 
         let channel = BoundedChannel<Message>(capacity: configuration.channelCapacity)
         let finished = _Condition()
@@ -361,13 +366,11 @@ public final class StreamingRun {
                 // state must carry the run's configuration to resume).
                 if let old = selector {
                     reselectionsBefore += old.reselectionCount
-                    let fresh = CoresetSelector(configuration: configuration.selector, task: task)
-                    if configuration.selectionThreads > 1 { fresh.useThreads(configuration.selectionThreads) }
-                    selector = fresh
+                    selector = freshSelector()
                     lastReselections = 0
                     seenModel = 0
                 }
-                if reservoir != nil { reservoir = ReservoirMemory(k: configuration.selector.k, seed: configuration.selector.seed) }
+                if reservoir != nil { reservoir = freshReservoir() }
                 publishedOnce = false
             }
             // Pick up the learner's newest model for gradient-space selection.

@@ -115,19 +115,23 @@ func streamThroughCoreset(_ chunks: [[UInt8]]) async throws -> CoresetStageSnaps
         #expect(seen == [200, 400, 600, 800, 900])
     }
 
+    /// A binary stage of k = 2 fed as "feed", lenient (bad lines counted) or strict (the first one throws).
+    static func smallBinaryStage(strict: Bool) -> CoresetStage {
+        var options = ReaderOptions()
+        options.strict = strict
+        return CoresetStage(configuration: .init(task: .binary, selector: SelectorConfiguration(k: 2, referenceSize: 10, warmUp: 2),
+                                                 reader: options), inputName: "feed")
+    }
+
     @Test func badLinesAreCountedOrStopTheStageInStrictMode() async throws {
         let text = Array("1 1:1\n1 x:1\n-1 2:1\n-1 3:1".utf8)
-        let lenient = CoresetStage(configuration: .init(task: .binary, selector: SelectorConfiguration(k: 2, referenceSize: 10, warmUp: 2)),
-                                   inputName: "feed")
+        let lenient = Self.smallBinaryStage(strict: false)
         try await lenient.push(text: text)
         let s = try await lenient.finish()
         #expect(s.records == 3)  // the unterminated last line counts
         #expect(s.skipped == 1)
         #expect(s.problems == ["feed:2: bad feature index \"x\""])
-        var options = ReaderOptions()
-        options.strict = true
-        let strict = CoresetStage(configuration: .init(task: .binary, selector: SelectorConfiguration(k: 2, referenceSize: 10, warmUp: 2),
-                                                       reader: options), inputName: "feed")
+        let strict = Self.smallBinaryStage(strict: true)
         await #expect(throws: CoresetError.badRecord(input: "feed", line: 2, reason: "bad feature index \"x\"")) {
             try await strict.push(text: text)
         }
@@ -136,18 +140,14 @@ func streamThroughCoreset(_ chunks: [[UInt8]]) async throws -> CoresetStageSnaps
 
     @Test func aBinaryStageRefusesAThirdClass() async throws {
         let text = Array("1 1:1\n-1 2:1\n2 3:1\n1 4:1\n".utf8)
-        let lenient = CoresetStage(configuration: .init(task: .binary, selector: SelectorConfiguration(k: 2, referenceSize: 10, warmUp: 2)),
-                                   inputName: "feed")
+        let lenient = Self.smallBinaryStage(strict: false)
         try await lenient.push(text: text)
         let s = try await lenient.finish()
         #expect(s.records == 3)
         #expect(s.skipped == 1)
         #expect(s.problems.count == 1 && s.problems[0].hasPrefix("feed:3: label 2 is a third class of a binary stage"), "\(s.problems)")
         #expect(Set(s.coreset.elements.map(\.record.label)).isSubset(of: [0, 1]))
-        var options = ReaderOptions()
-        options.strict = true
-        let strict = CoresetStage(configuration: .init(task: .binary, selector: SelectorConfiguration(k: 2, referenceSize: 10, warmUp: 2),
-                                                       reader: options), inputName: "feed")
+        let strict = Self.smallBinaryStage(strict: true)
         await #expect(throws: CoresetError.self) { try await strict.push(text: text) }
         #expect(await strict.snapshot().records == 2)
     }
