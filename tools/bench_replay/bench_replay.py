@@ -96,11 +96,11 @@ def rel(path):
     return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
 
 
-def run_timed(binary, train, test, method, k, seed, timeout):
+def run_timed(binary, train, test, method, k, seed, timeout, run_args=()):
     """One `coreset run`: the parsed `name<TAB>value` summary, wall seconds and the child's peak RSS (os.wait4)."""
     cmd = [binary, "run", train, "--test", test, "-q", "--seed", str(seed)] + METHOD_FLAGS[method]
     if method != "online":
-        cmd += ["-k", str(k)]
+        cmd += ["-k", str(k)] + list(run_args)
     t0 = time.monotonic()
     with open(os.devnull, "rb") as devnull:
         p = subprocess.Popen(cmd, stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -447,6 +447,9 @@ def main():
     ap.add_argument("--ks", type=float, nargs="+", default=None, help="k in percent of the training part "
                     "(default: 1 10)")
     ap.add_argument("--quick", action="store_true", help="seed 0, k = 1%%, small streams (explicit flags win)")
+    ap.add_argument("--run-args", default="",
+                    help="extra flags for every run that keeps a memory (coreset, reservoir, --drift off), e.g. "
+                         "'--final-epochs 5'; online-only runs ignore them (tools/bench_replay/final_epochs.md)")
     ap.add_argument("--no-drift-off", action="store_true",
                     help="skip the extra coreset run with --drift off (the drift guard's effect column)")
     ap.add_argument("--timeout", type=float, default=None, help="seconds per run before it is killed "
@@ -505,7 +508,8 @@ def main():
         return
 
     def key(r):
-        return (r["stream"], r["seed"], r["method"], None if r["method"] == "online" else r["k_pct"], r["bin_sha"])
+        return (r["stream"], r["seed"], r["method"], None if r["method"] == "online" else r["k_pct"], r["bin_sha"],
+                r.get("run_args", ""))
 
     reuse = {key(r): r for r in old if r.get("status") == "ok"}
     rows = []
@@ -526,13 +530,15 @@ def main():
             for method, pct, k in jobs:
                 done += 1
                 base = {"stream": s, "kind": make_streams.STREAMS[s][0], "seed": seed, "method": method,
-                        "k_pct": pct, "k": k, "n_train": n_train, "n_test": built["n_test"], "bin_sha": bin_sha}
+                        "k_pct": pct, "k": k, "n_train": n_train, "n_test": built["n_test"], "bin_sha": bin_sha,
+                        "run_args": args.run_args}
                 prev = reuse.get(key(base))
                 if prev is not None:
                     rows.append(prev)
                     log(f"[{done}/{planned}] {s} seed {seed} {method} k={k}: reused")
                     continue
-                r = run_timed(binary, built["train_path"], built["test_path"], method, k, seed, args.timeout)
+                r = run_timed(binary, built["train_path"], built["test_path"], method, k, seed, args.timeout,
+                              shlex.split(args.run_args))
                 row = dict(base, **r)
                 rows.append(row)
                 with open(rows_path, "w") as f:
