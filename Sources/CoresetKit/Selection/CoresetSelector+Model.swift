@@ -118,7 +118,8 @@ extension CoresetSelector {
             kernel = _Kernel.make(configuration.similarity, embedding: snapshot, sample: sample, featureDots: dots)
         }
         if matchesGradients { for case let c? in classes { moveGradientSum(c, old: oldSums[c.id]) } }
-        guard configuration.algorithm != .greedy else { return }
+        // Greedy and sample-greedy choose at read-out, from points now embedded at the new snapshot.
+        guard configuration.algorithm != .greedy && configuration.algorithm != .sampleGreedy else { return }
         for case let c? in classes where c.started { reselectClass(c) }
     }
 

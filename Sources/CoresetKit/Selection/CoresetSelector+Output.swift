@@ -16,6 +16,7 @@ extension CoresetSelector {
         func picks(_ c: _ClassState) -> [(point: _Point, weight: Double)] {
             let b = budgets[c.id]
             if configuration.algorithm == .greedy { return offlineGreedy(c.liveAll, budget: b) }
+            if configuration.algorithm == .sampleGreedy { return sampleGreedy(c, budget: b) }
             return c.started ? fromSieves(c, budget: b) : offlineGreedy(c.refs, budget: b)
         }
         // Each class's read-out reads only that class: on its lane, like its records.
@@ -119,6 +120,7 @@ extension CoresetSelector {
     /// Class c's elements at `budget`, before weights: what `coreset` answers with for the class.
     func classPicks(_ c: _ClassState, budget: Int) -> [_Point] {
         if configuration.algorithm == .greedy { return greedyPicks(c.liveAll, budget: budget) }
+        if configuration.algorithm == .sampleGreedy { return samplePicks(c, budget: budget, refs: c.refs) }
         if !c.started { return greedyPicks(c.refs, budget: budget) }
         return sievePicks(c, budget: budget)
     }
@@ -126,6 +128,7 @@ extension CoresetSelector {
     /// Class c's weight (decay-scaled units, as `coreset` before `decayFactorNow`) moved onto `chosen`.
     func classWeights(_ c: _ClassState, onto chosen: [_Point]) -> [Double] {
         if configuration.algorithm == .greedy { return nearestWeights(c.liveAll, onto: chosen) }
+        if configuration.algorithm == .sampleGreedy { return sampleWeights(c, onto: chosen) }
         if !c.started { return nearestWeights(c.refs, onto: chosen) }
         return sieveWeights(c, onto: chosen)
     }
@@ -433,29 +436,31 @@ struct _NearestIndex {
         !(store.disabled || p.record.features.isDensePrefix || !flat || p.residual.count != stride)
     }
 
-    /// row[j] = kernel.similarity(p, set[j]) for every element, the same values as the per-pair kernel.
-    mutating func similarities(of p: _Point, into row: inout [Float]) {
+    /// row[j] = kernel.similarity(p, set[j]) for every element j >= `from` (the others are left as
+    /// they were), the same values as the per-pair kernel.
+    mutating func similarities(of p: _Point, from: Int = 0, into row: inout [Float]) {
         let n = set.count
         if row.count != n { row = [Float](repeating: 0, count: n) }
         let k = kernel
         guard usesStore(p) else {
             set.withUnsafeBufferPointer { q in
-                for j in 0..<n { row[j] = k.similarity(p, at: q.baseAddress! + j) }
+                for j in from..<n { row[j] = k.similarity(p, at: q.baseAddress! + j) }
             }
             return
         }
-        store.dots(p.record.features, count: n, into: &dots)
+        guard from < n else { return }
+        store.dots(p.record.features, count: n, from: from, into: &dots)
         let kind = k.kind, an = p.gradientNorm2, bias = k.bias, K = stride
         dots.withUnsafeBufferPointer { d in
             norms.withUnsafeBufferPointer { bn in
                 row.withUnsafeMutableBufferPointer { out in
                     if K == 0 {
-                        for j in 0..<n { out[j] = _Kernel.similarity(kind, an, bn[j], inner: Double(d[j])) }
+                        for j in from..<n { out[j] = _Kernel.similarity(kind, an, bn[j], inner: Double(d[j])) }
                         return
                     }
                     p.residual.withUnsafeBufferPointer { pr in
                         residuals.withUnsafeBufferPointer { rr in
-                            for j in 0..<n {
+                            for j in from..<n {
                                 var rd = 0.0
                                 let base = j * K
                                 for t in 0..<K { rd += Double(pr[t]) * Double(rr[base + t]) }

@@ -86,6 +86,10 @@ public final class CoresetSelector {
     /// Largest candidate × reference matrix a re-selection keeps in memory (floats); past it, rows are
     /// recomputed where needed (`reselectClass`). A variable so tests can force that path.
     var reselectionRowBudget = 1 << 25
+    /// Most references one greedy of `sampleGreedy` sees (`CoresetSelector+SampleGreedy`): a cell's
+    /// matrix is at most 4096² floats (64 MB), and past it a read-out grows linearly with the reservoir.
+    /// A variable so tests can split small reservoirs.
+    var sampleCellLimit = 4096
 
     /// Records offered so far.
     public var recordsSeen: Int { Int(arrivals) }
@@ -208,6 +212,7 @@ public final class CoresetSelector {
                 b += c.maxCapacity * (Int(Foundation_log(2 * (1 + eps)) / log1pe) + 2) + Int((k * (1 + eps) / eps).rounded(.up))
             case .threeSieves: b += c.maxCapacity
             case .greedy: return Int.max
+            case .sampleGreedy: break  // nothing is stored between read-outs
             }
         }
         return b
@@ -316,7 +321,8 @@ public final class CoresetSelector {
         }
         // What the class's own step needs is read here, so the step may run on another thread.
         let ordinal = cls.seen
-        if let lanes {
+        // A sample step is a reservoir draw: cheaper inline than handed to a worker.
+        if let lanes, configuration.algorithm != .sampleGreedy {
             lanes.submit(cid) { [self] in classStep(point, in: cls, ordinal: ordinal, capacity: capacity, weight: scaled) }
         } else {
             classStep(point, in: cls, ordinal: ordinal, capacity: capacity, weight: scaled)
@@ -328,6 +334,10 @@ public final class CoresetSelector {
     func classStep(_ point: _Point, in cls: _ClassState, ordinal: Int, capacity: Int, weight: Double) {
         cls.capacity = capacity
         if cls.started { cls.maxCapacity = max(cls.maxCapacity, capacity) }
+        if configuration.algorithm == .sampleGreedy {
+            sampleStep(point, in: cls, ordinal: ordinal, weight: weight)
+            return
+        }
         if !cls.started {
             if configuration.window != nil {
                 windowAdmit(point, in: cls, selfSlot: nil, poolSims: [])
@@ -387,7 +397,7 @@ public final class CoresetSelector {
         settle()
         for s in shardSelectors { s.finish() }
         if !scaleFixed && warmUpBuffer.count >= 1 { fixScale(from: warmUpBuffer) }
-        guard configuration.algorithm != .greedy else { return }
+        guard configuration.algorithm != .greedy && configuration.algorithm != .sampleGreedy else { return }
         for case let c? in classes where !c.started && c.refCount > 0 { start(c) }
     }
 
@@ -790,7 +800,7 @@ public final class CoresetSelector {
                 c.sieves[0].level = lo
             }
             return
-        case .greedy:
+        case .greedy, .sampleGreedy:
             return
         }
         if hi < lo { hi = lo }

@@ -230,6 +230,61 @@ enum _Greedy {
         return picked
     }
 
+    /// Σ_i max(0, row_i − cover_i) in Float, 16 SIMD lanes (the same terms as `gain`, summed in a
+    /// fixed order, so the result is deterministic; it differs from `gain`'s Double sum by rounding).
+    @inline(__always)
+    static func fastGain(_ rb: UnsafePointer<Float>, _ cb: UnsafePointer<Float>, _ n: Int) -> Float {
+        let rp = UnsafeRawPointer(rb), cp = UnsafeRawPointer(cb)
+        let zero = SIMD8<Float>()
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+        let blocks = n / 16
+        var b = 0
+        while b < blocks {
+            let o = b &* 64
+            let d0 = rp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) - cp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            let d1 = rp.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self) - cp.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
+            a0 += d0.replacing(with: zero, where: d0 .< zero)
+            a1 += d1.replacing(with: zero, where: d1 .< zero)
+            b &+= 1
+        }
+        var s = (a0 + a1).sum()
+        var i = blocks &* 16
+        while i < n {
+            let d = rb[i] - cb[i]
+            s += d > 0 ? d : 0
+            i &+= 1
+        }
+        return s
+    }
+
+    /// Lazy greedy with candidates = ground set = the `count` points of a similarity matrix held in
+    /// memory (row-major `count` × `count`): rows are read in place and gains summed in Float SIMD
+    /// (`fastGain`), so a step costs a pass over one row. Ties go to the lower index.
+    static func lazyOnMatrix(_ matrix: [Float], count n: Int, budget: Int) -> [Int] {
+        guard budget > 0, n > 0, matrix.count >= n * n else { return [] }
+        var cover = [Float](repeating: 0, count: n)
+        var picked: [Int] = []
+        picked.reserveCapacity(min(budget, n))
+        matrix.withUnsafeBufferPointer { m in
+            cover.withUnsafeMutableBufferPointer { cv in
+                let base = m.baseAddress!, cb = cv.baseAddress!
+                var heap = _GainHeap()
+                for i in 0..<n { heap.push(Double(fastGain(base + i * n, cb, n)), i) }
+                while picked.count < budget, let top = heap.pop() {
+                    let row = base + top.index * n
+                    let fresh = Double(fastGain(row, cb, n))
+                    if let next = heap.top, _GainHeap.before(next.gain, next.index, fresh, top.index) {
+                        heap.push(fresh, top.index)
+                        continue
+                    }
+                    picked.append(top.index)
+                    for j in 0..<n where row[j] > cb[j] { cb[j] = row[j] }
+                }
+            }
+        }
+        return picked
+    }
+
     /// Naive greedy (every gain recomputed every step); the reference lazy greedy must match.
     static func naive(candidateCount n: Int, groundCount g: Int, budget: Int, cover: inout [Float],
                       fillRow: (Int, inout [Float]) -> Void) -> [Int] {

@@ -17,6 +17,12 @@ public struct SelectorConfiguration: Sendable, Hashable {
         /// Offline lazy greedy (Minoux 1978) on every record, as in CRAIG (Mirzasoleiman et al., ICML 2020).
         /// Keeps the whole stream in memory: 1 - 1/e, the reference for quality.
         case greedy
+        /// Lazy greedy on each class's uniform reservoir, run when the coreset is read out
+        /// (`CoresetSelector+SampleGreedy`): O(1) per record (a reservoir draw and the class's weight
+        /// sums), so the stream is read at about the speed of parsing; the facility location is
+        /// maximised over the reservoir (ground set = candidates), split into cells of nearby
+        /// references when it is large, so a read-out costs O(R · min(R, cell)) similarities.
+        case sampleGreedy = "sample-greedy"
     }
 
     /// The similarity s(i, j) >= 0 inside the facility-location objective.
