@@ -17,8 +17,13 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .short, help: "Coreset size: elements in total, shared across classes.")
     var k: Int = 1000
 
-    @Option(name: .long, help: "Streaming algorithm: sieve, sieve++, three-sieves, or greedy (offline lazy greedy; keeps the stream in memory).")
-    var algorithm: SelectorConfiguration.Algorithm = .sieveStreamingPlusPlus
+    @Option(name: .customLong("algorithm"), help: "Algorithm: sample-greedy (the default: a uniform reservoir per class while reading, lazy greedy over it when the coreset is read out; reads at about the speed of parsing), sieve, sieve++ (the default with --window or --half-life), three-sieves, or greedy (offline lazy greedy; keeps the stream in memory).")
+    var algorithmChoice: SelectorConfiguration.Algorithm?
+
+    /// `--algorithm`, else sample-greedy, or sieve++ where a window or half-life needs a streaming sieve.
+    var algorithm: SelectorConfiguration.Algorithm {
+        algorithmChoice ?? (window != nil || halfLife != nil ? .sieveStreamingPlusPlus : .sampleGreedy)
+    }
 
     @Option(name: .long, help: "Step of the threshold grid (1+epsilon)^i.")
     var epsilon: Double = 0.1
@@ -74,6 +79,9 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Candidate screen: once a class's sieves run, a record is offered to them with probability min(1, F x its reservoir size / its records so far); the others still count in the weights, at the cost of reading them. 0 offers every record (slower, the same quality within the run-to-run spread; see docs/selection-cost.md).")
     var candidateFactor: Double = SelectorConfiguration.defaultCandidateFactor
 
+    @Option(name: .long, help: "sample-greedy: most references one greedy sees; a larger class reservoir is split into cells of nearby references, each choosing its share of k (a read-out costs O(reservoir x this) similarities).")
+    var cellSize: Int = SelectorConfiguration.defaultCellSize
+
     var configuration: SelectorConfiguration {
         let sim: SelectorConfiguration.Similarity
         // --saturation alone implies cosine.
@@ -86,7 +94,7 @@ struct SelectionOptions: ParsableArguments {
             k: k, algorithm: algorithm, epsilon: epsilon, threeSievesPatience: patience, similarity: sim,
             space: space, budgetSplit: perClass, referenceSize: referenceSize, referenceFactor: referenceFactor, warmUp: warmUp, window: window,
             halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed, shards: shards, weighting: weighting,
-            candidateFactor: candidateFactor)
+            candidateFactor: candidateFactor, cellSize: cellSize)
     }
 
     func validate() throws {

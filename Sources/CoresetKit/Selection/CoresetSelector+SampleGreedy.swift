@@ -6,7 +6,7 @@
 /// the class's budget, so reading cost O(k) similarities per record (census_kdd, k = 10,000: 194x the
 /// time of `coreset stats`). Here a record costs a reservoir draw and two sums, whatever k is, and the
 /// quadratic work moves to the read-out, where it is bounded: the reservoir is split into cells of at
-/// most `sampleCellLimit` (4096) nearby references (a tree of two-pole splits under the kernel's own
+/// most `SelectorConfiguration.cellSize` (4096) nearby references (a tree of two-pole splits under the kernel's own
 /// similarity), each cell chooses its share of the budget with its own references as ground set, so a
 /// read-out costs O(R · min(R, cell)) similarities instead of O(R²). Facility-location gains are local,
 /// so cells of nearby points lose little of the objective (GreeDi's argument, with locality).
@@ -135,12 +135,12 @@ extension CoresetSelector {
         return gram
     }
 
-    /// Splits the references into cells of at most `sampleCellLimit` by repeated two-pole splits: in a
+    /// Splits the references into cells of at most `cellSize` by repeated two-pole splits: in a
     /// cell too large, b is the reference least similar to the cell's first, c the one least similar
     /// to b, and the cell is cut in halves at the median of s(x, b) − s(x, c). Deterministic (ties by
     /// index), O(R log(R / limit)) similarities. Each cell's indices are in increasing order.
     func sampleCells(_ refs: [_Point]) -> [[Int]] {
-        let limit = max(2, sampleCellLimit)
+        let limit = max(2, configuration.cellSize)
         guard refs.count > limit else { return [Array(refs.indices)] }
         let k = kernel
         return refs.withUnsafeBufferPointer { q -> [[Int]] in

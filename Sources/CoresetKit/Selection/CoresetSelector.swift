@@ -86,10 +86,6 @@ public final class CoresetSelector {
     /// Largest candidate × reference matrix a re-selection keeps in memory (floats); past it, rows are
     /// recomputed where needed (`reselectClass`). A variable so tests can force that path.
     var reselectionRowBudget = 1 << 25
-    /// Most references one greedy of `sampleGreedy` sees (`CoresetSelector+SampleGreedy`): a cell's
-    /// matrix is at most 4096² floats (64 MB), and past it a read-out grows linearly with the reservoir.
-    /// A variable so tests can split small reservoirs.
-    var sampleCellLimit = 4096
 
     /// Records offered so far.
     public var recordsSeen: Int { Int(arrivals) }
@@ -414,6 +410,10 @@ public final class CoresetSelector {
         let c = _ClassState(id: id, seed: configuration.seed, referenceSize: configuration.referenceSize,
                             keepsReferenceFeatures: configuration.window != nil)
         c.residualStride = kernel.embedding?.residualCount ?? 0
+        // Sample-greedy compares nothing with its references while streaming: they keep their features
+        // as records (a store would cost an update per reservoir replacement), and the read-out lays
+        // out each cell's own matrix.
+        if configuration.algorithm == .sampleGreedy { c.refStore = _ColumnStore(dimension: 0, columns: 1, disabled: true) }
         // A class first seen while a snapshot is in use: its sum is exact from its first record.
         if matchesGradients, let e = kernel.embedding { c.gradientSum.reset(residualCount: e.residualCount, hasBias: e.hasBias) }
         classes[id] = c

@@ -153,6 +153,11 @@ public struct SelectorConfiguration: Sendable, Hashable {
     /// within the seed spread of offering every record (tools/bench_selection, census_kdd and mnist, k = 100
     /// and 1000, three seeds; 2 and 4 lost objective on census_kdd at k = 1000; docs/selection-cost.md).
     public var candidateFactor: Double
+    /// `sampleGreedy`: most references one greedy sees. A class's reservoir larger than this is split
+    /// into cells of nearby references, each choosing its share of the budget
+    /// (`CoresetSelector+SampleGreedy`): a read-out then costs O(R · cellSize) similarities instead of
+    /// O(R²), and memory O(cellSize²) floats. Read-out only: not part of the selector's state.
+    public var cellSize: Int
 
     public init(
         k: Int,
@@ -172,7 +177,8 @@ public struct SelectorConfiguration: Sendable, Hashable {
         seed: UInt64 = 0,
         shards: Int = 1,
         weighting: Weighting = .gradientMatch,
-        candidateFactor: Double = SelectorConfiguration.defaultCandidateFactor
+        candidateFactor: Double = SelectorConfiguration.defaultCandidateFactor,
+        cellSize: Int = SelectorConfiguration.defaultCellSize
     ) {
         self.k = k
         self.algorithm = algorithm
@@ -192,10 +198,14 @@ public struct SelectorConfiguration: Sendable, Hashable {
         self.shards = shards
         self.weighting = weighting
         self.candidateFactor = candidateFactor
+        self.cellSize = cellSize
     }
 
     /// The default `candidateFactor`.
     public static let defaultCandidateFactor = 8.0
+
+    /// The default `cellSize`.
+    public static let defaultCellSize = 4096
 
     /// The configuration of shard `s` of `shards`: k/g of the budget (the remainder to the first
     /// shards), the window and half-life in the shard's own records (it gets every g-th record: the
@@ -237,6 +247,11 @@ public struct SelectorConfiguration: Sendable, Hashable {
         if window != nil && halfLife != nil { return "use either a window or a half-life, not both" }
         if shards < 1 || shards > min(k, Self.maxShards) { return "the number of shards must be in 1...k (and at most \(Self.maxShards))" }
         if !(candidateFactor >= 0 && candidateFactor.isFinite) { return "the candidate factor must be a non-negative number" }
+        if !(2...(1 << 15)).contains(cellSize) { return "the cell size must be in 2...32768 references" }
+        // Its reservoir is Algorithm R's and its weights one sum per class: nothing expires or decays.
+        if algorithm == .sampleGreedy && (window != nil || halfLife != nil) {
+            return "sample-greedy keeps no window or half-life: use --algorithm sieve++ (the default with them)"
+        }
         return nil
     }
 }

@@ -63,7 +63,7 @@ struct _ColumnStore {
     }
 
     private mutating func ensureDimension(_ d: Int) {
-        guard d > dimension else { return }
+        guard d > dimension, !disabled else { return }
         if d > Self.maxDimension { disabled = true; data = []; rowBits = []; words = 0; return }
         // Grow by an eighth, not double: the rows are zero-filled (resident), and a stream's largest index
         // creeps up over its first records (mnist: doubling left up to twice the 780 rows it needs, 117 MB

@@ -117,8 +117,9 @@ import Testing
             let far = i % 2 == 1
             return Record(label: 0, features: FeatureVector(dense: [far ? 100 + u() : u(), u()]), position: UInt64(i))
         }
-        let s = CoresetSelector(configuration: Self.config(k: 20, referenceSize: 400), task: .binary)
-        s.sampleCellLimit = 200
+        var cfg = Self.config(k: 20, referenceSize: 400)
+        cfg.cellSize = 200
+        let s = CoresetSelector(configuration: cfg, task: .binary)
         Self.run(s, records, batch: 50)
         s.finish()
         let refs = s.classes[0]!.refs
