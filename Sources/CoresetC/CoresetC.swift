@@ -156,8 +156,11 @@ func parseStageConfiguration(_ text: String) throws(CFailure) -> CoresetStageCon
 
     guard let task = try choice("task", TaskKind.self) else { throw .argument("task= is required (binary, multiclass or regression)") }
     guard let k = try number("k", Int.self) else { throw .argument("k= is required") }
-    var selector = SelectorConfiguration(k: k)
-    if let v = try choice("algorithm", SelectorConfiguration.Algorithm.self) { selector.algorithm = v }
+    // As the command line: sample-greedy, or sieve++ where a window or half-life needs a streaming sieve;
+    // the reservoir defaults follow the algorithm.
+    let windowed = string("window") != nil || string("half-life") != nil
+    let algorithm = try choice("algorithm", SelectorConfiguration.Algorithm.self) ?? (windowed ? .sieveStreamingPlusPlus : .sampleGreedy)
+    var selector = SelectorConfiguration(k: k, algorithm: algorithm)
     if let v = try number("epsilon", Double.self) { selector.epsilon = v }
     if let v = try number("patience", Int.self) { selector.threeSievesPatience = v }
     let gamma = try number("gamma", Double.self), saturation = try number("saturation", Double.self)
@@ -182,6 +185,7 @@ func parseStageConfiguration(_ text: String) throws(CFailure) -> CoresetStageCon
     if let v = try number("shards", Int.self) { selector.shards = v }
     if let v = try choice("weighting", SelectorConfiguration.Weighting.self) { selector.weighting = v }
     if let v = try number("candidate-factor", Double.self) { selector.candidateFactor = v }
+    if let v = try number("cell-size", Int.self) { selector.cellSize = v }
 
     var reader = ReaderOptions()
     if let v = try choice("format", RecordFormat.self) { reader.format = v }

@@ -46,11 +46,11 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Budget split across classes: proportional (CRAIG) or equal.")
     var perClass: SelectorConfiguration.BudgetSplit = .proportional
 
-    @Option(name: .long, help: "Smallest per-class reference reservoir: the records the objective is measured on while streaming. A class's reservoir holds max(this, --reference-factor x the class's share of k) records.")
-    var referenceSize: Int = 1000
+    @Option(name: .long, help: "Smallest per-class reference reservoir: the records the objective is measured on (the ground set). A class's reservoir holds max(this, --reference-factor x the class's share of k) records. Default: 4000 for sample-greedy, 1000 for the sieves (their time per record grows with it).")
+    var referenceSize: Int?
 
-    @Option(name: .long, help: "Reference records per element of a class's budget (see --reference-size), so every class has at least its budget of candidates and the coreset has k elements; 0 keeps every reservoir at --reference-size.")
-    var referenceFactor: Int = 2
+    @Option(name: .long, help: "Reference records per element of a class's budget (see --reference-size), so every class has at least its budget of candidates and the coreset has k elements; 0 keeps every reservoir at --reference-size. Default: 8 for sample-greedy, 2 for the sieves.")
+    var referenceFactor: Int?
 
     @Option(name: .long, help: "Records from which the similarity scale is fixed.")
     var warmUp: Int = 500
@@ -111,7 +111,7 @@ extension SelectionOptions {
     /// Why a coreset (or replay memory) can hold fewer than k elements with these options.
     var shortfallReason: String {
         if referenceFactor == 0 {
-            return "a class's candidates (its stored elements and its \(referenceSize)-record reference reservoir) were fewer than its budget; raise --reference-size, or drop --reference-factor 0"
+            return "a class's candidates (its stored elements and its \(configuration.referenceSize)-record reference reservoir) were fewer than its budget; raise --reference-size, or drop --reference-factor 0"
         }
         return "a class had fewer candidates than its budget (its reservoir holds max(--reference-size, --reference-factor x its share) records): it sent fewer records than its budget"
             + (window != nil ? " in the window" : "") + (halfLife != nil ? ", or its --half-life budget outgrew its share by record count" : "")

@@ -8,11 +8,11 @@ Usage (from the repository root):
 Yardsticks (issue 22): `zstd -dc FILE | wc -l` and `coreset stats FILE` (reading), and `coreset run --memory
 reservoir` (a uniform replay memory of the same k). Against them, on census_kdd and mnist (train files):
 
-  select, feature space   `select -k K` with the candidate screen (the default) and without it
-                          (`--candidate-factor 0`, the selection before the screen), K = 100 ... 20,000;
+  select, feature space   `select -k K` at its defaults (sample-greedy) and with `--algorithm sieve++` (the
+                          default before 2026-12-07: Sieve-Streaming++ with the candidate screen), K = 100 ... 20,000;
   select, gradient space  the same with `--model M` (a model trained by `coreset train` beforehand, not timed);
-  run                     `run -k K` at its defaults against `run -k K --memory reservoir`, K = 1% and 10%
-                          of the stream, wall time and peak RSS.
+  run                     `run -k K` at its defaults, and with `--algorithm sieve++`, against `run -k K --memory
+                          reservoir`, K = 1%, 10% of the stream and 10,000: wall time and peak RSS.
 
 Every command is run `--repeats` times, interleaved (configuration by configuration within a round), each its own
 process; the tables give medians and ratios of medians. Selection time is counted whole: the wall time of the
@@ -36,6 +36,7 @@ BIN = os.path.join(ROOT, ".build", "release", "coreset")
 DATASETS = [("census_kdd", "census_kdd/census_kdd.train.svm.zst"), ("mnist", "mnist/mnist.train.svm.zst")]
 KS = [100, 300, 1000, 3000, 10000, 20000]
 QUICK_KS = [100, 1000, 10000]
+RUN_KS = ["1%", "10%", "10000"]
 
 
 def log(msg):
@@ -60,13 +61,18 @@ def timed(cmd, shell=False):
     return seconds, usage.ru_maxrss / 1024.0
 
 
+def run_k(label, n):
+    """The k of a run label: "1%" of n records, or a count."""
+    return max(1, n * int(label[:-1]) // 100) if label.endswith("%") else int(label)
+
+
 def expensive(name, n):
-    """The k of a command that costs minutes at large k (the unscreened select, a coreset run), else 0."""
+    """The k of a command that costs minutes at large k (the sieve++ select, a coreset run), else 0."""
     parts = name.split()
-    if parts[0] == "select" and "unscreened" in name:
+    if parts[0] == "select" and "sieve++" in name:
         return int(parts[1][2:])
     if parts[0] == "run" and "reservoir" not in name:
-        return n * int(parts[1][2:-1]) // 100
+        return run_k(parts[1][2:], n)
     return 0
 
 
@@ -84,7 +90,9 @@ def main():
     ap.add_argument("--datasets", help="comma-separated subset of census_kdd,mnist")
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--once-above", type=int, default=3000,
-                    help="above this k, run the unscreened select and the coreset run once (not --repeats times)")
+                    help="above this k, run the sieve++ select and the coreset runs once (not --repeats times)")
+    ap.add_argument("--old-run-max-k", type=int, default=10000,
+                    help="skip `run --algorithm sieve++` above this k (census_kdd at 10%% took 17 minutes a run)")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     if not args.skip_build:
@@ -112,18 +120,19 @@ def main():
         subprocess.run([BIN, "train", path, "--epochs", "1", "--model-out", model, "-q"], check=True,
                        stdout=subprocess.DEVNULL)
         cmds = [("zstd -dc | wc -l", f"zstd -dc '{path}' | wc -l", True), ("stats", [BIN, "stats", path, "-q"], False)]
+        old = ["--algorithm", "sieve++"]
         for k in ks:
             cmds.append((f"select k={k}", [BIN, "select", "-k", str(k), path, "-q"], False))
-            cmds.append((f"select k={k} unscreened", [BIN, "select", "-k", str(k), "--candidate-factor", "0", path, "-q"], False))
+            cmds.append((f"select k={k} sieve++", [BIN, "select", "-k", str(k), *old, path, "-q"], False))
             cmds.append((f"select k={k} --model", [BIN, "select", "-k", str(k), "--model", model, path, "-q"], False))
-            cmds.append((f"select k={k} --model unscreened",
-                         [BIN, "select", "-k", str(k), "--model", model, "--candidate-factor", "0", path, "-q"], False))
-        for pct in (1, 10):
-            k = max(1, n * pct // 100)
-            cmds.append((f"run k={pct}% reservoir", [BIN, "run", "-k", str(k), "--memory", "reservoir", path, "-q"], False))
-            cmds.append((f"run k={pct}%", [BIN, "run", "-k", str(k), path, "-q"], False))
-            if pct == 1:  # unscreened at 10% takes minutes a run (census_kdd)
-                cmds.append((f"run k={pct}% unscreened", [BIN, "run", "-k", str(k), "--candidate-factor", "0", path, "-q"], False))
+            cmds.append((f"select k={k} --model sieve++",
+                         [BIN, "select", "-k", str(k), "--model", model, *old, path, "-q"], False))
+        for label in RUN_KS:
+            k = run_k(label, n)
+            cmds.append((f"run k={label} reservoir", [BIN, "run", "-k", str(k), "--memory", "reservoir", path, "-q"], False))
+            cmds.append((f"run k={label}", [BIN, "run", "-k", str(k), path, "-q"], False))
+            if k <= args.old_run_max_k:
+                cmds.append((f"run k={label} sieve++", [BIN, "run", "-k", str(k), *old, path, "-q"], False))
         plan[data] = (n, cmds)
     for r in range(args.repeats):
         log(f"round {r + 1} of {args.repeats}")
@@ -154,22 +163,24 @@ def main():
         md += [f"## {data} ({n:,} records)", "",
                f"Reading: `zstd -dc | wc -l` {med(data, 'zstd -dc | wc -l'):.3f} s, `coreset stats` {stats:.3f} s "
                f"({stats / med(data, 'zstd -dc | wc -l'):.1f}x).", "",
-               "| k | select | x stats | unscreened | x stats | screen speed-up | --model | x stats | --model unscreened | x stats |",
+               "| k | select (default) | x stats | sieve++ (old) | x stats | old / new | --model | x stats | --model sieve++ | x stats |",
                "|---|---|---|---|---|---|---|---|---|---|"]
         for k in ks:
-            a, b = med(data, f"select k={k}"), med(data, f"select k={k} unscreened")
-            c, d = med(data, f"select k={k} --model"), med(data, f"select k={k} --model unscreened")
-            once = "" if len(rows[(data, f"select k={k} unscreened")]) > 1 else " (1 run)"
+            a, b = med(data, f"select k={k}"), med(data, f"select k={k} sieve++")
+            c, d = med(data, f"select k={k} --model"), med(data, f"select k={k} --model sieve++")
+            once = "" if len(rows[(data, f"select k={k} sieve++")]) > 1 else " (1 run)"
             md.append(f"| {k:,} | {a:.2f} s | {a / stats:.1f}x | {b:.2f} s{once} | {b / stats:.1f}x | {b / a:.1f}x "
                       f"| {c:.2f} s | {c / stats:.1f}x | {d:.2f} s{once} | {d / stats:.1f}x |")
-        md += ["", "| run | reservoir | default (coreset) | x reservoir | unscreened | x reservoir | peak RSS reservoir / default |",
+        md += ["", "| run | reservoir | default | x reservoir | sieve++ (old) | x reservoir | peak RSS reservoir / default |",
                "|---|---|---|---|---|---|---|"]
-        for pct in (1, 10):
-            r0, r1 = med(data, f"run k={pct}% reservoir"), med(data, f"run k={pct}%")
-            r2 = med(data, f"run k={pct}% unscreened") or float("nan")
-            m0, m1 = med(data, f"run k={pct}% reservoir", 1), med(data, f"run k={pct}%", 1)
-            once = "" if len(rows[(data, f"run k={pct}%")]) > 1 else " (1 run)"
-            md.append(f"| k = {pct}% | {r0:.2f} s | {r1:.2f} s{once} | {r1 / r0:.1f}x | {r2:.2f} s | {r2 / r0:.1f}x "
+        for label in RUN_KS:
+            k = run_k(label, n)
+            r0, r1 = med(data, f"run k={label} reservoir"), med(data, f"run k={label}")
+            r2 = med(data, f"run k={label} sieve++")
+            m0, m1 = med(data, f"run k={label} reservoir", 1), med(data, f"run k={label}", 1)
+            once = "" if len(rows[(data, f"run k={label}")]) > 1 else " (1 run)"
+            old = f"{r2:.2f} s | {r2 / r0:.1f}x" if r2 else "not run | "
+            md.append(f"| k = {label} ({k:,}) | {r0:.2f} s | {r1:.2f} s{once} | {r1 / r0:.1f}x | {old} "
                       f"| {m0:.0f} / {m1:.0f} MiB ({m1 / m0:.1f}x) |")
         md.append("")
     if plot(plan, ks, med, os.path.join(HERE, "cost_vs_k.png")):
@@ -190,8 +201,8 @@ def plot(plan, ks, med, path):
     fig, axes = plt.subplots(1, len(plan), figsize=(6 * len(plan), 4.5), squeeze=False)
     for ax, (data, (n, _)) in zip(axes[0], plan.items()):
         per = 1000.0 / n
-        for name, style in [("select k={}", "o-"), ("select k={} unscreened", "o--"),
-                            ("select k={} --model", "s-"), ("select k={} --model unscreened", "s--")]:
+        for name, style in [("select k={}", "o-"), ("select k={} sieve++", "o--"),
+                            ("select k={} --model", "s-"), ("select k={} --model sieve++", "s--")]:
             ax.plot(ks, [med(data, name.format(k)) * per for k in ks], style, label=name.format("K").replace("select k=K", "select") or "select")
         ax.axhline(med(data, "stats") * per, color="k", lw=1, label="coreset stats")
         ax.axhline(med(data, "zstd -dc | wc -l") * per, color="grey", lw=1, ls=":", label="zstd -dc | wc -l")

@@ -420,6 +420,8 @@ struct _NearestIndex {
             store = _ColumnStore(dimension: 0, columns: 1, disabled: true)
             return
         }
+        // Laid out at its final size at once: growing it row block by row block re-faults every block.
+        store = _ColumnStore(dimension: maxIndex + 1, columns: set.count, disabled: false)
         for (c, p) in set.enumerated() {
             store.set(c, p.record.features, replacing: nil)
             if indexOfArrival[p.arrival] == nil { indexOfArrival[p.arrival] = c }

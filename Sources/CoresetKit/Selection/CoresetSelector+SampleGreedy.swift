@@ -138,37 +138,57 @@ extension CoresetSelector {
     /// Splits the references into cells of at most `cellSize` by repeated two-pole splits: in a
     /// cell too large, b is the reference least similar to the cell's first, c the one least similar
     /// to b, and the cell is cut in halves at the median of s(x, b) − s(x, c). Deterministic (ties by
-    /// index), O(R log(R / limit)) similarities. Each cell's indices are in increasing order.
+    /// the lower index), 3 R log₂(R / cellSize) similarities. Each cell's indices are in increasing order.
     func sampleCells(_ refs: [_Point]) -> [[Int]] {
         let limit = max(2, configuration.cellSize)
         guard refs.count > limit else { return [Array(refs.indices)] }
-        let k = kernel
-        return refs.withUnsafeBufferPointer { q -> [[Int]] in
-            let base = q.baseAddress!
-            func sim(_ a: Int, _ b: Int) -> Float { k.similarity(q[a], at: base + b) }
-            func leastSimilar(to a: Int, in cell: [Int]) -> Int {
-                var best = cell[0], bestSim = Float.infinity
-                for i in cell where i != a {
-                    let v = sim(i, a)
-                    if v < bestSim { best = i; bestSim = v }
+        var out: [[Int]] = []
+        var stack: [[Int]] = [Array(refs.indices)]
+        var toPole: [Float] = [], toB: [Float] = []
+        var dense: [Float] = []
+        // s(pole, x) for every x of the cell: the pole scattered once into a dense buffer, each point's
+        // dot product gathered along its nonzeros (no matrix to lay out per split).
+        func similarities(of pole: _Point, to cell: [Int], into out: inout [Float]) {
+            let pi = pole.record.features.indices, pv = pole.record.features.values
+            let needed = Int(pi.last ?? 0) + 1
+            if dense.count < needed { dense = [Float](repeating: 0, count: needed) }
+            for (i, v) in zip(pi, pv) { dense[Int(i)] = v }
+            defer { for i in pi { dense[Int(i)] = 0 } }
+            out = [Float](repeating: 0, count: cell.count)
+            let k = kernel, lim = dense.count
+            dense.withUnsafeBufferPointer { dn in
+                for (j, m) in cell.enumerated() {
+                    var dot: Float = 0
+                    let f = refs[m].record.features
+                    f.indices.withUnsafeBufferPointer { fi in
+                        f.values.withUnsafeBufferPointer { fv in
+                            for t in 0..<min(fi.count, fv.count) where Int(fi[t]) < lim { dot += dn[Int(fi[t])] * fv[t] }
+                        }
+                    }
+                    out[j] = k.similarity(pole, refs[m], featureDot: Double(dot))
                 }
+            }
+        }
+        while let cell = stack.popLast() {
+            guard cell.count > limit else { out.append(cell); continue }
+            func leastSimilar(_ sims: [Float]) -> Int {
+                var best = 0, bestSim = Float.infinity
+                for (i, v) in sims.enumerated() where v < bestSim { best = i; bestSim = v }
                 return best
             }
-            var out: [[Int]] = []
-            var stack: [[Int]] = [Array(refs.indices)]
-            while let cell = stack.popLast() {
-                guard cell.count > limit else { out.append(cell); continue }
-                let b = leastSimilar(to: cell[0], in: cell)
-                let c = leastSimilar(to: b, in: cell)
-                let keyed = cell.map { (key: Double(sim($0, b)) - Double(sim($0, c)), index: $0) }
-                    .sorted { $0.key > $1.key || ($0.key == $1.key && $0.index < $1.index) }
-                let half = keyed.count / 2
-                // Pushed so that the b side is split (and emitted) first.
-                stack.append(keyed[half...].map(\.index).sorted())
-                stack.append(keyed[..<half].map(\.index).sorted())
-            }
-            return out
+            similarities(of: refs[cell[0]], to: cell, into: &toPole)
+            let b = leastSimilar(toPole)
+            similarities(of: refs[cell[b]], to: cell, into: &toB)
+            let c = leastSimilar(toB)
+            similarities(of: refs[cell[c]], to: cell, into: &toPole)
+            let keyed = cell.indices.map { (key: Double(toB[$0]) - Double(toPole[$0]), index: cell[$0]) }
+                .sorted { $0.key > $1.key || ($0.key == $1.key && $0.index < $1.index) }
+            let half = keyed.count / 2
+            // Pushed so that the b side is split (and emitted) first.
+            stack.append(keyed[half...].map(\.index).sorted())
+            stack.append(keyed[..<half].map(\.index).sorted())
         }
+        return out
     }
 
     /// `total` split in proportion to `sizes` by largest remainders (ties: the earlier part).
