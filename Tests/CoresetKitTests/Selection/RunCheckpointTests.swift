@@ -18,11 +18,12 @@ import Testing
         return file.path
     }
 
-    static func makeRun(_ path: String, synchronous: Bool, memory: RunConfiguration.Memory = .coreset) -> StreamingRun {
+    static func makeRun(_ path: String, synchronous: Bool, memory: RunConfiguration.Memory = .coreset,
+                        algorithm: SelectorConfiguration.Algorithm = .sieveStreamingPlusPlus) -> StreamingRun {
         var options = ReaderOptions()
         options.chunkSize = 2048  // many batches, so many checkpoint positions
         let reader = RecordReader(inputs: [.file(path)], options: options)
-        var config = RunConfiguration(selector: SelectorConfiguration(k: 30, referenceSize: 60, warmUp: 40, seed: 4))
+        var config = RunConfiguration(selector: SelectorConfiguration(k: 30, algorithm: algorithm, referenceSize: 60, warmUp: 40, seed: 4))
         config.synchronous = synchronous
         config.memory = memory
         config.publishEvery = 500
@@ -45,10 +46,10 @@ import Testing
         return f.weights + f.bias
     }
 
-    @Test(arguments: [true, false])
-    func everyCheckpointIsConsistentAndResumesToTheSameEnd(synchronous: Bool) throws {
+    @Test(arguments: [true, false], [SelectorConfiguration.Algorithm.sieveStreamingPlusPlus, .sampleGreedy])
+    func everyCheckpointIsConsistentAndResumesToTheSameEnd(synchronous: Bool, algorithm: SelectorConfiguration.Algorithm) throws {
         let path = Self.inputFile()
-        let (straight, states) = Self.runKeepingStates(Self.makeRun(path, synchronous: synchronous))
+        let (straight, states) = Self.runKeepingStates(Self.makeRun(path, synchronous: synchronous, algorithm: algorithm))
         #expect(straight.streamError == nil)
         #expect(states.count >= 8)
         for s in states {
@@ -58,7 +59,7 @@ import Testing
         }
         #expect(states.last!.recordsAccepted == UInt64(Self.recordCount))
         for s in [states[1], states[states.count / 2], states[states.count - 2]] {
-            let resumed = Self.makeRun(path, synchronous: synchronous)
+            let resumed = Self.makeRun(path, synchronous: synchronous, algorithm: algorithm)
             try resumed.resume(from: s)
             let result = resumed.run()
             #expect(result.streamError == nil)
