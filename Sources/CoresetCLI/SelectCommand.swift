@@ -46,7 +46,7 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Budget split across classes: proportional (CRAIG) or equal.")
     var perClass: SelectorConfiguration.BudgetSplit = .proportional
 
-    @Option(name: .long, help: "Smallest per-class reference reservoir: the records the objective is measured on (the ground set). A class's reservoir holds max(this, --reference-factor x the class's share of k) records. Default: 4000 for sample-greedy, 1000 for the sieves (their time per record grows with it).")
+    @Option(name: .long, help: "Smallest per-class reference reservoir: the records the objective is measured on (the ground set). A class's reservoir holds max(this, --reference-factor x the class's share of k) records. Default: 2000 for sample-greedy, 1000 for the sieves (their time per record grows with it).")
     var referenceSize: Int?
 
     @Option(name: .long, help: "Reference records per element of a class's budget (see --reference-size), so every class has at least its budget of candidates and the coreset has k elements; 0 keeps every reservoir at --reference-size. Default: 8 for sample-greedy, 2 for the sieves.")

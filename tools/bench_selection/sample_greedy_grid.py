@@ -27,9 +27,10 @@ CONFIGS = [
     ("sieve++ (old default)", ["--algorithm", "sieve++"]),
     ("sample-greedy, factor 2, size 1000, cells 4096", ["--algorithm", "sample-greedy", "--reference-factor", "2", "--reference-size", "1000", "--cell-size", "4096"]),
     ("sample-greedy, factor 4, size 2000, cells 512", ["--algorithm", "sample-greedy", "--reference-factor", "4", "--reference-size", "2000", "--cell-size", "512"]),
-    ("sample-greedy, factor 8, size 4000, cells 256", ["--algorithm", "sample-greedy", "--cell-size", "256"]),
-    ("sample-greedy, factor 8, size 4000, cells 512 (default)", ["--algorithm", "sample-greedy"]),
-    ("sample-greedy, factor 8, size 4000, cells 1024", ["--algorithm", "sample-greedy", "--cell-size", "1024"]),
+    ("sample-greedy, factor 8, size 2000, cells 256", ["--algorithm", "sample-greedy", "--cell-size", "256"]),
+    ("sample-greedy, factor 8, size 2000, cells 512 (default)", ["--algorithm", "sample-greedy"]),
+    ("sample-greedy, factor 8, size 2000, cells 1024", ["--algorithm", "sample-greedy", "--cell-size", "1024"]),
+    ("sample-greedy, factor 8, size 4000, cells 512", ["--algorithm", "sample-greedy", "--reference-size", "4000"]),
 ]
 
 

@@ -92,7 +92,7 @@ extension CoresetSelector {
     /// order) and, per member, the index into picks of its most similar pick (ties: the earlier pick).
     func sampleSelection(budget: Int, refs: [_Point]) -> [(members: [Int], picks: [Int], nearest: [Int])] {
         guard budget > 0, !refs.isEmpty else { return [] }
-        let cells = sampleCells(refs)
+        let cells = sampleCells(refs, limit: cellLimit(references: refs.count, budget: budget))
         let budgets = cells.count == 1 ? [budget] : proportionalShares(budget, sizes: cells.map(\.count))
         return zip(cells, budgets).map { cell, b in
             let points = cell.map { refs[$0] }
@@ -135,12 +135,24 @@ extension CoresetSelector {
         return gram
     }
 
+    /// Fewest picks a cell should have: a cell's share is rounded to whole picks, and below about 16 the
+    /// rounding, not the data, decides where elements go (mnist at k = 100, 10 picks a class over 8 cells
+    /// of 512: facility location 5.3-7.0% above uniform samples against 7.9% with one cell).
+    static let fewestPicksPerCell = 16
+
+    /// The cell size for a read-out: `cellSize`, raised so that each cell gets at least
+    /// `fewestPicksPerCell` picks, but not past 4096 (a cell's matrix: 64 MB) unless `cellSize` is larger.
+    func cellLimit(references: Int, budget: Int) -> Int {
+        let forPicks = (references * Self.fewestPicksPerCell + max(1, budget) - 1) / max(1, budget)
+        return max(configuration.cellSize, min(forPicks, max(4096, configuration.cellSize)))
+    }
+
     /// Splits the references into cells of at most `cellSize` by repeated two-pole splits: in a
     /// cell too large, b is the reference least similar to the cell's first, c the one least similar
     /// to b, and the cell is cut in halves at the median of s(x, b) − s(x, c). Deterministic (ties by
     /// the lower index), 3 R log₂(R / cellSize) similarities. Each cell's indices are in increasing order.
-    func sampleCells(_ refs: [_Point]) -> [[Int]] {
-        let limit = max(2, configuration.cellSize)
+    func sampleCells(_ refs: [_Point], limit: Int) -> [[Int]] {
+        let limit = max(2, limit)
         guard refs.count > limit else { return [Array(refs.indices)] }
         var out: [[Int]] = []
         var stack: [[Int]] = [Array(refs.indices)]

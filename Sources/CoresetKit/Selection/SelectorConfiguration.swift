@@ -209,11 +209,12 @@ public struct SelectorConfiguration: Sendable, Hashable {
     /// factor 4); 512 is the middle, and a read-out costs half what 1024 does (docs/selection-cost.md).
     public static let defaultCellSize = 512
 
-    /// The default `referenceSize`: 1000 for the sieves, whose time per record grows with it; 4000 for
+    /// The default `referenceSize`: 1000 for the sieves, whose time per record grows with it; 2000 for
     /// sample-greedy, whose reading does not (a larger ground set measures the objective better: census_kdd
-    /// at k = 1000, facility location 1.0%, 2.5% and 4.2% above uniform samples with reservoirs of 2, 4
-    /// and 8 references per element; sieve++ 1.9%).
-    public static func defaultReferenceSize(_ algorithm: Algorithm) -> Int { algorithm == .sampleGreedy ? 4000 : 1000 }
+    /// at k = 1000, facility location 1.1%, 2.3% and 3.9% above uniform samples with reservoirs of 2, 4
+    /// and 8 references per element, sieve++ 1.9%; at k = 100, mnist 8.3% with 2000 and 8.6% with 4000
+    /// for 2.8 times the read-out time, sieve++ 7.0%; tools/bench_selection/sample_greedy_grid.py).
+    public static func defaultReferenceSize(_ algorithm: Algorithm) -> Int { algorithm == .sampleGreedy ? 2000 : 1000 }
 
     /// The default `referenceFactor`: 2 for the sieves, 8 for sample-greedy (see `defaultReferenceSize`).
     public static func defaultReferenceFactor(_ algorithm: Algorithm) -> Int { algorithm == .sampleGreedy ? 8 : 2 }

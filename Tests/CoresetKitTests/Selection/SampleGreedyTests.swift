@@ -123,7 +123,7 @@ import Testing
         Self.run(s, records, batch: 50)
         s.finish()
         let refs = s.classes[0]!.refs
-        let cells = s.sampleCells(refs)
+        let cells = s.sampleCells(refs, limit: 200)
         #expect(cells.count == 2)
         #expect(cells.allSatisfy { $0.count <= 200 })
         #expect(cells.flatMap { $0 }.sorted() == Array(refs.indices))
@@ -136,6 +136,15 @@ import Testing
         #expect(c.count == 20)
         #expect(abs(c.totalWeight(ofClass: 0) - 400) < 1e-9)
         #expect(c.elements.filter { $0.record.features.values[0] > 50 }.count == 10)
+    }
+
+    /// Cells are raised so each gets about 16 picks, up to 4096 references.
+    @Test func cellsKeepEnoughPicks() {
+        let s = CoresetSelector(configuration: Self.config(), task: .multiclass)  // cell size 512
+        #expect(s.cellLimit(references: 7520, budget: 940) == 512)
+        #expect(s.cellLimit(references: 4000, budget: 100) == 640)
+        #expect(s.cellLimit(references: 4000, budget: 10) == 4096)
+        #expect(s.cellLimit(references: 100_000, budget: 1) == 4096)
     }
 
     @Test func sharesFollowSizesByLargestRemainder() {
