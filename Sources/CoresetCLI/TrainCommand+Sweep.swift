@@ -29,16 +29,24 @@ extension TrainCommand {
         return grid
     }
 
-    func setting(_ c: Choice, task: TaskKind, records: [Record], meanSquaredNorm: Double) -> SweepSetting {
+    /// - Parameter l2Scale: the setting trains with its l2 times this (the listed l2 is kept for the table and the refit).
+    func setting(_ c: Choice, task: TaskKind, records: [Record], meanSquaredNorm: Double, l2Scale: Double = 1) -> SweepSetting {
         SweepSetting(configuration: learnerOptions.configuration(
             task: task, meanSquaredNorm: meanSquaredNorm, totalSteps: c.epochs * records.count,
-            loss: .some(c.loss), l2: c.l2, eta0: .some(c.eta0)), epochs: c.epochs)
+            loss: .some(c.loss), l2: c.l2 * l2Scale, eta0: .some(c.eta0)), epochs: c.epochs, listedL2: c.l2)
     }
 
     func sweep(records: [Record], reader: RecordReader, task: TaskKind, holdoutRecords: [Record], log: ProgressLog?, start: Double) throws {
         let grid = choices
+        // The refit data is read first: its size sets the subset's l2 scale.
+        let refitData = refit.isEmpty ? nil : try loadRefit()
+        if Interruption.requested {
+            writeDiagnostic("train: interrupted before any setting finished: no model written")
+            return
+        }
         let meanSquaredNorm = EpochTrainer.meanSquaredNorm(records)
-        let settings = grid.map { setting($0, task: task, records: records, meanSquaredNorm: meanSquaredNorm) }
+        let l2Scale = refitData.map { !noL2Scaling && !records.isEmpty ? Double($0.records.count) / Double(records.count) : 1 } ?? 1
+        let settings = grid.map { setting($0, task: task, records: records, meanSquaredNorm: meanSquaredNorm, l2Scale: l2Scale) }
         let weightScale = refit.isEmpty ? 1 : EpochTrainer.meanOneScale(records)
         let sweep = HyperparameterSweep(settings: settings, trainer: EpochTrainer(records: records, weightScale: weightScale),
                                         holdout: holdoutRecords, seed: learnerOptions.learnerSeed)
@@ -46,6 +54,7 @@ extension TrainCommand {
         if !quiet {
             writeDiagnostic("train: \(settings.count) settings on \(records.count) records"
                             + (weightScale != 1 ? " (weights scaled by \(formatFixed(weightScale, 6)) to mean 1)" : "")
+                            + (l2Scale != 1 ? ", l2 trained at \(formatFixed(l2Scale, 3))x the listed value (refit records / input records)" : "")
                             + (holdoutRecords.isEmpty ? "" : ", ranked by \(ranking) on \(holdoutRecords.count) records"))
             writeDiagnostic(SweepTable.header)
         }
@@ -91,41 +100,31 @@ extension TrainCommand {
         var featureNames = reader.context.featureNames
         var recordsSeen = reader.statistics.recordsAccepted
         var progressive = outcome.bestProgressive ?? ProgressiveValidation()
-        if !refit.isEmpty && !outcome.interrupted {
+        if refitData != nil { lines.append("l2_scale\t\(formatFixed(l2Scale, 6))") }
+        if let (refitRecords, refitReader) = refitData, !outcome.interrupted {
             let refitStart = monotonicSeconds()
-            let diagnostics = DiagnosticSink()
-            var options = input.readerOptions
-            options.followIdleTimeout = nil
-            let refitReader = RecordReader(inputs: refit.map { $0 == "-" ? .stdin : .file($0) }, options: options, onDiagnostic: diagnostics.report)
-            var refitRecords: [Record] = []
-            while let batch = try refitReader.next() { refitRecords.append(contentsOf: batch.records) }
-            if Interruption.requested {
-                writeDiagnostic("train: interrupted while reading the refit files; the model written is setting \(best.index + 1) trained on the input, not refitted")
+            let c = grid[best.index]
+            let refitTask: TaskKind = refitReader.labels.isRegression ? .regression : (refitReader.labels.classCount > 2 ? .multiclass : .binary)
+            let refitSetting = setting(c, task: refitTask, records: refitRecords, meanSquaredNorm: EpochTrainer.meanSquaredNorm(refitRecords))
+            var refitted = Learner(configuration: refitSetting.configuration)
+            if !quiet { writeDiagnostic("train: refitting setting \(best.index + 1) on \(refitRecords.count) records") }
+            let trained = EpochTrainer(records: refitRecords).train(&refitted, epochs: refitSetting.epochs, seed: learnerOptions.learnerSeed)
+            if trained.interrupted {
+                writeDiagnostic("train: interrupted during the refit; the model written is setting \(best.index + 1) trained on the input, not refitted")
             } else {
-                try requireRefitRecords(refitReader.statistics, diagnostics)
-                let c = grid[best.index]
-                let refitTask: TaskKind = refitReader.labels.isRegression ? .regression : (refitReader.labels.classCount > 2 ? .multiclass : .binary)
-                let refitSetting = setting(c, task: refitTask, records: refitRecords, meanSquaredNorm: EpochTrainer.meanSquaredNorm(refitRecords))
-                var refitted = Learner(configuration: refitSetting.configuration)
-                if !quiet { writeDiagnostic("train: refitting setting \(best.index + 1) on \(refitRecords.count) records") }
-                let trained = EpochTrainer(records: refitRecords).train(&refitted, epochs: refitSetting.epochs, seed: learnerOptions.learnerSeed) { _, _, _ in }
-                if trained.interrupted {
-                    writeDiagnostic("train: interrupted during the refit; the model written is setting \(best.index + 1) trained on the input, not refitted")
-                } else {
-                    learner = refitted
-                    progressive = trained.firstEpochProgressive
-                    modelLabels = refitReader.labels
-                    featureNames = refitReader.context.featureNames
-                    recordsSeen = refitReader.statistics.recordsAccepted
-                    lines.append(contentsOf: [
-                        "refit_records\t\(refitReader.statistics.recordsAccepted)",
-                        "refit_records_skipped\t\(refitReader.statistics.recordsSkipped)",
-                        "refit_eta0\t\(CoresetWriter.number(refitSetting.eta0))",
-                        "refit_seconds\t\(formatFixed(monotonicSeconds() - refitStart, 3))",
-                    ])
-                    try log?.write([("refit_records", "\(refitRecords.count)"), ("seconds", formatFixed(monotonicSeconds() - refitStart, 3)),
-                                    ("elapsed_seconds", formatFixed(monotonicSeconds() - start, 3))])
-                }
+                learner = refitted
+                progressive = trained.firstEpochProgressive
+                modelLabels = refitReader.labels
+                featureNames = refitReader.context.featureNames
+                recordsSeen = refitReader.statistics.recordsAccepted
+                lines.append(contentsOf: [
+                    "refit_records\t\(refitReader.statistics.recordsAccepted)",
+                    "refit_records_skipped\t\(refitReader.statistics.recordsSkipped)",
+                    "refit_eta0\t\(CoresetWriter.number(refitSetting.eta0))",
+                    "refit_seconds\t\(formatFixed(monotonicSeconds() - refitStart, 3))",
+                ])
+                try log?.write([("refit_records", "\(refitRecords.count)"), ("seconds", formatFixed(monotonicSeconds() - refitStart, 3)),
+                                ("elapsed_seconds", formatFixed(monotonicSeconds() - start, 3))])
             }
         }
         lines.append(contentsOf: [
@@ -145,6 +144,18 @@ extension TrainCommand {
         try out.flush()
     }
 
+    /// Reads the refit files whole (any format and compression the input takes).
+    func loadRefit() throws -> (records: [Record], reader: RecordReader) {
+        let diagnostics = DiagnosticSink()
+        var options = input.readerOptions
+        options.followIdleTimeout = nil
+        let reader = RecordReader(inputs: refit.map { $0 == "-" ? .stdin : .file($0) }, options: options, onDiagnostic: diagnostics.report)
+        var records: [Record] = []
+        while let batch = try reader.next() { records.append(contentsOf: batch.records) }
+        if !Interruption.requested { try requireRefitRecords(reader.statistics, diagnostics) }
+        return (records, reader)
+    }
+
     /// The refit files must give records: none accepted is a data error naming them.
     func requireRefitRecords(_ statistics: IngestStatistics, _ diagnostics: DiagnosticSink) throws(CoresetError) {
         guard statistics.recordsAccepted == 0 else { return }
@@ -158,7 +169,7 @@ extension TrainCommand {
 /// The grid's table: a human line per setting on stderr, TSV for --sweep-out, fields for --progress-log.
 enum SweepTable {
     static let header = "setting\tloss\tl2\teta0\tepochs\tholdout_loss\tholdout_accuracy\tseconds"
-    static let tsvHeader = "setting\tloss\tl2\teta0\tepochs\tholdout_loss\tholdout_accuracy\tholdout_log_loss\tseconds\tchosen"
+    static let tsvHeader = "setting\tloss\tl2\teta0\tepochs\tholdout_loss\tholdout_accuracy\tholdout_log_loss\tseconds\tchosen\ttrained_l2"
 
     static func describe(_ s: SweepSetting) -> String {
         "loss \(s.loss.rawValue), l2 \(CoresetWriter.number(s.l2)), eta0 \(CoresetWriter.number(s.eta0)), epochs \(s.epochs)"
@@ -173,7 +184,7 @@ enum SweepTable {
 
     static func tsv(_ row: SweepRow, chosen: Bool) -> String {
         "\(row.index + 1)\t\(row.setting.loss.rawValue)\t\(CoresetWriter.number(row.setting.l2))\t\(CoresetWriter.number(row.setting.eta0))\t\(row.setting.epochs)\t"
-            + "\(metric(row.holdout.loss))\t\(metric(row.holdout.accuracy))\t\(metric(row.holdout.logLoss))\t\(formatFixed(row.seconds, 3))\t\(chosen ? 1 : 0)"
+            + "\(metric(row.holdout.loss))\t\(metric(row.holdout.accuracy))\t\(metric(row.holdout.logLoss))\t\(formatFixed(row.seconds, 3))\t\(chosen ? 1 : 0)\t\(CoresetWriter.number(row.setting.trainedL2))"
     }
 
     static func fields(_ row: SweepRow) -> [(String, String)] {

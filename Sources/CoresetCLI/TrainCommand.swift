@@ -16,8 +16,9 @@ struct TrainCommand: ParsableCommand {
         setting is trained from scratch on the input, scored on --holdout (the loss, or the error rate when the grid \
         mixes losses), and the best is written with --model-out. The table goes to stderr (and --sweep-out writes it as \
         TSV); stdout holds the summary with the chosen setting. With --refit, the input's weights are scaled to mean 1 \
-        (a coreset's l2 and eta0 then mean what they mean on unweighted data) and the chosen setting is trained on the \
-        refit files, which gives the model written: choose on a coreset, train once on everything.
+        (a coreset's l2 and eta0 then mean what they mean on unweighted data), each listed l2 is trained at l2 x refit \
+        records / input records (--no-l2-scaling: as listed), and the chosen setting is trained on the refit files \
+        with its listed l2, which gives the model written: choose on a coreset, train once on everything.
         """))
 
     @OptionGroup var input: InputOptions
@@ -38,6 +39,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Train the chosen setting once more on all of these files (any format and compression the input takes; records without a weight count 1) and write that model. Put the input files before it.", valueName: "file"))
     var refit: [String] = []
+
+    @Flag(name: .long, help: "With --refit: train the input with the listed l2 values as they are (default: times refit records / input records, since the best l2 shrinks about as 1/n, so the l2 chosen is the one for the refit data).")
+    var noL2Scaling = false
 
     @Option(name: .long, help: ArgumentHelp("Write the grid's table here (TSV, one row per finished setting, atomically).", valueName: "file"))
     var sweepOut: String?
@@ -63,6 +67,7 @@ struct TrainCommand: ParsableCommand {
         if gridSize > 1 && holdout == nil {
             throw ValidationError("a grid of \(gridSize) settings needs --holdout FILE to choose among them")
         }
+        if noL2Scaling && refit.isEmpty { throw ValidationError("--no-l2-scaling goes with --refit") }
         if sweepOut != nil && !sweeps { throw ValidationError("--sweep-out goes with a grid (lists for --l2, --eta0, --loss or --epochs) or --refit") }
     }
 

@@ -40,7 +40,7 @@ public struct EpochTrainer {
     /// - Complexity: O(epochs · Σ nnz · K) time, O(n) memory for the order.
     public func train(
         _ learner: inout Learner, epochs: Int, seed: UInt64,
-        afterEpoch: (_ epoch: Int, _ averageLoss: Double, _ learner: Learner) throws -> Void = { _, _, _ in }
+        afterEpoch: (_ epoch: Int, _ averageLoss: Double, _ learner: Learner) throws -> Void
     ) rethrows -> Outcome {
         var rng = SeededGenerator(seed: seed)
         var order = Array(records.indices)
@@ -67,20 +67,32 @@ public struct EpochTrainer {
         }
         return Outcome(epochsCompleted: completed, firstEpochProgressive: progressive, interrupted: interrupted)
     }
+
+    /// `train` without a report after each epoch.
+    public func train(_ learner: inout Learner, epochs: Int, seed: UInt64) -> Outcome {
+        train(&learner, epochs: epochs, seed: seed) { _, _, _ in }
+    }
 }
 
 /// One point of a hyperparameter grid: the learner's configuration and the number of passes.
 public struct SweepSetting: Sendable, Hashable {
     public var configuration: LearnerConfiguration
     public var epochs: Int
+    /// The l2 as listed by the user; the configuration's may be scaled to the data's size (a
+    /// subset standing for larger data needs a larger l2, about n / k times).
+    public var listedL2: Double
 
-    public init(configuration: LearnerConfiguration, epochs: Int) {
+    public init(configuration: LearnerConfiguration, epochs: Int, listedL2: Double? = nil) {
         self.configuration = configuration
         self.epochs = epochs
+        self.listedL2 = listedL2 ?? configuration.l2
     }
 
     public var loss: Loss { configuration.loss }
-    public var l2: Double { configuration.l2 }
+    /// The listed l2 (what the table shows and a refit uses).
+    public var l2: Double { listedL2 }
+    /// The l2 the setting trains with.
+    public var trainedL2: Double { configuration.l2 }
     public var eta0: Double { configuration.schedule.initialRate }
 }
 
@@ -133,13 +145,13 @@ public struct HyperparameterSweep {
     /// Runs the grid in order, calling `onRow` after each finished setting.
     /// - Complexity: Σ over settings of O(epochs · Σ nnz · K), plus a holdout pass per setting;
     ///   memory for two models (the one training and the best so far).
-    public func run(clock: () -> Double, onRow: (SweepRow) throws -> Void = { _ in }) rethrows -> Outcome {
+    public func run(clock: () -> Double, onRow: (SweepRow) throws -> Void) rethrows -> Outcome {
         var outcome = Outcome(rows: [], bestRow: nil, bestLearner: nil, bestProgressive: nil, interrupted: false)
         let byError = mixesLosses
         for (index, setting) in settings.enumerated() {
             let start = clock()
             var learner = Learner(configuration: setting.configuration)
-            let trained = trainer.train(&learner, epochs: setting.epochs, seed: seed) { _, _, _ in }
+            let trained = trainer.train(&learner, epochs: setting.epochs, seed: seed)
             if trained.interrupted {
                 outcome.interrupted = true
                 break
@@ -169,4 +181,7 @@ public struct HyperparameterSweep {
         }
         return outcome
     }
+
+    /// `run` without a report per setting.
+    public func run(clock: () -> Double) -> Outcome { run(clock: clock) { _ in } }
 }
