@@ -8,10 +8,11 @@ struct TrainCommand: ParsableCommand {
         discussion: CommonOptionsHelp.text([
             CommonOptionsHelp.input, ("--epochs <n>", "passes over the data (default 5)"), ("--test <file>", "evaluate on this file at the end"),
             ("--model-out <file>", "write the model here"), CommonOptionsHelp.quiet, CommonOptionsHelp.json, CommonOptionsHelp.progressLog,
-            ("--l2 a,b --eta0 c,d", "a grid: every combination of the listed --loss, --l2, --eta0 and --epochs values is trained (needs --holdout)"),
-            ("--refit <file>...", "train the setting chosen on the input once more on all of these files"),
+            ("--l2 1e-6,1e-5", "lists make a grid (needs --holdout)"),
+            ("--refit <file>...", "then train the chosen setting on these"),
         ], note: """
         Loads the whole stream into memory. The default schedule decays exponentially to 1% of eta0 over the run.
+
         Tuning: comma-separated lists (or a repeated option) for --loss, --l2, --eta0 and --epochs make a grid; each \
         setting is trained from scratch on the input, scored on --holdout (the loss, or the error rate when the grid \
         mixes losses), and the best is written with --model-out. The table goes to stderr (and --sweep-out writes it as \
