@@ -74,8 +74,21 @@ extension TrainCommand {
             writeDiagnostic("train: interrupted before any setting finished: no model written")
             return
         }
-        let best = outcome.rows[bestRow]
-        if outcome.interrupted {
+        // The model trained on the input: what is written when the refit does not finish.
+        let subsetBest = outcome.rows[bestRow]
+        var best = subsetBest
+        var halvingLines: [String] = []
+        if halving, let (refitRecords, refitReader) = refitData, !outcome.interrupted {
+            let second = try halvingStage(outcome.rows, grid: grid, refitRecords: refitRecords, refitLabels: refitReader.labels,
+                                          inputCount: records.count, log: log, start: start)
+            if let (row, stageLines) = second {
+                halvingLines = stageLines
+                if let row { best = row }
+            }
+        }
+        if Interruption.requested && !outcome.interrupted {
+            writeDiagnostic("train: interrupted while retraining the best settings on a sample; the model written is setting \(subsetBest.index + 1) trained on the input, not refitted")
+        } else if outcome.interrupted {
             writeDiagnostic("train: interrupted after \(outcome.rows.count) of \(settings.count) settings; the best of those is setting \(best.index + 1)"
                             + (modelOut != nil ? ", written to \(modelOut!)" : "") + (refit.isEmpty ? "" : " (trained on the input, not refitted)"))
         } else if !quiet {
@@ -95,13 +108,14 @@ extension TrainCommand {
             "chosen_epochs\t\(best.setting.epochs)",
         ]
         if !holdoutRecords.isEmpty { lines.append(contentsOf: metricLines(prefix: "chosen_holdout", best.holdout)) }
+        lines.append(contentsOf: halvingLines)
         lines.append("sweep_seconds\t\(formatFixed(monotonicSeconds() - start, 3))")
         var modelLabels = reader.labels
         var featureNames = reader.context.featureNames
         var recordsSeen = reader.statistics.recordsAccepted
         var progressive = outcome.bestProgressive ?? ProgressiveValidation()
         if refitData != nil { lines.append("l2_scale\t\(formatFixed(l2Scale, 6))") }
-        if let (refitRecords, refitReader) = refitData, !outcome.interrupted {
+        if let (refitRecords, refitReader) = refitData, !Interruption.requested {
             let refitStart = monotonicSeconds()
             let c = grid[best.index]
             let refitTask: TaskKind = refitReader.labels.isRegression ? .regression : (refitReader.labels.classCount > 2 ? .multiclass : .binary)
@@ -110,7 +124,7 @@ extension TrainCommand {
             if !quiet { writeDiagnostic("train: refitting setting \(best.index + 1) on \(refitRecords.count) records") }
             let trained = EpochTrainer(records: refitRecords).train(&refitted, epochs: refitSetting.epochs, seed: learnerOptions.learnerSeed)
             if trained.interrupted {
-                writeDiagnostic("train: interrupted during the refit; the model written is setting \(best.index + 1) trained on the input, not refitted")
+                writeDiagnostic("train: interrupted during the refit; the model written is setting \(subsetBest.index + 1) trained on the input, not refitted")
             } else {
                 learner = refitted
                 progressive = trained.firstEpochProgressive
@@ -142,6 +156,56 @@ extension TrainCommand {
         let out = TextOutput(descriptor: 1)
         try out.write(renderSummary(lines, json: machine.json))
         try out.flush()
+    }
+
+    /// Successive halving over data size (`--halving`): the best quarter of the grid (at least 2) is
+    /// trained again on a uniform sample of the refit data ten times the input's size, l2 scaled to it,
+    /// and the best there is chosen. The 1% sweep ranks l2 well but favours large steps that do not
+    /// carry over to 100 times more steps (tools/bench_tuning/RESULTS.md); ten times more data does.
+    /// - Returns: nil when the stage is skipped (the sample would be most of the refit data); else the
+    ///   chosen row (grid index; nil when interrupted) and summary lines.
+    func halvingStage(_ rows: [SweepRow], grid: [Choice], refitRecords: [Record], refitLabels: LabelMap,
+                      inputCount: Int, log: ProgressLog?, start: Double) throws -> (SweepRow?, [String])? {
+        let sampleSize = min(refitRecords.count, 10 * inputCount)
+        guard rows.count > 1, 2 * sampleSize <= refitRecords.count else {
+            if !quiet { writeDiagnostic("train: --halving skipped: a sample ten times the input (\(10 * inputCount) records) would be most of the \(refitRecords.count) refit records") }
+            return nil
+        }
+        // NaN scores last; ties keep grid order.
+        let ranked = rows.sorted { a, b in
+            a.score.isNaN != b.score.isNaN ? !a.score.isNaN : (a.score != b.score ? a.score < b.score : a.index < b.index)
+        }
+        let kept = Array(ranked.prefix(max(2, (rows.count + 3) / 4)))
+        var rng = SeededGenerator(seed: learnerOptions.learnerSeed ^ 0x4A1F)
+        var order = Array(refitRecords.indices)
+        for i in 0..<sampleSize { order.swapAt(i, Int.random(in: i..<order.count, using: &rng)) }
+        let sample = order[..<sampleSize].sorted().map { refitRecords[$0] }
+        // The holdout again, with the refit data's class ids.
+        let holdoutRecords = try holdout.map { try loadRecords(path: $0, options: input.readerOptions, labels: refitLabels) { writeDiagnostic($0) }.records } ?? []
+        let task: TaskKind = refitLabels.isRegression ? .regression : (refitLabels.classCount > 2 ? .multiclass : .binary)
+        let l2Scale = noL2Scaling ? 1 : Double(refitRecords.count) / Double(sampleSize)
+        let meanSquaredNorm = EpochTrainer.meanSquaredNorm(sample)
+        let settings = kept.map { setting(grid[$0.index], task: task, records: sample, meanSquaredNorm: meanSquaredNorm, l2Scale: l2Scale) }
+        if !quiet {
+            writeDiagnostic("train: halving: the best \(kept.count) settings again on a sample of \(sampleSize) refit records"
+                            + (l2Scale != 1 ? ", l2 trained at \(formatFixed(l2Scale, 3))x the listed value" : ""))
+        }
+        let outcome = try HyperparameterSweep(settings: settings, trainer: EpochTrainer(records: sample), holdout: holdoutRecords,
+                                          seed: learnerOptions.learnerSeed).run(clock: monotonicSeconds) { row in
+            var row = row
+            row.index = kept[row.index].index
+            if !quiet { writeDiagnostic(SweepTable.line(row, of: grid.count)) }
+            try log?.write(SweepTable.fields(row) + [("stage", "halving"), ("elapsed_seconds", formatFixed(monotonicSeconds() - start, 3))])
+        }
+        var chosen: SweepRow?
+        if !outcome.interrupted, let b = outcome.bestRow {
+            var row = outcome.rows[b]
+            row.index = kept[row.index].index
+            chosen = row
+        }
+        let lines = ["halving_settings\t\(kept.count)", "halving_records\t\(sampleSize)",
+                     "first_stage_setting\t\(rows.count > 0 ? ranked[0].index + 1 : 0)"]
+        return (chosen, lines)
     }
 
     /// Reads the refit files whole (any format and compression the input takes).

@@ -129,6 +129,37 @@ import Testing
         #expect(try Self.table(table2).allSatisfy { $0["trained_l2"] == $0["l2"] })
     }
 
+    /// --halving trains the best quarter of the grid (at least 2) again on a sample of the refit data ten
+    /// times the input's size, chooses there, and refits that choice.
+    @Test func halvingRetrainsTheBestQuarterOnALargerSample() throws {
+        let coreset = try Self.coresetFile()
+        let table = CLI.temporaryFile("halving.tsv", Data())
+        let model = CLI.temporaryFile("halving.json", Data())
+        let r = try CLI.run(["train", coreset, "--l2", "1e-6,1e-4,1e-2", "--eta0", "0.05,0.2", "--epochs", "2", "--holdout", Self.adultTest,
+                             "--refit", Self.adultTest, "--halving", "--sweep-out", table, "--model-out", model])
+        #expect(r.status == 0, "\(r.stderr)")
+        let s = Self.summary(r.stdout)
+        #expect(s["halving_settings"] == "2" && s["halving_records"] == "2000")
+        #expect(r.stderr.contains("train: halving: the best 2 settings again on a sample of 2000 refit records, l2 trained at 8.140x"), "\(r.stderr)")
+        // The second stage's settings are the first stage's best two.
+        let rows = try Self.table(table).sorted { Double($0["holdout_loss"]!)! < Double($1["holdout_loss"]!)! }
+        let topTwo = Set(rows.prefix(2).map { $0["setting"]! })
+        #expect(s["first_stage_setting"] == rows[0]["setting"])
+        #expect(topTwo.contains(s["chosen_setting"]!))
+        let plain = CLI.temporaryFile("halving-plain.json", Data())
+        let p = try CLI.run(["train", "-q", Self.adultTest, "--l2", s["chosen_l2"]!, "--eta0", s["chosen_eta0"]!, "--epochs", "2", "--model-out", plain])
+        #expect(p.status == 0, "\(p.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: plain)))
+        // A sample ten times the input that would be most of the refit data: the stage is skipped, said on stderr.
+        let big = try CLI.run(["select", "-q", "-k", "1000", Self.adultTest])
+        let bigCoreset = CLI.temporaryFile("big.svm", Data(big.stdout.utf8))
+        let skipped = try CLI.run(["train", bigCoreset, "--l2", "1e-6,1e-4", "--epochs", "1", "--holdout", Self.adultTest,
+                                   "--refit", Self.adultTest, "--halving"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stderr.contains("--halving skipped"), "\(skipped.stderr)")
+        #expect(Self.summary(skipped.stdout)["halving_settings"] == nil)
+    }
+
     /// A grid may list losses; then settings are ranked by holdout error rate (a hinge loss and a log-loss
     /// are not comparable numbers).
     @Test func gridOfLossesIsRankedByErrorRate() throws {
@@ -154,6 +185,7 @@ import Testing
             (["train", Self.adultTest, "--loss", "logistic,cubic", "--holdout", Self.adultTest], "must be logistic, softmax, squared or hinge"),
             (["train", Self.adultTest, "--l2", "1e-5,1e-4", "--l2", "1e-5", "--holdout", Self.adultTest], "--l2 lists 1e-05 twice"),
             (["train", Self.adultTest, "--no-l2-scaling"], "--no-l2-scaling goes with --refit"),
+            (["train", Self.adultTest, "--halving"], "--halving goes with --refit"),
             (["train", Self.adultTest, "--sweep-out", "/tmp/x.tsv"], "--sweep-out goes with a grid"),
             (["run", Self.adultTest, "--eta0", "0.1,0.2"], "run takes one value for --loss, --l2 and --eta0"),
         ]

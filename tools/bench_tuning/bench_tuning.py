@@ -6,7 +6,7 @@ Usage (from the repository root, after `swift build -c release`):
 
     python3 tools/bench_tuning/bench_tuning.py [--bin .build/release/coreset] [--data ../shared/data]
         [--sets census_kdd,mnist] [--pcts 1,10] [--seeds 0,1,2] [--repeats 3] [--select-args "..."]
-        [--out tools/out/bench_tuning] [--results tools/bench_tuning/RESULTS.md]
+        [--out tools/out/bench_tuning] [--tables tools/out/bench_tuning/tables.md]
 
 Data: the set's train file is split deterministically: every 10th record (line numbers 10, 20, ...) is the
 holdout H, the rest is FIT (written uncompressed, so all methods read the same bytes). The set's test file is only
@@ -17,10 +17,14 @@ Grid (24 settings): --l2 1e-7,1e-6,1e-5,1e-4,1e-3,1e-2 x --eta0 0.01,0.03,0.1,0.
 Methods (wall times of whole processes, selection or sampling included):
   full      `coreset train FIT GRID --holdout H --model-out M` (the full sweep; run --repeats times)
   coreset   `coreset select -k K --seed S FIT > C` then `coreset train C GRID --holdout H --refit FIT --model-out M`
-  coreset-cf1  the same with `select --candidate-factor 1` (a cheaper candidate screen: faster selection)
+            (select's default algorithm, sample-greedy: a uniform reservoir per class, lazy greedy at read-out)
+  coreset-sieve++  the same with `select --algorithm sieve++` (streaming sieves over every record, the default
+            before sample-greedy; k = 1% only: at 10% on census_kdd it takes about 150 s)
   uniform   `shuf -n K --random-source=<seeded bytes> FIT > C` then the same train (a uniform sample of the same
             size; its records weigh 1)
   ... no-l2-scaling  the same subset trained with `--no-l2-scaling` (the listed l2 values as they are)
+  ... halving  the same subset trained with `--halving` (the best quarter again on a 10x sample of FIT; k = 1% only,
+            at 10% the sample would be all of FIT)
 A pipeline's time is the picking command's time plus its train's: the subset is written once and reused by both
 train variants (in a pipe `select | train`, train waits for select's output, so the sum is what the pipe takes).
 K is pct% of FIT; each subset pipeline runs once per seed (three seeds); medians are over seeds (or repeats).
@@ -31,7 +35,8 @@ difference to the full sweep's chosen model, and how often the pipeline chose th
 whose full-data holdout loss is within 1% of the full sweep's best (from the full sweep's --sweep-out table).
 Target (the issue's): within 1% test log-loss of the full sweep's best, in at least 10x less wall time at k = 1%.
 
-Writes rows to OUT/rows.json and the tables to --results (RESULTS.md). Progress on stderr.
+Writes rows to OUT/rows.json and the tables to --tables (and stdout); RESULTS.md holds a run's tables with their
+reading. Progress on stderr.
 """
 import argparse
 import datetime
@@ -47,11 +52,11 @@ import time
 L2S = "1e-7,1e-6,1e-5,1e-4,1e-3,1e-2"
 # How each subset is picked (timed), then every train variant runs on the same subset (timed on its own).
 SOURCES = [
-    ("coreset", "{bin} select -q -k {k} --seed {seed} {extra} {fit}"),
-    ("coreset-cf1", "{bin} select -q -k {k} --seed {seed} --candidate-factor 1 {extra} {fit}"),
-    ("uniform", "shuf -n {k} --random-source=<(yes {seed}) {fit}"),
+    ("coreset", "{bin} select -q -k {k} --seed {seed} {extra} {fit}", None),
+    ("coreset-sieve++", "{bin} select -q -k {k} --seed {seed} --algorithm sieve++ {extra} {fit}", 1),
+    ("uniform", "shuf -n {k} --random-source=<(yes {seed}) {fit}", None),
 ]
-TRAIN_VARIANTS = [("", ""), (" no-l2-scaling", "--no-l2-scaling")]
+TRAIN_VARIANTS = [("", "", None), (" no-l2-scaling", "--no-l2-scaling", None), (" halving", "--halving", 1)]
 ETA0S = "0.01,0.03,0.1,0.3"
 
 
@@ -127,7 +132,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3, help="runs of the full sweep")
     ap.add_argument("--select-args", default="", help="extra options for coreset select")
     ap.add_argument("--out", default="tools/out/bench_tuning")
-    ap.add_argument("--results", default="tools/bench_tuning/RESULTS.md")
+    ap.add_argument("--tables", default="tools/out/bench_tuning/tables.md", help="where the generated tables go")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     os.makedirs(a.out, exist_ok=True)
@@ -162,11 +167,15 @@ def main():
             k = max(1, round(n * pct / 100))
             acc = {}
             for seed in [int(x) for x in a.seeds.split(",")]:
-                for source, head in SOURCES:
+                for source, head, only_pct in SOURCES:
+                    if only_pct is not None and pct != only_pct:
+                        continue
                     subset = os.path.join(d, f"{source}-{pct}-{seed}.svm")
                     cmd = head.format(bin=q(binary), k=k, seed=seed, fit=q(fit), extra=a.select_args) + f" > {q(subset)}"
                     pick_seconds, _ = timed(cmd)
-                    for variant, train_args in TRAIN_VARIANTS:
+                    for variant, train_args, variant_pct in TRAIN_VARIANTS:
+                        if variant_pct is not None and pct != variant_pct:
+                            continue
                         method = f"{source}{variant}"
                         model = os.path.join(d, f"{method}-{pct}-{seed}.json")
                         s, text = timed(f"{q(binary)} train -q {q(subset)} {grid} --holdout {q(hold)} --refit {q(fit)} "
@@ -200,8 +209,8 @@ def main():
         f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, {platform.machine()}, "
         f"{os.cpu_count()} cores (shared with other jobs: wall times are noisy).", "",
         f"Grid: --l2 {L2S} x --eta0 {ETA0S} (24 settings, 5 epochs). Holdout: every 10th train record. "
-        "Wall time: the whole command line, selection or sampling included; medians over seeds (pipelines) or repeats "
-        "(full sweep). Test log-loss of the model written, scored by `coreset eval` on the set's test file.", "",
+        "Wall time: whole processes, selection or sampling included (a pipeline: its pick command plus its train); "
+        "medians over seeds (pipelines) or repeats (full sweep). Test log-loss of the model written, scored by `coreset eval` on the set's test file.", "",
     ]
     for name, n, full_time, full_loss, full_choice, cells in sections:
         lines += [f"## {name} (FIT = {n} records)", "",
@@ -213,10 +222,10 @@ def main():
         lines.append("")
     text = "\n".join(lines) + "\n"
     print(text)
-    if a.results:
-        with open(a.results + ".generated", "w") as f:
+    if a.tables:
+        with open(a.tables, "w") as f:
             f.write(text)
-        log(f"tables written to {a.results}.generated (RESULTS.md adds the reading by hand)")
+        log(f"tables written to {a.tables} (tools/bench_tuning/RESULTS.md holds them with their reading)")
 
 
 if __name__ == "__main__":
