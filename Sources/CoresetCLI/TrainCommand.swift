@@ -10,17 +10,9 @@ struct TrainCommand: ParsableCommand {
             ("--model-out <file>", "write the model here"), CommonOptionsHelp.quiet, CommonOptionsHelp.json, CommonOptionsHelp.progressLog,
             ("--l2 1e-6,1e-5", "lists make a grid (needs --holdout)"),
             ("--refit <file>...", "then train the chosen setting on these"),
-        ], note: """
-        Loads the whole stream into memory. The default schedule decays exponentially to 1% of eta0 over the run.
-
-        Tuning: comma-separated lists (or a repeated option) for --loss, --l2, --eta0 and --epochs make a grid; each \
-        setting is trained from scratch on the input, scored on --holdout (the loss, or the error rate when the grid \
-        mixes losses), and the best is written with --model-out. The table goes to stderr (and --sweep-out writes it as \
-        TSV); stdout holds the summary with the chosen setting. With --refit, the input's weights are scaled to mean 1 \
-        (a coreset's l2 and eta0 then mean what they mean on unweighted data), each listed l2 is trained at l2 x refit \
-        records / input records (--no-l2-scaling: as listed), and the chosen setting is trained on the refit files \
-        with its listed l2, which gives the model written: choose on a coreset, train once on everything.
-        """))
+        ], note: "Loads the whole stream into memory. The default schedule decays exponentially to 1% of eta0 over the run. "
+            + "Lists (--l2 1e-6,1e-5) make a grid, each setting trained from scratch and scored on --holdout: the table goes to stderr "
+            + "(--sweep-out: TSV), the choice to stdout, the best model to --model-out; --refit FILE... trains the choice on all of FILE."))
 
     @OptionGroup var input: InputOptions
     @OptionGroup var learnerOptions: LearnerOptions
@@ -38,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Write the model (versioned JSON, atomically) here.")
     var modelOut: String?
 
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Train the chosen setting once more on all of these files (any format and compression the input takes; records without a weight count 1) and write that model. Put the input files before it.", valueName: "file"))
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Train the chosen setting once more on all of these files (any format and compression the input takes; records without a weight count 1) and write that model: choose on a coreset, train once on everything. The input is then trained with its weights scaled to mean 1 and each l2 at l2 x refit records / input records (see --no-l2-scaling). Put the input files before it.", valueName: "file"))
     var refit: [String] = []
 
     @Flag(name: .long, help: "With --refit: train the best quarter of the grid again on a uniform sample of the refit data ten times the input's size and choose there (successive halving over data size; costs about a quarter of the grid x 10 input sizes of training).")
