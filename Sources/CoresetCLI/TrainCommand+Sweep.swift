@@ -167,7 +167,7 @@ extension TrainCommand {
     func halvingStage(_ rows: [SweepRow], grid: [Choice], refitRecords: [Record], refitLabels: LabelMap,
                       inputCount: Int, log: ProgressLog?, start: Double) throws -> (SweepRow?, [String])? {
         let sampleSize = min(refitRecords.count, 10 * inputCount)
-        guard rows.count > 1, 2 * sampleSize <= refitRecords.count else {
+        guard rows.count > 1, inputCount > 0, 2 * sampleSize <= refitRecords.count else {
             if !quiet { writeDiagnostic("train: --halving skipped: a sample ten times the input (\(10 * inputCount) records) would be most of the \(refitRecords.count) refit records") }
             return nil
         }

@@ -87,6 +87,9 @@ struct TrainCommand: ParsableCommand {
             if streamError == nil {
                 try input.requireAcceptedRecords(reader.statistics, diagnostics, nonzeros: records.reduce(0) { $0 + $1.features.indices.count })
             }
+            if sweeps && records.isEmpty && streamError == nil && !Interruption.requested {
+                throw CoresetError.badFile(path: input.inputDescription, message: "no records: a grid or --refit chooses by training on the input, which is empty")
+            }
             let labels = reader.labels
             let task: TaskKind = labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary)
             let holdoutRecords = try holdout.map { try loadRecords(path: $0, options: input.readerOptions, labels: labels) { writeDiagnostic($0) }.records } ?? []

@@ -208,6 +208,11 @@ import Testing
         let bad = try CLI.run(["train", "-q", coreset] + grid + ["--refit", garbage, "--model-out", model])
         #expect(bad.status == 65, "\(bad.stderr)")
         #expect(bad.stderr.contains("--refit: no record accepted"), "\(bad.stderr)")
+        // An empty input has nothing to choose with.
+        let empty = CLI.temporaryFile("empty.svm", Data())
+        let none = try CLI.run(["train", "-q", empty] + grid + ["--refit", Self.adultTest, "--model-out", model])
+        #expect(none.status == 65, "\(none.stderr)")
+        #expect(none.stderr.contains("\(empty): no records: a grid or --refit chooses by training on the input, which is empty"), "\(none.stderr)")
         // A failed run leaves the old model file alone.
         #expect(try String(contentsOfFile: model, encoding: .utf8) == "old")
     }
