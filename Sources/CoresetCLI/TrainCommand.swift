@@ -65,6 +65,9 @@ struct TrainCommand: ParsableCommand {
         }
         if noL2Scaling && refit.isEmpty { throw ValidationError("--no-l2-scaling goes with --refit") }
         if halving && refit.isEmpty { throw ValidationError("--halving goes with --refit (its second stage samples the refit data)") }
+        if refit.contains("-") && input.follow == nil && (input.files.isEmpty || input.files.contains("-")) {
+            throw ValidationError("--refit - and the input both read stdin; give one of them as a file")
+        }
         if sweepOut != nil && !sweeps { throw ValidationError("--sweep-out goes with a grid (lists for --l2, --eta0, --loss or --epochs) or --refit") }
     }
 

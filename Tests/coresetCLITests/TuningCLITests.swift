@@ -186,6 +186,7 @@ import Testing
             (["train", Self.adultTest, "--l2", "1e-5,1e-4", "--l2", "1e-5", "--holdout", Self.adultTest], "--l2 lists 1e-05 twice"),
             (["train", Self.adultTest, "--no-l2-scaling"], "--no-l2-scaling goes with --refit"),
             (["train", Self.adultTest, "--halving"], "--halving goes with --refit"),
+            (["train", "--l2", "1e-5,1e-4", "--holdout", Self.adultTest, "--refit", "-"], "--refit - and the input both read stdin"),
             (["train", Self.adultTest, "--sweep-out", "/tmp/x.tsv"], "--sweep-out goes with a grid"),
             (["run", Self.adultTest, "--eta0", "0.1,0.2"], "run takes one value for --loss, --l2 and --eta0"),
         ]
