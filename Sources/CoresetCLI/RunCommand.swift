@@ -102,6 +102,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Checkpoints") var checkpoint: CheckpointOptions
 
     func validate() throws {
+        try learnerOptions.requireSingleValues(command: "run")
         if replaySteps < 0 { throw ValidationError("--replay-steps must be non-negative") }
         if task != nil && input.regression { throw ValidationError("--task is for classification; --regression already says the task") }
         if !(1...maxThreads).contains(threads) { throw ValidationError("--threads must be in 1...\(maxThreads) (4 per core)") }

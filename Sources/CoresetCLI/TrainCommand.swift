@@ -8,15 +8,20 @@ struct TrainCommand: ParsableCommand {
         discussion: CommonOptionsHelp.text([
             CommonOptionsHelp.input, ("--epochs <n>", "passes over the data (default 5)"), ("--test <file>", "evaluate on this file at the end"),
             ("--model-out <file>", "write the model here"), CommonOptionsHelp.quiet, CommonOptionsHelp.json, CommonOptionsHelp.progressLog,
-        ], note: "Loads the whole stream into memory. The default schedule decays exponentially to 1% of eta0 over the run."))
+            ("--l2 1e-6,1e-5", "lists make a grid (needs --holdout)"),
+            ("--refit <file>...", "then train the chosen setting on these"),
+        ], note: "Loads the whole stream into memory. The default schedule decays exponentially to 1% of eta0 over the run. "
+            + "Lists (--l2 1e-6,1e-5) make a grid, each setting trained from scratch and scored on --holdout: the table goes to stderr "
+            + "(--sweep-out: TSV), the choice to stdout, the best model to --model-out; --refit FILE... trains the choice on all of FILE."))
 
     @OptionGroup var input: InputOptions
     @OptionGroup var learnerOptions: LearnerOptions
 
-    @Option(name: .long, help: "Passes over the data.")
-    var epochs: Int = 5
+    @Option(name: .customLong("epochs"), help: ArgumentHelp("Passes over the data (default 5; a comma-separated list is a grid).", valueName: "epochs"),
+            transform: { try parseValueList($0, option: "--epochs", expected: "a whole number of at least 1") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } })
+    var epochLists: [[Int]] = []
 
-    @Option(name: .long, help: "Evaluate on this file after every epoch.")
+    @Option(name: .long, help: "Evaluate on this file after every epoch (a grid: after every setting, to choose the best).")
     var holdout: String?
 
     @Option(name: .long, help: "Evaluate on this file at the end and print loss, accuracy, AUC.")
@@ -25,19 +30,52 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Write the model (versioned JSON, atomically) here.")
     var modelOut: String?
 
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Train the chosen setting once more on all of these files (any format and compression the input takes; records without a weight count 1) and write that model: choose on a coreset, train once on everything. The input is then trained with its weights scaled to mean 1 and each l2 at l2 x refit records / input records (see --no-l2-scaling). Put the input files before it.", valueName: "file"))
+    var refit: [String] = []
+
+    @Flag(name: .long, help: "With --refit: train the best quarter of the grid again on a uniform sample of the refit data ten times the input's size and choose there (successive halving over data size; costs about a quarter of the grid x 10 input sizes of training).")
+    var halving = false
+
+    @Flag(name: .long, help: "With --refit: train the input with the listed l2 values as they are (default: times refit records / input records, since the best l2 shrinks about as 1/n, so the l2 chosen is the one for the refit data).")
+    var noL2Scaling = false
+
+    @Option(name: .long, help: ArgumentHelp("Write the grid's table here (TSV, one row per finished setting, atomically).", valueName: "file"))
+    var sweepOut: String?
+
     @Flag(name: .shortAndLong, help: "No progress on stderr.")
     var quiet = false
 
     @OptionGroup var machine: MachineOutputOptions
 
+    var epochValues: [Int] { epochLists.isEmpty ? [5] : epochLists.flatMap { $0 } }
+
+    /// Settings in the grid.
+    var gridSize: Int {
+        max(1, learnerOptions.lossValues.count) * max(1, learnerOptions.l2Values.count)
+            * max(1, learnerOptions.eta0Values.count) * epochValues.count
+    }
+
+    /// A grid or a refit takes the sweep's path; one setting without --refit is the plain `train`.
+    var sweeps: Bool { gridSize > 1 || !refit.isEmpty }
+
     func validate() throws {
-        if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        try checkNoRepeats(epochValues.map { "\($0)" }, option: "--epochs")
+        if gridSize > 1 && holdout == nil {
+            throw ValidationError("a grid of \(gridSize) settings needs --holdout FILE to choose among them")
+        }
+        if noL2Scaling && refit.isEmpty { throw ValidationError("--no-l2-scaling goes with --refit") }
+        if halving && refit.isEmpty { throw ValidationError("--halving goes with --refit (its second stage samples the refit data)") }
+        if refit.contains("-") && input.follow == nil && (input.files.isEmpty || input.files.contains("-")) {
+            throw ValidationError("--refit - and the input both read stdin; give one of them as a file")
+        }
+        if sweepOut != nil && !sweeps { throw ValidationError("--sweep-out goes with a grid (lists for --l2, --eta0, --loss or --epochs) or --refit") }
     }
 
     func run() throws {
         Interruption.installSignalHandlers()
         try runReportingErrors {
             try input.checkReadable(holdout)
+            try checkReadable(refit.filter { $0 != "-" }.map { Optional($0) })
             let start = monotonicSeconds()
             let diagnostics = DiagnosticSink()
             let reader = RecordReader(inputs: input.inputs, options: input.readerOptions, onDiagnostic: diagnostics.report)
@@ -52,43 +90,39 @@ struct TrainCommand: ParsableCommand {
             if streamError == nil {
                 try input.requireAcceptedRecords(reader.statistics, diagnostics, nonzeros: records.reduce(0) { $0 + $1.features.indices.count })
             }
+            if sweeps && records.isEmpty && streamError == nil && !Interruption.requested {
+                throw CoresetError.badFile(path: input.inputDescription, message: "no records: a grid or --refit chooses by training on the input, which is empty")
+            }
             let labels = reader.labels
             let task: TaskKind = labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary)
-            let meanSquaredNorm = records.isEmpty ? 0 : records.reduce(0.0) { $0 + Double(VectorMath.squaredNorm($1.features)) } / Double(records.count)
+            let holdoutRecords = try holdout.map { try loadRecords(path: $0, options: input.readerOptions, labels: labels) { writeDiagnostic($0) }.records } ?? []
+            if sweeps {
+                try sweep(records: records, reader: reader, task: task, holdoutRecords: holdoutRecords, log: log, start: start)
+                if let streamError { throw streamError }
+                return
+            }
+            let epochs = epochValues[0]
+            let meanSquaredNorm = EpochTrainer.meanSquaredNorm(records)
             var learner = Learner(configuration: learnerOptions.configuration(
                 task: task, meanSquaredNorm: meanSquaredNorm, totalSteps: epochs * records.count))
-            let holdoutRecords = try holdout.map { try loadRecords(path: $0, options: input.readerOptions, labels: labels) { writeDiagnostic($0) }.records } ?? []
-            var rng = SeededGenerator(seed: learnerOptions.learnerSeed)
-            var order = Array(records.indices)
-            var progressive = ProgressiveValidation()
-            for epoch in 1...epochs {
-                order.shuffle(using: &rng)
-                var epochLoss = WeightedMean()
-                for i in order {
-                    let scored = learner.learn(records[i])
-                    epochLoss.update(scored.loss, weight: records[i].weight)
-                    if epoch == 1 { progressive.update(scored, label: records[i].label, weight: records[i].weight) }
-                    if Interruption.requested { break }
-                }
-                if !quiet || log != nil {
-                    var line = "epoch \(epoch)/\(epochs): average loss \(formatFixed(epochLoss.value, 6)), \(records.count) records, \(formatFixed(monotonicSeconds() - start, 2)) s"
-                    var row = [("epoch", "\(epoch)"), ("records", "\(records.count)"), ("seconds", formatFixed(monotonicSeconds() - start, 3)),
-                               ("average_loss", formatFixed(epochLoss.value, 6))]
-                    if !holdoutRecords.isEmpty {
-                        let h = learner.evaluate(holdoutRecords)
-                        line += ", holdout loss \(formatFixed(h.loss, 6))"
-                        row.append(("holdout_loss", formatFixed(h.loss, 6)))
-                        if !h.accuracy.isNaN {
-                            line += ", accuracy \(formatFixed(h.accuracy, 4))"
-                            row.append(("holdout_accuracy", formatFixed(h.accuracy, 4)))
-                        }
+            let trained = try EpochTrainer(records: records).train(&learner, epochs: epochs, seed: learnerOptions.learnerSeed) { epoch, averageLoss, learner in
+                guard !quiet || log != nil else { return }
+                var line = "epoch \(epoch)/\(epochs): average loss \(formatFixed(averageLoss, 6)), \(records.count) records, \(formatFixed(monotonicSeconds() - start, 2)) s"
+                var row = [("epoch", "\(epoch)"), ("records", "\(records.count)"), ("seconds", formatFixed(monotonicSeconds() - start, 3)),
+                           ("average_loss", formatFixed(averageLoss, 6))]
+                if !holdoutRecords.isEmpty {
+                    let h = learner.evaluate(holdoutRecords)
+                    line += ", holdout loss \(formatFixed(h.loss, 6))"
+                    row.append(("holdout_loss", formatFixed(h.loss, 6)))
+                    if !h.accuracy.isNaN {
+                        line += ", accuracy \(formatFixed(h.accuracy, 4))"
+                        row.append(("holdout_accuracy", formatFixed(h.accuracy, 4)))
                     }
-                    // On a terminal: the share of the epochs done and the time left.
-                    if InputSize.stderrIsTerminal { line += InputSize.bar(fraction: Double(epoch) / Double(epochs), elapsed: monotonicSeconds() - start) }
-                    if !quiet { writeDiagnostic(line) }
-                    try log?.write(row)
                 }
-                if Interruption.requested { break }
+                // On a terminal: the share of the epochs done and the time left.
+                if InputSize.stderrIsTerminal { line += InputSize.bar(fraction: Double(epoch) / Double(epochs), elapsed: monotonicSeconds() - start) }
+                if !quiet { writeDiagnostic(line) }
+                try log?.write(row)
             }
             var lines = [
                 "records_accepted\t\(reader.statistics.recordsAccepted)",
@@ -96,7 +130,7 @@ struct TrainCommand: ParsableCommand {
                 "task\t\(task.rawValue)",
                 "epochs\t\(epochs)",
                 "learner_steps\t\(learner.stepCount)",
-                "first_epoch_progressive_loss\t\(formatFixed(progressive.total.value, 6))",
+                "first_epoch_progressive_loss\t\(formatFixed(trained.firstEpochProgressive.total.value, 6))",
                 "seconds\t\(formatFixed(monotonicSeconds() - start, 3))",
             ]
             if let test {
