@@ -89,6 +89,7 @@ def main():
     ap.add_argument("--ks", help="comma-separated budgets instead of the default grid")
     ap.add_argument("--datasets", help="comma-separated subset of census_kdd,mnist")
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--bin", help="the coreset binary to time (implies --skip-build; default .build/release/coreset)")
     ap.add_argument("--once-above", type=int, default=3000,
                     help="above this k, run the sieve++ select and the coreset runs once (not --repeats times)")
     ap.add_argument("--old-max-k", type=int, default=10000,
@@ -97,6 +98,9 @@ def main():
                     help="skip `run --algorithm sieve++` above this k (census_kdd at 10%% took 17 minutes a run)")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
+    global BIN
+    if args.bin:
+        BIN, args.skip_build = os.path.abspath(args.bin), True
     if not args.skip_build:
         subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True)
     ks = [int(x) for x in args.ks.split(",")] if args.ks else QUICK_KS if args.quick else KS
