@@ -76,12 +76,15 @@ import Testing
         let (yes, pipe) = try Self.endlessPipe()
         defer { yes.terminate(); yes.waitUntilExit() }
         let output = CLI.temporaryFile("keep.svm", Data())
-        let r = try Self.stop(["select", "-q", "-k", "10", "-o", output], stdin: pipe, signal: SIGINT)
+        // A small reservoir: the test build is unoptimised, and the read-out at the stop is a greedy over it.
+        let r = try Self.stop(["select", "-q", "-k", "10", "--reference-size", "200", "-o", output], stdin: pipe, signal: SIGINT)
         #expect(r.status == 130, "\(r.stderr)")
         #expect(r.seconds < Self.allowedSeconds, "took \(r.seconds) s to stop")
         let written = try String(contentsOfFile: output, encoding: .utf8)
-        #expect(written.split(separator: "\n").count == 10, "\(written)")
-        #expect(written.hasPrefix("1 1:1 2:3 # id=0 weight="))
+        // Every record is the same line, so which ten stand for them depends on the draws; each is one of them.
+        let lines = written.split(separator: "\n")
+        #expect(lines.count == 10, "\(written)")
+        #expect(lines.allSatisfy { $0.hasPrefix("1 1:1 2:3 # id=") && $0.contains(" weight=") }, "\(written)")
     }
 
     @Test func statsOnAnEndlessPipeStopsOnSigtermWith143() throws {
