@@ -30,7 +30,7 @@ struct NetworkOptions: ParsableArguments {
     var dropLearned = true
 
     @Option(name: .long, help: "mlp: records whose loss is below this skip their backward pass (their gradient is nearly zero); 0 turns it off.")
-    var skipFitted: Double = 0.01
+    var skipFitted: Double = 0.05
 
     @Option(name: .long, help: "mlp: mini-batch steps earned by every B arriving records (the network learns while the stream flows).")
     var stepsPerBatch: Double = 1

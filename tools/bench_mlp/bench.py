@@ -68,36 +68,57 @@ def main():
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--eta", type=float, default=0.05)
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--append", action="store_true", help="keep the rows of results.jsonl for other data sets, networks and seeds")
+    ap.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md and the plot from results.jsonl")
     args = ap.parse_args()
     datasets = args.datasets.split(",")
     for d in datasets:
         if not os.path.exists(DATASETS[d].format("train")):
             hint = " (python3 tools/bench_mlp/fashion_mnist.py)" if d == "fashion-mnist" else ""
             sys.exit(f"bench_mlp: {DATASETS[d].format('train')} is absent{hint}")
-    binary = build()
-    load_before = loadavg()
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    cmdline = (f"python3 tools/bench_mlp/bench.py --datasets {args.datasets} --configs '{args.configs}' --seeds {args.seeds} "
+               f"--epochs {args.epochs:g} --eval-every {args.eval_every} --eta {args.eta:g} --methods {args.methods}" + (" --append" if args.append else ""))
+    results_path = os.path.join(HERE, "results.jsonl")
     methods = args.methods.split(",")
     configs = args.configs.split(";")
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
-    for d in datasets:
-        for hidden in configs:
-            for seed in seeds:
-                cmd = [binary, DATASETS[d].format("train"), DATASETS[d].format("test"), "--hidden", hidden,
-                       "--epochs", str(args.epochs), "--eval-every", str(args.eval_every), "--eta", str(args.eta),
-                       "--methods", ",".join(methods), "--seed", str(seed), "--stop-at-target", "1"]
-                print("+", " ".join(cmd), file=sys.stderr, flush=True)
-                out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-                sys.stderr.write(out.stderr)
-                for line in out.stdout.splitlines():
-                    r = json.loads(line)
-                    r["dataset"], r["hidden"] = d, hidden
-                    rows.append(r)
+    if args.append and os.path.exists(results_path):
+        with open(results_path) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = loadavg()
+    if not args.report_only:
+        binary = build()
+        if not args.append:
+            open(results_path, "w").close()
+        for d in datasets:
+            for hidden in configs:
+                for seed in seeds:
+                    cmd = [binary, DATASETS[d].format("train"), DATASETS[d].format("test"), "--hidden", hidden,
+                           "--epochs", str(args.epochs), "--eval-every", str(args.eval_every), "--eta", str(args.eta),
+                           "--methods", ",".join(methods), "--seed", str(seed), "--stop-at-target", "1"]
+                    print("+", " ".join(cmd), file=sys.stderr, flush=True)
+                    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+                    sys.stderr.write(out.stderr)
+                    rows = [r for r in rows if not (r["dataset"] == d and r["hidden"] == hidden and r["seed"] == seed)]
+                    fresh = []
+                    for line in out.stdout.splitlines():
+                        r = json.loads(line)
+                        r["dataset"], r["hidden"], r["started"], r["command"] = d, hidden, started, cmdline
+                        fresh.append(r)
+                    rows += fresh
+                    # Written after every process, so an interrupted bench keeps what it measured.
+                    with open(results_path, "w") as f:
+                        for r in rows:
+                            f.write(json.dumps(r) + "\n")
     load_after = loadavg()
-    with open(os.path.join(HERE, "results.jsonl"), "w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+    # The report covers every row of results.jsonl (several invocations with --append).
+    datasets = [d for d in DATASETS if any(r["dataset"] == d for r in rows)]
+    configs = list(dict.fromkeys(r["hidden"] for r in rows))
+    seeds = sorted(set(r["seed"] for r in rows))
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    runs = sorted(set(r.get("started", "?") for r in rows))
 
     def series(d, hidden, seed, m):
         return [r for r in rows if r["dataset"] == d and r["hidden"] == hidden and r["seed"] == seed and r["method"] == m]
@@ -109,11 +130,14 @@ def main():
                 per_seed = []
                 for seed in seeds:
                     full = series(d, hidden, seed, "full")
+                    if not full or not series(d, hidden, seed, m):
+                        continue
                     target = full[-1]["test_accuracy"] - 0.01
                     f, hit = reach(full, target), reach(series(d, hidden, seed, m), target)
                     per_seed.append({"target": target, "full_final": full[-1]["test_accuracy"], "hit": hit,
                                      "speedup": f["seconds"] / hit["seconds"] if hit and hit["seconds"] > 0 else None})
-                table.append({"dataset": d, "hidden": hidden, "method": m, "seeds": per_seed})
+                if per_seed:
+                    table.append({"dataset": d, "hidden": hidden, "method": m, "seeds": per_seed})
 
     def med(values):
         values = [v for v in values if v is not None]
@@ -122,11 +146,9 @@ def main():
     def fmt(v, d=2, suffix=""):
         return "-" if v is None else f"{v:.{d}f}{suffix}"
 
-    cmdline = (f"python3 tools/bench_mlp/bench.py --datasets {args.datasets} --configs '{args.configs}' --seeds {args.seeds} "
-               f"--epochs {args.epochs:g} --eval-every {args.eval_every} --eta {args.eta:g} --methods {args.methods}")
     lines = ["# bench_mlp: CREST-style mini-batch coresets vs full-data mini-batch SGD (mnist, fashion-mnist)", "",
-             f"Command: `{cmdline}` (after `python3 tools/bench_mlp/fashion_mnist.py`, which needs Debian's `dataset-fashion-mnist`).", "",
-             f"Run {started} on a 2-core machine shared with other agents' builds (load average {load_before} before, {load_after} after). "
+             "Commands: " + "; ".join(f"`{c}`" for c in dict.fromkeys(r.get("command", "?") for r in rows)) + " (after `python3 tools/bench_mlp/fashion_mnist.py`, which needs Debian's `dataset-fashion-mnist`).", "",
+             f"Runs started {', '.join(runs)} (this report written {started}) on a 2-core machine shared with other agents' builds (load average {load_before} before, {load_after} after). "
              "Times are CPU seconds of the training thread, so the load inflates them less than wall time (kept in results.jsonl); "
              "all methods of one data set, network and seed ran in one process, one after the other.", "",
              f"Setup: train 60,000 -> test 10,000, pixels/255; softmax MLP, ReLU hidden layers; every method: mini-batch B = 128, SGD "
@@ -134,7 +156,7 @@ def main():
              "(the same clock, in steps, for all). Each step is one SGD step on at most B records. Full-data mini-batch SGD (shuffled passes) "
              "and uniform random mini-batches are the same procedure, so one row. Target: full data's final accuracy (same seed) minus "
              "1 point; time to target counts selection, checks and skipped work; full runs the whole budget, the others stop at the target.", "",
-             "Methods: **full-skip**: full data, a record whose loss is below 0.01 at its forward pass skips its backward pass (its weight "
+             "Methods: **full-skip**: full data, a record whose loss is below 0.05 at its forward pass skips its backward pass (its weight "
              "stays in the mean). **crest-cached** (the new default of `coreset run --model mlp`): passes over the pool in random order; "
              "each step reduces the next 512 records to 128 by per-class facility location on their last-layer gradient proxies "
              "p - onehot(y) cached from their last training forward pass (no selection forward pass; records never seen are taken as they "
@@ -170,13 +192,15 @@ def main():
     except ImportError:
         print("bench_mlp: matplotlib is absent, no plot", file=sys.stderr)
         return
-    panels = [(d, h) for d in datasets for h in configs]
+    panels = [(d, h) for d in datasets for h in configs if any(r["dataset"] == d and r["hidden"] == h for r in rows)]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     colors = {"full": "black", "full-skip": "tab:gray", "crest-cached": "tab:red", "crest-cached-noskip": "tab:orange",
               "crest-fresh": "tab:blue"}
     for ax, (d, hidden) in zip(axes[0], panels):
         seed = seeds[0]
         full = series(d, hidden, seed, "full")
+        if not full:
+            continue
         target = full[-1]["test_accuracy"] - 0.01
         for m in methods:
             s = series(d, hidden, seed, m)

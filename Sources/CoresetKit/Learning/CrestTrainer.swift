@@ -33,7 +33,7 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
     public var learnedChecks: Int = 2
     /// A record whose loss is below this at its forward pass skips its backward pass (its gradient is
     /// nearly zero; `NeuralNetwork.accumulateGradient(_:into:work:skipBelow:)`); 0 turns it off.
-    public var skipFittedLoss: Double = 0.01
+    public var skipFittedLoss: Double = 0.05
     public var seed: UInt64 = 0xC5E57
 
     public init() {}

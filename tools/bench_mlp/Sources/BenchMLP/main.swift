@@ -2,7 +2,7 @@
 //
 //   BenchMLP TRAIN TEST [--hidden 512,256] [--batch 128] [--epochs 8] [--eta 0.05] [--eval-every 50]
 //            [--methods full,full-skip,crest-cached,crest-fresh] [--seed 1] [--limit N] [--subset-size 512]
-//            [--skip 0.01] [--stop-at-target 1] [--dense-until 1500]
+//            [--skip 0.05] [--stop-at-target 1] [--target ACC] [--dense-until 1500]
 //
 // Every method trains the same network (same initialisation, optimizer, schedule, batch size B and step
 // budget: `epochs` passes of the full data in mini-batches of B) in this one process, one after the other,
@@ -68,8 +68,8 @@ let evalEvery = Int(opt("eval-every", 50))
 let denseUntil = Int(opt("dense-until", 1500))
 func evalInterval(at steps: Int) -> Int { steps < denseUntil ? evalEvery : 5 * evalEvery }
 let seed = UInt64(opt("seed", 1))
-let skip = opt("skip", 0.01)
-let stopAtTarget = opt("stop-at-target", 0) != 0
+let skip = opt("skip", 0.05)
+let stopAtTarget = opt("stop-at-target", 0) != 0 || options["target"] != nil
 var methods = (options["methods"] ?? "full,full-skip,crest-cached,crest-fresh").split(separator: ",").map(String.init)
 if stopAtTarget, let i = methods.firstIndex(of: "full") { methods.remove(at: i); methods.insert("full", at: 0) }
 
@@ -83,7 +83,8 @@ let totalSteps = Int(epochs * Double(train.count) / Double(batch))
 let schedule = LearningRateSchedule.exponential(eta0: eta, rate: 0.05, every: totalSteps)
 FileHandle.standardError.write(Data("bench_mlp: \(train.count) train, \(test.count) test, d=\(dimension), K=\(classes), hidden \(hidden), B=\(batch), \(totalSteps) steps, seed \(seed)\n".utf8))
 
-nonisolated(unsafe) var target: Double?
+// --target ACC sets the target directly (for sweeps that need no full-data run).
+nonisolated(unsafe) var target: Double? = options["target"].flatMap(Double.init)
 
 /// Evaluates on the test set (off the clock); true when the method may stop.
 func evaluateRow(_ net: NeuralNetwork, method: String, steps: Int, seconds: Double, wall: Double, selection: Double) -> Bool {
