@@ -179,7 +179,8 @@ def main():
         f"{t['dataset']} mlp:{t['hidden']} " + " / ".join(f"{x['full_final']:.4f}" for x in t["seeds"])
         for t in table if t["method"] == "full") + ".")
     lines.append("")
-    lines.append("Plot: `accuracy_vs_time.png` (test accuracy against training CPU time, seed 1). Raw evaluations: `results.jsonl`.")
+    lines.append("Plot: `accuracy_vs_time.png` (test accuracy against training CPU time, seed 1). Raw evaluations: `results.jsonl` "
+                 "(not committed). What each approach gave, the sweeps behind the defaults and where the time goes: `NOTES.md`.")
     lines.append("")
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -2,7 +2,8 @@
 //
 //   BenchMLP TRAIN TEST [--hidden 512,256] [--batch 128] [--epochs 8] [--eta 0.05] [--eval-every 50]
 //            [--methods full,full-skip,crest-cached,crest-fresh] [--seed 1] [--limit N] [--subset-size 512]
-//            [--skip 0.05] [--stop-at-target 1] [--target ACC] [--dense-until 1500]
+//            [--skip 0.05] [--stop-at-target 1] [--target ACC] [--dense-until 1500] [--drop 1]
+//            [--learned-checks 2] [--learned-loss 0.1]
 //
 // Every method trains the same network (same initialisation, optimizer, schedule, batch size B and step
 // budget: `epochs` passes of the full data in mini-batches of B) in this one process, one after the other,
@@ -143,6 +144,12 @@ for method in methods {
             config.skipFittedLoss = 0
         } else {
             config.skipFittedLoss = skip
+        }
+        if method != "crest-fresh" {
+            // Sweeps of the cached mode's drop rule (defaults: CrestConfiguration's).
+            config.dropLearned = opt("drop", config.dropLearned ? 1 : 0) != 0
+            config.learnedChecks = Int(opt("learned-checks", Double(config.learnedChecks)))
+            config.learnedLoss = opt("learned-loss", config.learnedLoss)
         }
         var trainer = CrestTrainer(network: net, optimizer: optimizer, configuration: config)
         var steps = 0
