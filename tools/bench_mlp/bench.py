@@ -148,7 +148,9 @@ def main():
 
     lines = ["# bench_mlp: CREST-style mini-batch coresets vs full-data mini-batch SGD (mnist, fashion-mnist)", "",
              "Commands: " + "; ".join(f"`{c}`" for c in dict.fromkeys(r.get("command", "?") for r in rows)) + " (after `python3 tools/bench_mlp/fashion_mnist.py`, which needs Debian's `dataset-fashion-mnist`).", "",
-             f"Runs started {', '.join(runs)} (this report written {started}) on a 2-core machine shared with other agents' builds (load average {load_before} before, {load_after} after). "
+             f"Runs started {', '.join(runs)} (this report written {started}) on a 2-core machine shared with other agents' builds "
+             + (f"(load average {load_before} before, {load_after} after). " if not args.report_only else
+                f"(load average 7-12 during the runs, {load_after} when this report was written). ") +
              "Times are CPU seconds of the training thread, so the load inflates them less than wall time (kept in results.jsonl); "
              "all methods of one data set, network and seed ran in one process, one after the other.", "",
              f"Setup: train 60,000 -> test 10,000, pixels/255; softmax MLP, ReLU hidden layers; every method: mini-batch B = 128, SGD "
