@@ -43,8 +43,7 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
         case dropLearned, learnedLoss, learnedChecks, skipFittedLoss, seed
     }
 
-    /// Model files written before a setting existed read it as it behaved then (no skipping, drops
-    /// after 3 selections, no drops unless stored).
+    /// Model files written before `skipFittedLoss` existed read it as 0: no skipping, as they trained.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         batches = try c.decode(Batches.self, forKey: .batches)
@@ -64,10 +63,12 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
     var stepsPerCheck: Int { checkEvery > 0 ? checkEvery : max(subsetCount, 1) }
 }
 
-/// Trains a `NeuralNetwork` on mini-batches drawn from a pool of records (the stream's buffer),
-/// CREST-style: each round draws `subsetCount` random subsets of the pool and reduces each to a
-/// weighted mini-batch coreset; the trainer cycles over them and, every `stepsPerCheck` steps, checks
-/// a local quadratic model of the loss fitted when the round began. When the model stops predicting
+/// Trains a `NeuralNetwork` on mini-batches drawn from a pool of records (the stream's buffer).
+/// `cached` (the default) selects each mini-batch from proxies kept from earlier training steps (see
+/// "Cached proxies" below). `coreset` and `random` are CREST as published: each round draws
+/// `subsetCount` random subsets of the pool and reduces each to a weighted mini-batch coreset; the
+/// trainer cycles over them and, every `stepsPerCheck` steps, checks a local quadratic model of the
+/// loss fitted when the round began. When the model stops predicting
 /// the loss (relative gap above τ), a new round is selected.
 ///
 /// The quadratic model: L̂(w) = L(w₀) + ∇L(w₀)·Δ + ½ Σᵢ Fᵢᵢ Δᵢ², Δ = w − w₀, on a check set drawn
