@@ -14,20 +14,23 @@ struct NetworkOptions: ParsableArguments {
     @Option(name: .long, help: "mlp: mini-batch size B.")
     var batchSize: Int = 128
 
-    @Option(name: .long, help: "mlp: coreset (CREST: facility location on last-layer gradients, per class) or random (uniform mini-batches, the baseline).")
-    var minibatches: CrestConfiguration.Batches = .coreset
+    @Option(name: .long, help: "mlp: cached (CREST mini-batch coresets on last-layer gradients cached from training, per class), coreset (the same on fresh forward passes of random subsets, with CREST's loss model) or random (uniform mini-batches from those subsets).")
+    var minibatches: CrestConfiguration.Batches = .cached
 
-    @Option(name: .long, help: "mlp: random subsets (one mini-batch coreset each) per selection round.")
+    @Option(name: .long, help: "mlp (coreset, random): random subsets (one mini-batch each) per selection round.")
     var subsets: Int = 8
 
-    @Option(name: .long, help: "mlp: candidates per random subset.")
+    @Option(name: .long, help: "mlp: candidates each mini-batch of B is selected from.")
     var subsetSize: Int = 512
 
-    @Option(name: .long, help: "mlp: reselect when the loss leaves its quadratic model by this relative gap (CREST's tau).")
+    @Option(name: .long, help: "mlp (coreset, random): reselect when the loss leaves its quadratic model by this relative gap (CREST's tau).")
     var lossGap: Double = 0.1
 
-    @Flag(name: .long, help: "mlp: stop drawing records whose loss stayed below 0.1 at 3 selections in a row.")
-    var dropLearned = false
+    @Flag(name: .long, inversion: .prefixedNo, help: "mlp: stop drawing records whose loss stayed below 0.1 at 2 visits (coreset, random: selections) in a row.")
+    var dropLearned = true
+
+    @Option(name: .long, help: "mlp: records whose loss is below this skip their backward pass (their gradient is nearly zero); 0 turns it off.")
+    var skipFitted: Double = 0.05
 
     @Option(name: .long, help: "mlp: mini-batch steps earned by every B arriving records (the network learns while the stream flows).")
     var stepsPerBatch: Double = 1
@@ -46,6 +49,7 @@ struct NetworkOptions: ParsableArguments {
         }
         if !(stepsPerBatch >= 0) { throw ValidationError("--steps-per-batch must be non-negative") }
         if !(lossGap > 0) { throw ValidationError("--loss-gap must be positive") }
+        if !(skipFitted >= 0 && skipFitted.isFinite) { throw ValidationError("--skip-fitted must be a non-negative loss") }
         if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
     }
 }
@@ -82,6 +86,7 @@ extension RunCommand {
         config.crest.subsetSize = network.subsetSize
         config.crest.lossGapThreshold = network.lossGap
         config.crest.dropLearned = network.dropLearned
+        config.crest.skipFittedLoss = network.skipFitted
         config.crest.seed = learnerOptions.learnerSeed &+ 0xC5E57
         let holdoutRecords = try holdout.map {
             try loadRecords(path: $0, options: input.readerOptions, labels: resumed?.labels) { writeDiagnostic($0) }.records
@@ -132,6 +137,7 @@ extension RunCommand {
                 "loss_checks\t\(t.statistics.checks)",
                 "selection_seconds\t\(formatFixed(t.statistics.selectionSeconds + t.statistics.checkSeconds, 3))",
                 "dropped_learned\t\(t.dropped.count)",
+                "backward_skipped\t\(t.statistics.skippedBackward)",
             ]
         }
         lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")

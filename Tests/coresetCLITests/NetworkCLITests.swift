@@ -72,4 +72,23 @@ import Testing
         #expect(mismatched.status == 64)
         #expect(mismatched.stderr.contains("holds a linear model"))
     }
+
+    @Test func cachedMinibatchesAreTheDefaultAndTheSkipIsReported() throws {
+        let r = try CLI.run(["run", "-q", "--model", "mlp:16", "--batch-size", "32", "--subset-size", "96", "--final-epochs", "3",
+                             "--test", Self.test, Self.train])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Self.value("minibatches", in: r.stdout) == "cached")
+        #expect(Self.value("loss_checks", in: r.stdout) == "0")
+        let skipped = try #require(Self.value("backward_skipped", in: r.stdout).flatMap(Int.init))
+        #expect(skipped > 0, "3 passes over 1,000 records leave some fitted")
+        // The skip and the drops can be turned off; then nothing is skipped.
+        let off = try CLI.run(["run", "-q", "--model", "mlp:16", "--batch-size", "32", "--subset-size", "96", "--final-epochs", "1",
+                               "--skip-fitted", "0", "--no-drop-learned", Self.train])
+        #expect(off.status == 0, "\(off.stderr)")
+        #expect(Self.value("backward_skipped", in: off.stdout) == "0")
+        #expect(Self.value("dropped_learned", in: off.stdout) == "0")
+        let bad = try CLI.run(["run", "-q", "--model", "mlp:8", "--skip-fitted", "-1", Self.train])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("--skip-fitted"))
+    }
 }

@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
-"""Neural-network training on mnist: CREST-style mini-batch coresets vs full data vs random subsets.
+"""Neural-network training on mnist and fashion-mnist: CREST-style mini-batch coresets vs full-data SGD.
 
-Builds tools/bench_mlp in release mode and runs every method in one process, side by side (same
-network initialisation, optimizer, step-size schedule and step budget; the order alternates between
-rounds). Writes tools/bench_mlp/RESULTS.md, results.jsonl and accuracy_vs_time.png.
+Builds tools/bench_mlp in release mode and, per data set, network and seed, runs every method in one
+process, one after the other, on equal terms: the same network initialisation, optimizer (SGD, momentum
+0.9, L2 1e-5), step-size schedule (0.05 decayed exponentially to 5% over the budget), batch size B = 128
+and step budget (8 full-data epochs); each step is one SGD step on one mini-batch of at most B records.
+Full-data mini-batch SGD and uniform random mini-batches are the same procedure (shuffled passes draw
+uniform mini-batches without replacement), so they are one row. Writes tools/bench_mlp/RESULTS.md,
+results.jsonl and accuracy_vs_time.png.
 
-Time to target: the first evaluation at which test accuracy reaches (full data's final accuracy in
-the same round - 1 point), in training wall seconds, selection and loss checks included, evaluation
-excluded. The speed-up is full data's time over the method's.
+Target: full data's final test accuracy (same seed) minus 1 point. Time to target: the first evaluation
+at or above it, in CPU seconds of the training thread (selection, checks and skipped work all counted,
+test evaluation excluded); the speed-up is full data's time over the method's, median of the seeds.
+Full data runs the whole budget first; the other methods stop at the target.
 
-    python3 tools/bench_mlp/bench.py                       # the default: mlp:128 and mlp:256,128
-    python3 tools/bench_mlp/bench.py --configs 128 --rounds 1 --epochs 4   # quicker
+    python3 tools/bench_mlp/fashion_mnist.py       # once: the fashion-mnist files (dataset-fashion-mnist)
+    python3 tools/bench_mlp/bench.py               # mnist + fashion-mnist, mlp:512,256, seeds 1-3
+    python3 tools/bench_mlp/bench.py --datasets mnist --configs 128 --seeds 1 --epochs 4   # quicker
 """
 import argparse
 import json
@@ -22,14 +28,22 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "mnist")
-METHODS = ["full", "crest", "crest-drop", "random"]
+DATASETS = {
+    "mnist": os.path.join(os.path.dirname(ROOT), "shared", "data", "mnist", "mnist.{}.svm.zst"),
+    "fashion-mnist": os.path.join(HERE, "data", "fashion_mnist", "fashion_mnist.{}.svm.zst"),
+}
+METHODS = ["full", "full-skip", "crest-cached", "crest-cached-noskip", "crest-fresh"]
+LABELS = {
+    "full": "full data = random mini-batches",
+    "full-skip": "full data + skip fitted backward passes",
+    "crest-cached": "CREST cached proxies + drop learned + skip (default)",
+    "crest-cached-noskip": "CREST cached proxies + drop learned, no skip",
+    "crest-fresh": "CREST fresh subsets + loss model (earlier default)",
+}
 
 
 def build():
-    env = dict(os.environ)
-    # The bench package reads the root package's identity (the checkout's folder name) itself.
-    subprocess.run(["swift", "build", "-c", "release"], cwd=HERE, env=env, check=True)
+    subprocess.run(["swift", "build", "-c", "release"], cwd=HERE, check=True)
     return os.path.join(HERE, ".build", "release", "BenchMLP")
 
 
@@ -38,93 +52,137 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
-def time_to(rows, target):
+def reach(rows, target):
     for r in rows:
         if r["test_accuracy"] >= target:
-            return r["seconds"], r["steps"]
-    return None, None
+            return r
+    return None
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--configs", default="128;256,128", help="hidden layers per configuration, ';'-separated")
+    ap.add_argument("--datasets", default="mnist,fashion-mnist")
+    ap.add_argument("--configs", default="512,256", help="hidden layers per configuration, ';'-separated")
+    ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--epochs", type=float, default=8)
-    ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--eta", type=float, default=0.05)
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--append", action="store_true", help="keep the rows of results.jsonl for other data sets, networks and seeds")
+    ap.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md and the plot from results.jsonl")
     args = ap.parse_args()
-    train = os.path.join(DATA, "mnist.train.svm.zst")
-    test = os.path.join(DATA, "mnist.test.svm.zst")
-    if not os.path.exists(train):
-        sys.exit(f"bench_mlp: {train} is absent (needs ../shared/data/mnist)")
-    binary = build()
-    load_before = loadavg()
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    rows = []
-    for hidden in args.configs.split(";"):
-        cmd = [binary, train, test, "--hidden", hidden, "--epochs", str(args.epochs), "--rounds", str(args.rounds),
-               "--eval-every", str(args.eval_every), "--eta", str(args.eta), "--methods", args.methods]
-        print("+", " ".join(cmd), file=sys.stderr)
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-        sys.stderr.write(out.stderr)
-        for line in out.stdout.splitlines():
-            r = json.loads(line)
-            r["hidden"] = hidden
-            rows.append(r)
-    load_after = loadavg()
-    with open(os.path.join(HERE, "results.jsonl"), "w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
-
+    datasets = args.datasets.split(",")
+    for d in datasets:
+        if not os.path.exists(DATASETS[d].format("train")):
+            hint = " (python3 tools/bench_mlp/fashion_mnist.py)" if d == "fashion-mnist" else ""
+            sys.exit(f"bench_mlp: {DATASETS[d].format('train')} is absent{hint}")
+    cmdline = (f"python3 tools/bench_mlp/bench.py --datasets {args.datasets} --configs '{args.configs}' --seeds {args.seeds} "
+               f"--epochs {args.epochs:g} --eval-every {args.eval_every} --eta {args.eta:g} --methods {args.methods}" + (" --append" if args.append else ""))
+    results_path = os.path.join(HERE, "results.jsonl")
     methods = args.methods.split(",")
+    configs = args.configs.split(";")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = []
+    if args.append and os.path.exists(results_path):
+        with open(results_path) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = loadavg()
+    if not args.report_only:
+        binary = build()
+        if not args.append:
+            open(results_path, "w").close()
+        for d in datasets:
+            for hidden in configs:
+                for seed in seeds:
+                    cmd = [binary, DATASETS[d].format("train"), DATASETS[d].format("test"), "--hidden", hidden,
+                           "--epochs", str(args.epochs), "--eval-every", str(args.eval_every), "--eta", str(args.eta),
+                           "--methods", ",".join(methods), "--seed", str(seed), "--stop-at-target", "1"]
+                    print("+", " ".join(cmd), file=sys.stderr, flush=True)
+                    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+                    sys.stderr.write(out.stderr)
+                    rows = [r for r in rows if not (r["dataset"] == d and r["hidden"] == hidden and r["seed"] == seed)]
+                    fresh = []
+                    for line in out.stdout.splitlines():
+                        r = json.loads(line)
+                        r["dataset"], r["hidden"], r["started"], r["command"] = d, hidden, started, cmdline
+                        fresh.append(r)
+                    rows += fresh
+                    # Written after every process, so an interrupted bench keeps what it measured.
+                    with open(results_path, "w") as f:
+                        for r in rows:
+                            f.write(json.dumps(r) + "\n")
+    load_after = loadavg()
+    # The report covers every row of results.jsonl (several invocations with --append).
+    datasets = [d for d in DATASETS if any(r["dataset"] == d for r in rows)]
+    configs = list(dict.fromkeys(r["hidden"] for r in rows))
+    seeds = sorted(set(r["seed"] for r in rows))
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    runs = sorted(set(r.get("started", "?") for r in rows))
+
+    def series(d, hidden, seed, m):
+        return [r for r in rows if r["dataset"] == d and r["hidden"] == hidden and r["seed"] == seed and r["method"] == m]
+
     table = []
-    for hidden in args.configs.split(";"):
-        for rnd in range(args.rounds):
-            series = {m: [r for r in rows if r["hidden"] == hidden and r["round"] == rnd and r["method"] == m] for m in methods}
-            full_final = series["full"][-1]["test_accuracy"]
-            target = full_final - 0.01
-            full_time, full_steps = time_to(series["full"], target)
+    for d in datasets:
+        for hidden in configs:
             for m in methods:
-                t, s = time_to(series[m], target)
-                last = series[m][-1]
-                table.append({"hidden": hidden, "round": rnd, "method": m, "target": target, "seconds": t, "steps": s,
-                              "speedup": (full_time / t) if t else None, "final": last["test_accuracy"],
-                              "total_seconds": last["seconds"], "selection_seconds": last["selection_seconds"]})
+                per_seed = []
+                for seed in seeds:
+                    full = series(d, hidden, seed, "full")
+                    if not full or not series(d, hidden, seed, m):
+                        continue
+                    target = full[-1]["test_accuracy"] - 0.01
+                    f, hit = reach(full, target), reach(series(d, hidden, seed, m), target)
+                    per_seed.append({"target": target, "full_final": full[-1]["test_accuracy"], "hit": hit,
+                                     "speedup": f["seconds"] / hit["seconds"] if hit and hit["seconds"] > 0 else None})
+                if per_seed:
+                    table.append({"dataset": d, "hidden": hidden, "method": m, "seeds": per_seed})
 
-    def fmt(v, d=2):
-        return "not reached" if v is None else f"{v:.{d}f}"
+    def med(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
 
-    lines = ["# bench_mlp: CREST-style mini-batch coresets vs full data vs random subsets (mnist)", "",
-             f"Command: `python3 tools/bench_mlp/bench.py --configs '{args.configs}' --epochs {args.epochs:g} --rounds {args.rounds} "
-             f"--eval-every {args.eval_every} --eta {args.eta:g}`", "",
-             f"Run {started} on a 2-core machine shared with other builds (load average {load_before} before, {load_after} after): "
-             "times are noisy; every method ran in the same process, one after the other, the order alternating between rounds.", "",
-             "Setup: mnist train (60,000) -> test (10,000), pixels/255; softmax MLP with ReLU hidden layers, mini-batch B = 128, "
-             f"SGD momentum 0.9, L2 1e-5, step size {args.eta:g} decayed exponentially to 5% over the budget of {args.epochs:g} "
-             "full-data epochs (the same clock and budget for every method). CREST: 8 random subsets of 512 records per selection "
-             "round, each reduced per class to a weighted mini-batch coreset of 128 (facility location on softmax - onehot), "
-             "loss model checked every 8 steps on 256 records, reselect when |L - L^| > 0.1 L. Random: the same loop with uniform "
-             "mini-batches of the same size. Target: full data's final test accuracy in that round minus 1 point. Times are training "
-             "wall seconds with selection and checks counted, test evaluation excluded.", "",
-             "| hidden | round | method | time to target (s) | steps to target | speed-up vs full | final accuracy | total s | selection + checks s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    def fmt(v, d=2, suffix=""):
+        return "-" if v is None else f"{v:.{d}f}{suffix}"
+
+    lines = ["# bench_mlp: CREST-style mini-batch coresets vs full-data mini-batch SGD (mnist, fashion-mnist)", "",
+             "Commands: " + "; ".join(f"`{c}`" for c in dict.fromkeys(r.get("command", "?") for r in rows)) + " (after `python3 tools/bench_mlp/fashion_mnist.py`, which needs Debian's `dataset-fashion-mnist`).", "",
+             f"Runs started {', '.join(runs)} (this report written {started}) on a 2-core machine shared with other agents' builds "
+             + (f"(load average {load_before} before, {load_after} after). " if not args.report_only else
+                f"(load average 7-12 during the runs, {load_after} when this report was written). ") +
+             "Times are CPU seconds of the training thread, so the load inflates them less than wall time (kept in results.jsonl); "
+             "all methods of one data set, network and seed ran in one process, one after the other.", "",
+             f"Setup: train 60,000 -> test 10,000, pixels/255; softmax MLP, ReLU hidden layers; every method: mini-batch B = 128, SGD "
+             f"momentum 0.9, L2 1e-5, step size {args.eta:g} decayed exponentially to 5% over a budget of {args.epochs:g} full-data epochs "
+             "(the same clock, in steps, for all). Each step is one SGD step on at most B records. Full-data mini-batch SGD (shuffled passes) "
+             "and uniform random mini-batches are the same procedure, so one row. Target: full data's final accuracy (same seed) minus "
+             "1 point; time to target counts selection, checks and skipped work; full runs the whole budget, the others stop at the target.", "",
+             "Methods: **full-skip**: full data, a record whose loss is below 0.05 at its forward pass skips its backward pass (its weight "
+             "stays in the mean). **crest-cached** (the new default of `coreset run --model mlp`): passes over the pool in random order; "
+             "each step reduces the next 512 records to 128 by per-class facility location on their last-layer gradient proxies "
+             "p - onehot(y) cached from their last training forward pass (no selection forward pass; records never seen are taken as they "
+             "are, so the first pass is plain), weights = nearest counts; records with loss < 0.1 at 2 visits in a row leave the passes; "
+             "plus the skip. **crest-cached-noskip**: the same without the skip. **crest-fresh**: the earlier design, 8 fresh random "
+             "subsets of 512 run through the network per round, reduced the same way, reselected when a quadratic loss model misses by "
+             "10% (checked every 8 steps on 256 records).", "",
+             "| data set | hidden | method | speed-up vs full (median) | per seed | time to target s (median) | steps to target (median) | target (median) |",
+             "|---|---|---|---|---|---|---|---|"]
     for t in table:
-        lines.append(f"| {t['hidden']} | {t['round']} | {t['method']} | {fmt(t['seconds'])} | {t['steps'] if t['steps'] is not None else '-'} | "
-                     f"{fmt(t['speedup'])}x | {t['final']:.4f} | {t['total_seconds']:.2f} | {t['selection_seconds']:.2f} |"
-                     .replace("not reachedx", "-"))
+        s = t["seeds"]
+        hits = [x["hit"] for x in s]
+        per = " / ".join(fmt(x["speedup"], 2, "x") for x in s)
+        lines.append(f"| {t['dataset']} | {t['hidden']} | {LABELS.get(t['method'], t['method'])} | "
+                     f"**{fmt(med([x['speedup'] for x in s]), 2, 'x')}** | {per} | "
+                     f"{fmt(med([h['seconds'] if h else None for h in hits]))} | "
+                     f"{fmt(med([h['steps'] if h else None for h in hits]), 0)} | {fmt(med([x['target'] for x in s]), 4)} |")
     lines.append("")
-    lines.append("Median speed-up over rounds and configurations (time to target, full / method):")
+    lines.append("Full data's final accuracy per seed: " + "; ".join(
+        f"{t['dataset']} mlp:{t['hidden']} " + " / ".join(f"{x['full_final']:.4f}" for x in t["seeds"])
+        for t in table if t["method"] == "full") + ".")
     lines.append("")
-    for m in methods:
-        v = [t["speedup"] for t in table if t["method"] == m and t["speedup"] is not None]
-        missed = sum(1 for t in table if t["method"] == m and t["speedup"] is None)
-        lines.append(f"- {m}: {statistics.median(v):.2f}x" + (f" ({missed} runs never reached the target)" if missed else "") if v
-                     else f"- {m}: never reached the target")
-    lines.append("")
-    lines.append("Plot: `accuracy_vs_time.png` (test accuracy against training wall time; the first round solid). "
-                 "Raw evaluations: `results.jsonl`. The reading of the committed run is in the README, "
-                 "section \"CREST vs full data vs random subsets\".")
+    lines.append("Plot: `accuracy_vs_time.png` (test accuracy against training CPU time, seed 1). Raw evaluations: `results.jsonl` "
+                 "(not committed). What each approach gave, the sweeps behind the defaults and where the time goes: `NOTES.md`.")
     lines.append("")
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -137,21 +195,25 @@ def main():
     except ImportError:
         print("bench_mlp: matplotlib is absent, no plot", file=sys.stderr)
         return
-    configs = args.configs.split(";")
-    fig, axes = plt.subplots(1, len(configs), figsize=(6 * len(configs), 4.5), squeeze=False)
-    colors = {"full": "black", "crest": "tab:red", "crest-drop": "tab:orange", "random": "tab:blue"}
-    for ax, hidden in zip(axes[0], configs):
+    panels = [(d, h) for d in datasets for h in configs if any(r["dataset"] == d and r["hidden"] == h for r in rows)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    colors = {"full": "black", "full-skip": "tab:gray", "crest-cached": "tab:red", "crest-cached-noskip": "tab:orange",
+              "crest-fresh": "tab:blue"}
+    for ax, (d, hidden) in zip(axes[0], panels):
+        seed = seeds[0]
+        full = series(d, hidden, seed, "full")
+        if not full:
+            continue
+        target = full[-1]["test_accuracy"] - 0.01
         for m in methods:
-            for rnd in range(args.rounds):
-                s = [r for r in rows if r["hidden"] == hidden and r["round"] == rnd and r["method"] == m]
-                ax.plot([r["seconds"] for r in s], [r["test_accuracy"] for r in s], color=colors.get(m),
-                        alpha=1 if rnd == 0 else 0.4, label=m if rnd == 0 else None)
-        targets = [t["target"] for t in table if t["hidden"] == hidden and t["method"] == "full"]
-        ax.axhline(statistics.mean(targets), color="gray", linestyle="--", label="target (full - 1 pt)")
-        ax.set_ylim(0.9, 1.0)
-        ax.set_xlabel("training wall time, s (selection included)")
+            s = series(d, hidden, seed, m)
+            ax.plot([r["seconds"] for r in s], [r["test_accuracy"] for r in s], color=colors.get(m), label=m)
+        ax.axhline(target, color="gray", linestyle="--", label="target (full - 1 pt)")
+        ax.set_ylim(target - 0.06, full[-1]["test_accuracy"] + 0.01)
+        ax.set_xlim(0, 2.5 * reach(full, target)["seconds"])
+        ax.set_xlabel("training CPU time, s (selection included)")
         ax.set_ylabel("test accuracy")
-        ax.set_title(f"mnist, mlp:{hidden}")
+        ax.set_title(f"{d}, mlp:{hidden}, seed {seed}")
         ax.legend(loc="lower right")
         ax.grid(alpha=0.3)
     fig.tight_layout()

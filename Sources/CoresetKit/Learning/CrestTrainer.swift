@@ -6,9 +6,14 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
         /// The baseline: uniform random mini-batches of the same size from the same random subsets,
         /// weight 1, with the same reselection rule.
         case random
+        /// CREST's mini-batch coresets on proxies cached from the training forward passes: no forward
+        /// pass of its own, so selection costs only the greedy. Passes over the pool in random order;
+        /// each step reduces the next `subsetSize` records to B by facility location on their last cached
+        /// proxies (records not yet seen are taken as they are). No loss model is needed.
+        case cached
     }
 
-    public var batches: Batches = .coreset
+    public var batches: Batches = .cached
     /// Mini-batch size B.
     public var batchSize: Int = 128
     /// Random subsets drawn (and mini-batches selected) per selection round.
@@ -21,21 +26,49 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
     public var checkSize: Int = 256
     /// Reselect when |L − L̂| > τ L (CREST's τ = 0.1).
     public var lossGapThreshold: Double = 0.1
-    /// Drop records whose loss stayed below `learnedLoss` at `learnedChecks` selections in a row.
-    public var dropLearned: Bool = false
+    /// Drop records whose loss stayed below `learnedLoss` at `learnedChecks` selections (`cached`:
+    /// visits) in a row.
+    public var dropLearned: Bool = true
     public var learnedLoss: Double = 0.1
-    public var learnedChecks: Int = 3
+    public var learnedChecks: Int = 2
+    /// A record whose loss is below this at its forward pass skips its backward pass (its gradient is
+    /// nearly zero; `NeuralNetwork.accumulateGradient(_:into:work:skipBelow:)`); 0 turns it off.
+    public var skipFittedLoss: Double = 0.05
     public var seed: UInt64 = 0xC5E57
 
     public init() {}
 
+    enum CodingKeys: String, CodingKey {
+        case batches, batchSize, subsetCount, subsetSize, checkEvery, checkSize, lossGapThreshold
+        case dropLearned, learnedLoss, learnedChecks, skipFittedLoss, seed
+    }
+
+    /// Model files written before `skipFittedLoss` existed read it as 0: no skipping, as they trained.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        batches = try c.decode(Batches.self, forKey: .batches)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        subsetCount = try c.decode(Int.self, forKey: .subsetCount)
+        subsetSize = try c.decode(Int.self, forKey: .subsetSize)
+        checkEvery = try c.decode(Int.self, forKey: .checkEvery)
+        checkSize = try c.decode(Int.self, forKey: .checkSize)
+        lossGapThreshold = try c.decode(Double.self, forKey: .lossGapThreshold)
+        dropLearned = try c.decode(Bool.self, forKey: .dropLearned)
+        learnedLoss = try c.decode(Double.self, forKey: .learnedLoss)
+        learnedChecks = try c.decode(Int.self, forKey: .learnedChecks)
+        skipFittedLoss = try c.decodeIfPresent(Double.self, forKey: .skipFittedLoss) ?? 0
+        seed = try c.decode(UInt64.self, forKey: .seed)
+    }
+
     var stepsPerCheck: Int { checkEvery > 0 ? checkEvery : max(subsetCount, 1) }
 }
 
-/// Trains a `NeuralNetwork` on mini-batches drawn from a pool of records (the stream's buffer),
-/// CREST-style: each round draws `subsetCount` random subsets of the pool and reduces each to a
-/// weighted mini-batch coreset; the trainer cycles over them and, every `stepsPerCheck` steps, checks
-/// a local quadratic model of the loss fitted when the round began. When the model stops predicting
+/// Trains a `NeuralNetwork` on mini-batches drawn from a pool of records (the stream's buffer).
+/// `cached` (the default) selects each mini-batch from proxies kept from earlier training steps (see
+/// "Cached proxies" below). `coreset` and `random` are CREST as published: each round draws
+/// `subsetCount` random subsets of the pool and reduces each to a weighted mini-batch coreset; the
+/// trainer cycles over them and, every `stepsPerCheck` steps, checks a local quadratic model of the
+/// loss fitted when the round began. When the model stops predicting
 /// the loss (relative gap above τ), a new round is selected.
 ///
 /// The quadratic model: L̂(w) = L(w₀) + ∇L(w₀)·Δ + ½ Σᵢ Fᵢᵢ Δᵢ², Δ = w − w₀, on a check set drawn
@@ -59,6 +92,11 @@ public struct CrestTrainer: Sendable {
         /// Wall time spent on loss-model checks.
         public var checkSeconds = 0.0
         public var droppedRecords = 0
+        /// Records whose backward pass was skipped (loss below `skipFittedLoss`) and records backpropagated.
+        public var skippedBackward = 0
+        public var backpropagated = 0
+        /// `cached`: passes over the pool begun.
+        public var passes = 0
         /// The last relative gap |L − L̂| / L measured.
         public var lastGap = 0.0
     }
@@ -78,6 +116,15 @@ public struct CrestTrainer: Sendable {
     public private(set) var dropped: Set<UInt64> = []
     var gradient: NeuralNetwork.Gradient
     var work: NeuralNetwork.Workspace
+    /// `cached`: the last proxy p − onehot(y) of each record trained on, `classCount` floats per slot,
+    /// found by stream position.
+    var proxySlot: [UInt64: Int] = [:]
+    var cachedProxies: [Float] = []
+    var cachedWidth = 0
+    /// `cached`: the current pass over the pool (pool indices in random order) and how far it got.
+    var passOrder: [Int] = []
+    var passCursor = 0
+    var passPoolCount = -1
 
     public init(network: NeuralNetwork, optimizer: NetworkOptimizer, configuration: CrestConfiguration) {
         precondition(configuration.batchSize >= 1 && configuration.subsetCount >= 1 && configuration.subsetSize >= 1)
@@ -93,13 +140,17 @@ public struct CrestTrainer: Sendable {
     /// - Complexity: per step O(B · (nnz · h₁ + Σ hₗ hₗ₊₁)); per round the same for P · r candidates.
     public mutating func train(steps: Int, pool: [Record]) {
         guard !pool.isEmpty else { return }
+        if configuration.batches == .cached {
+            for _ in 0..<steps { cachedStep(pool: pool) }
+            return
+        }
         for _ in 0..<steps {
             if batches.isEmpty || anchorParameters.count != network.parameterCount { selectRound(pool: pool) }
             guard !batches.isEmpty else { return }
             let batch = batches[cursor % batches.count]
             cursor += 1
             gradient.reset(for: network)
-            for r in batch { network.accumulateGradient(r, into: &gradient, work: &work) }
+            for r in batch { accumulate(r) }
             optimizer.step(&network, gradient: gradient)
             statistics.steps += 1
             stepsSinceCheck += 1
@@ -111,7 +162,18 @@ public struct CrestTrainer: Sendable {
     }
 
     /// Forces a new selection round at the next step (e.g. when the pool changed a lot).
-    public mutating func invalidate() { batches = [] }
+    public mutating func invalidate() {
+        batches = []
+        passPoolCount = -1
+    }
+
+    /// Adds a record's gradient to the step's, or only its loss and weight when it is already fitted.
+    @discardableResult
+    mutating func accumulate(_ record: Record) -> (probabilities: [Float], loss: Double) {
+        let out = network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss)
+        if out.backpropagated { statistics.backpropagated += 1 } else { statistics.skippedBackward += 1 }
+        return (out.probabilities, out.loss)
+    }
 
     // MARK: Selection
 
@@ -133,7 +195,7 @@ public struct CrestTrainer: Sendable {
             case .random:
                 let take = min(c.batchSize, candidates.count)
                 batches.append(Array(candidates.prefix(take)))
-            case .coreset:
+            case .coreset, .cached:
                 batches.append(coresetBatch(candidates))
             }
             if checkSet.count < c.checkSize { checkSet.append(contentsOf: candidates.suffix(c.checkSize - checkSet.count)) }
@@ -205,6 +267,105 @@ public struct CrestTrainer: Sendable {
         let present = Set(pool.map(\.position))
         dropped = dropped.filter { present.contains($0) }
         learnedStreak = learnedStreak.filter { present.contains($0.key) }
+    }
+
+    // MARK: Cached proxies
+
+    /// One `cached` step: the next candidates of the pass, reduced to at most B, then one SGD step on
+    /// them; the forward passes of the step refresh the proxies (and the learned marks) of its records.
+    mutating func cachedStep(pool: [Record]) {
+        let start = monotonicSeconds()
+        let picks = cachedBatch(pool: pool)
+        statistics.selectionSeconds += monotonicSeconds() - start
+        guard !picks.isEmpty else { return }
+        let k = network.classCount
+        if cachedWidth != k {
+            // The output layer grew: old proxies have the wrong width.
+            proxySlot = [:]
+            cachedProxies = []
+            cachedWidth = k
+        }
+        gradient.reset(for: network)
+        for (i, weight) in picks {
+            var r = pool[i]
+            r.weight *= Double(weight)
+            let (p, loss) = accumulate(r)
+            let slot: Int
+            if let s = proxySlot[r.position] {
+                slot = s
+            } else {
+                slot = cachedProxies.count / k
+                proxySlot[r.position] = slot
+                cachedProxies.append(contentsOf: repeatElement(0, count: k))
+            }
+            let y = r.classIndex
+            for q in 0..<k { cachedProxies[slot * k + q] = p[q] - (q == y ? 1 : 0) }
+            if configuration.dropLearned { noteLoss(loss, of: r) }
+        }
+        optimizer.step(&network, gradient: gradient)
+        statistics.steps += 1
+    }
+
+    /// The next step's records (pool indices) and weights. Candidates come from the pass in order until
+    /// `subsetSize` are drawn or B of them were never seen; unseen ones are taken with weight 1, the seen
+    /// ones reduced by facility location on their cached proxies to the rest of B, each pick weighted by
+    /// the candidates it is nearest to (so the step is the candidates' mean gradient, approximately).
+    mutating func cachedBatch(pool: [Record]) -> [(Int, Float)] {
+        let c = configuration
+        if passPoolCount != pool.count || passCursor >= passOrder.count { beginPass(pool: pool) }
+        var unseen: [Int] = [], seen: [Int] = []
+        while seen.count + unseen.count < c.subsetSize && unseen.count < c.batchSize && passCursor < passOrder.count {
+            let i = passOrder[passCursor]
+            passCursor += 1
+            if cachedWidth == network.classCount && proxySlot[pool[i].position] != nil { seen.append(i) } else { unseen.append(i) }
+        }
+        var picks = unseen.map { ($0, Float(1)) }
+        let budget = c.batchSize - unseen.count
+        if seen.count <= budget {
+            picks += seen.map { ($0, Float(1)) }
+        } else {
+            let k = network.classCount
+            var proxies = [Float](repeating: 0, count: seen.count * k)
+            for (a, i) in seen.enumerated() {
+                let base = proxySlot[pool[i].position]! * k
+                for q in 0..<k { proxies[a * k + q] = cachedProxies[base + q] }
+            }
+            let (chosen, weights) = MiniBatchCoreset.select(proxies: proxies, width: k, classes: seen.map { pool[$0].classIndex }, budget: budget)
+            // Weights have mean 1 over the picks; scaled so they sum to the seen candidates they stand for.
+            let scale = Float(seen.count) / Float(max(chosen.count, 1))
+            picks += zip(chosen, weights).map { (seen[$0], $1 * scale) }
+            statistics.selections += 1
+        }
+        return picks
+    }
+
+    /// A new pass: the pool's records not judged learned, in random order. Learned marks are cleared
+    /// (the records come back) when fewer than `subsetSize` records would be left.
+    mutating func beginPass(pool: [Record]) {
+        if proxySlot.count > 2 * pool.count + 1024 { compactCache(pool: pool) }
+        passOrder = dropped.isEmpty ? Array(pool.indices) : pool.indices.filter { !dropped.contains(pool[$0].position) }
+        if passOrder.count < min(configuration.subsetSize, pool.count) {
+            dropped = []
+            learnedStreak = [:]
+            passOrder = Array(pool.indices)
+        }
+        passOrder.shuffle(using: &rng)
+        passCursor = 0
+        passPoolCount = pool.count
+        statistics.passes += 1
+    }
+
+    /// Keeps the cached proxies of records still in the pool (a stream buffer replaces records).
+    mutating func compactCache(pool: [Record]) {
+        let k = max(cachedWidth, 1)
+        var slots: [UInt64: Int] = [:], proxies: [Float] = []
+        for r in pool {
+            guard slots[r.position] == nil, let old = proxySlot[r.position] else { continue }
+            slots[r.position] = proxies.count / k
+            proxies.append(contentsOf: cachedProxies[(old * k)..<((old + 1) * k)])
+        }
+        proxySlot = slots
+        cachedProxies = proxies
     }
 
     // MARK: The loss model

@@ -1,19 +1,32 @@
 // Neural-network training benchmark (driven by tools/bench_mlp/bench.py, which writes RESULTS.md and the plot).
 //
-//   BenchMLP TRAIN TEST [--hidden 128] [--batch 128] [--epochs 6] [--eta 0.05] [--eval-every 50]
-//            [--methods full,crest,random] [--rounds 1] [--seed 1] [--limit N] [--subset-size 512]
-//            [--subsets 8] [--threshold 0.1]
+//   BenchMLP TRAIN TEST [--hidden 512,256] [--batch 128] [--epochs 8] [--eta 0.05] [--eval-every 50]
+//            [--methods full,full-skip,crest-cached,crest-fresh] [--seed 1] [--limit N] [--subset-size 512]
+//            [--skip 0.05] [--stop-at-target 1] [--target ACC] [--dense-until 1500] [--drop 1]
+//            [--learned-checks 2] [--learned-loss 0.1]
 //
-// Every method trains the same network (same initialisation, optimizer, schedule and step budget:
-// `epochs` passes of the full data in mini-batches of B) in this one process, one after the other:
-//   full    shuffled epochs over all training records (the reference),
-//   crest   CrestTrainer with mini-batch coresets (selection time included in the wall time),
-//   crest-drop  the same, also dropping learned records (loss < 0.1 at 3 selections in a row),
-//   random  CrestTrainer with uniform random mini-batches of the same size from the same random subsets.
-// Every `eval-every` steps the clock is paused and the test set evaluated. Prints one JSON line per
-// evaluation: {"method","round","steps","seconds","selection_seconds","test_accuracy","test_loss"}.
+// Every method trains the same network (same initialisation, optimizer, schedule, batch size B and step
+// budget: `epochs` passes of the full data in mini-batches of B) in this one process, one after the other,
+// in one loop: each step is one SGD step on one mini-batch of at most B records.
+//   full          shuffled passes over all training records. Uniform random mini-batches are this same
+//                 procedure (drawn without replacement within a pass), so there is no separate row.
+//   full-skip     the same, with CrestTrainer's skip of fitted records' backward passes (loss < --skip):
+//                 what the skip alone gives, without any selection.
+//   crest-cached  CrestTrainer's default (`cached`): mini-batch coresets of B from --subset-size candidates
+//                 on proxies cached from the training forward passes, learned records dropped, the skip.
+//   crest-cached-noskip  the same without the skip (what selection and drops give alone).
+//   crest-fresh   CrestTrainer `coreset`: the earlier design, 8 fresh random subsets of --subset-size run
+//                 through the network per round, a quadratic loss model checked every 8 steps (no skip).
+// The clock is the training thread's CPU time (selection and checks included, test evaluation excluded),
+// so other processes on a shared machine do not inflate one method's time; wall time is reported too.
+// With --stop-at-target 1, full runs first and the others stop once they reach full's final accuracy
+// minus 1 point. Prints one JSON line per evaluation:
+// {"method","steps","seconds","wall_seconds","selection_seconds","test_accuracy","test_loss"}.
 import CoresetKit
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 func readAll(_ path: String, labels: LabelMap?) -> (records: [Record], labels: LabelMap) {
     let loaded = try! loadRecords(path: path, options: ReaderOptions(), labels: labels) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -23,6 +36,13 @@ func readAll(_ path: String, labels: LabelMap?) -> (records: [Record], labels: L
 func json(_ v: [String: Any]) -> String {
     let d = try! JSONSerialization.data(withJSONObject: v, options: [.sortedKeys])
     return String(decoding: d, as: UTF8.self)
+}
+
+/// CPU seconds of the calling thread.
+func threadSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 var args = Array(CommandLine.arguments.dropFirst())
@@ -39,14 +59,20 @@ while let a = args.first {
     options[String(a.dropFirst(2))] = v
 }
 func opt(_ k: String, _ d: Double) -> Double { options[k].flatMap(Double.init) ?? d }
-let hidden = (options["hidden"] ?? "128").split(separator: ",").map { Int($0)! }
+let hidden = (options["hidden"] ?? "512,256").split(separator: ",").map { Int($0)! }
 let batch = Int(opt("batch", 128))
-let epochs = opt("epochs", 6)
+let epochs = opt("epochs", 8)
 let eta = opt("eta", 0.05)
 let evalEvery = Int(opt("eval-every", 50))
-let rounds = Int(opt("rounds", 1))
+// Evaluations cost a test-set forward pass each (off the clock, but not off the bench's run time): every
+// `eval-every` steps while the target is usually met, every 5 times that after `dense-until` steps.
+let denseUntil = Int(opt("dense-until", 1500))
+func evalInterval(at steps: Int) -> Int { steps < denseUntil ? evalEvery : 5 * evalEvery }
 let seed = UInt64(opt("seed", 1))
-let methods = (options["methods"] ?? "full,crest,random").split(separator: ",").map(String.init)
+let skip = opt("skip", 0.05)
+let stopAtTarget = opt("stop-at-target", 0) != 0 || options["target"] != nil
+var methods = (options["methods"] ?? "full,full-skip,crest-cached,crest-fresh").split(separator: ",").map(String.init)
+if stopAtTarget, let i = methods.firstIndex(of: "full") { methods.remove(at: i); methods.insert("full", at: 0) }
 
 var (train, labels) = readAll(trainPath, labels: nil)
 if let limit = options["limit"].flatMap(Int.init), limit < train.count { train = Array(train.prefix(limit)) }
@@ -56,67 +82,91 @@ let classes = labels.classCount
 let totalSteps = Int(epochs * Double(train.count) / Double(batch))
 // Exponential decay to 5% of eta0 over the budget, the same clock (steps) for every method.
 let schedule = LearningRateSchedule.exponential(eta0: eta, rate: 0.05, every: totalSteps)
-FileHandle.standardError.write(Data("bench_mlp: \(train.count) train, \(test.count) test, d=\(dimension), K=\(classes), hidden \(hidden), B=\(batch), \(totalSteps) steps\n".utf8))
+FileHandle.standardError.write(Data("bench_mlp: \(train.count) train, \(test.count) test, d=\(dimension), K=\(classes), hidden \(hidden), B=\(batch), \(totalSteps) steps, seed \(seed)\n".utf8))
 
-func evaluateRow(_ net: NeuralNetwork, method: String, round: Int, steps: Int, seconds: Double, selection: Double) {
+// --target ACC sets the target directly (for sweeps that need no full-data run).
+nonisolated(unsafe) var target: Double? = options["target"].flatMap(Double.init)
+
+/// Evaluates on the test set (off the clock); true when the method may stop.
+func evaluateRow(_ net: NeuralNetwork, method: String, steps: Int, seconds: Double, wall: Double, selection: Double) -> Bool {
     let s = net.evaluate(test)
-    let line = json(["method": method, "round": round, "steps": steps, "seconds": seconds, "selection_seconds": selection,
-                     "test_accuracy": s.accuracy, "test_loss": s.loss]) + "\n"
+    let line = json(["method": method, "seed": Int(seed), "steps": steps, "seconds": seconds, "wall_seconds": wall,
+                     "selection_seconds": selection, "test_accuracy": s.accuracy, "test_loss": s.loss]) + "\n"
     FileHandle.standardOutput.write(Data(line.utf8))
+    return stopAtTarget && method != "full" && target.map { s.accuracy >= $0 } == true
 }
 
-for round in 0..<rounds {
-    // Alternate the order between rounds so drift in the machine's load does not favour one method.
-    let order = round % 2 == 0 ? methods : methods.reversed()
-    for method in order {
-        let net = NeuralNetwork(inputDimension: dimension, hidden: hidden, classCount: classes, seed: seed &+ UInt64(round))
-        let optimizer = NetworkOptimizer(schedule: schedule, momentum: 0.9, l2: 1e-5)
-        var seconds = 0.0
-        evaluateRow(net, method: method, round: round, steps: 0, seconds: 0, selection: 0)
-        switch method {
-        case "full":
-            var network = net, opt = optimizer
-            var rng = SeededGenerator(seed: seed &+ 77 &+ UInt64(round))
-            var order = Array(train.indices)
-            var g = NeuralNetwork.Gradient(for: network)
-            var work = NeuralNetwork.Workspace(for: network)
-            var steps = 0, position = order.count
-            while steps < totalSteps {
-                let t0 = monotonicSeconds()
-                for _ in 0..<min(evalEvery, totalSteps - steps) {
-                    if position + batch > order.count { order.shuffle(using: &rng); position = 0 }
-                    g.reset(for: network)
-                    for i in order[position..<(position + batch)] { network.accumulateGradient(train[i], into: &g, work: &work) }
-                    position += batch
-                    opt.step(&network, gradient: g)
-                    steps += 1
+for method in methods {
+    let net = NeuralNetwork(inputDimension: dimension, hidden: hidden, classCount: classes, seed: seed)
+    let optimizer = NetworkOptimizer(schedule: schedule, momentum: 0.9, l2: 1e-5)
+    var seconds = 0.0, wall = 0.0
+    var lastAccuracy = 0.0
+    _ = evaluateRow(net, method: method, steps: 0, seconds: 0, wall: 0, selection: 0)
+    switch method {
+    case "full", "full-skip":
+        var network = net, sgd = optimizer
+        var rng = SeededGenerator(seed: seed &+ 77)
+        var order = Array(train.indices)
+        var g = NeuralNetwork.Gradient(for: network)
+        var work = NeuralNetwork.Workspace(for: network)
+        let skipBelow = method == "full-skip" ? skip : -1
+        var steps = 0, position = order.count, skipped = 0
+        while steps < totalSteps {
+            let t0 = threadSeconds(), w0 = monotonicSeconds()
+            for _ in 0..<min(evalInterval(at: steps), totalSteps - steps) {
+                if position + batch > order.count { order.shuffle(using: &rng); position = 0 }
+                g.reset(for: network)
+                for i in order[position..<(position + batch)] {
+                    if !network.accumulateGradient(train[i], into: &g, work: &work, skipBelow: skipBelow).backpropagated { skipped += 1 }
                 }
-                seconds += monotonicSeconds() - t0
-                evaluateRow(network, method: method, round: round, steps: steps, seconds: seconds, selection: 0)
+                position += batch
+                sgd.step(&network, gradient: g)
+                steps += 1
             }
-        case "crest", "crest-drop", "random":
-            var config = CrestConfiguration()
-            config.batches = method == "random" ? .random : .coreset
-            config.batchSize = batch
-            config.subsetSize = Int(opt("subset-size", 512))
-            config.subsetCount = Int(opt("subsets", 8))
-            config.lossGapThreshold = opt("threshold", 0.1)
-            config.dropLearned = method == "crest-drop"
-            config.seed = seed &+ 99 &+ UInt64(round)
-            var trainer = CrestTrainer(network: net, optimizer: optimizer, configuration: config)
-            var steps = 0
-            while steps < totalSteps {
-                let n = min(evalEvery, totalSteps - steps)
-                let t0 = monotonicSeconds()
-                trainer.train(steps: n, pool: train)
-                seconds += monotonicSeconds() - t0
-                steps += n
-                evaluateRow(trainer.network, method: method, round: round, steps: steps, seconds: seconds,
-                            selection: trainer.statistics.selectionSeconds + trainer.statistics.checkSeconds)
-            }
-            FileHandle.standardError.write(Data("bench_mlp: \(method) round \(round): \(trainer.statistics.selections) selections, \(trainer.statistics.checks) checks, selection \(trainer.statistics.selectionSeconds) s, checks \(trainer.statistics.checkSeconds) s, dropped \(trainer.statistics.droppedRecords)\n".utf8))
-        default:
-            fatalError("unknown method \(method)")
+            seconds += threadSeconds() - t0
+            wall += monotonicSeconds() - w0
+            if evaluateRow(network, method: method, steps: steps, seconds: seconds, wall: wall, selection: 0) { break }
         }
+        if method == "full" { lastAccuracy = network.evaluate(test).accuracy }
+        FileHandle.standardError.write(Data("bench_mlp: \(method): \(String(format: "%.1f", seconds)) s, skipped \(skipped) of \(steps * batch) backward passes\n".utf8))
+    case "crest-cached", "crest-cached-noskip", "crest-fresh":
+        var config = CrestConfiguration()
+        config.batchSize = batch
+        config.subsetSize = Int(opt("subset-size", 512))
+        config.seed = seed &+ 99
+        if method == "crest-fresh" {
+            // The earlier design as it was benchmarked: fresh subsets, the loss model, no drops, no skip.
+            config.batches = .coreset
+            config.dropLearned = false
+            config.learnedChecks = 3
+            config.skipFittedLoss = 0
+        } else if method == "crest-cached-noskip" {
+            config.skipFittedLoss = 0
+        } else {
+            config.skipFittedLoss = skip
+        }
+        if method != "crest-fresh" {
+            // Sweeps of the cached mode's drop rule (defaults: CrestConfiguration's).
+            config.dropLearned = opt("drop", config.dropLearned ? 1 : 0) != 0
+            config.learnedChecks = Int(opt("learned-checks", Double(config.learnedChecks)))
+            config.learnedLoss = opt("learned-loss", config.learnedLoss)
+        }
+        var trainer = CrestTrainer(network: net, optimizer: optimizer, configuration: config)
+        var steps = 0
+        while steps < totalSteps {
+            let n = min(evalInterval(at: steps), totalSteps - steps)
+            let t0 = threadSeconds(), w0 = monotonicSeconds()
+            trainer.train(steps: n, pool: train)
+            seconds += threadSeconds() - t0
+            wall += monotonicSeconds() - w0
+            steps += n
+            if evaluateRow(trainer.network, method: method, steps: steps, seconds: seconds, wall: wall,
+                           selection: trainer.statistics.selectionSeconds + trainer.statistics.checkSeconds) { break }
+        }
+        let st = trainer.statistics
+        FileHandle.standardError.write(Data("bench_mlp: \(method): \(String(format: "%.1f", seconds)) s, \(st.selections) selections, \(st.passes) passes, \(st.checks) checks, selection \(String(format: "%.2f", st.selectionSeconds)) s, checks \(String(format: "%.2f", st.checkSeconds)) s, dropped \(st.droppedRecords), backward skipped \(st.skippedBackward) of \(st.skippedBackward + st.backpropagated)\n".utf8))
+    default:
+        fatalError("unknown method \(method)")
     }
+    if method == "full" { target = lastAccuracy - 0.01 }
 }
