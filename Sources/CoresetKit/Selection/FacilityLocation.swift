@@ -163,27 +163,7 @@ enum _Greedy {
         guard n > 0, let rb = row.baseAddress, let cb = cover.baseAddress else { return 0 }
         let h = Double(n / 16 + 48)
         guard h * 0x1p-24 <= 0.125 else { return .infinity }
-        let rp = UnsafeRawPointer(rb), cp = UnsafeRawPointer(cb)
-        let zero = SIMD8<Float>()
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-        var i = 0
-        let blocks = n / 16
-        var b = 0
-        while b < blocks {
-            let o = b &* 64
-            let d0 = rp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) - cp.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            let d1 = rp.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self) - cp.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
-            a0 += d0.replacing(with: zero, where: d0 .< zero)
-            a1 += d1.replacing(with: zero, where: d1 .< zero)
-            b &+= 1
-        }
-        i = blocks &* 16
-        var s = (a0 + a1).sum()
-        while i < n {
-            let d = rb[i] - cb[i]
-            s += d > 0 ? d : 0
-            i += 1
-        }
+        let s = fastGain(rb, cb, n)
         return Double(s) * (1 + 4 * h * 0x1p-24)
     }
 
