@@ -144,6 +144,7 @@ struct SelectCommand: ParsableCommand {
             ("--output-format <f>", "libsvm (default), csv, jsonl, vw"),
             ("--emit-every <n>", "also emit the coreset every N records"),
             ("--model <file>", "measure distances in gradient space at a saved model"),
+            ("--fit-model", "fit a quick linear model first (files), then select in gradient space"),
             CommonOptionsHelp.quiet, CommonOptionsHelp.json, CommonOptionsHelp.progressLog,
         ], note: """
             The coreset is written at the end of the stream and, with --emit-every N, every N records \
@@ -163,6 +164,9 @@ struct SelectCommand: ParsableCommand {
 
     @Option(name: .long, help: "A model file (from `coreset run/train --model-out`): distances are measured in gradient space at it.")
     var model: String?
+
+    @Flag(name: .long, help: "Read the input twice: first fit a linear model in one online pass (`coreset run`'s learner at its defaults), then select in gradient space at it, as --model does with a saved model. Better for boosted trees and logistic regression trained on the coreset; kernel SVMs do better in feature space, the default (tools/bench_downstream/RESULTS.md). Files only.")
+    var fitModel = false
 
     @Option(name: .long, help: "Also emit the coreset every N records.")
     var emitEvery: Int?
@@ -188,6 +192,14 @@ struct SelectCommand: ParsableCommand {
         if !(1...maxThreads).contains(threads) { throw ValidationError("--threads must be in 1...\(maxThreads) (4 per core)") }
         try checkpoint.validate(inputs: input)
         if selection.window != nil && selection.algorithm == .greedy { throw ValidationError("--window needs a streaming algorithm") }
+        if fitModel {
+            if model != nil { throw ValidationError("--fit-model fits the model --model would give: pass one of them") }
+            if selection.space != .gradient { throw ValidationError("--fit-model selects in gradient space: drop --space \(selection.space.rawValue)") }
+            if input.inputs.isEmpty || input.inputs.contains(where: { if case .file = $0 { return false } else { return true } }) {
+                throw ValidationError("--fit-model reads the input twice: give files (not stdin or --follow)")
+            }
+            if checkpoint.state != nil { throw ValidationError("--fit-model cannot be checkpointed (--state): its first pass is not saved") }
+        }
     }
 
     func run() throws {
@@ -210,6 +222,20 @@ struct SelectCommand: ParsableCommand {
                 snapshot = learner.snapshot()
                 modelShape = ModelShape(learner, labels: bundle.labels)
                 if learner.configuration.task == .regression { task = .regression }
+            }
+            if fitModel {
+                // The first pass's bad records are reported by the selection pass, which reads the same input.
+                let pass = RecordReader(inputs: input.inputs, options: input.readerOptions)
+                let fit = try QuickLinearModel.fit(pass, regression: input.regression)
+                if Interruption.requested { throw ExitCode(Interruption.exitCode) }
+                if var learner = fit?.learner {
+                    snapshot = learner.snapshot()
+                    if learner.configuration.task == .regression { task = .regression }
+                }
+                if let fit, fit.skipped > 0 {
+                    writeDiagnostic("warning: --fit-model: the model is binary (decided from the first records); \(fit.skipped) records of later classes were left out of it")
+                }
+                if let fit, !quiet { writeDiagnostic("fit-model: a \(fit.learner.configuration.task) linear model from one pass over \(fit.records) records") }
             }
             let log = try machine.openLog()
             let size = InputSize(input)
