@@ -7,14 +7,17 @@
   ``wrap`` passes the batches of a data loader through while selecting from them.
 - ``OnlineLearner``: a stage that also trains (online steps plus replay of the coreset), with
   ``predict_proba`` and ``to_sklearn()``.
+- ``load_coreset(path)``: a coreset file of the `coreset` command line as ``(X, y, weights, ids)``,
+  ready for any ``fit(X, y, sample_weight=weights)`` (pure Python).
 """
 import ctypes
 
 import numpy as np
 
 from . import _lib
+from .files import load_coreset
 
-__all__ = ["select", "StreamingCoreset", "OnlineLearner", "library_version"]
+__all__ = ["select", "StreamingCoreset", "OnlineLearner", "library_version", "load_coreset"]
 
 _LIB = None
 
