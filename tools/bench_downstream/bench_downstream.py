@@ -71,12 +71,16 @@ QUICK_DATASETS = ["adult", "letter", "magic", "satimage", "fail2ban_logs"]
 LEARNERS = ["logreg", "svc", "hgb", "xgb", "lgbm"]
 PROB_FLOOR = 1e-6
 
-# Coreset variants: the flags added to `coreset select TRAIN -k K --seed S -q`. "{model}" is a quick linear
-# model of the training part (`coreset train TRAIN --epochs 1`), made once per data set and seed.
+# Coreset variants: the flags added to `coreset select TRAIN -k K --seed S -q`. coreset is today's default
+# (feature space); coreset_fit fits a linear model in one online pass first and selects in gradient space at
+# it; coreset_gradient does the same with two commands ("{model}" is `coreset train TRAIN --epochs 1`, made
+# once per data set and seed: one shuffled pass, decayed to 1%).
 METHODS = {
     "coreset": [],
+    "coreset_fit": ["--fit-model"],
     "coreset_gradient": ["--model", "{model}"],
 }
+DEFAULT_METHODS = ["coreset", "coreset_fit"]
 
 
 def log(msg):
@@ -280,11 +284,14 @@ def run_grid(args, binary, rows, done):
                     key = (dataset, seed, pct, method, learner)
                     if key in done:
                         continue
+                    if f"{dataset}:{learner}" in args.skip:
+                        continue
                     sub_idx, sub_w, capped = idx, w, False
-                    if learner == "svc" and len(idx) > args.svc_cap:
+                    cap = args.svc_cap if learner == "svc" else args.full_cap
+                    if len(idx) > cap:
                         if method != "full":
                             continue  # a kernel SVM on this many rows is past the grid's time budget
-                        sub_idx = np.sort(np.random.default_rng([seed, 7]).choice(n, size=args.svc_cap, replace=False))
+                        sub_idx = np.sort(np.random.default_rng([seed, 7]).choice(n, size=cap, replace=False))
                         sub_w = np.full(len(sub_idx), n / len(sub_idx))
                         capped = True
                     P, fit_seconds = fit_predict(learner, seed, X[sub_idx], y[sub_idx], sub_w, X_test, classes)
@@ -480,9 +487,12 @@ def main():
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--ks", type=float, nargs="+", default=None, help="k as percent of the training part")
     ap.add_argument("--learners", default=",".join(LEARNERS))
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS), help=f"of {', '.join(METHODS)}")
     ap.add_argument("--svc-cap", type=int, default=10000,
                     help="SVC: full data above this many rows is a uniform sample of this many; smaller sets above it are skipped")
+    ap.add_argument("--full-cap", type=int, default=10**9,
+                    help="other learners: full data above this many rows is a uniform sample of this many (weights n/cap)")
+    ap.add_argument("--skip", default="", help="dataset:learner pairs not run, e.g. mnist:hgb")
     ap.add_argument("--reuse-any-binary", action="store_true",
                     help="--resume also reuses coreset rows made by another binary (when the change cannot alter them)")
     ap.add_argument("--test-cap", type=int, default=10000)
@@ -503,6 +513,7 @@ def main():
     args.datasets = DATASETS if args.datasets == "all" else args.datasets.split(",")
     args.learners = args.learners.split(",")
     args.methods = args.methods.split(",")
+    args.skip = set(filter(None, args.skip.split(",")))
     for m in args.methods:
         if m not in METHODS:
             ap.error(f"unknown method {m!r}; known: {', '.join(METHODS)}")
@@ -520,7 +531,7 @@ def main():
             sys.exit(f"no coreset binary at {binary} (swift build -c release, or --bin)")
         bh = sha256(binary)[:16]
         rows = [r for r in rows if r["binary"] == bh or r["method"] in ("full", "uniform") or args.reuse_any_binary]
-        rows = [r for r in rows if not (r["learner"] == "svc" and r["train_rows"] > args.svc_cap)]
+        rows = [r for r in rows if r["train_rows"] <= (args.svc_cap if r["learner"] == "svc" else args.full_cap)]
         done = {(r["dataset"], r["seed"], r["pct"], r["method"], r["learner"]): r for r in rows}
         run_grid(args, binary, rows, done)
     report(rows, args, args.results)
