@@ -364,12 +364,12 @@ def summarize(cell, method):
                 seeds=len(core))
 
 
-def learner_summary(by, method, learners):
+def learner_summary(by, method, learners, pct=None):
     out = {}
     for learner in learners:
         closed, worse, n_cells, pooled_num, pooled_den = [], [], 0, 0.0, 0.0
         for (d, p, l), cell in by.items():
-            if l != learner:
+            if l != learner or (pct is not None and p != pct):
                 continue
             s = summarize(cell, method)
             if s is None:
@@ -451,14 +451,26 @@ def report(rows, args, results_path):
                      f"{pct_str(s['pooled'])} | {s['counted']}/{s['cells']} | "
                      f"{len(s['worse'])}: {', '.join(s['worse']) if s['worse'] else '-'} |")
     L.append("")
+    pcts = sorted({p for (_, p, _) in by})
+    L.append("Mean gap closed (WORSE cells) per k:")
+    L.append("")
+    L.append("| method | learner | " + " | ".join(f"k = {p}%" for p in pcts) + " |")
+    L.append("|---|---|" + "---|" * len(pcts))
+    for method in methods:
+        per = {p: learner_summary(by, method, learners, p) for p in pcts}
+        for learner in learners:
+            L.append(f"| {method} | {learner} | " + " | ".join(
+                f"{pct_str(per[p][learner]['mean_closed'])} ({len(per[p][learner]['worse'])})" for p in pcts) + " |")
+    L.append("")
     if has_plot:
         L.append("![gap closed per learner](gap_closed.png)")
         L.append("")
     for method in methods:
         L.append(f"## Per cell: {method}")
         L.append("")
-        L.append("Test log-loss means (min-max range over seeds), accuracy, fit seconds (coreset / full; "
-                 "full* = SVC on a 20k uniform stand-in), select seconds.")
+        L.append("Test log-loss means (± half the min-max range over seeds), accuracy, fit seconds (coreset / full), "
+                 "select seconds (with --fit-model's pass). full* = the full data capped: a uniform sample of "
+                 "--svc-cap (SVC) or --full-cap rows, weights n/cap.")
         L.append("")
         L.append("| data | k | learner | full | uniform | coreset | closed | verdict | acc full/unif/core | "
                  "fit core / full (s) | select (s) |")
