@@ -427,7 +427,9 @@ def report(rows, args, results_path):
     methods = [m for m in args.methods if any(r["method"] == m for r in rows)]
     learners = [l for l in LEARNERS if any(r["learner"] == l for r in rows)]
     by = cells(rows, methods)
-    png = os.path.join(os.path.dirname(results_path), "gap_closed.png")
+    stem = os.path.splitext(os.path.basename(results_path))[0]
+    png_name = "gap_closed.png" if stem == "RESULTS" else f"gap_closed_{stem}.png"
+    png = os.path.join(os.path.dirname(results_path), png_name)
     has_plot = plot(by, methods, learners, png)
     L = []
     L.append("# Downstream learners on a coreset: results (issue 27.2)")
@@ -463,7 +465,7 @@ def report(rows, args, results_path):
                 f"{pct_str(per[p][learner]['mean_closed'])} ({len(per[p][learner]['worse'])})" for p in pcts) + " |")
     L.append("")
     if has_plot:
-        L.append("![gap closed per learner](gap_closed.png)")
+        L.append(f"![gap closed per learner]({png_name})")
         L.append("")
     for method in methods:
         L.append(f"## Per cell: {method}")
