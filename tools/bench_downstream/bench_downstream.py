@@ -414,7 +414,7 @@ def plot(by, methods, learners, path):
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xticks(np.arange(len(learners)) + width * (len(methods) - 1) / 2)
         ax.set_xticklabels(learners)
-        ax.set_title(f"k = {p}% of the training part: gap closed (mean over data sets, clipped to [-2, 1.5])")
+        ax.set_title(f"k = {p}%: mean gap closed over data sets (clipped to [-2, 1.5])", fontsize=10)
         ax.set_ylabel("(L_uniform - L_coreset) / (L_uniform - L_full)")
         ax.legend(fontsize=8)
     fig.tight_layout()
