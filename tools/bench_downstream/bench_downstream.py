@@ -40,7 +40,6 @@ the same binary). RESULTS.md and gap_closed.png are written next to this script.
 """
 import argparse
 import datetime
-import hashlib
 import json
 import math
 import os
@@ -61,7 +60,9 @@ import numpy as np  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools", "drift"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "bench_replay"))
 import make_streams  # noqa: E402
+from bench_replay import log, rel, sha256  # noqa: E402  (the same helpers as the replay benchmark)
 
 OUT = os.path.join(ROOT, "tools", "out", "bench_downstream")
 STREAM_OUT = os.path.join(ROOT, "tools", "out", "streams")
@@ -83,22 +84,6 @@ METHODS = {
 DEFAULT_METHODS = ["coreset", "coreset_fit"]
 
 
-def log(msg):
-    sys.stderr.write(msg + "\n")
-    sys.stderr.flush()
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def rel(path):
-    path = os.path.abspath(path)
-    return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
 
 
 # ---------------------------------------------------------------------------------------------- data
