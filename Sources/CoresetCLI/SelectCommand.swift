@@ -17,7 +17,7 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .short, help: "Coreset size: elements in total, shared across classes.")
     var k: Int = 1000
 
-    @Option(name: .customLong("algorithm"), help: "Algorithm: sample-greedy (the default: a uniform reservoir per class while reading, lazy greedy over it when the coreset is read out; reads at about the speed of parsing), sieve, sieve++ (the default with --window or --half-life), three-sieves, or greedy (offline lazy greedy; keeps the stream in memory).")
+    @Option(name: .customLong("algorithm"), help: "Algorithm: sample-greedy (the default: a uniform reservoir per class while reading, lazy greedy over it, in cells of nearby records, when the coreset is read out; a record costs a reservoir draw whatever k is), sieve, sieve++ (the default with --window or --half-life), three-sieves, or greedy (offline lazy greedy; keeps the stream in memory).")
     var algorithmChoice: SelectorConfiguration.Algorithm?
 
     /// `--algorithm`, else sample-greedy, or sieve++ where a window or half-life needs a streaming sieve.
