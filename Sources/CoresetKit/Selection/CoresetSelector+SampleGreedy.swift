@@ -166,18 +166,22 @@ extension CoresetSelector {
             if dense.count < needed { dense = [Float](repeating: 0, count: needed) }
             for (i, v) in zip(pi, pv) { dense[Int(i)] = v }
             defer { for i in pi { dense[Int(i)] = 0 } }
-            out = [Float](repeating: 0, count: cell.count)
+            if out.count != cell.count { out = [Float](repeating: 0, count: cell.count) }
             let k = kernel, lim = dense.count
+            // Through buffer pointers: a point read out of the array would retain and release its arrays.
             dense.withUnsafeBufferPointer { dn in
-                for (j, m) in cell.enumerated() {
-                    var dot: Float = 0
-                    let f = refs[m].record.features
-                    f.indices.withUnsafeBufferPointer { fi in
-                        f.values.withUnsafeBufferPointer { fv in
-                            for t in 0..<min(fi.count, fv.count) where Int(fi[t]) < lim { dot += dn[Int(fi[t])] * fv[t] }
+                refs.withUnsafeBufferPointer { rp in
+                    out.withUnsafeMutableBufferPointer { o in
+                        for (j, m) in cell.enumerated() {
+                            var dot: Float = 0
+                            rp[m].record.features.indices.withUnsafeBufferPointer { fi in
+                                rp[m].record.features.values.withUnsafeBufferPointer { fv in
+                                    for t in 0..<min(fi.count, fv.count) where Int(fi[t]) < lim { dot += dn[Int(fi[t])] * fv[t] }
+                                }
+                            }
+                            o[j] = k.similarity(pole, at: rp.baseAddress! + m, featureDot: Double(dot))
                         }
                     }
-                    out[j] = k.similarity(pole, refs[m], featureDot: Double(dot))
                 }
             }
         }

@@ -59,6 +59,22 @@ struct _Kernel: Sendable {
         return rd * (xd + bias)
     }
 
+    /// `similarity(_:_:featureDot:)` with b read in place (no retain of its arrays): the same value.
+    @inline(__always)
+    func similarity(_ a: _Point, at b: UnsafePointer<_Point>, featureDot xd: Double) -> Float {
+        var inner = xd
+        if !a.residual.isEmpty {
+            var rd = 0.0
+            a.residual.withUnsafeBufferPointer { ra in
+                b.pointee.residual.withUnsafeBufferPointer { rb in
+                    for i in 0..<min(ra.count, rb.count) { rd += Double(ra[i]) * Double(rb[i]) }
+                }
+            }
+            inner = rd * (xd + bias)
+        }
+        return _Kernel.similarity(kind, a.gradientNorm2, b.pointee.gradientNorm2, inner: inner)
+    }
+
     /// Similarity given the feature dot product x_a·x_b (computed in bulk by `_ColumnStore`).
     @inline(__always)
     func similarity(_ a: _Point, _ b: _Point, featureDot xd: Double) -> Float {
