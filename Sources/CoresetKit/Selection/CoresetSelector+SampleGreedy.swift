@@ -42,23 +42,18 @@ extension CoresetSelector {
     func sampleGreedy(_ c: _ClassState, budget: Int) -> [(point: _Point, weight: Double)] {
         let refs = c.refs
         let cells = sampleSelection(budget: budget, refs: refs)
-        let pending = c.ledger.value(c.pending)
-        // Each reference's share of the class weight: its input weight over the references'.
-        var total = 0.0
-        for r in refs { total += r.record.weight }
-        let byCount = !(total > 0)  // zero-weight references: split by count, so the weight still lands
-        func share(_ r: _Point) -> Double { byCount ? pending / Double(refs.count) : pending * r.record.weight / total }
+        let share = referenceShares(c, refs)
         var out: [(point: _Point, weight: Double)] = []
         var orphans: [Int] = []  // references of cells that chose nothing
         for cell in cells {
             guard !cell.picks.isEmpty else { orphans += cell.members; continue }
             let base = out.count
             for p in cell.picks { out.append((refs[cell.members[p]], 0)) }
-            for (m, j) in zip(cell.members, cell.nearest) { out[base + j].weight += share(refs[m]) }
+            for (m, j) in zip(cell.members, cell.nearest) { out[base + j].weight += share[m] }
         }
         if !orphans.isEmpty, !out.isEmpty {
             var index = _NearestIndex(kernel: kernel, set: out.map(\.point))
-            for m in orphans { out[index.nearest(refs[m], selfArrival: true)].weight += share(refs[m]) }
+            for m in orphans { out[index.nearest(refs[m], selfArrival: true)].weight += share[m] }
         }
         return out
     }
@@ -77,15 +72,20 @@ extension CoresetSelector {
             if !w.isEmpty { w[0] = c.ledger.value(c.pending) }
             return w
         }
+        let share = referenceShares(c, refs)
+        var index = _NearestIndex(kernel: kernel, set: chosen)
+        for (r, v) in zip(refs, share) { w[index.nearest(r, selfArrival: true)] += v }
+        return w
+    }
+
+    /// Each reference's share of the class's input weight: its own input weight over the references'
+    /// (by count when they weigh nothing, so the class weight still lands somewhere).
+    func referenceShares(_ c: _ClassState, _ refs: [_Point]) -> [Double] {
         let pending = c.ledger.value(c.pending)
         var total = 0.0
         for r in refs { total += r.record.weight }
-        let byCount = !(total > 0)
-        var index = _NearestIndex(kernel: kernel, set: chosen)
-        for r in refs {
-            w[index.nearest(r, selfArrival: true)] += byCount ? pending / Double(refs.count) : pending * r.record.weight / total
-        }
-        return w
+        guard total > 0 else { return refs.map { _ in pending / Double(refs.count) } }
+        return refs.map { pending * $0.record.weight / total }
     }
 
     /// The reservoir's cells: `members` (indices into `refs`), `picks` (indices into members, in greedy

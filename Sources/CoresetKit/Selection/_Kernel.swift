@@ -60,6 +60,7 @@ struct _Kernel: Sendable {
     }
 
     /// `similarity(_:_:featureDot:)` with b read in place (no retain of its arrays): the same value.
+    /// `similarity(_:at:)` is this with the feature dot computed per pair.
     @inline(__always)
     func similarity(_ a: _Point, at b: UnsafePointer<_Point>, featureDot xd: Double) -> Float {
         var inner = xd
@@ -156,18 +157,7 @@ struct _Kernel: Sendable {
     /// stored points do not copy a `_Point` (and retain its arrays) per pair.
     @inline(__always)
     func similarity(_ a: _Point, at b: UnsafePointer<_Point>) -> Float {
-        let xd = Double(VectorMath.dot(a.record.features, b.pointee.record.features))
-        var inner = xd
-        if !a.residual.isEmpty {
-            var rd = 0.0
-            a.residual.withUnsafeBufferPointer { ra in
-                b.pointee.residual.withUnsafeBufferPointer { rb in
-                    for i in 0..<min(ra.count, rb.count) { rd += Double(ra[i]) * Double(rb[i]) }
-                }
-            }
-            inner = rd * (xd + bias)
-        }
-        return _Kernel.similarity(kind, a.gradientNorm2, b.pointee.gradientNorm2, inner: inner)
+        similarity(a, at: b, featureDot: Double(VectorMath.dot(a.record.features, b.pointee.record.features)))
     }
 
     /// Squared distance between the two embedded points.
