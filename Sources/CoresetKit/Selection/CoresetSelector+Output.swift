@@ -20,7 +20,12 @@ extension CoresetSelector {
             return c.started ? fromSieves(c, budget: b) : offlineGreedy(c.refs, budget: b)
         }
         // Each class's read-out reads only that class: on its lane, like its records.
-        let picked = lanes?.collect(live.count, lane: { live[$0].id }) { picks(live[$0]) } ?? live.map(picks)
+        let picked: [[(point: _Point, weight: Double)]]
+        if configuration.algorithm == .sampleGreedy, let lanes {
+            picked = sampleGreedy(live, budgets: budgets, lanes: lanes)
+        } else {
+            picked = lanes?.collect(live.count, lane: { live[$0].id }) { picks(live[$0]) } ?? live.map(picks)
+        }
         var perClass = Array(zip(live, picked)).map { (c: $0.0, picked: $0.1) }
         if matchesGradients && kernel.embedding != nil {
             // One fit over every class with a sum, each class keeping its total (`_GradientMatch.refineJointly`).

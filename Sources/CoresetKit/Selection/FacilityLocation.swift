@@ -241,24 +241,30 @@ enum _Greedy {
     /// memory (row-major `count` × `count`): rows are read in place and gains summed in Float SIMD
     /// (`fastGain`), so a step costs a pass over one row. Ties go to the lower index.
     static func lazyOnMatrix(_ matrix: [Float], count n: Int, budget: Int) -> [Int] {
-        guard budget > 0, n > 0, matrix.count >= n * n else { return [] }
-        var cover = [Float](repeating: 0, count: n)
+        lazyOnMatrix(matrix, rows: n, columns: n, budget: budget)
+    }
+
+    /// Lazy greedy over `rows` candidates whose similarities to a ground set of `columns` points are
+    /// the matrix's rows (row-major): the picks, in greedy order (ties: the lower index).
+    static func lazyOnMatrix(_ matrix: [Float], rows n: Int, columns g: Int, budget: Int) -> [Int] {
+        guard budget > 0, n > 0, g > 0, matrix.count >= n * g else { return [] }
+        var cover = [Float](repeating: 0, count: g)
         var picked: [Int] = []
         picked.reserveCapacity(min(budget, n))
         matrix.withUnsafeBufferPointer { m in
             cover.withUnsafeMutableBufferPointer { cv in
                 let base = m.baseAddress!, cb = cv.baseAddress!
                 var heap = _GainHeap()
-                for i in 0..<n { heap.push(Double(fastGain(base + i * n, cb, n)), i) }
+                for i in 0..<n { heap.push(Double(fastGain(base + i * g, cb, g)), i) }
                 while picked.count < budget, let top = heap.pop() {
-                    let row = base + top.index * n
-                    let fresh = Double(fastGain(row, cb, n))
+                    let row = base + top.index * g
+                    let fresh = Double(fastGain(row, cb, g))
                     if let next = heap.top, _GainHeap.before(next.gain, next.index, fresh, top.index) {
                         heap.push(fresh, top.index)
                         continue
                     }
                     picked.append(top.index)
-                    for j in 0..<n where row[j] > cb[j] { cb[j] = row[j] }
+                    for j in 0..<g where row[j] > cb[j] { cb[j] = row[j] }
                 }
             }
         }

@@ -93,6 +93,87 @@ import Testing
         #expect(Self.fingerprint(resumed.coreset) == reference)
     }
 
+    /// Several cells per class (dealt over lanes at read-out) and cells measured on a ground subset
+    /// (few picks in a large cell): the same coreset at any batch cut and thread count, exact totals.
+    @Test(arguments: [(k: 6, cellSize: 64), (k: 60, cellSize: 64)])
+    func cellsOverLanesAndGroundSubsetsDoNotChangeTheResult(_ shape: (k: Int, cellSize: Int)) {
+        var cfg = Self.config(k: shape.k, referenceSize: 400)
+        cfg.cellSize = shape.cellSize
+        let probe = CoresetSelector(configuration: cfg, task: .multiclass)
+        let budget = shape.k / 3, limit = probe.cellLimit(references: 400, budget: budget)
+        // The shapes this test is for: one cell larger than its ground, or several cells per class.
+        #expect(shape.k == 6 ? limit > probe.groundSize(budget: budget) : 400 > limit)
+        let whole = CoresetSelector(configuration: cfg, task: .multiclass)
+        Self.run(whole, batch: Self.data.count)
+        whole.finish()
+        let reference = Self.fingerprint(whole.coreset)
+        #expect(whole.coreset.count == shape.k)
+        for cls in 0..<3 {
+            let input = Self.data.filter { $0.classIndex == cls }.reduce(0.0) { $0 + $1.weight }
+            #expect(abs(whole.coreset.totalWeight(ofClass: cls) - input) <= 1e-9 * input, "class \(cls)")
+        }
+        for threads in [1, 2, 3] {
+            let s = CoresetSelector(configuration: cfg, task: .multiclass)
+            if threads > 1 { s.useThreads(threads) }
+            Self.run(s, batch: 211)
+            s.finish()
+            #expect(Self.fingerprint(s.coreset) == reference, "threads \(threads)")
+        }
+    }
+
+    /// On a ground subset each member's share still goes to its most similar pick (ties: the earlier).
+    @Test func groundSubsetWeightsFollowNearestPicks() {
+        var cfg = Self.config(k: 6, referenceSize: 400)
+        cfg.cellSize = 64
+        let s = CoresetSelector(configuration: cfg, task: .multiclass)
+        Self.run(s, batch: 500)
+        s.finish()
+        let k = s.kernel
+        for cls in 0..<3 {
+            let c = s.classes[cls]!
+            let refs = c.refs
+            let share = s.referenceShares(c, refs)
+            let out = s.sampleGreedy(c, budget: 2)
+            #expect(out.count == 2)
+            var expected = [Double](repeating: 0, count: out.count)
+            for (r, v) in zip(refs, share) {
+                if let own = out.firstIndex(where: { $0.point.arrival == r.arrival }) { expected[own] += v; continue }
+                var best = 0, bestSim: Float = -1
+                for (j, e) in out.enumerated() where k.similarity(r, e.point) > bestSim { best = j; bestSim = k.similarity(r, e.point) }
+                expected[best] += v
+            }
+            for (e, w) in zip(out, expected) { #expect(abs(e.weight - w) <= 1e-9 * max(1, w), "class \(cls)") }
+        }
+    }
+
+    /// Lazy greedy on a candidates × ground matrix picks what naive greedy picks.
+    @Test func rectangularMatrixGreedyMatchesNaiveGreedy() {
+        var g = _SplitMix64(seed: 78)
+        for (n, m) in [(5, 3), (40, 16), (17, 33)] {
+            let matrix = (0..<(n * m)).map { _ in Float(Double(g.next() >> 11) / Double(1 << 53)) }
+            var cover = [Float](repeating: 0, count: m)
+            let naive = _Greedy.naive(candidateCount: n, groundCount: m, budget: min(n, 6), cover: &cover) { i, row in
+                row = Array(matrix[i * m..<(i + 1) * m])
+            }
+            #expect(_Greedy.lazyOnMatrix(matrix, rows: n, columns: m, budget: min(n, 6)) == naive, "\(n) x \(m)")
+        }
+    }
+
+    /// Selection finds what a full sort would put at each place (ties in the key broken by the index).
+    @Test func selectionAgreesWithSorting() {
+        var g = _SplitMix64(seed: 9)
+        for count in [1, 2, 3, 10, 101, 1000] {
+            let items = (0..<count).map { _ in (key: Double(g.below(7)), index: Int(g.below(1_000_000))) }
+            let before: ((key: Double, index: Int), (key: Double, index: Int)) -> Bool = { $0.key > $1.key || ($0.key == $1.key && $0.index < $1.index) }
+            let sorted = items.sorted(by: before)
+            for n in Set([0, count / 2, count - 1]) {
+                var work = items
+                let found = _Selection.nth(&work, n, by: before)
+                #expect(found.key == sorted[n].key && found.index == sorted[n].index, "count \(count), n \(n)")
+            }
+        }
+    }
+
     /// The reservoir is Algorithm R with the sieves' draws: the same records as sieve++'s reservoir.
     @Test func theReservoirIsTheSievesReservoir() {
         let sample = CoresetSelector(configuration: Self.config(), task: .multiclass)
