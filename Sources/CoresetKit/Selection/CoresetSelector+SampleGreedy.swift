@@ -20,10 +20,16 @@ extension CoresetSelector {
     /// One record of a `sampleGreedy` class: its weight joins the class's (the read-out splits it), and
     /// Algorithm R decides whether it replaces a reference (drawn as `process` draws, once the
     /// reservoir is full, so the reservoir is the sieves' reservoir for the same seed).
-    func sampleStep(_ p: _Point, in c: _ClassState, ordinal: Int, weight: Double) {
+    /// Inline, not on a lane (a draw is cheaper than a hand-over), and the record is embedded only when
+    /// the reservoir takes it.
+    /// `residual`: the record's at the kernel's snapshot (empty in feature space).
+    func sampleStep(_ record: Record, arrival: UInt64, residual: [Float], in c: _ClassState, ordinal: Int, weight: Double) {
         c.pending.plain += weight
+        func point() -> _Point {
+            kernel.embedding == nil ? kernel.point(record, arrival: arrival) : kernel.point(record, arrival: arrival, residual: residual)
+        }
         if !c.started {
-            c.appendReference(p)
+            c.appendReference(point())
             if c.refCount >= referenceTarget(c) {
                 c.started = true
                 c.maxCapacity = max(c.maxCapacity, c.capacity)
@@ -32,9 +38,9 @@ extension CoresetSelector {
         }
         let j = Int(c.rng.below(UInt64(ordinal)))
         if c.refCount < referenceTarget(c) {
-            c.appendReference(p)
+            c.appendReference(point())
         } else if j < c.refCount {
-            c.replaceReference(j, with: p)
+            c.replaceReference(j, with: point())
         }
     }
 

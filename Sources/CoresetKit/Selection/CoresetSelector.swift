@@ -77,6 +77,9 @@ public final class CoresetSelector {
     var shardSelectors: [CoresetSelector] = []
     /// Worker threads (`useThreads`); nil: everything runs on the caller's thread.
     var lanes: _WorkerLanes?
+    /// A record's residual while it is offered to `sampleGreedy` (no point is built for a record the
+    /// reservoir does not take).
+    var residualScratch: [Float] = []
     /// Whether `offerToSieves` may reject whole bands of sieves at once (`_SieveBands`). The decisions
     /// are the same either way; tests turn it off to compare.
     var usesSieveBands = true
@@ -308,6 +311,21 @@ public final class CoresetSelector {
         let scaled = record.weight * scaleFactor(arrival: arrival)
         cls.inputWeight += scaled
 
+        if configuration.algorithm == .sampleGreedy {
+            cls.capacity = capacity
+            if cls.started { cls.maxCapacity = max(cls.maxCapacity, capacity) }
+            var r: [Float] = []
+            if let e = kernel.embedding {
+                swap(&r, &residualScratch)  // a local buffer: no exclusivity check per access
+                e.residual(features: record.features, label: record.label, into: &r)
+                if matchesGradients {
+                    r.withUnsafeBufferPointer { cls.gradientSum.add(features: record.features, residual: $0, weight: scaled) }
+                }
+            }
+            sampleStep(record, arrival: arrival, residual: r, in: cls, ordinal: cls.seen, weight: scaled)
+            if kernel.embedding != nil { swap(&r, &residualScratch) }
+            return
+        }
         let point = kernel.point(record, arrival: arrival)
         if matchesGradients && kernel.embedding != nil { cls.gradientSum.add(point, weight: scaled) }
         if configuration.algorithm == .greedy {
@@ -317,8 +335,7 @@ public final class CoresetSelector {
         }
         // What the class's own step needs is read here, so the step may run on another thread.
         let ordinal = cls.seen
-        // A sample step is a reservoir draw: cheaper inline than handed to a worker.
-        if let lanes, configuration.algorithm != .sampleGreedy {
+        if let lanes {
             lanes.submit(cid) { [self] in classStep(point, in: cls, ordinal: ordinal, capacity: capacity, weight: scaled) }
         } else {
             classStep(point, in: cls, ordinal: ordinal, capacity: capacity, weight: scaled)
@@ -330,10 +347,6 @@ public final class CoresetSelector {
     func classStep(_ point: _Point, in cls: _ClassState, ordinal: Int, capacity: Int, weight: Double) {
         cls.capacity = capacity
         if cls.started { cls.maxCapacity = max(cls.maxCapacity, capacity) }
-        if configuration.algorithm == .sampleGreedy {
-            sampleStep(point, in: cls, ordinal: ordinal, weight: weight)
-            return
-        }
         if !cls.started {
             if configuration.window != nil {
                 windowAdmit(point, in: cls, selfSlot: nil, poolSims: [])

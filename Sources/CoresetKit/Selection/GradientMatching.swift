@@ -59,10 +59,16 @@ struct _GradientSum {
 
     /// Adds w · g(p), the gradient of a point embedded at the snapshot in use.
     mutating func add(_ p: _Point, weight w: Double) {
+        p.residual.withUnsafeBufferPointer { add(features: p.record.features, residual: $0, weight: w) }
+    }
+
+    /// Adds w · r ⊗ [x, 1] for a record's features x and residual r at the snapshot in use (the same
+    /// sums as `add(_:weight:)` on the record's point, without building the point).
+    mutating func add(features: FeatureVector, residual r: UnsafeBufferPointer<Float>, weight w: Double) {
         guard valid else { return }
         let k = residualCount
-        guard p.residual.count == k else { invalidate(); return }
-        let ix = p.record.features.indices
+        guard r.count == k else { invalidate(); return }
+        let ix = features.indices
         if let last = ix.last, Int(last) >= dimension {
             let need = Int(last) + 1
             guard need * k <= Self.maxEntries else { invalidate(); return }
@@ -71,27 +77,13 @@ struct _GradientSum {
             values.append(contentsOf: repeatElement(0, count: (nd - dimension) * k))
             dimension = nd
         }
-        values.withUnsafeMutableBufferPointer { Self.scatter(p, times: w, into: $0) }
-        if hasBias { bias.withUnsafeMutableBufferPointer { Self.scatterBias(p, times: w, into: $0, at: 0) } }
-    }
-
-    /// v[f · K + t] += w · x_f · r_t over the point's nonzeros (K its residual length): its gradient's
-    /// feature part, in this sum's layout.
-    @inline(__always)
-    static func scatter(_ p: _Point, times w: Double, into v: UnsafeMutableBufferPointer<Double>) {
-        let k = p.residual.count
-        p.residual.withUnsafeBufferPointer { r in
-            for (f, x) in zip(p.record.features.indices, p.record.features.values) {
+        values.withUnsafeMutableBufferPointer { v in
+            for (f, x) in zip(features.indices, features.values) {
                 let base = Int(f) * k, wx = w * Double(x)
                 for t in 0..<k { v[base + t] += wx * Double(r[t]) }
             }
         }
-    }
-
-    /// v[at + t] += w · r_t: the gradient's bias column.
-    @inline(__always)
-    static func scatterBias(_ p: _Point, times w: Double, into v: UnsafeMutableBufferPointer<Double>, at: Int) {
-        p.residual.withUnsafeBufferPointer { r in for t in 0..<r.count { v[at + t] += w * Double(r[t]) } }
+        if hasBias { bias.withUnsafeMutableBufferPointer { v in for t in 0..<k { v[t] += w * Double(r[t]) } } }
     }
 
     /// Multiplies the sum by f (decay renormalisation).
@@ -211,7 +203,7 @@ enum _GradientMatch {
 
         // The elements' gradients flattened once (features as Double, residuals as Double: exact
         // conversions), so the products below run over plain buffers: no per-element array retains or
-        // iterator overhead in the 2·(iterations) passes. Same terms, same order as `_GradientSum.scatter`.
+        // iterator overhead in the 2·(iterations) passes. Same terms, same order as `_GradientSum.add(features:residual:weight:)`.
         var rowStart = [Int](repeating: 0, count: n + 1)
         for j in 0..<n { rowStart[j + 1] = rowStart[j] + min(points[j].record.features.indices.count, points[j].record.features.values.count) }
         var featureAt = [Int](repeating: 0, count: rowStart[n])

@@ -44,6 +44,16 @@ struct _Kernel: Sendable {
         }
         var r = [Float](repeating: 0, count: e.residualCount)
         e.residual(features: record.features, label: record.label, into: &r)
+        return point(record, arrival: arrival, residual: r, featureNorm2: xx)
+    }
+
+    /// `point(_:arrival:)` given the record's residual at this kernel's snapshot (computed once by a
+    /// caller that needed it first): the same point.
+    func point(_ record: Record, arrival: UInt64, residual r: [Float]) -> _Point {
+        point(record, arrival: arrival, residual: r, featureNorm2: Double(VectorMath.squaredNorm(record.features)))
+    }
+
+    private func point(_ record: Record, arrival: UInt64, residual r: [Float], featureNorm2 xx: Double) -> _Point {
         var rr = 0.0
         for v in r { rr += Double(v) * Double(v) }
         return _Point(record: record, residual: r, gradientNorm2: rr * (xx + bias), arrival: arrival, featureNorm2: xx)
