@@ -10,42 +10,59 @@ extension CoresetSelector {
     public var coreset: WeightedCoreset {
         settle()
         if !shardSelectors.isEmpty { return shardUnion }
+        if let r = readOut() { return r.coreset(lanes: lanes) }
         let budgets = classBudgets()
-        let f = decayFactorNow
         let live = classes.compactMap { $0 }.filter { budgets[$0.id] > 0 }
         func picks(_ c: _ClassState) -> [(point: _Point, weight: Double)] {
             let b = budgets[c.id]
             if configuration.algorithm == .greedy { return offlineGreedy(c.liveAll, budget: b) }
-            if configuration.algorithm == .sampleGreedy { return sampleGreedy(c, budget: b) }
             return c.started ? fromSieves(c, budget: b) : offlineGreedy(c.refs, budget: b)
         }
         // Each class's read-out reads only that class: on its lane, like its records.
-        let picked: [[(point: _Point, weight: Double)]]
-        if configuration.algorithm == .sampleGreedy, let lanes {
-            picked = sampleGreedy(live, budgets: budgets, lanes: lanes)
-        } else {
-            picked = lanes?.collect(live.count, lane: { live[$0].id }) { picks(live[$0]) } ?? live.map(picks)
-        }
-        var perClass = Array(zip(live, picked)).map { (c: $0.0, picked: $0.1) }
-        if matchesGradients && kernel.embedding != nil {
-            // One fit over every class with a sum, each class keeping its total (`_GradientMatch.refineJointly`).
-            let fitted = perClass.indices.filter { perClass[$0].c.gradientSum.valid && !perClass[$0].picked.isEmpty }
+        let picked = lanes?.collect(live.count, lane: { live[$0].id }) { picks(live[$0]) } ?? live.map(picks)
+        let origin = decayOrigin, halfLife = configuration.halfLife
+        return Self.finish(zip(live, picked).map { (id: $0.0.id, picked: $0.1, sum: $0.0.gradientSum) },
+                           matchesGradients: matchesGradients && kernel.embedding != nil,
+                           scale: { Self.scaleFactor(arrival: $0, origin: origin, halfLife: halfLife) }, decay: decayFactorNow)
+    }
+
+    /// The coreset from each class's picks (CRAIG weights): gradient matching when it applies (one fit over
+    /// every class with a sum, each class keeping its total: `_GradientMatch.refineJointly`), the decay
+    /// factor, and a stable order for writers and tests (by class, then stream position).
+    static func finish(_ classes: [(id: Int, picked: [(point: _Point, weight: Double)], sum: _GradientSum)],
+                       matchesGradients: Bool, scale: (UInt64) -> Double, decay f: Double) -> WeightedCoreset {
+        var perClass = classes
+        if matchesGradients {
+            let fitted = perClass.indices.filter { perClass[$0].sum.valid && !perClass[$0].picked.isEmpty }
             let w = _GradientMatch.refineJointly(
                 fitted.map { i in
                     let points = perClass[i].picked.map(\.point)
-                    return (points, perClass[i].picked.map(\.weight), points.map { $0.record.weight * scaleFactor(arrival: $0.arrival) },
-                            perClass[i].c.gradientSum)
+                    return (points, perClass[i].picked.map(\.weight), points.map { $0.record.weight * scale($0.arrival) },
+                            perClass[i].sum)
                 },
                 mu: _GradientMatch.regularization(perClass.flatMap { $0.picked.map(\.point) }))
             for (i, wi) in zip(fitted, w) { perClass[i].picked = zip(perClass[i].picked.map(\.point), wi).map { ($0, $1) } }
         }
         var out: [WeightedCoreset.Element] = []
-        for (c, picked) in perClass {
-            for (p, w) in picked { out.append(.init(record: p.record, weight: w * f, classIndex: c.id)) }
+        for c in perClass {
+            for (p, w) in c.picked { out.append(.init(record: p.record, weight: w * f, classIndex: c.id)) }
         }
-        // Stable order for writers and tests: by class, then stream position, then arrival.
         out.sort { ($0.classIndex, $0.record.position) < ($1.classIndex, $1.record.position) }
         return WeightedCoreset(elements: out)
+    }
+
+    /// What the coreset now is made from, copied (a `sampleGreedy` selector without shards; nil otherwise):
+    /// `CoresetReadOut.coreset` gives what `coreset` gives now, on any thread, while this selector reads on.
+    /// Copying costs O(classes): the reservoirs' arrays are shared until the selector next changes them.
+    public func readOut() -> CoresetReadOut? {
+        settle()
+        guard configuration.algorithm == .sampleGreedy, shardSelectors.isEmpty else { return nil }
+        let budgets = classBudgets()
+        let live = classes.compactMap { $0 }.filter { budgets[$0.id] > 0 }
+        return CoresetReadOut(
+            method: sampleReadOut, classes: live.map(sampleClass), budgets: budgets, sums: live.map(\.gradientSum),
+            matchesGradients: matchesGradients && kernel.embedding != nil, decayOrigin: decayOrigin,
+            halfLife: configuration.halfLife, decay: decayFactorNow)
     }
 
     /// Budget per class id (0 for ids never seen, or with no record in the window).
@@ -494,5 +511,35 @@ struct _NearestIndex {
         var best = 0, bestSim: Float = -1
         for i in sims.indices where sims[i] > bestSim { best = i; bestSim = sims[i] }
         return best
+    }
+}
+
+/// A coreset's inputs copied out of a `CoresetSelector` (`readOut()`), to be computed elsewhere.
+public struct CoresetReadOut: @unchecked Sendable {
+    let method: _SampleGreedyReadOut
+    let classes: [_SampleClass]
+    let budgets: [Int]
+    let sums: [_GradientSum]
+    let matchesGradients: Bool
+    let decayOrigin: UInt64
+    let halfLife: Double?
+    let decay: Double
+
+    /// The coreset, with `threads` worker threads for the cells (the same coreset at any count).
+    public func coreset(threads: Int = 1) -> WeightedCoreset {
+        guard threads > 1 else { return coreset(lanes: nil) }
+        let lanes = _WorkerLanes(count: threads)
+        defer { lanes.shutdown() }
+        return coreset(lanes: lanes)
+    }
+
+    func coreset(lanes: _WorkerLanes?) -> WeightedCoreset {
+        let picked = lanes.map { method.sampleGreedy(classes, budgets: budgets, lanes: $0) }
+            ?? classes.map { method.sampleGreedy($0, budget: budgets[$0.id]) }
+        let origin = decayOrigin, halfLife = halfLife
+        return CoresetSelector.finish(classes.indices.map { (id: classes[$0].id, picked: picked[$0], sum: sums[$0]) },
+                                      matchesGradients: matchesGradients,
+                                      scale: { CoresetSelector.scaleFactor(arrival: $0, origin: origin, halfLife: halfLife) },
+                                      decay: decay)
     }
 }

@@ -468,8 +468,12 @@ public final class CoresetSelector {
 
     /// Weights are stored as w · 2^((t − origin)/h) so decay costs nothing per record.
     func scaleFactor(arrival: UInt64) -> Double {
-        guard let h = configuration.halfLife else { return 1 }
-        return Foundation_exp2((Double(arrival) - Double(decayOrigin)) / h)
+        Self.scaleFactor(arrival: arrival, origin: decayOrigin, halfLife: configuration.halfLife)
+    }
+
+    static func scaleFactor(arrival: UInt64, origin: UInt64, halfLife: Double?) -> Double {
+        guard let h = halfLife else { return 1 }
+        return Foundation_exp2((Double(arrival) - Double(origin)) / h)
     }
 
     /// Moves the decay origin before the stored factors overflow (at fixed record counts, so batch

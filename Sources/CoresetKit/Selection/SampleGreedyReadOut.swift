@@ -1,0 +1,362 @@
+/// The read-out of `SelectorConfiguration.Algorithm.sampleGreedy` (see `CoresetSelector.sampleStep`):
+/// a value holding what it reads (the kernel, the cell size), so that a read-out can run on another
+/// thread while the selector reads on (`CoresetSelector.readOut()`).
+
+/// One class as a read-out sees it: its reservoir and its input weight (exact, decay-scaled).
+struct _SampleClass: @unchecked Sendable {
+    let id: Int
+    let refs: [_Point]
+    let pending: Double
+}
+
+struct _SampleGreedyReadOut: @unchecked Sendable {
+    let kernel: _Kernel
+    let cellSize: Int
+
+    /// Class c's elements and weights at `budget` (before gradient matching and decay).
+    func sampleGreedy(_ c: _SampleClass, budget: Int) -> [(point: _Point, weight: Double)] {
+        let refs = c.refs
+        return sampleAssemble(c, refs: refs, cells: sampleSelection(budget: budget, refs: refs))
+    }
+
+    /// Every class's `sampleGreedy` at once, its cells dealt over `lanes`: a class's cells are
+    /// independent, so one large class (census_kdd's negatives hold 94% of the budget) keeps every
+    /// lane busy instead of one. The same cells and picks as one class at a time, so the same coreset.
+    func sampleGreedy(_ live: [_SampleClass], budgets: [Int], lanes: _WorkerLanes) -> [[(point: _Point, weight: Double)]] {
+        let refs = live.map(\.refs)
+        let plans = lanes.collect(live.count, lane: { live[$0].id }) { [self] i in
+            samplePlan(budget: budgets[live[i].id], refs: refs[i])
+        }
+        var jobs: [(cls: Int, cell: Int)] = []
+        for (i, plan) in plans.enumerated() { for j in plan.cells.indices { jobs.append((i, j)) } }
+        // Longest cells first, each to the least loaded lane (a cell costs about members × ground).
+        func cost(_ job: (cls: Int, cell: Int)) -> Int {
+            let plan = plans[job.cls], n = plan.cells[job.cell].count
+            return n * min(n, groundSize(budget: plan.budgets[job.cell]))
+        }
+        let order = jobs.indices.sorted { (cost(jobs[$0]), -$0) > (cost(jobs[$1]), -$1) }
+        var load = [Int](repeating: 0, count: lanes.count), laneOf = [Int](repeating: 0, count: jobs.count)
+        for j in order {
+            let l = load.indices.min { (load[$0], $0) < (load[$1], $1) }!
+            laneOf[j] = l
+            load[l] += cost(jobs[j])
+        }
+        let solved = lanes.collect(jobs.count, lane: { laneOf[$0] }) { [self] j in
+            let (i, cell) = jobs[j]
+            return sampleCell(plans[i].cells[cell], budget: plans[i].budgets[cell], refs: refs[i])
+        }
+        var perClass = [[(members: [Int], picks: [Int], nearest: [Int])]](repeating: [], count: live.count)
+        for (j, job) in jobs.enumerated() { perClass[job.cls].append(solved[j]) }
+        return live.indices.map { sampleAssemble(live[$0], refs: refs[$0], cells: perClass[$0]) }
+    }
+
+    /// Class c's elements and weights from its solved cells.
+    func sampleAssemble(_ c: _SampleClass, refs: [_Point], cells: [(members: [Int], picks: [Int], nearest: [Int])])
+        -> [(point: _Point, weight: Double)] {
+        let share = referenceShares(refs, pending: c.pending)
+        var out: [(point: _Point, weight: Double)] = []
+        var orphans: [Int] = []  // references of cells that chose nothing
+        for cell in cells {
+            guard !cell.picks.isEmpty else { orphans += cell.members; continue }
+            let base = out.count
+            for p in cell.picks { out.append((refs[cell.members[p]], 0)) }
+            for (m, j) in zip(cell.members, cell.nearest) { out[base + j].weight += share[m] }
+        }
+        if !orphans.isEmpty, !out.isEmpty {
+            var index = _NearestIndex(kernel: kernel, set: out.map(\.point))
+            for m in orphans { out[index.nearest(refs[m], selfArrival: true)].weight += share[m] }
+        }
+        return out
+    }
+
+    /// The elements `sampleGreedy` answers with, cell after cell.
+    func samplePicks(budget: Int, refs: [_Point]) -> [_Point] {
+        sampleSelection(budget: budget, refs: refs).flatMap { cell in cell.picks.map { refs[cell.members[$0]] } }
+    }
+
+    /// The class's weight moved onto any `chosen` points of the class (the union of every shard's picks):
+    /// each reference's share to its most similar chosen point.
+    func sampleWeights(_ c: _SampleClass, onto chosen: [_Point]) -> [Double] {
+        var w = [Double](repeating: 0, count: chosen.count)
+        let refs = c.refs
+        guard !chosen.isEmpty, !refs.isEmpty else {
+            if !w.isEmpty { w[0] = c.pending }
+            return w
+        }
+        let share = referenceShares(refs, pending: c.pending)
+        var index = _NearestIndex(kernel: kernel, set: chosen)
+        for (r, v) in zip(refs, share) { w[index.nearest(r, selfArrival: true)] += v }
+        return w
+    }
+
+    /// Each reference's share of the class's input weight: its own input weight over the references'
+    /// (by count when they weigh nothing, so the class weight still lands somewhere).
+    func referenceShares(_ refs: [_Point], pending: Double) -> [Double] {
+        var total = 0.0
+        for r in refs { total += r.record.weight }
+        guard total > 0 else { return refs.map { _ in pending / Double(refs.count) } }
+        return refs.map { pending * $0.record.weight / total }
+    }
+
+    /// The reservoir's cells: `members` (indices into `refs`), `picks` (indices into members, in greedy
+    /// order) and, per member, the index into picks of its most similar pick (ties: the earlier pick).
+    func sampleSelection(budget: Int, refs: [_Point]) -> [(members: [Int], picks: [Int], nearest: [Int])] {
+        let plan = samplePlan(budget: budget, refs: refs)
+        return zip(plan.cells, plan.budgets).map { sampleCell($0, budget: $1, refs: refs) }
+    }
+
+    /// The reservoir's cells and each cell's share of `budget`.
+    func samplePlan(budget: Int, refs: [_Point]) -> (cells: [[Int]], budgets: [Int]) {
+        guard budget > 0, !refs.isEmpty else { return ([], []) }
+        let cells = sampleCells(refs, limit: cellLimit(references: refs.count, budget: budget))
+        return (cells, cells.count == 1 ? [budget] : proportionalShares(budget, sizes: cells.map(\.count)))
+    }
+
+    /// One cell's greedy: its members, picks and each member's nearest pick.
+    func sampleCell(_ cell: [Int], budget b: Int, refs: [_Point]) -> (members: [Int], picks: [Int], nearest: [Int]) {
+        let points = cell.map { refs[$0] }
+        let ground = groundSize(budget: b)
+        if points.count > ground { return sampleCellOnGround(cell, points, budget: b, ground: ground) }
+        let gram = similarityMatrix(points)
+        let picks = _Greedy.lazyOnMatrix(gram, count: points.count, budget: b)
+        var nearest = [Int](repeating: 0, count: points.count)
+        if !picks.isEmpty {
+            let n = points.count
+            gram.withUnsafeBufferPointer { g in
+                var best = [Float](repeating: -.infinity, count: n)
+                for (pi, p) in picks.enumerated() {
+                    let row = g.baseAddress! + p * n
+                    for j in 0..<n where row[j] > best[j] { best[j] = row[j]; nearest[j] = pi }
+                }
+                for (pi, p) in picks.enumerated() { nearest[p] = pi }  // a pick stands for itself
+            }
+        }
+        return (cell, picks, nearest)
+    }
+
+    /// Ground points a cell's coverage is measured on, at most: `groundPerPick` per pick, and never
+    /// fewer than `cellSize`.
+    func groundSize(budget: Int) -> Int { max(cellSize, Self.groundPerPick * max(1, budget)) }
+
+    /// Ground points per pick when a cell is larger than its picks need (few picks over a large cell:
+    /// mnist at k = 100 chooses 10 of a class's 2,000 references). Why: the matrix is candidates ×
+    /// ground, so measuring coverage on an evenly spaced subset of the (uniform) reservoir cuts the
+    /// read-out's dominant cost by members / ground while every member stays a candidate.
+    static let groundPerPick = 32
+
+    /// `sampleSelection`'s cell when its members outnumber `ground`: every member is a candidate, the
+    /// coverage is measured on `ground` evenly spaced members, and each member's nearest pick is found
+    /// among the picks (the same tie rule: the earlier pick; a pick stands for itself).
+    func sampleCellOnGround(_ cell: [Int], _ points: [_Point], budget: Int, ground g: Int)
+        -> (members: [Int], picks: [Int], nearest: [Int]) {
+        let n = points.count
+        let groundPoints = (0..<g).map { points[$0 * n / g] }
+        var index = _NearestIndex(kernel: kernel, set: groundPoints)
+        var matrix = [Float](repeating: 0, count: n * g)
+        var row = [Float](repeating: 0, count: g)
+        matrix.withUnsafeMutableBufferPointer { m in
+            for i in 0..<n {
+                index.similarities(of: points[i], into: &row)
+                row.withUnsafeBufferPointer { r in
+                    for j in 0..<g { m[i * g + j] = r[j] }
+                }
+            }
+        }
+        let picks = _Greedy.lazyOnMatrix(matrix, rows: n, columns: g, budget: budget)
+        var nearest = [Int](repeating: 0, count: n)
+        if !picks.isEmpty {
+            var toPicks = _NearestIndex(kernel: kernel, set: picks.map { points[$0] })
+            for i in 0..<n { nearest[i] = toPicks.nearest(points[i], selfArrival: true) }
+        }
+        return (cell, picks, nearest)
+    }
+
+    /// s(i, j) for every pair of `points`, row-major, by symmetry: row i from column i on in one pass,
+    /// the rest copied from the rows above (the store's sums do not depend on which point is the query).
+    func similarityMatrix(_ points: [_Point]) -> [Float] {
+        let n = points.count
+        var gram = [Float](repeating: 0, count: n * n)
+        var index = _NearestIndex(kernel: kernel, set: points)
+        var row = [Float](repeating: 0, count: n)
+        gram.withUnsafeMutableBufferPointer { g in
+            for i in 0..<n {
+                index.similarities(of: points[i], from: i, into: &row)
+                row.withUnsafeBufferPointer { r in
+                    for j in i..<n {
+                        g[i * n + j] = r[j]
+                        g[j * n + i] = r[j]
+                    }
+                }
+            }
+        }
+        return gram
+    }
+
+    /// Fewest picks a cell should have: a cell's share is rounded to whole picks, and below about 16 the
+    /// rounding, not the data, decides where elements go (mnist at k = 100, 10 picks a class over 8 cells
+    /// of 512: facility location 5.3-7.0% above uniform samples against 7.9% with one cell).
+    static let fewestPicksPerCell = 16
+
+    /// The cell size for a read-out: `cellSize`, raised so that each cell gets at least
+    /// `fewestPicksPerCell` picks, but not past 4096 (a cell's matrix: 64 MB) unless `cellSize` is larger.
+    func cellLimit(references: Int, budget: Int) -> Int {
+        let forPicks = (references * Self.fewestPicksPerCell + max(1, budget) - 1) / max(1, budget)
+        return max(cellSize, min(forPicks, max(4096, cellSize)))
+    }
+
+    /// Splits the references into cells of at most `cellSize` by repeated two-pole splits: in a
+    /// cell too large, b is the reference least similar to the cell's first, c the one least similar
+    /// to b, and the cell is cut in halves at the median of s(x, b) − s(x, c). Deterministic (ties by
+    /// the lower index), 3 R log₂(R / cellSize) similarities. Each cell's indices are in increasing order.
+    func sampleCells(_ refs: [_Point], limit: Int) -> [[Int]] {
+        let limit = max(2, limit)
+        guard refs.count > limit else { return [Array(refs.indices)] }
+        // The references packed once into flat arrays: the splits pass over them ~3 log₂(R / cell) times,
+        // and reading each point's own feature arrays there was pointer chasing (census_kdd,
+        // k = 10,000: the splits were a quarter of `select`).
+        let packed = _PackedPoints(refs)
+        var out: [[Int]] = []
+        var stack: [[Int]] = [Array(refs.indices)]
+        var toPole: [Float] = [], toB: [Float] = []
+        var dense: [Float] = []
+        let kind = kernel.kind, bias = kernel.bias
+        // s(pole, x) for every x of the cell: the pole scattered once into a dense buffer, each point's
+        // dot product gathered along its nonzeros (the same products, in the same order, as
+        // `_Kernel.similarity(_:at:featureDot:)` is given).
+        func similarities(of pole: Int, to cell: [Int], into out: inout [Float]) {
+            if out.count != cell.count { out = [Float](repeating: 0, count: cell.count) }
+            packed.similarities(of: pole, to: cell, kind: kind, bias: bias, dense: &dense, into: &out)
+        }
+        var keys: [(key: Double, index: Int)] = []
+        while let cell = stack.popLast() {
+            guard cell.count > limit else { out.append(cell); continue }
+            func leastSimilar(_ sims: [Float]) -> Int {
+                var best = 0, bestSim = Float.infinity
+                for (i, v) in sims.enumerated() where v < bestSim { best = i; bestSim = v }
+                return best
+            }
+            similarities(of: cell[0], to: cell, into: &toPole)
+            let b = leastSimilar(toPole)
+            similarities(of: cell[b], to: cell, into: &toB)
+            let c = leastSimilar(toB)
+            similarities(of: cell[c], to: cell, into: &toPole)
+            keys.removeAll(keepingCapacity: true)
+            for i in cell.indices { keys.append((Double(toB[i]) - Double(toPole[i]), cell[i])) }
+            // The first half is the `half` first in the order (larger key, then lower index): found by
+            // selection, then read off in index order (no sort: the same halves as sorting gives).
+            let half = keys.count / 2
+            let pivot = _Selection.nth(&keys, half - 1) { $0.key > $1.key || ($0.key == $1.key && $0.index < $1.index) }
+            var first: [Int] = [], second: [Int] = []
+            first.reserveCapacity(half)
+            second.reserveCapacity(cell.count - half)
+            for i in cell.indices {
+                let key = Double(toB[i]) - Double(toPole[i]), index = cell[i]
+                if key > pivot.key || (key == pivot.key && index <= pivot.index) { first.append(index) } else { second.append(index) }
+            }
+            // Pushed so that the b side is split (and emitted) first.
+            stack.append(second)
+            stack.append(first)
+        }
+        return out
+    }
+
+    /// `total` split in proportion to `sizes` by largest remainders (ties: the earlier part).
+    func proportionalShares(_ total: Int, sizes: [Int]) -> [Int] {
+        let n = sizes.reduce(0, +)
+        guard n > 0 else { return sizes.map { _ in 0 } }
+        var shares = sizes.map { total * $0 / n }
+        let rest = total - shares.reduce(0, +)
+        let order = sizes.indices.sorted {
+            let a = total * sizes[$0] % n, b = total * sizes[$1] % n
+            return a > b || (a == b && $0 < $1)
+        }
+        for i in order.prefix(rest) { shares[i] += 1 }
+        return shares
+    }}
+
+
+/// A class's references as flat arrays (CSR features, norms, residuals), for passes over all of them.
+struct _PackedPoints {
+    var offsets: [Int] = [0]
+    var indices: [UInt32] = []
+    var values: [Float] = []
+    var norms: [Double] = []
+    var residualOffsets: [Int] = [0]
+    var residuals: [Float] = []
+
+    init(_ points: [_Point]) {
+        offsets.reserveCapacity(points.count + 1)
+        norms.reserveCapacity(points.count)
+        for p in points {
+            indices.append(contentsOf: p.record.features.indices)
+            values.append(contentsOf: p.record.features.values)
+            offsets.append(indices.count)
+            norms.append(p.gradientNorm2)
+            residuals.append(contentsOf: p.residual)
+            residualOffsets.append(residuals.count)
+        }
+    }
+
+    /// out[j] = s(pole, cell[j]): the pole scattered into `dense`, each member's feature dot gathered
+    /// along its nonzeros (in index order, Float sums), then the kernel as `_Kernel.similarity(_:at:featureDot:)`.
+    func similarities(of pole: Int, to cell: [Int], kind: _Kernel.Kind, bias: Double,
+                      dense: inout [Float], into out: inout [Float]) {
+        let pa = offsets[pole], pb = offsets[pole + 1]
+        let needed = pb > pa ? Int(indices[pb - 1]) + 1 : 0
+        if dense.count < needed { dense = [Float](repeating: 0, count: needed) }
+        for t in pa..<pb { dense[Int(indices[t])] = values[t] }
+        let ra = residualOffsets[pole], rb = residualOffsets[pole + 1]
+        let an = norms[pole]
+        dense.withUnsafeBufferPointer { dn in
+            indices.withUnsafeBufferPointer { fi in
+                values.withUnsafeBufferPointer { fv in
+                    residuals.withUnsafeBufferPointer { rs in
+                        out.withUnsafeMutableBufferPointer { o in
+                            let lim = dn.count
+                            for (j, m) in cell.enumerated() {
+                                var dot: Float = 0
+                                for t in offsets[m]..<offsets[m + 1] where Int(fi[t]) < lim { dot += dn[Int(fi[t])] * fv[t] }
+                                var inner = Double(dot)
+                                if rb > ra {
+                                    let ma = residualOffsets[m], count = min(rb - ra, residualOffsets[m + 1] - ma)
+                                    var rd = 0.0
+                                    for i in 0..<count { rd += Double(rs[ra + i]) * Double(rs[ma + i]) }
+                                    inner = rd * (Double(dot) + bias)
+                                }
+                                o[j] = _Kernel.similarity(kind, an, norms[m], inner: inner)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for t in pa..<pb { dense[Int(indices[t])] = 0 }
+    }
+}
+
+/// Order statistics without a full sort.
+enum _Selection {
+    /// The element that sorting `items` by `before` would put at `n` (0-based); `items` is reordered.
+    /// Quickselect with a median-of-three pivot: expected O(count).
+    static func nth<T>(_ items: inout [T], _ n: Int, by before: (T, T) -> Bool) -> T {
+        precondition(n >= 0 && n < items.count)
+        var lo = 0, hi = items.count - 1
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            // Median of three to items[hi] as the pivot.
+            if before(items[mid], items[lo]) { items.swapAt(mid, lo) }
+            if before(items[hi], items[lo]) { items.swapAt(hi, lo) }
+            if before(items[mid], items[hi]) { items.swapAt(mid, hi) }
+            let pivot = items[hi]
+            var store = lo
+            for i in lo..<hi where before(items[i], pivot) {
+                items.swapAt(i, store)
+                store += 1
+            }
+            items.swapAt(store, hi)
+            if store == n { return items[n] }
+            if store < n { lo = store + 1 } else { hi = store - 1 }
+        }
+        return items[n]
+    }
+}
