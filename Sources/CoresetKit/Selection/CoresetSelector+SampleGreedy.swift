@@ -58,7 +58,8 @@ extension CoresetSelector {
 
     /// The elements `sampleGreedy` answers with, cell after cell.
     func samplePicks(_ c: _ClassState, budget: Int, refs: [_Point]) -> [_Point] {
-        sampleReadOut.samplePicks(budget: budget, refs: refs)
+        let r = sampleReadOut
+        return r.samplePicks(budget: budget, refs: r.embedded(refs))
     }
 
     /// The class's weight moved onto any `chosen` points of the class (the union of every shard's picks).

@@ -14,8 +14,14 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     let cellSize: Int
 
     /// Class c's elements and weights at `budget` (before gradient matching and decay).
+    /// The references embedded at this read-out's snapshot (the selector keeps the residuals they were
+    /// offered with: `CoresetSelector.refsEmbeddedAtReadOut`); as they are in feature space.
+    func embedded(_ refs: [_Point]) -> [_Point] {
+        kernel.embedding == nil ? refs : refs.map { kernel.point($0.record, arrival: $0.arrival) }
+    }
+
     func sampleGreedy(_ c: _SampleClass, budget: Int) -> [(point: _Point, weight: Double)] {
-        let refs = c.refs
+        let refs = embedded(c.refs)
         return sampleAssemble(c, refs: refs, cells: sampleSelection(budget: budget, refs: refs))
     }
 
@@ -23,7 +29,7 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     /// independent, so one large class (census_kdd's negatives hold 94% of the budget) keeps every
     /// lane busy instead of one. The same cells and picks as one class at a time, so the same coreset.
     func sampleGreedy(_ live: [_SampleClass], budgets: [Int], lanes: _WorkerLanes) -> [[(point: _Point, weight: Double)]] {
-        let refs = live.map(\.refs)
+        let refs = lanes.collect(live.count, lane: { live[$0].id }) { [self] i in embedded(live[i].refs) }
         let plans = lanes.collect(live.count, lane: { live[$0].id }) { [self] i in
             samplePlan(budget: budgets[live[i].id], refs: refs[i])
         }
@@ -78,7 +84,7 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     /// each reference's share to its most similar chosen point.
     func sampleWeights(_ c: _SampleClass, onto chosen: [_Point]) -> [Double] {
         var w = [Double](repeating: 0, count: chosen.count)
-        let refs = c.refs
+        let refs = embedded(c.refs)
         guard !chosen.isEmpty, !refs.isEmpty else {
             if !w.isEmpty { w[0] = c.pending }
             return w
