@@ -41,13 +41,13 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Replay steps earned by each arriving record.")
     var replaySteps: Double = 1
 
-    // Default measured on adult (k = 1000, R = 1): omega 1 made replay worse than one pass
-    // (test log-loss 0.3510 vs 0.3382); 0.25 gave 0.3428; 0.1 gave 0.3370, below both one pass and
-    // uniform-reservoir replay (0.3386). See README, "What replay buys".
+    // Why 0.1: with a full share of the step budget (omega 1) replaying a small memory costs more in bias
+    // than it saves in noise, worse than one pass; at 0.1 replay beat both one pass and uniform-reservoir
+    // replay on adult (docs/learning.md, "What replay buys").
     @Option(name: .long, help: "A replay step's share of each arrival's step budget, relative to the online step (SGD).")
     var replayWeight: Double = 0.1
 
-    // Measured (README, "Replay draws"): class-uniform beat the reservoir on mnist at k = 10% and lost
+    // Measured (docs/learning.md, "Replay draws"): class-uniform beat the reservoir on mnist at k = 10% and lost
     // badly at 1%; sqrt-weight beat it on mnist at both and lost on census_kdd, so weight stays the default.
     @Option(name: .long, help: "How replay draws from the memory: weight (element j with probability weight_j / total, the default), class-uniform (a class by its share of the stream, then one of its elements uniformly) or sqrt-weight (a class by its share, then an element with probability proportional to the square root of its weight).")
     var replayDraw: ReplayDraw = .weight

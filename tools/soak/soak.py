@@ -101,7 +101,7 @@ def main():
         f.write("seconds\trss_mib\thwm_mib\tbytes_read\tpasses\n")
         for r in rows:
             f.write(f"{r[0]:.1f}\t{r[1]:.1f}\t{r[2]:.1f}\t{r[3]}\t{r[4]:.3f}\n")
-    # RSS at each pass boundary, for the README table.
+    # RSS at each pass boundary, for the table in docs/reliability.md.
     per_pass = []
     for p in range(1, a.passes + 1):
         upto = [r for r in rows if r[4] <= p]

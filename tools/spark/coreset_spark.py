@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Scale-out with Apache Spark: `coreset select` per input shard, then a tree of `coreset merge`s.
 
-Usage (local mode, or under spark-submit on a cluster; see README "Scale out with Spark"):
+Usage (local mode, or under spark-submit on a cluster; see docs/merge-scale-out.md):
   python coreset_spark.py --coreset /path/to/coreset -k 1000 [--fan-in 8] [--master local[4]] URI...
   spark-submit --master yarn --files /path/to/coreset coreset_spark.py --shipped-coreset coreset -k 1000 \
       --output merged.svm hdfs:///logs/day=*/part-*.zst

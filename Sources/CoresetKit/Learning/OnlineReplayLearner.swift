@@ -15,7 +15,7 @@ public enum ReplayDraw: String, Sendable, Codable, Hashable, CaseIterable {
     /// A class with probability Γ_c / Γ, then element j of it with probability ∝ √γ_j: between
     /// `weight` (which over-replays the few heavy elements) and `classUniform` (which under-replays
     /// them when a class has only a few elements). Biased, as `classUniform` is. Measured in
-    /// lockstep on the first 20,000 mnist records (README, "Replay draws"), it was the only draw
+    /// lockstep on the first 20,000 mnist records (docs/learning.md, "Replay draws"), it was the only draw
     /// that beat the uniform reservoir at both k = 1% and 10% on every seed; on census_kdd it lost.
     case sqrtWeight = "sqrt-weight"
 }

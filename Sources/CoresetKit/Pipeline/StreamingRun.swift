@@ -46,10 +46,8 @@ public struct RunConfiguration: Sendable {
     /// Passes over the final memory after the stream ends (replay steps, the schedule continued on the
     /// virtual clock). At the end of a finite input the final memory stands for the stream (since the last
     /// drift alarm), and CRAIG's point is that training on a weighted coreset approaches training on the
-    /// data it stands for: 10 passes, as coreset-only, cost 10k steps. Why 10: over the 15 streams of
-    /// tools/bench_replay at k = 1% (three seeds) the coreset was lower than the reservoir in 7, 9 and 10
-    /// cells with 1, 5 and 10 passes (mean -0.4% at 10); more passes help the coreset and not the uniform
-    /// sample (satimage 0.458 against 0.486), which they start to overfit. docs/drift.md.
+    /// data it stands for: 10 passes, as coreset-only, cost 10k steps. Why 10 and not 1: more passes help a
+    /// coreset, while a uniform sample starts to overfit them (tools/bench_replay; docs/drift.md).
     public var finalEpochs: Double = 10
     /// Records between memory snapshots handed to the learner (at least; a snapshot is also held
     /// back until reading the previous one out cost under a tenth of the time since, except in
@@ -509,9 +507,8 @@ final class LearnerLoop: @unchecked Sendable {
     /// Each batch's replay credit is spent before the next batch is taken, so replay keeps pace with the
     /// stream whichever thread is faster. Why: when queued batches came first, a learner slower than
     /// ingest deferred its replay to the end of the stream (never, on an endless one, with the credit
-    /// growing without bound), and the result depended on the machine: the same uniform-reservoir run on
-    /// the first 20,000 mnist records ended with 956-1,880 steps of credit and test log-loss 0.302-0.319
-    /// from run to run, against 0.318 in lockstep. Back-pressure then paces ingest to the learner's
+    /// growing without bound), and the result depended on the machine and varied from run to run
+    /// (docs/drift.md, "History: pacing and the final pass"). Back-pressure then paces ingest to the learner's
     /// R + 1 steps per record.
     func consume(_ channel: BoundedChannel<Message>) {
         while true {

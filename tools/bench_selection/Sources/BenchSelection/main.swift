@@ -66,7 +66,7 @@ let algorithms: [SelectorConfiguration.Algorithm] = ProcessInfo.processInfo.envi
 } ?? [.sieveStreaming, .sieveStreamingPlusPlus, .threeSieves]
 let ks = [100, 1000]
 /// A smaller reference reservoir at k = 100 (`--reference-size`), measured beside the defaults: the
-/// selector's cost per record is proportional to it (the trade-off the README's table shows).
+/// selector's cost per record is proportional to it (the trade-off docs/performance.md shows).
 let smallReference = (k: 100, size: 500)
 
 // MARK: - stream
