@@ -216,7 +216,7 @@ public struct Learner: Sendable {
     /// Makes room for a record's features and class.
     @inline(__always)
     mutating func grow(for x: FeatureVector, label: Double) {
-        if configuration.loss == .softmax {
+        if configuration.loss.outputsPerClass {
             let c = Int(label)
             if c >= classCount && c >= 0 && c < 1 << 20 { growClasses(to: c + 1) }
         } else if configuration.task != .regression, classCount < 2 {
@@ -377,18 +377,19 @@ public struct Learner: Sendable {
         indices ix: UnsafeBufferPointer<UInt32>, values vx: UnsafeBufferPointer<Float>,
         label: Double, weight omega: Double, eta: Double
     ) -> Double {
-        let lossKind = configuration.loss
+        let loss = configuration.loss
         let lossValue: Double
-        if lossKind != .softmax {
+        if !loss.outputsPerClass {
             let z0 = model.output1(indices: ix, values: vx)
             if z.count != 1 { z = [0] }
             if r.count != 1 { r = [0] }
             z[0] = z0
-            r[0] = lossKind.residual(output: z0, label: label)
-            lossValue = lossKind.value(output: z0, label: label)
+            let (value, residual) = loss.valueAndResidual(output: z0, label: label)
+            r[0] = residual
+            lossValue = value
         } else {
             model.outputs(indices: ix, values: vx, into: &z)
-            lossValue = lossKind.evaluate(outputs: z, label: label, residual: &r)
+            lossValue = loss.evaluate(outputs: z, label: label, residual: &r)
         }
         shrink(eta: eta)
         sparseStep(indices: ix, values: vx, eta: eta, gradScale: omega, l2: 0)
@@ -408,9 +409,9 @@ public struct Learner: Sendable {
         for i in 0..<batch.count {
             let lo = batch.rowStarts[i], hi = batch.rowStarts[i + 1]
             if hi > lo { growDimensionTo(Int(batch.indices[hi - 1]) + 1) }
-            if configuration.loss == .softmax, Int(batch.labels[i]) >= classCount { growClasses(to: Int(batch.labels[i]) + 1) }
+            if configuration.loss.outputsPerClass, Int(batch.labels[i]) >= classCount { growClasses(to: Int(batch.labels[i]) + 1) }
         }
-        if configuration.task != .regression, configuration.loss != .softmax { classCount = max(classCount, 2) }
+        if configuration.task != .regression, !configuration.loss.outputsPerClass { classCount = max(classCount, 2) }
         let old = replay
         guard !set.weights.isEmpty else {
             replay = nil
