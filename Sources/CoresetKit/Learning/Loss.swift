@@ -11,63 +11,64 @@ import Darwin
 /// classification (binary: class 0 is negative, class 1 positive), the target for regression.
 /// L2 regularisation is not part of the loss; optimizers add `λ w` to the gradient.
 ///
-/// A loss is one file: a type conforming to this protocol (the math in its doc comment), a static
-/// member `extension Loss { static let name = Loss(MyLoss()) }`, and one entry in `Loss.registered`.
+/// A loss is one file: a type conforming to this protocol (a caseless enum: losses are stateless;
+/// the math in its doc comment), a static member `extension Loss { static let name = Loss(MyLoss.self) }`,
+/// and one entry in `Loss.registered`.
 /// Everything else (the learners, metrics, `--loss` parsing and its help, model files, the C
 /// interface) reads the loss through this protocol. A single-output loss (the default) implements
 /// `name`, `task`, `value(output:label:)` and `residual(output:label:)`; the rest has defaults.
 public protocol LossFunction: Sendable {
     /// The name `--loss` takes and model files and checkpoints store (never change it).
-    var name: String { get }
+    static var name: String { get }
     /// The task the loss is for: classification losses predict a class, `.binary` ones are scored
     /// by AUC on their single output.
-    var task: TaskKind { get }
+    static var task: TaskKind { get }
     /// Whether this is the loss a learner of `task` uses when none is chosen (one per task).
-    var isDefaultForTask: Bool { get }
+    static var isDefaultForTask: Bool { get }
     /// One output per class (softmax) rather than a single output.
-    var outputsPerClass: Bool { get }
+    static var outputsPerClass: Bool { get }
     /// Whether the outputs map to calibrated probabilities (so log-loss is meaningful).
-    var isProbabilistic: Bool { get }
+    static var isProbabilistic: Bool { get }
 
     /// Loss of a single-output model (`z` = its output). Losses with `outputsPerClass` trap.
     /// - Complexity: O(1), no allocation.
-    func value(output z: Double, label: Double) -> Double
+    static func value(output z: Double, label: Double) -> Double
     /// Residual `∂loss/∂z` of a single-output model. Losses with `outputsPerClass` trap.
     /// - Complexity: O(1), no allocation.
-    func residual(output z: Double, label: Double) -> Double
+    static func residual(output z: Double, label: Double) -> Double
     /// Both at once (one dynamic call per SGD step on the hot path).
     /// - Complexity: O(1), no allocation.
-    func valueAndResidual(output z: Double, label: Double) -> (value: Double, residual: Double)
+    static func valueAndResidual(output z: Double, label: Double) -> (value: Double, residual: Double)
     /// Loss value of one record, and its residual `∂loss/∂z` written into `r` (resized to `z.count`).
     /// - Complexity: O(K), no allocation once `r` has capacity.
-    func evaluate(outputs z: [Double], label: Double, residual r: inout [Double]) -> Double
+    static func evaluate(outputs z: [Double], label: Double, residual r: inout [Double]) -> Double
     /// The residual in Float for selection, from outputs in scratch memory that may be overwritten.
     /// - Complexity: O(K).
-    func residual(outputs z: UnsafeMutableBufferPointer<Double>, label: Double, into out: inout [Float])
+    static func residual(outputs z: UnsafeMutableBufferPointer<Double>, label: Double, into out: inout [Float])
     /// Predicted label: a class id (as Double) for classification, the value for regression.
     /// - Complexity: O(K).
-    func predictedLabel(outputs z: [Double]) -> Double
+    static func predictedLabel(outputs z: [Double]) -> Double
     /// Class probabilities (binary: `[P(class 0), P(class 1)]`); empty when not `isProbabilistic`.
     /// - Complexity: O(K).
-    func probabilities(outputs z: [Double]) -> [Double]
+    static func probabilities(outputs z: [Double]) -> [Double]
     /// Log-loss of the probabilities, clipped to [1e-15, 1 - 1e-15] as scikit-learn does
     /// (meaningful only when `isProbabilistic`).
     /// - Complexity: O(K).
-    func logLoss(outputs z: [Double], label: Double) -> Double
+    static func logLoss(outputs z: [Double], label: Double) -> Double
 }
 
 extension LossFunction {
-    public var isDefaultForTask: Bool { false }
-    public var outputsPerClass: Bool { false }
-    public var isProbabilistic: Bool { false }
+    public static var isDefaultForTask: Bool { false }
+    public static var outputsPerClass: Bool { false }
+    public static var isProbabilistic: Bool { false }
 
     @inline(__always)
-    public func valueAndResidual(output z: Double, label: Double) -> (value: Double, residual: Double) {
+    public static func valueAndResidual(output z: Double, label: Double) -> (value: Double, residual: Double) {
         (value(output: z, label: label), residual(output: z, label: label))
     }
 
     /// Single-output form: `r[0] = residual(z[0])`, returns `value(z[0])`.
-    public func evaluate(outputs z: [Double], label: Double, residual r: inout [Double]) -> Double {
+    public static func evaluate(outputs z: [Double], label: Double, residual r: inout [Double]) -> Double {
         precondition(!outputsPerClass, "\(name) has one output per class and must implement evaluate")
         if r.count != z.count { r = [Double](repeating: 0, count: z.count) }
         let (v, g) = valueAndResidual(output: z[0], label: label)
@@ -76,7 +77,7 @@ extension LossFunction {
     }
 
     /// Generic form through `evaluate` (allocates K doubles); single-output losses skip it.
-    public func residual(outputs z: UnsafeMutableBufferPointer<Double>, label: Double, into out: inout [Float]) {
+    public static func residual(outputs z: UnsafeMutableBufferPointer<Double>, label: Double, into out: inout [Float]) {
         if !outputsPerClass {
             out[0] = Float(residual(output: z[0], label: label))
             return
@@ -87,17 +88,17 @@ extension LossFunction {
     }
 
     /// Single-output form: the value for regression, else class 1 when `z > 0`.
-    public func predictedLabel(outputs z: [Double]) -> Double {
+    public static func predictedLabel(outputs z: [Double]) -> Double {
         precondition(!outputsPerClass, "\(name) has one output per class and must implement predictedLabel")
         if task == .regression { return z[0] }
         return z[0] > 0 ? 1 : 0
     }
 
-    public func probabilities(outputs z: [Double]) -> [Double] { [] }
+    public static func probabilities(outputs z: [Double]) -> [Double] { [] }
 
     /// Binary (two probabilities of a single output): `binaryLogLoss` of P(class 1); otherwise
     /// `-log p_y` (0 for a class the model has no output for, clipped).
-    public func logLoss(outputs z: [Double], label: Double) -> Double {
+    public static func logLoss(outputs z: [Double], label: Double) -> Double {
         let p = probabilities(outputs: z)
         if !outputsPerClass && p.count == 2 { return binaryLogLoss(probability: p[1], label: label) }
         let y = Int(label)
@@ -123,19 +124,20 @@ public struct Loss: Sendable, Hashable, Codable, RawRepresentable, CaseIterable,
         .squaredHinge,
     ]
 
-    /// The loss itself.
-    public let function: any LossFunction
-    /// Its name (`function.name`).
-    public let rawValue: String
+    /// The loss itself: a type, so that a `Loss` is a plain value (two words and a flag, no
+    /// reference counting) that learners copy and call per step at the price of one indirect call.
+    public let function: any LossFunction.Type
     /// `function.outputsPerClass`, read once: the learners branch on it every step.
     public let outputsPerClass: Bool
 
     /// Wraps a loss (registered or not: tests and library users may bring their own).
-    public init(_ function: some LossFunction) {
+    public init(_ function: any LossFunction.Type) {
         self.function = function
-        rawValue = function.name
         outputsPerClass = function.outputsPerClass
     }
+
+    /// Its name (`function.name`): what `--loss` takes and model files store.
+    public var rawValue: String { function.name }
 
     /// The registered loss of that name, or nil.
     public init?(rawValue: String) {

@@ -6,23 +6,22 @@ import Darwin
 
 /// Softmax cross-entropy (multiclass, the default there): K outputs, class y,
 /// `loss = logsumexp(z) - z_y`, `r = softmax(z) - onehot(y)`, `P = softmax(z)`.
-public struct SoftmaxLoss: LossFunction {
-    public init() {}
-    public var name: String { "softmax" }
-    public var task: TaskKind { .multiclass }
-    public var isDefaultForTask: Bool { true }
-    public var outputsPerClass: Bool { true }
-    public var isProbabilistic: Bool { true }
+public enum SoftmaxLoss: LossFunction {
+    public static var name: String { "softmax" }
+    public static var task: TaskKind { .multiclass }
+    public static var isDefaultForTask: Bool { true }
+    public static var outputsPerClass: Bool { true }
+    public static var isProbabilistic: Bool { true }
 
-    public func value(output z: Double, label: Double) -> Double {
+    public static func value(output z: Double, label: Double) -> Double {
         preconditionFailure("softmax has one output per class")
     }
 
-    public func residual(output z: Double, label: Double) -> Double {
+    public static func residual(output z: Double, label: Double) -> Double {
         preconditionFailure("softmax has one output per class")
     }
 
-    public func evaluate(outputs z: [Double], label: Double, residual r: inout [Double]) -> Double {
+    public static func evaluate(outputs z: [Double], label: Double, residual r: inout [Double]) -> Double {
         if r.count != z.count { r = [Double](repeating: 0, count: z.count) }
         let k = z.count
         let y = Int(label)
@@ -49,7 +48,7 @@ public struct SoftmaxLoss: LossFunction {
     }
 
     /// `softmax(z) - onehot(y)` in place in `z` (no allocation: selection calls it per record).
-    public func residual(outputs z: UnsafeMutableBufferPointer<Double>, label: Double, into out: inout [Float]) {
+    public static func residual(outputs z: UnsafeMutableBufferPointer<Double>, label: Double, into out: inout [Float]) {
         let k = z.count
         var mx = -Double.infinity
         for o in 0..<k where z[o] > mx { mx = z[o] }
@@ -62,13 +61,13 @@ public struct SoftmaxLoss: LossFunction {
         for o in 0..<k { out[o] = Float(z[o] / sum - (o == y ? 1 : 0)) }
     }
 
-    public func predictedLabel(outputs z: [Double]) -> Double {
+    public static func predictedLabel(outputs z: [Double]) -> Double {
         var best = 0
         for o in 1..<max(z.count, 1) where z[o] > z[best] { best = o }
         return Double(best)
     }
 
-    public func probabilities(outputs z: [Double]) -> [Double] {
+    public static func probabilities(outputs z: [Double]) -> [Double] {
         var r = [Double](repeating: 0, count: z.count)
         _ = evaluate(outputs: z, label: -1, residual: &r)
         return r
@@ -77,5 +76,5 @@ public struct SoftmaxLoss: LossFunction {
 
 extension Loss {
     /// `SoftmaxLoss`.
-    public static let softmax = Loss(SoftmaxLoss())
+    public static let softmax = Loss(SoftmaxLoss.self)
 }

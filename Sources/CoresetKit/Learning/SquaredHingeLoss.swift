@@ -1,19 +1,18 @@
 /// Squared hinge loss (binary, a smooth linear SVM): one output `z`, s = 2y - 1 ∈ {-1, +1},
 /// m = max(0, 1 - s z): `loss = m²`, `r = -2 s m`. Differentiable everywhere (unlike `hinge`),
 /// scored like it (no probabilities; AUC on z).
-public struct SquaredHingeLoss: LossFunction {
-    public init() {}
-    public var name: String { "squared-hinge" }
-    public var task: TaskKind { .binary }
+public enum SquaredHingeLoss: LossFunction {
+    public static var name: String { "squared-hinge" }
+    public static var task: TaskKind { .binary }
 
     @inline(__always)
-    public func value(output z: Double, label: Double) -> Double {
+    public static func value(output z: Double, label: Double) -> Double {
         let m = max(0, 1 - (label >= 0.5 ? 1 : -1) * z)
         return m * m
     }
 
     @inline(__always)
-    public func residual(output z: Double, label: Double) -> Double {
+    public static func residual(output z: Double, label: Double) -> Double {
         let s: Double = label >= 0.5 ? 1 : -1
         return -2 * s * max(0, 1 - s * z)
     }
@@ -21,5 +20,5 @@ public struct SquaredHingeLoss: LossFunction {
 
 extension Loss {
     /// `SquaredHingeLoss`.
-    public static let squaredHinge = Loss(SquaredHingeLoss())
+    public static let squaredHinge = Loss(SquaredHingeLoss.self)
 }
