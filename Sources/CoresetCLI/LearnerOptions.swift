@@ -75,7 +75,8 @@ struct LearnerOptions: ParsableArguments {
         let eta0 = eta0 ?? self.eta0
         let base = LearnerConfiguration(task: task, loss: loss, l2: l2, optimizer: optimizer, seed: learnerSeed)
         var sched = base.schedule
-        let scaledDefault = optimizer == .sgd ? defaultStepSize(meanSquaredNorm: meanSquaredNorm) : sched.initialRate
+        let scaledDefault = optimizer == .sgd
+            ? defaultStepSize(meanSquaredNorm: meanSquaredNorm) * base.loss.function.defaultStepScale : sched.initialRate
         let e0 = eta0 ?? scaledDefault
         switch schedule {
         case "constant": sched = .constant(eta0: e0)

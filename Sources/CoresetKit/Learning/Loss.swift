@@ -29,6 +29,9 @@ public protocol LossFunction: Sendable {
     static var outputsPerClass: Bool { get }
     /// Whether the outputs map to calibrated probabilities (so log-loss is meaningful).
     static var isProbabilistic: Bool { get }
+    /// Factor on the default step sizes, which were tuned for logistic loss (curvature ≤ 1/4 in z);
+    /// a loss of larger curvature c takes about 1/(4c) so that SGD stays stable. Default 1.
+    static var defaultStepScale: Double { get }
 
     /// Loss of a single-output model (`z` = its output). Losses with `outputsPerClass` trap.
     /// - Complexity: O(1), no allocation.
@@ -61,6 +64,7 @@ extension LossFunction {
     public static var isDefaultForTask: Bool { false }
     public static var outputsPerClass: Bool { false }
     public static var isProbabilistic: Bool { false }
+    public static var defaultStepScale: Double { 1 }
 
     @inline(__always)
     public static func valueAndResidual(output z: Double, label: Double) -> (value: Double, residual: Double) {
