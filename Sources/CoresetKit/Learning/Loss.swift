@@ -134,7 +134,7 @@ public struct Loss: Sendable, Hashable, Codable, RawRepresentable, CaseIterable,
     /// `function.outputsPerClass`, read once: the learners branch on it every step.
     public let outputsPerClass: Bool
 
-    /// Wraps a loss (registered or not: tests and library users may bring their own).
+    /// Wraps a loss. Only registered losses load back from model files and checkpoints (by name).
     public init(_ function: any LossFunction.Type) {
         self.function = function
         outputsPerClass = function.outputsPerClass
