@@ -14,12 +14,12 @@ data = os.path.join(root, "..", "shared", "data")
 census = os.path.join(data, "census_kdd", "census_kdd.train.svm.zst")
 letter = os.path.join(data, "letter", "letter.all.svm.zst")
 COMMANDS = [
-    ("train census_kdd logistic (5 epochs)", ["train", "-q", census]),
-    ("train census_kdd hinge (5 epochs)", ["train", "-q", "--loss", "hinge", census]),
-    ("train census_kdd squared (regression)", ["train", "-q", "--regression", census]),
+    ("train census_kdd logistic (20 epochs)", ["train", "-q", "--epochs", "20", census]),
+    ("train census_kdd hinge (20 epochs)", ["train", "-q", "--epochs", "20", "--loss", "hinge", census]),
+    ("train census_kdd squared (regression, 20 epochs)", ["train", "-q", "--epochs", "20", "--regression", census]),
     ("run census_kdd logistic (--sync)", ["run", "-q", "--sync", census]),
     ("run census_kdd logistic, saga (--sync)", ["run", "-q", "--sync", "--optimizer", "saga", census]),
-    ("train letter softmax (5 epochs)", ["train", "-q", letter]),
+    ("train letter softmax (20 epochs)", ["train", "-q", "--epochs", "20", letter]),
 ]
 
 
