@@ -501,13 +501,9 @@ private func model(_ snapshot: OpaquePointer?) throws(CFailure) -> LinearModelSn
     return m
 }
 
+/// The C loss code: the loss's position in `Loss.registered` (CORESET_LOSS_* in coreset.h).
 private func lossCode(_ loss: Loss) -> Int32 {
-    switch loss {
-    case .logistic: return 0
-    case .softmax: return 1
-    case .squared: return 2
-    case .hinge: return 3
-    }
+    Int32(Loss.registered.firstIndex(of: loss) ?? -1)
 }
 
 @_cdecl("coreset_snapshot_has_model")
@@ -556,16 +552,18 @@ private func predictRows(
         guard Int(columns) == k else { throw .argument("columns=\(columns), but the model has \(k) outputs") }
     case 1:
         guard m.loss.isProbabilistic else { throw .argument("the model's loss (\(m.loss.rawValue)) gives no probabilities") }
-        let needed = m.loss == .logistic ? 2 : k
-        guard m.loss == .logistic ? columns == 2 : Int(columns) >= needed && columns <= Int32(LabelMap.maxClassId + 1) else {
-            throw .argument("columns=\(columns): the model needs \(m.loss == .logistic ? "exactly 2" : "at least \(needed)") classes")
+        // A single-output probabilistic loss gives [P(class 0), P(class 1)].
+        let binary = !m.loss.outputsPerClass
+        let needed = binary ? 2 : k
+        guard binary ? columns == 2 : Int(columns) >= needed && columns <= Int32(LabelMap.maxClassId + 1) else {
+            throw .argument("columns=\(columns): the model needs \(binary ? "exactly 2" : "at least \(needed)") classes")
         }
     default:
         throw .argument("what=\(what) is neither CORESET_PREDICT_DECISION nor CORESET_PREDICT_PROBA")
     }
     guard rows > 0 else { return }
     guard let out else { throw .argument("out is NULL") }
-    let width = what == 0 ? k : (m.loss == .logistic ? 1 : Int(columns))
+    let width = what == 0 ? k : (!m.loss.outputsPerClass ? 1 : Int(columns))
     var z = [Double](repeating: 0, count: width)
     for i in 0..<Int(rows) {
         for o in 0..<width { z[o] = o < k && m.hasBias ? Double(m.bias[o]) : 0 }

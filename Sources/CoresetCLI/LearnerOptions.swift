@@ -9,8 +9,8 @@ extension ReplayDraw: ExpressibleByArgument {}
 
 /// The learner's options, shared by `run` and `train`.
 struct LearnerOptions: ParsableArguments {
-    @Option(name: .customLong("loss"), help: ArgumentHelp("Loss: logistic (binary), softmax (multiclass), squared (regression), hinge (binary). Default: by task. train: a comma-separated list is a grid.", valueName: "loss"),
-            transform: { try parseValueList($0, option: "--loss", expected: "logistic, softmax, squared or hinge") { Loss(rawValue: $0) } })
+    @Option(name: .customLong("loss"), help: ArgumentHelp("Loss: \(lossList). Default: by task. train: a comma-separated list is a grid.", valueName: "loss"),
+            transform: { try parseValueList($0, option: "--loss", expected: lossChoices) { Loss(rawValue: $0) } })
     var lossLists: [[Loss]] = []
 
     @Option(name: .long, help: "Optimizer: sgd, saga or svrg (SAGA/SVRG run over the replay memory).")
@@ -75,7 +75,8 @@ struct LearnerOptions: ParsableArguments {
         let eta0 = eta0 ?? self.eta0
         let base = LearnerConfiguration(task: task, loss: loss, l2: l2, optimizer: optimizer, seed: learnerSeed)
         var sched = base.schedule
-        let scaledDefault = optimizer == .sgd ? defaultStepSize(meanSquaredNorm: meanSquaredNorm) : sched.initialRate
+        let scaledDefault = optimizer == .sgd
+            ? defaultStepSize(meanSquaredNorm: meanSquaredNorm) * base.loss.function.defaultStepScale : sched.initialRate
         let e0 = eta0 ?? scaledDefault
         switch schedule {
         case "constant": sched = .constant(eta0: e0)
@@ -94,6 +95,11 @@ struct LearnerOptions: ParsableArguments {
         return LearnerConfiguration(task: task, loss: loss, l2: l2, schedule: sched, optimizer: optimizer, seed: learnerSeed)
     }
 }
+
+/// The registered losses with their tasks, for --loss's help: "logistic (binary), softmax (multiclass), ...".
+let lossList = Loss.registered.map { "\($0.rawValue) (\($0.task.rawValue))" }.joined(separator: ", ")
+/// "logistic, softmax, ... or squared-hinge".
+let lossChoices = Loss.names.dropLast().joined(separator: ", ") + " or " + Loss.names.last!
 
 /// Prints evaluation metrics as `name<TAB>value` lines.
 func metricLines(prefix: String, _ s: EvaluationSummary) -> [String] {

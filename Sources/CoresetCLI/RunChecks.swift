@@ -48,13 +48,18 @@ struct ModelShape {
     var classes: [String]?
 
     init(_ model: TrainedModel, labels: LabelMap) {
+        // A linear classifier's classes are its class count: losses without probabilities (hinge)
+        // have none to count.
+        let classCount: Int
         switch model {
         case .linear(let l):
             featureCount = l.featureCount
+            classCount = max(l.classCount, l.probabilities(FeatureVector()).count)
         case .network(let n):
             featureCount = n.inputDimension
+            classCount = n.probabilities(FeatureVector()).count
         }
-        classes = model.isRegression ? nil : (0..<model.probabilities(FeatureVector()).count).map { labels.name(of: $0) }
+        classes = model.isRegression ? nil : (0..<classCount).map { labels.name(of: $0) }
     }
 
     init(_ learner: Learner, labels: LabelMap) {

@@ -50,7 +50,8 @@ extension TrainCommand {
         let weightScale = refit.isEmpty ? 1 : EpochTrainer.meanOneScale(records)
         let sweep = HyperparameterSweep(settings: settings, trainer: EpochTrainer(records: records, weightScale: weightScale),
                                         holdout: holdoutRecords, seed: learnerOptions.learnerSeed)
-        let ranking = sweep.mixesLosses ? "holdout error rate (the grid mixes losses)" : "holdout loss"
+        let ranking = !sweep.mixesLosses ? "holdout loss"
+            : task == .regression ? "holdout squared error (the grid mixes losses)" : "holdout error rate (the grid mixes losses)"
         if !quiet {
             writeDiagnostic("train: \(settings.count) settings on \(records.count) records"
                             + (weightScale != 1 ? " (weights scaled by \(formatFixed(weightScale, 6)) to mean 1)" : "")

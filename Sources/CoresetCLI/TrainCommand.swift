@@ -197,6 +197,8 @@ struct PredictCommand: ParsableCommand {
             let shape = ModelShape(learner, labels: bundle.labels)
             let out = TextOutput(descriptor: 1)
             let regression = learner.isRegression
+            // Probability columns, one per class; none for a loss without probabilities (hinge).
+            let columns = learner.probabilities(FeatureVector()).isEmpty ? [] : shape.classes ?? []
             let start = monotonicSeconds()
             var first = true
             while let batch = try reader.next() {
@@ -204,7 +206,7 @@ struct PredictCommand: ParsableCommand {
                     // Checked before anything is written, so a wrong model leaves stdout empty.
                     try shape.check(batch, input: modelInput.input.inputDescription, model: modelInput.model, checkClasses: false)
                     if !noHeader {
-                        try out.write((regression ? ["prediction"] : ["predicted"] + (shape.classes ?? [])).joined(separator: "\t") + "\n")
+                        try out.write((regression ? ["prediction"] : ["predicted"] + columns).joined(separator: "\t") + "\n")
                     }
                     first = false
                 }
@@ -214,12 +216,12 @@ struct PredictCommand: ParsableCommand {
                         try out.write(CoresetWriter.number(learner.predict(x)) + "\n")
                     } else {
                         let predicted = bundle.labels.name(of: Int(learner.predict(x)))
-                        try out.write(predicted + "\t" + learner.probabilities(x).map { formatFixed($0, 6) }.joined(separator: "\t") + "\n")
+                        try out.write(([predicted] + learner.probabilities(x).map { formatFixed($0, 6) }).joined(separator: "\t") + "\n")
                     }
                 }
             }
             if first && !noHeader {
-                try out.write((regression ? ["prediction"] : ["predicted"] + (shape.classes ?? [])).joined(separator: "\t") + "\n")
+                try out.write((regression ? ["prediction"] : ["predicted"] + columns).joined(separator: "\t") + "\n")
             }
             try out.flush()
             let st = reader.statistics

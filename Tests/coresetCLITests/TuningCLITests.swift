@@ -182,7 +182,7 @@ import Testing
             (["train", Self.adultTest, "--eta0", "0.1,,0.2", "--holdout", Self.adultTest], "--eta0: value 2 of '0.1,,0.2' is empty"),
             (["train", Self.adultTest, "--eta0", "0.1,0", "--holdout", Self.adultTest], "must be a positive number"),
             (["train", Self.adultTest, "--epochs", "2,0", "--holdout", Self.adultTest], "--epochs: '0' (value 2 of '2,0') must be a whole number of at least 1"),
-            (["train", Self.adultTest, "--loss", "logistic,cubic", "--holdout", Self.adultTest], "must be logistic, softmax, squared or hinge"),
+            (["train", Self.adultTest, "--loss", "logistic,cubic", "--holdout", Self.adultTest], "must be logistic, softmax, squared, hinge, huber or squared-hinge"),
             (["train", Self.adultTest, "--l2", "1e-5,1e-4", "--l2", "1e-5", "--holdout", Self.adultTest], "--l2 lists 1e-05 twice"),
             (["train", Self.adultTest, "--no-l2-scaling"], "--no-l2-scaling goes with --refit"),
             (["train", Self.adultTest, "--halving"], "--halving goes with --refit"),

@@ -49,6 +49,8 @@ extern "C" {
 #define CORESET_LOSS_SOFTMAX 1  /* multiclass: P = softmax(W x + b) */
 #define CORESET_LOSS_SQUARED 2  /* regression: w.x + b */
 #define CORESET_LOSS_HINGE 3
+/* Further losses (e.g. huber, squared-hinge) take the next codes in the order of Loss.registered
+   (Sources/CoresetKit/Learning/Loss.swift); the stage itself learns with its task's default loss. */
 
 /* What coreset_snapshot_predict_* writes per row. */
 #define CORESET_PREDICT_DECISION 0 /* the linear outputs W x + b (`outputs` columns, see model_shape) */

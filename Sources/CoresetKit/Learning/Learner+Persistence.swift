@@ -85,7 +85,7 @@ extension Learner {
         }
         guard f.outputCount >= 1, f.dimension >= 0, f.weights.count == f.outputCount * f.dimension,
               f.bias.count == f.outputCount,
-              f.outputCount == f.configuration.loss.outputCount(classCount: f.classCount) || f.configuration.loss != .softmax
+              f.outputCount == f.configuration.loss.outputCount(classCount: f.classCount) || !f.configuration.loss.outputsPerClass
         else {
             throw ModelFileError.corrupt(
                 "outputCount \(f.outputCount), dimension \(f.dimension), \(f.weights.count) weights, \(f.bias.count) biases")

@@ -219,7 +219,7 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
     public func residual(features: FeatureVector, label: Double, into out: inout [Float]) {
         let k = outputCount
         if out.count != k { out = [Float](repeating: 0, count: k) }
-        if loss != .softmax {
+        if !loss.outputsPerClass {
             var z = Double(bias[0])
             z += Double(features.isDensePrefix
                 ? features.values.withUnsafeBufferPointer { vx in weights.withUnsafeBufferPointer { VectorMath.dot(vx, $0) } }
@@ -231,7 +231,7 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
             out[0] = Float(loss.residual(output: z, label: label))
             return
         }
-        // Softmax: r = softmax(z) - onehot(y), computed in stack scratch.
+        // One output per class: the outputs in stack scratch, the loss turns them into residuals.
         let d = dimension
         withUnsafeTemporaryAllocation(of: Double.self, capacity: k) { z in
             for o in 0..<k { z[o] = Double(bias[o]) }
@@ -241,15 +241,7 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
                     for o in 0..<k { z[o] += Double(v * w[base + o]) }
                 }
             }
-            var mx = -Double.infinity
-            for o in 0..<k where z[o] > mx { mx = z[o] }
-            var sum = 0.0
-            for o in 0..<k {
-                z[o] = exp(z[o] - mx)
-                sum += z[o]
-            }
-            let y = Int(label)
-            for o in 0..<k { out[o] = Float(z[o] / sum - (o == y ? 1 : 0)) }
+            loss.function.residual(outputs: z, label: label, into: &out)
         }
     }
 

@@ -128,21 +128,9 @@ public struct Evaluator: Sendable {
             let d = z[0] - label
             squared.update(d * d, weight: weight)
         }
-        switch loss {
-        case .logistic:
-            logLoss.update(binaryLogLoss(probability: Loss.sigmoid(z[0]), label: label), weight: weight)
-            auc.update(score: z[0], label: label, weight: weight)
-        case .softmax:
-            // Cross-entropy is the softmax loss itself; clip as log-loss does.
-            let p = loss.probabilities(outputs: z)
-            let y = Int(label)
-            let q = y >= 0 && y < p.count ? p[y] : 0
-            logLoss.update(-log(min(max(q, 1e-15), 1 - 1e-15)), weight: weight)
-        case .hinge:
-            auc.update(score: z[0], label: label, weight: weight)
-        case .squared:
-            break
-        }
+        if loss.isProbabilistic { logLoss.update(loss.logLoss(outputs: z, label: label), weight: weight) }
+        // Binary losses have one output, a score to rank by.
+        if loss.task == .binary { auc.update(score: z[0], label: label, weight: weight) }
     }
 
     /// The metrics so far.
@@ -154,7 +142,7 @@ public struct Evaluator: Sendable {
         s.loss = lossMean.value
         if loss.isClassification { s.accuracy = correct.value } else { s.squaredError = squared.value }
         if loss.isProbabilistic { s.logLoss = logLoss.value }
-        if loss == .logistic || loss == .hinge { s.auc = auc.value }
+        if loss.task == .binary { s.auc = auc.value }
         return s
     }
 }

@@ -213,8 +213,7 @@ public struct OnlineReplayLearner: Sendable {
 
     mutating func growFor(indices ix: UnsafeBufferPointer<UInt32>, label: Double) {
         if let last = ix.last { learner.growDimensionTo(Int(last) + 1) }
-        let loss = configuration.learner.loss
-        if loss == .softmax {
+        if configuration.learner.loss.outputsPerClass {
             let c = Int(label)
             if c >= learner.classCount && c >= 0 && c < 1 << 20 { learner.growClasses(to: c + 1) }
         } else if configuration.learner.task != .regression, learner.classCount < 2 {

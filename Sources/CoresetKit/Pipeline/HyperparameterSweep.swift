@@ -105,8 +105,9 @@ public struct SweepRow: Sendable {
     public var holdout: EvaluationSummary
     /// Training time of this setting alone (holdout scoring included).
     public var seconds: Double
-    /// What settings are ranked by (lower is better): the holdout loss, or the error rate when the
-    /// grid mixes losses (their values are not comparable); NaN without holdout records.
+    /// What settings are ranked by (lower is better): the holdout loss, or the error rate (squared
+    /// error for regression) when the grid mixes losses (their values are not comparable); NaN
+    /// without holdout records.
     public var score: Double
 }
 
@@ -126,7 +127,8 @@ public struct HyperparameterSweep {
         self.seed = seed
     }
 
-    /// Whether the settings use more than one loss (then they are ranked by holdout error rate).
+    /// Whether the settings use more than one loss (then they are ranked by holdout error rate, or
+    /// squared error for regression losses, whose accuracy is undefined).
     public var mixesLosses: Bool { Set(settings.map(\.loss)).count > 1 }
 
     public struct Outcome: Sendable {
@@ -157,7 +159,8 @@ public struct HyperparameterSweep {
                 break
             }
             let summary = learner.evaluate(holdout)
-            let score = byError ? 1 - summary.accuracy : summary.loss
+            let score = !byError ? summary.loss
+                : setting.loss.isClassification ? 1 - summary.accuracy : summary.squaredError
             let row = SweepRow(index: index, setting: setting, holdout: summary, seconds: clock() - start, score: score)
             outcome.rows.append(row)
             if let best = outcome.bestRow {

@@ -17,10 +17,10 @@ func syntheticRecords(_ n: Int, dimension d: Int, nnz: Int, loss: Loss, classes:
             for c in 0..<scores.count { scores[c] += teacher[Int(j) * scores.count + c] * Double(v) }
         }
         let label: Double
-        switch loss {
-        case .squared: label = scores[0] + 0.1 * (rng.nextUnit() - 0.5)
-        case .softmax: label = Double(scores.indices.max { scores[$0] < scores[$1] }!)
-        case .logistic, .hinge:
+        switch loss.task {
+        case .regression: label = scores[0] + 0.1 * (rng.nextUnit() - 0.5)
+        case .multiclass: label = Double(scores.indices.max { scores[$0] < scores[$1] }!)
+        case .binary:
             // Noisy labels so the regularised optimum is well inside the weight space.
             label = Loss.sigmoid(3 * scores[0]) > rng.nextUnit() ? 1 : 0
         }

@@ -54,6 +54,22 @@ import Testing
         for row in outcome.rows { #expect(row.score == 1 - row.holdout.accuracy) }
     }
 
+    /// Regression losses have no accuracy: a grid of squared and Huber ranks by holdout squared error
+    /// (it ranked by NaN, so the first setting always won, when Huber came).
+    @Test func mixedRegressionLossesRankBySquaredError() {
+        let records = syntheticRecords(900, dimension: 30, nnz: 6, loss: .squared, seed: 12)
+        let settings = [(Loss.squared, 0.001), (Loss.huber, 0.05)].map { loss, eta0 in
+            SweepSetting(configuration: LearnerConfiguration(task: .regression, loss: loss, l2: 1e-4,
+                                                             schedule: .exponential(eta0: eta0, rate: 0.01, every: 1200)), epochs: 2)
+        }
+        let sweep = HyperparameterSweep(settings: settings, trainer: EpochTrainer(records: Array(records[..<600])),
+                                        holdout: Array(records[600...]), seed: 3)
+        let outcome = sweep.run(clock: { 0 })
+        for row in outcome.rows { #expect(!row.score.isNaN && row.score == row.holdout.squaredError) }
+        // The tiny step leaves squared loss far from the fit: Huber's setting wins.
+        #expect(outcome.rows[1].score < outcome.rows[0].score && outcome.bestRow == 1)
+    }
+
     /// Mean-one weights: scaling every weight by n / Σω is the same training as records whose weights
     /// were rescaled by hand, and scale 1 is `learn` with the record's own weight.
     @Test func weightScaleIsTheSameAsRescaledRecords() {
