@@ -79,7 +79,7 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "Candidate screen: once a class's sieves run, a record is offered to them with probability min(1, F x its reservoir size / its records so far); the others still count in the weights, at the cost of reading them. 0 offers every record (slower, the same quality within the run-to-run spread; see docs/selection-cost.md).")
     var candidateFactor: Double = SelectorConfiguration.defaultCandidateFactor
 
-    @Option(name: .long, help: "sample-greedy: most references one greedy sees; a larger class reservoir is split into cells of nearby references, each choosing its share of k (a read-out costs O(reservoir x this) similarities).")
+    @Option(name: .long, help: "sample-greedy: most references one greedy sees; a larger class reservoir is split into cells of nearby references, each choosing its share of k (a read-out costs O(reservoir x this) similarities); a cell with more than 64 references per pick measures coverage on 64 of them per pick.")
     var cellSize: Int = SelectorConfiguration.defaultCellSize
 
     var configuration: SelectorConfiguration {
