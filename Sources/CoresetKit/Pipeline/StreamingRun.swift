@@ -311,27 +311,14 @@ public final class StreamingRun {
         }
         var publishedOnce = resumed?.ingest.publishedOnce ?? false
         var nextPublishTime = 0.0
-        // Asynchronous runs compute a coreset read-out on its own thread from a copy of the selector's
-        // inputs (`CoresetSelector.readOut`), while this thread reads on: with a linear learner the
-        // reading thread is the run's bottleneck, and the read-outs were a third of it.
-        let background = configuration.synchronous ? nil : _BackgroundJob()
         func publishMemory(final: Bool = false) {
-            if let background, let selector, let r = selector.readOut() {
-                background.wait()
-                let reselections = reselectionsBefore + selector.reselectionCount, epoch = epoch
-                if final {
-                    let threads = max(configuration.selectionThreads, min(4, ProcessInfo.processInfo.activeProcessorCount))
-                    let c = r.coreset(threads: threads).weightedRecords
-                    if !c.isEmpty { deliver(.memory(ReplaySet(records: c.map(\.record), weights: c.map(\.weight)), reselections: reselections, epoch: epoch)) }
-                } else {
-                    let channel = channel
-                    background.start {
-                        let c = r.coreset(threads: 1).weightedRecords
-                        if !c.isEmpty {
-                            _ = channel.send(.memory(ReplaySet(records: c.map(\.record), weights: c.map(\.weight)), reselections: reselections, epoch: epoch))
-                        }
-                    }
-                }
+            // The last read-out is waited for by the learner's final passes and nothing else runs then: on
+            // every core (the same coreset at any thread count; a lockstep run stays on one thread).
+            if final, !configuration.synchronous, let selector, let r = selector.readOut(), !r.isEmpty {
+                let threads = max(configuration.selectionThreads, min(4, ProcessInfo.processInfo.activeProcessorCount))
+                let c = r.coreset(threads: threads).weightedRecords
+                deliver(.memory(ReplaySet(records: c.map(\.record), weights: c.map(\.weight)),
+                                reselections: reselectionsBefore + selector.reselectionCount, epoch: epoch))
                 publishedOnce = true
                 sincePublish = 0
                 return
@@ -354,7 +341,6 @@ public final class StreamingRun {
         var unsaved = resumed == nil
         func checkpoint() throws(CoresetError) {
             guard let save = onStateCheckpoint, let position = reader.position else { return }
-            background?.wait()  // a read-out in flight reaches the learner before its state is taken
             let learnerState: _LearnerLoopState
             if configuration.synchronous {
                 learnerState = loop.captureState()
@@ -413,7 +399,7 @@ public final class StreamingRun {
             lastReselections = selector?.reselectionCount ?? 0
             // The time rule is not used in lockstep: a synchronous run must not depend on the clock.
             let due = sincePublish >= configuration.publishEvery
-                && (configuration.synchronous || monotonicSeconds() >= (background?.nextStart ?? nextPublishTime))
+                && (configuration.synchronous || monotonicSeconds() >= nextPublishTime)
             // A re-selection publishes at once when it chose the new coreset itself (the sieves); with
             // sample-greedy it only re-embedded the reservoir, and the choice is the read-out, paced
             // like any other (forced, it was most of a census_kdd run: 9 read-outs of 0.3 s each).
@@ -451,7 +437,6 @@ public final class StreamingRun {
         }
         selector?.finish()
         if usesMemory { publishMemory(final: true) }
-        background?.wait()
         if configuration.synchronous {
             loop.finish()
         } else {
@@ -715,46 +700,5 @@ final class _CheckpointBarrier: @unchecked Sendable {
         defer { condition.unlock() }
         while state == nil { condition.wait() }
         return state!
-    }
-}
-
-/// One piece of work at a time on its own thread, paced: the next may start once the last has finished
-/// and nine times as long again has passed (so it keeps about a tenth of a core, as the synchronous
-/// pacing keeps of the reading thread).
-final class _BackgroundJob: @unchecked Sendable {
-    private let condition = _Condition()
-    // Guarded by `condition`.
-    private var running = false
-    private var readyAt = 0.0
-
-    /// When the next piece of work may start (monotonic seconds); infinity while one runs.
-    var nextStart: Double {
-        condition.lock()
-        defer { condition.unlock() }
-        return running ? .infinity : readyAt
-    }
-
-    /// Starts `work` on a new thread; the caller has waited for the previous piece.
-    func start(_ work: @escaping @Sendable () -> Void) {
-        condition.lock()
-        running = true
-        condition.unlock()
-        _startThread { [self] in
-            let t0 = monotonicSeconds()
-            work()
-            let t1 = monotonicSeconds()
-            condition.lock()
-            running = false
-            readyAt = t1 + 9 * (t1 - t0)
-            condition.broadcast()
-            condition.unlock()
-        }
-    }
-
-    /// Returns once no work runs.
-    func wait() {
-        condition.lock()
-        while running { condition.wait() }
-        condition.unlock()
     }
 }
