@@ -244,17 +244,15 @@ public final class RecordReader {
     /// Parses every complete line in `buffer[0..<total]` and moves the partial rest to the front.
     /// Returns the error that must stop the stream (strict mode), if any.
     private func scanLines(total: Int, into batch: inout RecordBatch) -> CoresetError? {
-        let base = UnsafeRawPointer(buffer.baseAddress!)
-        var start = 0
-        while start < total {
-            guard let nl = memchr(base + start, 0x0A, total - start) else { break }
-            let end = UnsafeRawPointer(nl) - base
-            if let e = processLine(UnsafeRawBufferPointer(start: base + start, count: end - start), into: &batch) {
-                // Strict mode: the stream ends at this record.
-                carry = 0
-                return e
-            }
-            start = end + 1
+        var failure: CoresetError?
+        let start = TextLines.forEach(in: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: total)) { line in
+            failure = processLine(line, into: &batch)
+            return failure == nil
+        }
+        if let failure {
+            // Strict mode: the stream ends at this record.
+            carry = 0
+            return failure
         }
         carry = total - start
         if carry > 0 && start > 0 {
@@ -524,16 +522,11 @@ extension RecordReader {
             left -= UInt64(n)
             inputBytesOut += UInt64(n)
             guard replaysLines else { continue }
-            let base = UnsafeRawPointer(buffer.baseAddress!)
             let total = carry + n
-            var start = 0
-            while start < total, let nl = memchr(base + start, 0x0A, total - start) {
-                let end = UnsafeRawPointer(nl) - base
-                var line = UnsafeRawBufferPointer(start: base + start, count: end - start)
-                if line.count > 0 && line[line.count - 1] == 0x0D { line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)]) }
-                _ = try? parser.parse(line, into: &scratch, context: &scratchContext)
+            let start = TextLines.forEach(in: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: total)) { line in
+                _ = try? parser.parse(TextLines.droppingCarriageReturn(line), into: &scratch, context: &scratchContext)
                 scratch = RecordBatch()
-                start = end + 1
+                return true
             }
             // A line longer than the buffer cannot matter here (only a CSV's first line does).
             carry = start < total && start > 0 ? total - start : 0
