@@ -78,7 +78,7 @@ public final class RecordReader {
         self.context = ParseContext(labels: options.initialLabels ?? LabelMap(regression: options.regression))
         self.parser = options.format.makeParser(options: options)
         self.buffer = Self.allocateLineBuffer(max(options.chunkSize, 16))
-        self.dimensionLimit = UInt64(max(options.maxDimension, options.format == .vw || options.format == .text ? 1 << options.hashBits : 0))
+        self.dimensionLimit = UInt64(max(options.maxDimension, options.format.hashesFeatures ? 1 << options.hashBits : 0))
         let fixed = options.fixedClasses && !options.regression
         self.fixedClassCount = fixed ? options.initialLabels?.classCount ?? 0 : nil
     }
@@ -212,7 +212,7 @@ public final class RecordReader {
                     if newBytes > 0 { buffer.baseAddress!.copyMemory(from: stash.baseAddress!, byteCount: newBytes) }
                     carry = 0
                 }
-                if options.format == .csv { parser = options.format.makeParser(options: options) }
+                if options.format.readsHeader { parser = options.format.makeParser(options: options) }
             }
             if n == 0 && Interruption.requested {
                 // Not the end of the input: a read cut short by SIGINT/SIGTERM. The partial line
@@ -507,7 +507,7 @@ extension RecordReader {
     /// parsed into a scratch batch and context, so the parser knows the header as it did then.
     private func skipPrefix(_ count: UInt64) throws(CoresetError) {
         guard let src = source else { return }
-        let replaysLines = options.format == .csv
+        let replaysLines = options.format.readsHeader
         var scratchContext = context
         var scratch = RecordBatch()
         var left = count
