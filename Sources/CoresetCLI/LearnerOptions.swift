@@ -66,33 +66,18 @@ struct LearnerOptions: ParsableArguments {
         if listsValues { throw ValidationError("\(command) takes one value for --loss, --l2 and --eta0; lists of values are a grid for `coreset train --holdout FILE`") }
     }
 
-    /// The learner for one point of a grid: `loss`, `l2` and `eta0` override the options (nil: the
-    /// options' own value or default).
+    /// The learner these options ask for; `loss`, `l2` and `eta0` override the options (nil: the options' own
+    /// value or default), for one point of a grid.
+    func recipe(loss: Loss?? = nil, l2: Double? = nil, eta0: Double?? = nil) -> LearnerRecipe {
+        LearnerRecipe(loss: loss ?? self.loss, l2: l2 ?? self.l2, eta0: eta0 ?? self.eta0, optimizer: optimizer,
+                      schedule: schedule.flatMap(LearnerRecipe.Schedule.init(rawValue:)), decay: decay, power: power,
+                      decayEvery: decayEvery, seed: learnerSeed)
+    }
+
+    /// The learner for one point of a grid (see `recipe` and `LearnerRecipe.configuration`).
     func configuration(task: TaskKind, meanSquaredNorm: Double, totalSteps: Int? = nil,
                        loss: Loss?? = nil, l2: Double? = nil, eta0: Double?? = nil) -> LearnerConfiguration {
-        let loss = loss ?? self.loss
-        let l2 = l2 ?? self.l2
-        let eta0 = eta0 ?? self.eta0
-        let base = LearnerConfiguration(task: task, loss: loss, l2: l2, optimizer: optimizer, seed: learnerSeed)
-        var sched = base.schedule
-        let scaledDefault = optimizer == .sgd
-            ? defaultStepSize(meanSquaredNorm: meanSquaredNorm) * base.loss.function.defaultStepScale : sched.initialRate
-        let e0 = eta0 ?? scaledDefault
-        switch schedule {
-        case "constant": sched = .constant(eta0: e0)
-        case "invscaling": sched = .inverseScaling(eta0: e0, decay: decay ?? 1e-3, power: power)
-        case "exponential": sched = .exponential(eta0: e0, rate: decay ?? 0.5, every: decayEvery)
-        default:
-            if let totalSteps {
-                // `train`: decay fully (to 1% of eta0) over the whole run, the honest baseline.
-                sched = .exponential(eta0: e0, rate: 0.01, every: max(totalSteps, 1))
-            } else if optimizer == .sgd {
-                sched = .inverseScaling(eta0: e0, decay: 1e-3, power: 0.5)
-            } else if eta0 != nil {
-                sched = .constant(eta0: e0)
-            }
-        }
-        return LearnerConfiguration(task: task, loss: loss, l2: l2, schedule: sched, optimizer: optimizer, seed: learnerSeed)
+        recipe(loss: loss, l2: l2, eta0: eta0).configuration(task: task, meanSquaredNorm: meanSquaredNorm, totalSteps: totalSteps)
     }
 }
 

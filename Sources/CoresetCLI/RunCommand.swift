@@ -159,7 +159,7 @@ struct RunCommand: ParsableCommand {
                 writeDiagnostic("loss       last                  loss                                                  s")
             }
             // The learner's configuration needs the task, known after the first batch: the run decides
-            // defaults itself unless options say otherwise; we pass our options through a hook.
+            // defaults itself unless options say otherwise; we hand it the options as a recipe.
             let options = learnerOptions
             let inputSize = InputSize(input)
             let run = StreamingRun(reader: reader, configuration: config, holdout: holdoutRecords) { p in
@@ -179,7 +179,7 @@ struct RunCommand: ParsableCommand {
                         + col(formatFixed(p.replayPasses, 2), 10) + col(formatFixed(mbps, 1), 10) + formatFixed(p.elapsed, 3)
                         + inputSize.bar(bytesRead: p.bytesIn, elapsed: p.elapsed))
             }
-            run.learnerConfigurationForTask = { task, norm in options.configuration(task: task, meanSquaredNorm: norm) }
+            run.learnerRecipe = options.recipe()
             if let resumed { run.initialLearner = try resumed.learner() }
             let previouslySeen = resumed?.recordsSeen ?? 0
             if saveEvery != nil, let path = modelOut {

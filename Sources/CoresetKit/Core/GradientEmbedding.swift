@@ -18,3 +18,10 @@ public protocol GradientEmbedding: Sendable {
     /// Writes the residual of a record into `out` (resized to `residualCount`).
     func residual(features: FeatureVector, label: Double, into out: inout [Float])
 }
+
+/// A snapshot a checkpoint can hold: a selector saves the one it measures at without knowing its type, and is
+/// told the type to read it back as (Selection and Learning still meet only here).
+protocol _SavableGradientEmbedding: GradientEmbedding {
+    func encode(into w: inout _StateWriter)
+    init(decoding r: inout _StateReader) throws
+}

@@ -52,6 +52,13 @@ public enum RecordFormat: String, Sendable, CaseIterable, Codable {
         case .text: return TextParser(options: options.text, hashBits: options.hashBits)
         }
     }
+
+    /// Features are hashed into 2^hashBits dimensions (the reader allows that whole space).
+    public var hashesFeatures: Bool { self == .vw || self == .text }
+
+    /// The parser learns from a stream's first line (a CSV header): a new stream (a rotated followed file)
+    /// needs a fresh parser, and a resumed one has its prefix parsed again, unseen.
+    public var readsHeader: Bool { self == .csv }
 }
 
 extension RecordBatch {

@@ -96,8 +96,3 @@ public final class FileDescriptorSource: ByteSource {
         }
     }
 }
-
-/// The text of the current `errno`.
-func errnoDescription(_ code: Int32 = errno) -> String {
-    String(cString: strerror(code))
-}

@@ -145,10 +145,3 @@ extension FollowSource {
         return differs(head, at: 0) || differs(tail, at: offset - Int64(tail.count))
     }
 }
-
-/// Seconds from an arbitrary fixed point, monotonic.
-public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}

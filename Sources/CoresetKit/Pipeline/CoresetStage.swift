@@ -153,21 +153,11 @@ public actor CoresetStage {
         var failure: CoresetError?
         var consumed = 0
         pending.withUnsafeBytes { all in
-            var start = 0
-            var i = scanned
-            while i < all.count {
-                if all[i] == 0x0A {
-                    // The byte after the line (the newline) is readable, as parsers expect.
-                    if let e = parseLine(UnsafeRawBufferPointer(rebasing: all[start..<i])) {
-                        failure = e
-                        consumed = i + 1
-                        return
-                    }
-                    start = i + 1
-                }
-                i += 1
+            // The byte after each line (the newline) is readable, as parsers expect.
+            consumed = TextLines.forEach(in: all, searchFrom: scanned) { line in
+                failure = parseLine(line)
+                return failure == nil
             }
-            consumed = start
         }
         pending.removeFirst(consumed)
         if let failure { throw failure }
@@ -225,8 +215,7 @@ public actor CoresetStage {
 
     private func parseLine(_ raw: UnsafeRawBufferPointer) -> CoresetError? {
         lineNumber += 1
-        var line = raw
-        if line.count > 0 && line[line.count - 1] == 0x0D { line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)]) }
+        let line = TextLines.droppingCarriageReturn(raw)
         batch.removeAll()
         // A binary stage has two classes: a third label is a bad line, and leaves the label map as it was.
         let labelsBefore = configuration.task == .binary ? context.labels : nil

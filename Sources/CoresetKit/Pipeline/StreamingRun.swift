@@ -116,10 +116,10 @@ public final class StreamingRun {
     private let holdout: [Record]
     private let onProgress: @Sendable (RunProgress) -> Void
     private let start = monotonicSeconds()
-    /// Makes the learner's configuration once the task and the rows' mean squared norm are known
-    /// (from the first batch); by default `configuration.learner`, or the task's defaults with the
-    /// SGD step scaled by `defaultStepSize(meanSquaredNorm:)`.
-    public var learnerConfigurationForTask: ((TaskKind, Double) -> LearnerConfiguration)?
+    /// The learner asked for, made into a configuration once the task and the rows' mean squared norm are
+    /// known (from the first batch); `configuration.learner` comes first, and without either the task's
+    /// defaults with the SGD step scaled by `defaultStepSize(meanSquaredNorm:)`.
+    public var learnerRecipe: LearnerRecipe?
     /// Start from this learner (a saved model) instead of a fresh one.
     public var initialLearner: Learner?
     /// Called on the learner's thread every `checkpointEvery` records with the learner, the label
@@ -236,7 +236,7 @@ public final class StreamingRun {
             }
         }
         let meanSquaredNorm = first?.meanSquaredNorm ?? 0
-        let learnerConfiguration = configuration.learner ?? learnerConfigurationForTask?(task, meanSquaredNorm)
+        let learnerConfiguration = configuration.learner ?? learnerRecipe?.configuration(task: task, meanSquaredNorm: meanSquaredNorm)
             ?? LearnerConfiguration(task: task, schedule: .inverseScaling(eta0: defaultStepSize(meanSquaredNorm: meanSquaredNorm), decay: 1e-3, power: 0.5))
         let streamLearner = restoredLearner
             ?? initialLearner.map { _StreamLearner(resuming: $0, replayWeight: configuration.replayWeight, draw: configuration.replayDraw) }

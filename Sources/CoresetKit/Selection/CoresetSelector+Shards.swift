@@ -114,7 +114,7 @@ extension CoresetSelector {
         for s in shardSelectors { w.blob(try s.encodedState(layout: layout)) }
     }
 
-    func decodeShardState(_ r: inout _StateReader, source: String) throws {
+    func decodeShardState(_ r: inout _StateReader, source: String, embeddingType: any _SavableGradientEmbedding.Type) throws {
         arrivals = try r.arrival()
         let g = try r.int()
         guard g == shardSelectors.count else {
@@ -123,7 +123,7 @@ extension CoresetSelector {
         for i in 0..<g {
             let bytes = try r.blob()
             shardSelectors[i] = try CoresetSelector(restoring: bytes, configuration: configuration.shardConfiguration(i),
-                                                    task: task, source: "\(source) (shard \(i))")
+                                                    task: task, source: "\(source) (shard \(i))", embeddingType: embeddingType)
         }
     }
 }

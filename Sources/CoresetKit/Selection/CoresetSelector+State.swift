@@ -15,8 +15,8 @@ extension CoresetSelector {
     static let stateLayoutVersion = 3
 
     /// The selector's state (see the extension's documentation).
-    /// - Throws: `CoresetError.usage` if the geometry uses a snapshot type other than
-    ///   `LinearModelSnapshot` (the only one this build can save).
+    /// - Throws: `CoresetError.usage` if the geometry uses a snapshot that is not a
+    ///   `_SavableGradientEmbedding` (Learning's `LinearModelSnapshot` is).
     /// - Complexity: O(size of the state): references, stored elements, sieve coverage.
     public func encodedState() throws(CoresetError) -> [UInt8] { try encodedState(layout: Self.stateLayoutVersion) }
 
@@ -44,7 +44,7 @@ extension CoresetSelector {
         case .saturatedCosine(let t): w.int(3); w.double(t)
         }
         if let e = kernel.embedding {
-            guard let s = e as? LinearModelSnapshot else {
+            guard let s = e as? any _SavableGradientEmbedding else {
                 throw .usage("cannot checkpoint a selector measuring gradients of a \(type(of: e))")
             }
             w.bool(true)
@@ -61,8 +61,10 @@ extension CoresetSelector {
     /// A selector continuing from `encodedState()` bytes.
     /// - Throws: `CoresetError.badFile` (named `source`) if the bytes are not a selector state of this
     ///   layout, or were written with another configuration or task (the message says which).
-    public convenience init(restoring bytes: [UInt8], configuration: SelectorConfiguration, task: TaskKind,
-                            source: String = "state") throws(CoresetError) {
+    ///   A saved model snapshot is decoded as `embeddingType` (the Pipeline passes Learning's snapshot type:
+    ///   `init(restoring:configuration:task:source:)` in Pipeline/CoresetSelector+Restoring.swift).
+    convenience init(restoring bytes: [UInt8], configuration: SelectorConfiguration, task: TaskKind,
+                     source: String, embeddingType: any _SavableGradientEmbedding.Type) throws(CoresetError) {
         self.init(configuration: configuration, task: task)
         var r = _StateReader(bytes)
         do {
@@ -76,7 +78,7 @@ extension CoresetSelector {
                 throw CoresetError.badFile(path: source, message: "the state was written with other selection options (saved: \(saved); now: \(now))")
             }
             if !shardSelectors.isEmpty {
-                try decodeShardState(&r, source: source)
+                try decodeShardState(&r, source: source, embeddingType: embeddingType)
                 guard r.atEnd else { throw _StateReader.Corrupt(offset: r.offset, reason: "trailing bytes") }
                 return
             }
@@ -88,7 +90,7 @@ extension CoresetSelector {
             scaleFixed = try r.bool()
             warmUpBuffer = try r.array { try $0.record() }
             let kind = try r.int(), scale = try r.double()
-            let embedding: (any GradientEmbedding)? = try r.bool() ? try LinearModelSnapshot(decoding: &r) : nil
+            let embedding: (any GradientEmbedding)? = try r.bool() ? try embeddingType.init(decoding: &r) : nil
             switch kind {
             case 0: kernel = _Kernel(kind: .euclidean(scale: scale), embedding: embedding)
             case 1: kernel = _Kernel(kind: .cosine, embedding: embedding)
@@ -333,34 +335,5 @@ extension _StateReader {
             throw Corrupt(offset: offset, reason: "bad feature matrix shape \(d) x \(c)")
         }
         return _ColumnStore(dimension: d, columns: c, disabled: disabled)
-    }
-}
-
-extension LinearModelSnapshot {
-    func encode(into w: inout _StateWriter) {
-        w.int(version)
-        w.string(loss.rawValue)
-        w.int(classCount)
-        w.int(outputCount)
-        w.int(dimension)
-        w.floats(weights)
-        w.floats(bias)
-        w.bool(hasBias)
-    }
-
-    init(decoding r: inout _StateReader) throws {
-        version = try r.int()
-        let name = try r.string()
-        guard let l = Loss(rawValue: name) else { throw _StateReader.Corrupt(offset: r.offset, reason: "unknown loss \(name)") }
-        loss = l
-        classCount = try r.int()
-        outputCount = try r.int()
-        dimension = try r.int()
-        weights = try r.floats()
-        bias = try r.floats()
-        hasBias = try r.bool()
-        guard outputCount >= 1, dimension >= 0, weights.count >= dimension * outputCount, bias.count == outputCount else {
-            throw _StateReader.Corrupt(offset: r.offset, reason: "inconsistent model snapshot")
-        }
     }
 }

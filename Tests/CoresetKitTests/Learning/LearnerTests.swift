@@ -98,6 +98,10 @@ func objectiveValue(_ learner: Learner, _ recs: [Record], weights: [Double]) -> 
     return f + 0.5 * learner.configuration.l2 * w.reduce(0) { $0 + $1 * $1 }
 }
 
+/// Umbrella suite so `swift test --filter Learning` selects every Learning test (the other Learning files
+/// extend it).
+@Suite enum LearningTests {}
+
 extension LearningTests {
     @Suite struct LearnerTests {
         @Test func lazySGDMatchesDenseUpdate() {

@@ -11,47 +11,6 @@ public enum InputSpec: Sendable, Equatable {
     case follow(String)
 }
 
-/// How the reader decodes its inputs.
-public struct ReaderOptions: Sendable {
-    public var format: RecordFormat = .libsvm
-    /// Bytes asked of each `read()` (and the size of the line buffer).
-    public var chunkSize = 1 << 20
-    /// Stop at the first bad record (exit 65) instead of skipping it.
-    public var strict = false
-    /// How many bad records are described on stderr (all are counted).
-    public var maxReported = 10
-    /// LIBSVM indices start at 0 instead of 1.
-    public var zeroBasedIndices = false
-    /// Labels are real-valued targets.
-    public var regression = false
-    public var csv = CSVOptions()
-    /// Bits of the hashed feature space (VW and text formats).
-    public var hashBits = 18
-    /// Text format: normalisation, features and labels of raw lines.
-    public var text = TextOptions()
-    /// Poll interval of a followed file, in seconds.
-    public var followPollInterval = 0.05
-    /// Stop following after this many idle seconds (nil: until interrupted).
-    public var followIdleTimeout: Double?
-    /// Start from this label mapping (a model's), so class ids match the ones it was trained with.
-    public var initialLabels: LabelMap?
-    /// Decompress on a separate thread, a few chunks ahead of parsing.
-    public var prefetch = true
-    /// Largest zstd window accepted, 2^zstdWindowLog bytes (zstd's default limit: 27, 128 MiB).
-    public var zstdWindowLog = 27
-    /// Longest line accepted; a longer one is a bad record.
-    public var maxLineLength = 64 << 20
-    /// Feature indices (zero-based) must stay below this; a record beyond it is a bad record, since
-    /// models and selectors size their arrays by the largest index (one stray `4000000000:1` would ask
-    /// for tens of GB). VW and text streams always allow their hashed space, 2^hashBits.
-    public var maxDimension = 1 << 24
-    /// Labels must be classes of `initialLabels` (a model's): a record with a class the model does not
-    /// have is a bad record, instead of being scored against outputs that do not exist.
-    public var fixedClasses = false
-
-    public init() {}
-}
-
 /// Running totals of one stream. Nothing is dropped without being counted here.
 public struct IngestStatistics: Sendable, Equatable {
     /// Bytes read from the inputs (compressed size).
@@ -119,7 +78,7 @@ public final class RecordReader {
         self.context = ParseContext(labels: options.initialLabels ?? LabelMap(regression: options.regression))
         self.parser = options.format.makeParser(options: options)
         self.buffer = Self.allocateLineBuffer(max(options.chunkSize, 16))
-        self.dimensionLimit = UInt64(max(options.maxDimension, options.format == .vw || options.format == .text ? 1 << options.hashBits : 0))
+        self.dimensionLimit = UInt64(max(options.maxDimension, options.format.hashesFeatures ? 1 << options.hashBits : 0))
         let fixed = options.fixedClasses && !options.regression
         self.fixedClassCount = fixed ? options.initialLabels?.classCount ?? 0 : nil
     }
@@ -253,7 +212,7 @@ public final class RecordReader {
                     if newBytes > 0 { buffer.baseAddress!.copyMemory(from: stash.baseAddress!, byteCount: newBytes) }
                     carry = 0
                 }
-                if options.format == .csv { parser = options.format.makeParser(options: options) }
+                if options.format.readsHeader { parser = options.format.makeParser(options: options) }
             }
             if n == 0 && Interruption.requested {
                 // Not the end of the input: a read cut short by SIGINT/SIGTERM. The partial line
@@ -285,17 +244,15 @@ public final class RecordReader {
     /// Parses every complete line in `buffer[0..<total]` and moves the partial rest to the front.
     /// Returns the error that must stop the stream (strict mode), if any.
     private func scanLines(total: Int, into batch: inout RecordBatch) -> CoresetError? {
-        let base = UnsafeRawPointer(buffer.baseAddress!)
-        var start = 0
-        while start < total {
-            guard let nl = memchr(base + start, 0x0A, total - start) else { break }
-            let end = UnsafeRawPointer(nl) - base
-            if let e = processLine(UnsafeRawBufferPointer(start: base + start, count: end - start), into: &batch) {
-                // Strict mode: the stream ends at this record.
-                carry = 0
-                return e
-            }
-            start = end + 1
+        var failure: CoresetError?
+        let start = TextLines.forEach(in: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: total)) { line in
+            failure = processLine(line, into: &batch)
+            return failure == nil
+        }
+        if let failure {
+            // Strict mode: the stream ends at this record.
+            carry = 0
+            return failure
         }
         carry = total - start
         if carry > 0 && start > 0 {
@@ -550,7 +507,7 @@ extension RecordReader {
     /// parsed into a scratch batch and context, so the parser knows the header as it did then.
     private func skipPrefix(_ count: UInt64) throws(CoresetError) {
         guard let src = source else { return }
-        let replaysLines = options.format == .csv
+        let replaysLines = options.format.readsHeader
         var scratchContext = context
         var scratch = RecordBatch()
         var left = count
@@ -565,16 +522,11 @@ extension RecordReader {
             left -= UInt64(n)
             inputBytesOut += UInt64(n)
             guard replaysLines else { continue }
-            let base = UnsafeRawPointer(buffer.baseAddress!)
             let total = carry + n
-            var start = 0
-            while start < total, let nl = memchr(base + start, 0x0A, total - start) {
-                let end = UnsafeRawPointer(nl) - base
-                var line = UnsafeRawBufferPointer(start: base + start, count: end - start)
-                if line.count > 0 && line[line.count - 1] == 0x0D { line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)]) }
-                _ = try? parser.parse(line, into: &scratch, context: &scratchContext)
+            let start = TextLines.forEach(in: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: total)) { line in
+                _ = try? parser.parse(TextLines.droppingCarriageReturn(line), into: &scratch, context: &scratchContext)
                 scratch = RecordBatch()
-                start = end + 1
+                return true
             }
             // A line longer than the buffer cannot matter here (only a CSV's first line does).
             carry = start < total && start > 0 ? total - start : 0

@@ -93,26 +93,22 @@ public struct CoresetFileReader {
         let total = text.count
         var failure: CoresetError?
         buffer.withUnsafeBytes { all in
-            var start = 0
             var lineNumber: UInt64 = 0
-            while start < total {
-                var end = start
-                while end < total && all[end] != 0x0A { end += 1 }
+            // Every line of the text, the last one ended by the slack newline; none starts there.
+            _ = TextLines.forEach(in: all) { raw in
+                guard raw.baseAddress! - all.baseAddress! < total else { return false }
                 lineNumber += 1
-                var stop = end
-                if stop > start && all[stop - 1] == 0x0D { stop -= 1 }
-                let line = UnsafeRawBufferPointer(rebasing: all[start..<stop])
-                start = end + 1
+                let line = TextLines.droppingCarriageReturn(raw)
                 if Self.hasPrefix(line, "# coreset after ") {
                     elements.removeAll()
-                    continue
+                    return true
                 }
                 do throws(ParseFailure) {
                     batch.removeAll()
                     let isHeader = format == .csv && csvColumns == nil && !Self.isBlankOrComment(line)
                     guard try parser.parse(line, into: &batch, context: &context) else {
                         if isHeader { csvColumns = try Self.csvColumns(line, delimiter: options.csv.delimiter) }
-                        continue
+                        return true
                     }
                     if format == .csv && csvColumns == nil {
                         throw ParseFailure("a coreset CSV starts with a header naming its id and weight columns")
@@ -144,8 +140,9 @@ public struct CoresetFileReader {
                     context.nextPosition += 1
                 } catch {
                     failure = .badRecord(input: name, line: lineNumber, reason: error.reason)
-                    return
+                    return false
                 }
+                return true
             }
         }
         if let failure { throw failure }
