@@ -293,8 +293,17 @@ struct _PackedPoints {
     var residuals: [Float] = []
 
     init(_ points: [_Point]) {
+        var entries = 0, residualEntries = 0
+        for p in points {
+            entries += p.record.features.indices.count
+            residualEntries += p.residual.count
+        }
         offsets.reserveCapacity(points.count + 1)
         norms.reserveCapacity(points.count)
+        residualOffsets.reserveCapacity(points.count + 1)
+        indices.reserveCapacity(entries)
+        values.reserveCapacity(entries)
+        residuals.reserveCapacity(residualEntries)
         for p in points {
             indices.append(contentsOf: p.record.features.indices)
             values.append(contentsOf: p.record.features.values)
