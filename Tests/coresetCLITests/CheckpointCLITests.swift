@@ -189,6 +189,24 @@ import Glibc
         #expect(Self.summary(again.stdout) == Self.summary(reference.stdout))
     }
 
+    /// A finished run started again on its state directory redoes only the end of the stream (the last
+    /// checkpoint is taken before it), and must write the same model to the last bit: the checkpoint keeps
+    /// the weights as the learner holds them (raw storage and scale), not only the effective ones.
+    @Test func rerunningAFinishedRunWritesTheSameModel() throws {
+        let dir = Self.temporaryDirectory()
+        let state = dir.appendingPathComponent("state").path, model = dir.appendingPathComponent("model.json").path
+        let args = Self.arguments(Self.test) + ["-q", "--l2", "1e-4", "--state", state, "--model-out", model]
+        let first = try CLI.run(args)
+        #expect(first.status == 0, "\(first.stderr)")
+        let a = try Data(contentsOf: URL(fileURLWithPath: model))
+        let again = try CLI.run(args)
+        #expect(again.status == 0, "\(again.stderr)")
+        let b = try Data(contentsOf: URL(fileURLWithPath: model))
+        #expect(a == b)
+        // Model files stay as they were: no checkpoint-only field.
+        #expect(!String(decoding: b, as: UTF8.self).contains("exactWeights"))
+    }
+
     @Test func mismatchingStateOrUnresumableInputIsRejectedClearly() throws {
         let dir = Self.temporaryDirectory()
         let state = dir.appendingPathComponent("state").path

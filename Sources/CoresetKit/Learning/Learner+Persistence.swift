@@ -57,6 +57,15 @@ public struct ModelFile: Codable, Sendable, Hashable {
     public var weightSeen: Double
     public var snapshotVersion: Int
     public var rngState: UInt64
+    /// Checkpoints only (absent from model files): the weights as the learner holds them, raw storage
+    /// (feature-major, `dimension · outputCount`) times a scale, so that a resumed learner takes the very
+    /// steps an uninterrupted one takes (from the effective weights alone, its rounding differs).
+    public var exactWeights: ExactWeights?
+
+    public struct ExactWeights: Codable, Sendable, Hashable {
+        public var storage: [Double]
+        public var scale: Double
+    }
 }
 
 extension Learner {
@@ -76,6 +85,16 @@ extension Learner {
             weightSeen: weightSeen, snapshotVersion: version, rngState: rng.state)
     }
 
+    /// `modelFile()` with the weights exactly as held (`ModelFile.exactWeights`), for checkpoints.
+    public func checkpointModelFile() -> ModelFile {
+        var copy = self
+        copy.flush()
+        var f = copy.modelFile()
+        let m = copy.model
+        f.exactWeights = ModelFile.ExactWeights(storage: Array(m.storage[0..<(f.dimension * m.outputCount)]), scale: m.scale)
+        return f
+    }
+
     /// Restores a learner from a model file value.
     /// - Throws: `ModelFileError` when the value is of another format, version or inconsistent.
     public init(modelFile f: ModelFile) throws {
@@ -91,8 +110,14 @@ extension Learner {
                 "outputCount \(f.outputCount), dimension \(f.dimension), \(f.weights.count) weights, \(f.bias.count) biases")
         }
         self.init(configuration: f.configuration)
-        model = LinearModel(outputCount: f.outputCount, dimension: f.dimension, weights: f.weights, bias: f.bias,
-                            fitsBias: f.configuration.fitsBias)
+        if let exact = f.exactWeights, exact.storage.count == f.weights.count, exact.scale > 0, exact.scale.isFinite {
+            model = LinearModel(outputCount: f.outputCount, dimension: f.dimension, weights: exact.storage, bias: f.bias,
+                                fitsBias: f.configuration.fitsBias)
+            model.scale = exact.scale
+        } else {
+            model = LinearModel(outputCount: f.outputCount, dimension: f.dimension, weights: f.weights, bias: f.bias,
+                                fitsBias: f.configuration.fitsBias)
+        }
         classCount = f.classCount
         featureCount = f.dimension
         stepCount = f.stepCount

@@ -450,7 +450,7 @@ struct _DriftState: Sendable {
     var reselectionsBefore: Int
 
     init(_ g: DriftGuard, ingestEpoch: Int, reselectionsBefore: Int) {
-        reactiveModel = g.reactive.learner.modelFile()
+        reactiveModel = g.reactive.learner.checkpointModelFile()
         reactive = _LearnerLoopState.Online(g.reactive)
         count = g.count
         mean = g.mean

@@ -545,7 +545,7 @@ final class LearnerLoop: @unchecked Sendable {
     func captureState() -> _LearnerLoopState {
         let online = learner.online.map(_LearnerLoopState.Online.init)
         return _LearnerLoopState(
-            model: learner.learner.modelFile(), online: online, memory: memoryRecords, progressive: progressive, credit: credit,
+            model: learner.learner.checkpointModelFile(), online: online, memory: memoryRecords, progressive: progressive, credit: credit,
             stepsSinceSnapshot: stepsSinceSnapshot, recordsLearned: recordsLearned, reselections: reselections, bytesOut: bytesOut,
             guardian: guardian)
     }
