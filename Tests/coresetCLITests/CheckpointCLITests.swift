@@ -102,11 +102,8 @@ import Glibc
     /// next checkpoint), five times, and restarted with the same --state each time; the run that
     /// finally completes must account for every record exactly once and end where a never-killed run ends.
     ///
-    /// Tolerance on the model: 1e-3 relative. A resumed run is not bit-identical by construction:
-    /// the saved weights are the learner's with its lazy L2 scale folded in (rounding ~1e-15, the
-    /// difference measured here), and memory snapshots are rate-limited by wall-clock time, so under
-    /// load one may reach the learner a batch later. A record counted twice or skipped shows
-    /// instead in the exact checks (counts, weight totals) and moves the model by far more.
+    /// The model must be the never-killed run's to the bit: the run is in lockstep (`--sync`: no clock
+    /// decides anything) and a checkpoint keeps the learner's raw weights and L2 scale.
     @Test func sigkillAtRandomMomentsThenRestartLosesAndRepeatsNothing() throws {
         let dir = Self.temporaryDirectory()
         let referenceModel = dir.appendingPathComponent("reference.json").path
@@ -141,7 +138,7 @@ import Glibc
         #expect(abs(weights.values.reduce(0, +) - 32561) < 1e-6, "\(weights) (delays \(delays))")
         #expect(abs((weights["-1"] ?? 0) - 24720) < 1e-6 && abs((weights["1"] ?? 0) - 7841) < 1e-6, "\(weights)")
         let difference = try Self.relativeModelDifference(model, referenceModel)
-        #expect(difference < 1e-3, "model differs from the never-killed run by \(difference) (delays \(delays))")
+        #expect(difference == 0, "model differs from the never-killed run by \(difference) (delays \(delays))")
         // The learner took as many steps and saw as many records as the never-killed run.
         #expect(Self.value("learner_steps", in: last.stdout) == Self.value("learner_steps", in: reference.stdout))
     }
@@ -180,8 +177,9 @@ import Glibc
         let rest = try CLI.run(args)
         #expect(rest.status == 0, "\(rest.stderr)")
         #expect(Self.summary(rest.stdout) == Self.summary(reference.stdout))
+        // Lockstep and the learner's raw weights in the checkpoint: the same model to the bit.
         let difference = try Self.relativeModelDifference(model, referenceModel)
-        #expect(difference < 1e-3, "model differs from the uninterrupted run by \(difference)")
+        #expect(difference == 0, "model differs from the uninterrupted run by \(difference)")
 
         // A restart after completion resumes at the end of the input and reproduces the result.
         let again = try CLI.run(args)
