@@ -298,9 +298,13 @@ public final class StreamingRun {
         var sincePublish = resumed?.ingest.sincePublish ?? 0
         var lastReselections = resumed?.ingest.lastReselections ?? 0
         if let r = resumed { models.restore(r.ingest.latestModel, version: r.ingest.latestModelVersion) }
-        func memorySnapshot() -> ReplaySet? {
+        func memorySnapshot(final: Bool = false) -> ReplaySet? {
             if let selector {
-                let c = selector.coreset.weightedRecords
+                // The last read-out is waited for by the learner's final passes and nothing else runs then: on
+                // every core (the same coreset at any thread count; a lockstep run stays on one thread).
+                let threads = final && !configuration.synchronous
+                    ? max(configuration.selectionThreads, min(4, ProcessInfo.processInfo.activeProcessorCount)) : 1
+                let c = ((threads > 1 ? selector.readOut()?.coreset(threads: threads) : nil) ?? selector.coreset).weightedRecords
                 return c.isEmpty ? nil : ReplaySet(records: c.map(\.record), weights: c.map(\.weight))
             }
             if let reservoir {
@@ -312,19 +316,8 @@ public final class StreamingRun {
         var publishedOnce = resumed?.ingest.publishedOnce ?? false
         var nextPublishTime = 0.0
         func publishMemory(final: Bool = false) {
-            // The last read-out is waited for by the learner's final passes and nothing else runs then: on
-            // every core (the same coreset at any thread count; a lockstep run stays on one thread).
-            if final, !configuration.synchronous, let selector, let r = selector.readOut(), !r.isEmpty {
-                let threads = max(configuration.selectionThreads, min(4, ProcessInfo.processInfo.activeProcessorCount))
-                let c = r.coreset(threads: threads).weightedRecords
-                deliver(.memory(ReplaySet(records: c.map(\.record), weights: c.map(\.weight)),
-                                reselections: reselectionsBefore + selector.reselectionCount, epoch: epoch))
-                publishedOnce = true
-                sincePublish = 0
-                return
-            }
             let t0 = monotonicSeconds()
-            if let m = memorySnapshot() {
+            if let m = memorySnapshot(final: final) {
                 deliver(.memory(m, reselections: reselectionsBefore + (selector?.reselectionCount ?? 0), epoch: epoch))
                 publishedOnce = true
             }

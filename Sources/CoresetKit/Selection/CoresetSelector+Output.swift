@@ -525,9 +525,6 @@ public struct CoresetReadOut: @unchecked Sendable {
     let halfLife: Double?
     let decay: Double
 
-    /// Whether the coreset would be empty (no class with a budget and references).
-    public var isEmpty: Bool { !classes.contains { budgets[$0.id] > 0 && !$0.refs.isEmpty } }
-
     /// The coreset, with `threads` worker threads for the cells (the same coreset at any count).
     public func coreset(threads: Int = 1) -> WeightedCoreset {
         guard threads > 1 else { return coreset(lanes: nil) }

@@ -29,10 +29,11 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     /// independent, so one large class (census_kdd's negatives hold 94% of the budget) keeps every
     /// lane busy instead of one. The same cells and picks as one class at a time, so the same coreset.
     func sampleGreedy(_ live: [_SampleClass], budgets: [Int], lanes: _WorkerLanes) -> [[(point: _Point, weight: Double)]] {
-        let refs = lanes.collect(live.count, lane: { live[$0].id }) { [self] i in embedded(live[i].refs) }
-        let plans = lanes.collect(live.count, lane: { live[$0].id }) { [self] i in
-            samplePlan(budget: budgets[live[i].id], refs: refs[i])
+        let prepared = lanes.collect(live.count, lane: { live[$0].id }) { [self] i in
+            let refs = embedded(live[i].refs)
+            return (refs: refs, plan: samplePlan(budget: budgets[live[i].id], refs: refs))
         }
+        let refs = prepared.map(\.refs), plans = prepared.map(\.plan)
         var jobs: [(cls: Int, cell: Int)] = []
         for (i, plan) in plans.enumerated() { for j in plan.cells.indices { jobs.append((i, j)) } }
         // Longest cells first, each to the least loaded lane (a cell costs about members × ground).
