@@ -440,7 +440,7 @@ public final class RecordReader {
     }
 }
 
-/// Warnings raised on the decompression thread, handed to the reader's thread.
+/// Messages raised on one thread (decompression, reading ahead), handed to another.
 final class WarningQueue: Sendable {
     let messages = Mutex<[String]>([])
 }

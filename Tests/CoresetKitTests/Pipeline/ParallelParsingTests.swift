@@ -100,3 +100,71 @@ import Testing
         }
     }
 }
+
+/// `ReadAheadReader` hands out what the wrapped reader gives, in order, with the reader's state as of each batch.
+@Suite struct ReadAheadReaderTests {
+    static func file(_ text: String) -> String {
+        let url = TestSupport.temporaryDirectory().appendingPathComponent("input.txt")
+        TestSupport.write(Array(text.utf8), to: url)
+        return url.path
+    }
+
+    static func options(strict: Bool = false, readAhead: Bool = true) -> ReaderOptions {
+        var o = ReaderOptions()
+        o.chunkSize = 1 << 16
+        o.strict = strict
+        o.maxReported = 1_000
+        o.parallelParsing = readAhead
+        return o
+    }
+
+    @Test func batchesStateAndMessagesAreTheReaders() throws {
+        let path = Self.file(ParallelParsingTests.libsvm(20_000, line: { i in i % 1_301 == 9 ? "1 2:oops\n" : nil }))
+        var plainMessages: [String] = []
+        let plain = RecordReader(inputs: [.file(path)], options: Self.options()) { plainMessages.append($0) }
+        var aheadMessages: [String] = []
+        let ahead = ReadAheadReader(RecordReader(inputs: [.file(path)], options: Self.options()) { aheadMessages.append($0) })
+        var batches = 0
+        while let a = try ahead.next() {
+            let p = try #require(try plain.next())
+            #expect(a.records == p.records)
+            #expect(ahead.statistics == plain.statistics)
+            #expect(ahead.position == plain.position)
+            #expect(ahead.labels == plain.labels)
+            // Messages arrive with the batch they belong to, not when read ahead.
+            #expect(aheadMessages == plainMessages)
+            batches += 1
+        }
+        #expect(try plain.next() == nil)
+        #expect(batches > 5)
+        #expect(plainMessages.count == 16)
+    }
+
+    @Test func anErrorComesAfterTheBatchesBeforeIt() {
+        let path = Self.file(ParallelParsingTests.libsvm(20_000, line: { i in i == 15_000 ? "1 3:inf\n" : nil }))
+        for readAhead in [true, false] {
+            let ahead = ReadAheadReader(RecordReader(inputs: [.file(path)], options: Self.options(strict: true, readAhead: readAhead)))
+            var records = 0
+            var failure: CoresetError?
+            do {
+                while let b = try ahead.next() { records += b.count }
+            } catch {
+                failure = error
+            }
+            #expect(records == 15_000)
+            #expect(failure?.description.contains(":15001:") == true)
+        }
+    }
+
+    @Test func closingEarlyStopsReading() throws {
+        let path = Self.file(ParallelParsingTests.libsvm(50_000))
+        let ahead = ReadAheadReader(RecordReader(inputs: [.file(path)], options: Self.options()))
+        let first = try #require(try ahead.next())
+        let position = ahead.position
+        ahead.close()
+        #expect(try ahead.next() == nil)
+        // The state stays the one after the last batch handed out.
+        #expect(ahead.statistics.recordsAccepted == UInt64(first.count))
+        #expect(ahead.position == position)
+    }
+}
