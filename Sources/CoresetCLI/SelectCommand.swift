@@ -10,6 +10,7 @@ extension SelectorConfiguration.Algorithm: ExpressibleByArgument {}
 extension SelectorConfiguration.Space: ExpressibleByArgument {}
 extension SelectorConfiguration.BudgetSplit: ExpressibleByArgument {}
 extension SelectorConfiguration.Weighting: ExpressibleByArgument {}
+extension SelectorConfiguration.Representatives: ExpressibleByArgument {}
 extension CoresetFormat: ExpressibleByArgument {}
 
 /// Options that choose the selector, shared by `select` and `run`.
@@ -82,6 +83,9 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "sample-greedy: most references one greedy sees; a larger class reservoir is split into cells of nearby references, each choosing its share of k (a read-out costs O(reservoir x this) similarities); a cell with more than 64 references per pick measures coverage on 64 of them per pick.")
     var cellSize: Int = SelectorConfiguration.defaultCellSize
 
+    @Option(name: .long, help: "What stands for each chosen element: medoids (the default: the elements facility location chooses, CRAIG's coreset) or sampled (sample-greedy: a record drawn from each element's cell by weight, with the cell's weight; a stratified sample, for learners of other libraries such as boosted trees; see docs/selection.md).")
+    var representatives: SelectorConfiguration.Representatives = .medoids
+
     var configuration: SelectorConfiguration {
         let sim: SelectorConfiguration.Similarity
         // --saturation alone implies cosine.
@@ -90,11 +94,13 @@ struct SelectionOptions: ParsableArguments {
         case "rbf": sim = .rbf(gamma: gamma)
         default: sim = .euclidean
         }
-        return SelectorConfiguration(
+        var c = SelectorConfiguration(
             k: k, algorithm: algorithm, epsilon: epsilon, threeSievesPatience: patience, similarity: sim,
             space: space, budgetSplit: perClass, referenceSize: referenceSize, referenceFactor: referenceFactor, warmUp: warmUp, window: window,
             halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed, shards: shards, weighting: weighting,
             candidateFactor: candidateFactor, cellSize: cellSize)
+        c.representatives = representatives
+        return c
     }
 
     func validate() throws {

@@ -12,6 +12,9 @@ struct _SampleClass: @unchecked Sendable {
 struct _SampleGreedyReadOut: @unchecked Sendable {
     let kernel: _Kernel
     let cellSize: Int
+    /// Draw each element's representative from its cell with this seed (`Representatives.sampled`);
+    /// nil keeps the medoids.
+    var memberSeed: UInt64? = nil
 
     /// Class c's elements and weights at `budget` (before gradient matching and decay).
     /// The references embedded at this read-out's snapshot (the selector keeps the residuals they were
@@ -69,11 +72,50 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
             for p in cell.picks { out.append((refs[cell.members[p]], 0)) }
             for (m, j) in zip(cell.members, cell.nearest) { out[base + j].weight += share[m] }
         }
+        var orphanOwner: [Int] = []
         if !orphans.isEmpty, !out.isEmpty {
             var index = _NearestIndex(kernel: kernel, set: out.map(\.point))
-            for m in orphans { out[index.nearest(refs[m], selfArrival: true)].weight += share[m] }
+            for m in orphans {
+                let o = index.nearest(refs[m], selfArrival: true)
+                out[o].weight += share[m]
+                orphanOwner.append(o)
+            }
+        }
+        if let seed = memberSeed, !out.isEmpty {
+            drawMembers(&out, seed: seed, refs: refs, share: share, cells: cells, orphans: orphans, orphanOwner: orphanOwner)
         }
         return out
+    }
+
+    /// Replaces each element by a reference drawn from those it represents, in proportion to their
+    /// shares (so the element's weight is an unbiased estimate of its cell's, whichever is drawn). The
+    /// draw hangs on the seed and the medoid's arrival only, so it does not depend on threads or order.
+    func drawMembers(_ out: inout [(point: _Point, weight: Double)], seed: UInt64, refs: [_Point], share: [Double],
+                     cells: [(members: [Int], picks: [Int], nearest: [Int])], orphans: [Int], orphanOwner: [Int]) {
+        var represented = [[Int]](repeating: [], count: out.count)
+        var base = 0
+        for cell in cells where !cell.picks.isEmpty {
+            for (m, j) in zip(cell.members, cell.nearest) { represented[base + j].append(m) }
+            base += cell.picks.count
+        }
+        for (m, o) in zip(orphans, orphanOwner) { represented[o].append(m) }
+        for e in out.indices where !represented[e].isEmpty {
+            let members = represented[e]
+            var total = 0.0
+            for m in members { total += share[m] }
+            var h = _SplitMix64(seed: seed ^ 0x7E9A_11C3_D5B2_F00D ^ (out[e].point.arrival &* 0x9E37_79B9_7F4A_7C15))
+            var target = Double(h.next() >> 11) * 0x1p-53 * total
+            var chosen = members[members.count - 1]
+            if total > 0 {
+                for m in members {
+                    target -= share[m]
+                    if target < 0 { chosen = m; break }
+                }
+            } else {
+                chosen = members[Int(h.next() % UInt64(members.count))]
+            }
+            out[e].point = refs[chosen]
+        }
     }
 
     /// The elements `sampleGreedy` answers with, cell after cell.
