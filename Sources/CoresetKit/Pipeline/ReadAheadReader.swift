@@ -19,7 +19,9 @@ public final class ReadAheadReader {
     }
 
     private let reader: RecordReader
+    private let afterEach: ((RecordReader) throws(CoresetError) -> Void)?
     private let channel: BoundedChannel<Item>?
+    private var started = false
     private let onDiagnostic: (String) -> Void
     private var ended = false
 
@@ -32,8 +34,11 @@ public final class ReadAheadReader {
     private var keptLines: [(position: UInt64, text: String)] = []
 
     /// Wraps `reader`, which only this object uses from now on (resume it first, if it resumes).
-    public init(_ reader: RecordReader, depth: Int = 2) {
+    /// `afterEach` runs on the reading thread after each batch is read, before the next (e.g. to fix the
+    /// classes once a binary task has seen both); what it throws comes in place of that batch.
+    public init(_ reader: RecordReader, depth: Int = 2, afterEach: ((RecordReader) throws(CoresetError) -> Void)? = nil) {
         self.reader = reader
+        self.afterEach = afterEach
         onDiagnostic = reader.onDiagnostic
         statistics = reader.statistics
         labels = reader.labels
@@ -44,30 +49,40 @@ public final class ReadAheadReader {
             channel = nil
             return
         }
-        let channel = BoundedChannel<Item>(capacity: max(1, depth))
-        self.channel = channel
+        channel = BoundedChannel<Item>(capacity: max(1, depth))
+    }
+
+    deinit { channel?.close() }
+
+    /// Starts the reading thread (at the first `next()`: nothing is read before it is asked for).
+    private func start(_ channel: BoundedChannel<Item>) {
+        started = true
         // The wrapped reader's diagnostics, collected on the reading thread for the item they belong to.
         let diagnostics = WarningQueue()
         reader.onDiagnostic = { message in diagnostics.messages.withLock { $0.append(message) } }
         // From here on only the reading thread uses the reader.
         nonisolated(unsafe) let reader = reader
+        nonisolated(unsafe) let afterEach = afterEach
         _startThread {
             while true {
-                var item = Self.read(reader)
+                var item = Self.read(reader, afterEach: afterEach)
                 item.diagnostics = diagnostics.messages.withLock { d in defer { d.removeAll() }; return d }
-                let last = item.batch == nil
+                let last = item.batch == nil || item.error != nil
                 // A closed channel: the consumer stopped early.
                 if !channel.send(item) || last { return }
             }
         }
     }
 
-    deinit { channel?.close() }
-
-    private static func read(_ reader: RecordReader) -> Item {
+    private static func read(_ reader: RecordReader, afterEach: ((RecordReader) throws(CoresetError) -> Void)?) -> Item {
         var batch: RecordBatch?
         var error: CoresetError?
-        do { batch = try reader.next() } catch let e { error = e }
+        do {
+            batch = try reader.next()
+            try afterEach?(reader)
+        } catch let e {
+            error = e
+        }
         return Item(batch: batch, error: error, statistics: reader.statistics, labels: reader.labels,
                     featureNames: reader.context.featureNames, inputName: reader.currentInputName,
                     position: reader.position, keptLines: reader.takeKeptLines(), diagnostics: [])
@@ -78,7 +93,10 @@ public final class ReadAheadReader {
     public func next() throws(CoresetError) -> RecordBatch? {
         if ended { return nil }
         let taken: Item?
-        if let channel { taken = channel.receive() } else { taken = Self.read(reader) }
+        if let channel {
+            if !started { start(channel) }
+            taken = channel.receive()
+        } else { taken = Self.read(reader, afterEach: afterEach) }
         guard let item = taken else {
             ended = true
             return nil
@@ -90,7 +108,7 @@ public final class ReadAheadReader {
         position = item.position
         keptLines.append(contentsOf: item.keptLines)
         for d in item.diagnostics { onDiagnostic(d) }
-        if item.batch == nil { ended = true }
+        if item.batch == nil || item.error != nil { ended = true }
         if let e = item.error { throw e }
         return item.batch
     }

@@ -222,7 +222,7 @@ public final class StreamingRun {
         // A binary learner takes any class id >= 1 for the positive class: once both classes are known,
         // a third is a bad record (named, counted, or the stop under --strict), never a silent positive.
         var classesFixed = false
-        func fixBinaryClasses() throws(CoresetError) {
+        func fixBinaryClasses(_ reader: RecordReader) throws(CoresetError) {
             guard task == .binary, !classesFixed else { return }
             let hint = "; the run learns a binary task"
                 + (configuration.task == nil ? " (decided from its first records)" : "")
@@ -328,12 +328,21 @@ public final class StreamingRun {
             sincePublish = 0
         }
 
+        var batch = first
+        do { try fixBinaryClasses(reader) } catch {
+            streamError = error
+            batch = nil
+        }
+        // From here the reader runs on a thread of its own, a batch or two ahead; the classes are fixed there.
+        let stream = ReadAheadReader(reader) { r throws(CoresetError) in try fixBinaryClasses(r) }
+        defer { stream.close() }
+
         var sinceCheckpoint: UInt64 = 0
         var lastCheckpointTime = monotonicSeconds()
         // Records handled since the state on disk (a fresh run has none on disk yet).
         var unsaved = resumed == nil
         func checkpoint() throws(CoresetError) {
-            guard let save = onStateCheckpoint, let position = reader.position else { return }
+            guard let save = onStateCheckpoint, let position = stream.position else { return }
             let learnerState: _LearnerLoopState
             if configuration.synchronous {
                 learnerState = loop.captureState()
@@ -355,11 +364,6 @@ public final class StreamingRun {
             unsaved = false
         }
 
-        var batch = first
-        do { try fixBinaryClasses() } catch {
-            streamError = error
-            batch = nil
-        }
         while let b = batch {
             // A drift alarm: the memory restarts from here (fresh selector or reservoir, new draws).
             if let (n, _) = alarms.take(newerThan: epoch), n > epoch {
@@ -385,8 +389,8 @@ public final class StreamingRun {
             } else if reservoir != nil {
                 for i in 0..<b.count { reservoir!.offer(b[i]) }
             }
-            deliver(.batch(b, bytesIn: reader.statistics.bytesIn, bytesOut: reader.statistics.bytesOut, labels: reader.labels,
-                           featureNames: reader.context.featureNames))
+            deliver(.batch(b, bytesIn: stream.statistics.bytesIn, bytesOut: stream.statistics.bytesOut, labels: stream.labels,
+                           featureNames: stream.featureNames))
             sincePublish += b.count
             let reselected = (selector?.reselectionCount ?? 0) != lastReselections
             lastReselections = selector?.reselectionCount ?? 0
@@ -416,8 +420,7 @@ public final class StreamingRun {
             }
             if Interruption.requested { break }
             do {
-                batch = try reader.next()
-                try fixBinaryClasses()
+                batch = try stream.next()
             } catch {
                 streamError = error
                 batch = nil
@@ -440,7 +443,7 @@ public final class StreamingRun {
         }
         return RunResult(
             learner: loop.learner.learner, memory: loop.memoryRecords, progressive: loop.progressive,
-            statistics: reader.statistics, reselections: reselectionsBefore + (selector?.reselectionCount ?? 0),
+            statistics: stream.statistics, reselections: reselectionsBefore + (selector?.reselectionCount ?? 0),
             driftAlarms: loop.guardian?.alarms ?? 0,
             storedElements: selector?.storedElementCount ?? (reservoir?.records.count ?? 0),
             storedElementBound: selector?.storedElementBound ?? configuration.selector.k,
