@@ -78,7 +78,7 @@ public struct NetworkEpochTrainer {
                        shape: shape)
     }
 
-    /// Trains a new network (initialised and shuffled from `seed`) for `epochs` passes, calling
+    /// Trains a new network (initialised and shuffled from `seed`, the same network as `start` gives) for `epochs` passes, calling
     /// `afterEpoch` with the epoch, its weighted average training loss (each record's loss at its
     /// batch's forward pass) and the network after every epoch (an interrupted one too). Stops within
     /// one mini-batch of `Interruption`.
@@ -89,7 +89,8 @@ public struct NetworkEpochTrainer {
         afterEpoch: (_ epoch: Int, _ averageLoss: Double, _ trained: TrainedNetwork) throws -> Void
     ) rethrows -> Outcome {
         var trained = start(shape, configuration: configuration, seed: seed)
-        var rng = SeededGenerator(seed: seed)
+        // Its own stream: the initialisation draws from `seed` itself.
+        var rng = SeededGenerator(seed: seed ^ 0x5_4FF1E)
         var order = Array(records.indices)
         var progressive = ProgressiveValidation()
         var gradient = NeuralNetwork.Gradient(for: trained.network)
