@@ -102,7 +102,7 @@ extension TrainCommand {
             writeDiagnostic("train: interrupted after \(outcome.rows.count) of \(settings.count) settings; the best of those is setting \(best.index + 1)"
                             + (modelOut != nil ? ", written to \(modelOut!)" : "") + (refit.isEmpty ? "" : " (trained on the input, not refitted)"))
         } else if !quiet {
-            writeDiagnostic("train: chose setting \(best.index + 1): " + SweepTable.describe(best.setting)
+            writeDiagnostic("train: chose setting \(best.index + 1): " + SweepTable.describe(best.setting, models: hasNetwork)
                             + (best.score.isNaN ? "" : ", \(ranking) \(formatFixed(best.score, 6))"))
         }
         var lines = [
@@ -264,8 +264,8 @@ enum SweepTable {
         "setting\t" + (models ? "model\t" : "") + "loss\tl2\teta0\tepochs\tholdout_loss\tholdout_accuracy\tholdout_log_loss\tseconds\tchosen\ttrained_l2"
     }
 
-    static func describe(_ s: SweepSetting) -> String {
-        (s.network.map { "model \($0.name), " } ?? "")
+    static func describe(_ s: SweepSetting, models: Bool) -> String {
+        (models ? "model \(s.modelName), " : "")
             + "loss \(s.loss.rawValue), l2 \(CoresetWriter.number(s.l2)), eta0 \(CoresetWriter.number(s.eta0)), epochs \(s.epochs)"
     }
 

@@ -89,7 +89,7 @@ struct TrainCommand: ParsableCommand {
         if hasNetwork {
             if input.regression { throw ValidationError("--model mlp is for classification; --regression trains the linear model only") }
             if !hasLinear && !learnerOptions.lossValues.isEmpty {
-                throw ValidationError("--loss chooses the linear model's loss; --model mlp always minimises cross-entropy (logistic or softmax by task): drop --loss or add linear to the --model list")
+                throw ValidationError("--loss chooses the linear model's loss; --model mlp always minimises cross-entropy (log-loss): drop --loss or add linear to the --model list")
             }
             if !hasLinear && learnerOptions.optimizer != .sgd {
                 throw ValidationError("--optimizer \(learnerOptions.optimizer.rawValue) is for the linear model; --model mlp trains by mini-batch SGD with momentum")
