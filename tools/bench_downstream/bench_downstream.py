@@ -82,6 +82,7 @@ METHODS = {
     "coreset": [],
     "coreset_sampled": ["--representatives", "sampled"],
     "coreset_fit": ["--fit-model"],
+    "coreset_fit_sampled": ["--fit-model", "--representatives", "sampled"],
     "coreset_gradient": ["--model", "{model}"],
 }
 DEFAULT_METHODS = ["coreset", "coreset_sampled", "coreset_fit"]
