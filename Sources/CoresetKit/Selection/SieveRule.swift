@@ -55,9 +55,9 @@ extension SelectorConfiguration {
     /// The rule of a sieve algorithm; nil for greedy and sample-greedy, which keep no sieves.
     var sieveRule: (any _SieveRule)? {
         switch algorithm {
-        case .sieveStreaming: return SieveStreamingRule()
-        case .sieveStreamingPlusPlus: return SieveStreamingPlusPlusRule()
-        case .threeSieves: return ThreeSievesRule(patience: threeSievesPatience)
+        case .sieveStreaming: return _SieveStreamingRule()
+        case .sieveStreamingPlusPlus: return _SieveStreamingPlusPlusRule()
+        case .threeSieves: return _ThreeSievesRule(patience: threeSievesPatience)
         case .greedy, .sampleGreedy: return nil
         }
     }

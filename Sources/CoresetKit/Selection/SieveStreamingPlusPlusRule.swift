@@ -1,7 +1,7 @@
 /// Sieve-Streaming++ (Kazemi, Mitrovic, Zadimoghaddam, Lattanzi, Karbasi, ICML 2019): a sieve per
 /// threshold τ from LB/(2k) to m, LB the best value any sieve reached, each taking a record whose gain
 /// reaches τ while |S_τ| <= LB/τ: 1/2 − ε, O(k / ε) stored elements.
-struct SieveStreamingPlusPlusRule: _SieveRule {
+struct _SieveStreamingPlusPlusRule: _SieveRule {
     func levels(m: Double, lowerBound: Double, budget k: Double, grid: _ThresholdGrid) -> (lo: Int, hi: Int) {
         let tauMin = max(lowerBound, m) / (2 * k)
         return (grid.level(atOrAbove: tauMin / (1 + grid.epsilon)), grid.level(atOrBelow: m))

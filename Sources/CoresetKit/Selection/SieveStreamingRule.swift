@@ -1,7 +1,7 @@
 /// Sieve-Streaming (Badanidiyuru, Mirzasoleiman, Karbasi, Krause, KDD 2014): a sieve per guess v of OPT
 /// in [m, k·m], each taking a record whose gain reaches (v/2 − f(S)) / (k − |S|): 1/2 − ε,
 /// O(k log k / ε) stored elements, O(log k / ε) gain queries per record.
-struct SieveStreamingRule: _SieveRule {
+struct _SieveStreamingRule: _SieveRule {
     func levels(m: Double, lowerBound: Double, budget k: Double, grid: _ThresholdGrid) -> (lo: Int, hi: Int) {
         (grid.level(atOrAbove: m), grid.level(atOrBelow: k * m))
     }

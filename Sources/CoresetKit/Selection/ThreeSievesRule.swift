@@ -2,7 +2,7 @@
 /// and drops one level after `patience` rejections in a row (fewer early in the stream), never below m;
 /// a record joins when its gain reaches (v/2 − f(S)) / (k − |S|). (1 − ε)(1 − 1/e) with high probability
 /// for random order, O(k) stored elements, one gain query per record.
-struct ThreeSievesRule: _SieveRule {
+struct _ThreeSievesRule: _SieveRule {
     let patience: Int
 
     var testsSeveralSieves: Bool { false }
