@@ -278,15 +278,13 @@ struct SelectCommand: ParsableCommand {
             }
             // Parsing runs on a thread of its own, a batch or two ahead of the selection.
             let stream = ReadAheadReader(reader)
-            var sinceCheckpoint: UInt64 = 0
-            var lastCheckpointTime = monotonicSeconds()
+            var schedule = CheckpointSchedule(every: checkpoint.checkpointEvery)
             func saveCheckpoint() throws {
                 guard let dir = checkpoint.state, let position = stream.position else { return }
                 try SelectState(options: fingerprint, inputs: identities, reader: position, task: selector.task,
                                 selector: try selector.encodedState(), summary: summary, nextEmit: nextEmit,
                                 emissions: emitter.emissions).write(toDirectory: dir)
-                sinceCheckpoint = 0
-                lastCheckpointTime = monotonicSeconds()
+                schedule.saved()
                 unsaved = false
             }
             func line() -> String {
@@ -355,14 +353,9 @@ struct SelectCommand: ParsableCommand {
                     progress.update(count: stream.statistics.recordsAccepted, line)
                     try log?.update(count: stream.statistics.recordsAccepted, logRow)
                     unsaved = true
-                    sinceCheckpoint += UInt64(batch.count)
+                    schedule.handled(batch.count)
                     if checkpoint.state != nil {
-                        let due: Bool
-                        switch checkpoint.checkpointEvery {
-                        case .records(let n): due = sinceCheckpoint >= n
-                        case .seconds(let s): due = monotonicSeconds() - lastCheckpointTime >= s
-                        }
-                        if due {
+                        if schedule.isDue() {
                             do { try saveCheckpoint() } catch {
                                 checkpointFailure = error
                                 break streaming

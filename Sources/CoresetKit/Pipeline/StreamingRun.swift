@@ -129,8 +129,7 @@ public final class StreamingRun {
     /// State checkpoints (`--state`): taken after the batch that passes this many records since
     /// the last one, or this many seconds, on an interrupt, and at the end of the stream (before
     /// the end-of-stream work, so a restart after a completed run reproduces its outputs).
-    public var checkpointEveryRecords: UInt64?
-    public var checkpointEverySeconds: Double?
+    public var stateCheckpointEvery: CheckpointSchedule.Interval?
     /// Receives each checkpoint on the ingest thread (e.g. `RunState.write(toDirectory:)`); a
     /// thrown error ends the run with that error, the previous checkpoint staying in place.
     public var onStateCheckpoint: ((RunState) throws(CoresetError) -> Void)?
@@ -337,8 +336,7 @@ public final class StreamingRun {
         let stream = ReadAheadReader(reader) { r throws(CoresetError) in try fixBinaryClasses(r) }
         defer { stream.close() }
 
-        var sinceCheckpoint: UInt64 = 0
-        var lastCheckpointTime = monotonicSeconds()
+        var schedule = stateCheckpointEvery.map { CheckpointSchedule(every: $0) }
         // Records handled since the state on disk (a fresh run has none on disk yet).
         var unsaved = resumed == nil
         func checkpoint() throws(CoresetError) {
@@ -359,8 +357,7 @@ public final class StreamingRun {
             try save(RunState(options: checkpointOptions, inputs: identities, reader: position, task: task,
                               ingest: ingest, learner: learnerState,
                               drift: learnerState.guardian.map { _DriftState($0, ingestEpoch: epoch, reselectionsBefore: reselectionsBefore) }))
-            sinceCheckpoint = 0
-            lastCheckpointTime = monotonicSeconds()
+            schedule?.saved()
             unsaved = false
         }
 
@@ -406,11 +403,9 @@ public final class StreamingRun {
             }
             if configuration.synchronous { loop.replayCredited() }
             unsaved = true
-            sinceCheckpoint += UInt64(b.count)
+            schedule?.handled(b.count)
             if onStateCheckpoint != nil {
-                let due = Interruption.requested
-                    || checkpointEveryRecords.map { sinceCheckpoint >= $0 } ?? false
-                    || checkpointEverySeconds.map { monotonicSeconds() - lastCheckpointTime >= $0 } ?? false
+                let due = Interruption.requested || schedule?.isDue() == true
                 if due {
                     do { try checkpoint() } catch {
                         streamError = error
