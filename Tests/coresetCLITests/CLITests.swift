@@ -3,6 +3,16 @@ import Testing
 
 /// Runs the built `coreset` binary as a user would and checks stdout, stderr and exit codes.
 enum CLI {
+    /// Each command line fails as a usage error (exit 64) whose message contains its text, writing nothing to stdout.
+    static func expectUsageErrors(_ cases: [([String], String)]) throws {
+        for (args, message) in cases {
+            let r = try run(args)
+            #expect(r.status == 64, "\(args): \(r.stderr)")
+            #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+            #expect(r.stdout.isEmpty, "\(args)")
+        }
+    }
+
     static let productsDirectory: URL = {
         let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }
         return bundle.map { $0.bundleURL.deletingLastPathComponent() } ?? Bundle.main.bundleURL
