@@ -162,9 +162,6 @@ struct SelectCommand: ParsableCommand {
     @OptionGroup var selection: SelectionOptions
     @OptionGroup var outputOptions: CoresetOutputOptions
 
-    /// Records offered between two looks at `Interruption`.
-    static let offerSlice = 128
-
     /// The default saturation threshold for text input (tools/bench_logs/RESULTS.md).
     static let textSaturation = 0.6
 
@@ -278,14 +275,15 @@ struct SelectCommand: ParsableCommand {
             }
             // Parsing runs on a thread of its own, a batch or two ahead of the selection.
             let stream = ReadAheadReader(reader)
-            var schedule = CheckpointSchedule(every: checkpoint.checkpointEvery)
-            func saveCheckpoint() throws {
-                guard let dir = checkpoint.state, let position = stream.position else { return }
-                try SelectState(options: fingerprint, inputs: identities, reader: position, task: selector.task,
-                                selector: try selector.encodedState(), summary: summary, nextEmit: nextEmit,
-                                emissions: emitter.emissions).write(toDirectory: dir)
-                schedule.saved()
-                unsaved = false
+            let loop = SelectionRun(stream: stream, selector: selector, summary: summary, emitEvery: emitEvery, nextEmit: nextEmit)
+            loop.unsaved = unsaved
+            if let dir = checkpoint.state {
+                loop.checkpoints = (CheckpointSchedule(every: checkpoint.checkpointEvery), { [unowned loop] in
+                    guard let position = stream.position else { return }
+                    try SelectState(options: fingerprint, inputs: identities, reader: position, task: loop.selector.task,
+                                    selector: try loop.selector.encodedState(), summary: loop.summary, nextEmit: loop.nextEmit,
+                                    emissions: emitter.emissions).write(toDirectory: dir)
+                })
             }
             func line() -> String {
                 let s = stream.statistics
@@ -300,78 +298,23 @@ struct SelectCommand: ParsableCommand {
                 return [("records", "\(s.recordsAccepted)"), ("skipped", "\(s.recordsSkipped)"), ("bytes_in", "\(s.bytesIn)"),
                         ("stored", "\(selector.storedElementCount)"), ("seconds", formatFixed(progress.elapsed, 3))]
             }
-            // Records are offered in slices, so SIGINT/SIGTERM is answered within a slice (a 1 MiB
-            // read can hold 100,000 records). A batch cut short leaves its rest unoffered and the
-            // reader's position past it: no checkpoint is saved after that (the last one stands).
-            var cutShort = false
-            func offer(_ part: RecordBatch) {
-                var start = 0
-                while start < part.count {
-                    if Interruption.requested {
-                        cutShort = true
-                        return
-                    }
-                    let slice = part.rows(start..<min(part.count, start + Self.offerSlice))
-                    summary.add(slice)
-                    selector.offer(slice)
-                    start += slice.count
+            loop.onBatch = { batch in
+                if let shape = modelShape {
+                    // Class ids compare with the model's only for numeric labels (string ids follow first appearance).
+                    try shape.check(batch, input: input.inputDescription, model: model ?? "", checkClasses: stream.labels.hasNumericLabels)
+                    modelShape = nil
                 }
+                if printsLines { texts.add(stream.takeKeptLines()) }
             }
-            var failure: Error?
-            // A checkpoint that cannot be written fails the run: nothing is emitted after it, so
-            // `-o` keeps its last complete coreset (a stream fault, by contrast, still writes
-            // what was read before it).
-            var checkpointFailure: Error?
-            do {
-                streaming: while let batch = try stream.next() {
-                    if let shape = modelShape {
-                        // Class ids compare with the model's only for numeric labels (string ids follow first appearance).
-                        try shape.check(batch, input: input.inputDescription, model: model ?? "", checkClasses: stream.labels.hasNumericLabels)
-                        modelShape = nil
-                    }
-                    if printsLines { texts.add(stream.takeKeptLines()) }
-                    defer { if printsLines { texts.pruneIfGrown { selector.heldPositions } } }
-                    if let every = emitEvery, let due = nextEmit, stream.statistics.recordsAccepted >= due {
-                        // Emit exactly at multiples of N: split the batch at the boundary.
-                        var start = 0
-                        var dueNow = due
-                        let first = stream.statistics.recordsAccepted - UInt64(batch.count)
-                        while first + UInt64(batch.count) >= dueNow {
-                            let cut = Int(dueNow - first)
-                            offer(batch.rows(start..<cut))
-                            if cutShort { break }
-                            start = cut
-                            try emitter.emit(selector, reader: stream, summary: summary, records: dueNow)
-                            dueNow += UInt64(every)
-                        }
-                        if !cutShort { offer(batch.rows(start..<batch.count)) }
-                        nextEmit = dueNow
-                    } else {
-                        offer(batch)
-                    }
-                    if cutShort { break }
-                    progress.update(count: stream.statistics.recordsAccepted, line)
-                    try log?.update(count: stream.statistics.recordsAccepted, logRow)
-                    unsaved = true
-                    schedule.handled(batch.count)
-                    if checkpoint.state != nil {
-                        if schedule.isDue() {
-                            do { try saveCheckpoint() } catch {
-                                checkpointFailure = error
-                                break streaming
-                            }
-                        }
-                    }
-                }
-            } catch let e as CoresetError {
-                failure = e
+            loop.onEmit = { [unowned loop] records in try emitter.emit(selector, reader: stream, summary: loop.summary, records: records) }
+            loop.afterBatch = {
+                if printsLines { texts.pruneIfGrown { selector.heldPositions } }
+                progress.update(count: stream.statistics.recordsAccepted, line)
+                try log?.update(count: stream.statistics.recordsAccepted, logRow)
             }
-            // Batches read ahead and not offered (an interrupt, a failed checkpoint) are dropped: the
-            // position and counts stand after the last one offered.
-            stream.close()
-            // End of the stream or an interrupt: save before the end-of-stream work changes the selector.
-            if let checkpointFailure { throw checkpointFailure }
-            if failure == nil && unsaved && !cutShort { try saveCheckpoint() }
+            // A stream fault still selects and writes what was read before it.
+            let failure = try loop.run().streamError
+            summary = loop.summary
             // Before the end-of-stream emission, so a wrong -f leaves -o as it was.
             if failure == nil { try input.requireAcceptedRecords(stream.statistics, diagnostics, nonzeros: Int(summary.nonzeros)) }
             selector.finish()

@@ -1,0 +1,118 @@
+/// `coreset select`'s stream loop: reads a stream (a batch or two ahead) into a selector and its summary,
+/// hands the coreset out every N records, and checkpoints on a schedule. The command parses options and
+/// wires the outputs (where a coreset is written, progress, the model check) through the callbacks.
+public final class SelectionRun {
+    public let stream: ReadAheadReader
+    public let selector: CoresetSelector
+    public private(set) var summary: StreamSummary
+    /// Emit the coreset every N records (`onEmit`), the next time at `nextEmit` records.
+    public let emitEvery: Int?
+    public private(set) var nextEmit: UInt64?
+    /// Records offered between two looks at `Interruption`: SIGINT/SIGTERM is answered within a slice
+    /// (a 1 MiB read can hold 100,000 records).
+    public static let offerSlice = 128
+
+    /// Each batch before it is offered (checks of its records, kept lines); what it throws ends the stream.
+    public var onBatch: ((RecordBatch) throws -> Void)?
+    /// Each batch after it was offered (progress).
+    public var afterBatch: (() throws -> Void)?
+    /// At `emitEvery` records and each multiple, with that count: write the coreset as it stands.
+    public var onEmit: ((UInt64) throws -> Void)?
+    /// When due, and at the end of a stream read whole: write a checkpoint of `selector`, `summary`,
+    /// `nextEmit` and `stream.position`. What it throws ends the stream with it.
+    public var checkpoints: (schedule: CheckpointSchedule, save: () throws -> Void)?
+    /// Whether records were offered since the state on disk (false right after a resume).
+    public var unsaved = true
+
+    public struct Outcome {
+        /// The stream's fault, if it ended on one (what was read before it was offered).
+        public var streamError: CoresetError?
+        /// A batch was cut short by SIGINT/SIGTERM: its rest was not offered, and no checkpoint follows it.
+        public var interrupted: Bool
+    }
+
+    public init(stream: ReadAheadReader, selector: CoresetSelector, summary: StreamSummary, emitEvery: Int?, nextEmit: UInt64?) {
+        self.stream = stream
+        self.selector = selector
+        self.summary = summary
+        self.emitEvery = emitEvery
+        self.nextEmit = nextEmit
+    }
+
+    /// Reads to the end of the stream (or an interrupt, or a fault) and saves the last checkpoint. The
+    /// selector is not finished: the caller reads the coreset out.
+    /// - Throws: what a callback threw (a checkpoint that could not be written fails the run: nothing is
+    ///   emitted after it, so an output file keeps its last complete coreset).
+    public func run() throws -> Outcome {
+        var cutShort = false
+        func offer(_ part: RecordBatch) {
+            var start = 0
+            while start < part.count {
+                if Interruption.requested {
+                    cutShort = true
+                    return
+                }
+                let slice = part.rows(start..<min(part.count, start + Self.offerSlice))
+                summary.add(slice)
+                selector.offer(slice)
+                start += slice.count
+            }
+        }
+        var streamError: CoresetError?
+        var checkpointFailure: Error?
+        do {
+            streaming: while let batch = try stream.next() {
+                try onBatch?(batch)
+                if let every = emitEvery, let due = nextEmit, stream.statistics.recordsAccepted >= due {
+                    // Emit exactly at multiples of N: split the batch at the boundary.
+                    var start = 0
+                    var dueNow = due
+                    let first = stream.statistics.recordsAccepted - UInt64(batch.count)
+                    while first + UInt64(batch.count) >= dueNow {
+                        let cut = Int(dueNow - first)
+                        offer(batch.rows(start..<cut))
+                        if cutShort { break }
+                        start = cut
+                        try onEmit?(dueNow)
+                        dueNow += UInt64(every)
+                    }
+                    if !cutShort { offer(batch.rows(start..<batch.count)) }
+                    nextEmit = dueNow
+                } else {
+                    offer(batch)
+                }
+                if cutShort { break }
+                try afterBatch?()
+                unsaved = true
+                if var c = checkpoints {
+                    c.schedule.handled(batch.count)
+                    if c.schedule.isDue() {
+                        do { try save(&c) } catch {
+                            checkpointFailure = error
+                            break streaming
+                        }
+                    }
+                    checkpoints = c
+                }
+            }
+        } catch let e as CoresetError {
+            streamError = e
+        }
+        // Batches read ahead and not offered (an interrupt, a failed checkpoint) are dropped: the
+        // position and counts stand after the last one offered.
+        stream.close()
+        if let checkpointFailure { throw checkpointFailure }
+        // The end of the stream: save before the end-of-stream work changes the selector.
+        if streamError == nil && unsaved && !cutShort, var c = checkpoints {
+            try save(&c)
+            checkpoints = c
+        }
+        return Outcome(streamError: streamError, interrupted: cutShort)
+    }
+
+    private func save(_ c: inout (schedule: CheckpointSchedule, save: () throws -> Void)) throws {
+        try c.save()
+        c.schedule.saved()
+        unsaved = false
+    }
+}
