@@ -34,13 +34,21 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
     /// A record whose loss is below this at its forward pass skips its backward pass (its gradient is
     /// nearly zero; `NeuralNetwork.accumulateGradient(_:into:work:skipBelow:)`); 0 turns it off.
     public var skipFittedLoss: Double = 0.05
+    /// Backward passes sampled by loss with importance weights (`BackwardSampler`): a record's backward
+    /// pass is taken with probability min(1, g / (factor · ḡ)), g = 1 − p_y, and its gradient weighted by
+    /// the inverse, so steps cost less and stay unbiased. ≤ 1 turns it off.
+    public var backwardSampling: Double = 0
+    /// `cached`: InfoBatch-style pruning. A record whose cached error 1 − p_y is below the pass's mean is
+    /// left out of the step with this probability (no forward pass) and, when kept, weighted 1 / (1 − r),
+    /// so the step's expected gradient is unchanged. 0 turns it off.
+    public var pruneRate: Double = 0
     public var seed: UInt64 = 0xC5E57
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case batches, batchSize, subsetCount, subsetSize, checkEvery, checkSize, lossGapThreshold
-        case dropLearned, learnedLoss, learnedChecks, skipFittedLoss, seed
+        case dropLearned, learnedLoss, learnedChecks, skipFittedLoss, backwardSampling, pruneRate, seed
     }
 
     /// Model files written before `skipFittedLoss` existed read it as 0: no skipping, as they trained.
@@ -57,6 +65,9 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
         learnedLoss = try c.decode(Double.self, forKey: .learnedLoss)
         learnedChecks = try c.decode(Int.self, forKey: .learnedChecks)
         skipFittedLoss = try c.decodeIfPresent(Double.self, forKey: .skipFittedLoss) ?? 0
+        // Files written before sampling and pruning existed trained without them.
+        backwardSampling = try c.decodeIfPresent(Double.self, forKey: .backwardSampling) ?? 0
+        pruneRate = try c.decodeIfPresent(Double.self, forKey: .pruneRate) ?? 0
         seed = try c.decode(UInt64.self, forKey: .seed)
     }
 
@@ -97,6 +108,8 @@ public struct CrestTrainer: Sendable {
         public var backpropagated = 0
         /// `cached`: passes over the pool begun.
         public var passes = 0
+        /// `cached` with `pruneRate`: records of the passes left out of their step (no forward pass).
+        public var prunedRecords = 0
         /// The last relative gap |L − L̂| / L measured.
         public var lastGap = 0.0
     }
@@ -125,6 +138,9 @@ public struct CrestTrainer: Sendable {
     var passOrder: [Int] = []
     var passCursor = 0
     var passPoolCount = -1
+    /// `cached` with `pruneRate`: the mean cached error 1 − p_y of the pass's records with a proxy.
+    var passMeanError: Float = 0
+    var backwardSampler: BackwardSampler
 
     public init(network: NeuralNetwork, optimizer: NetworkOptimizer, configuration: CrestConfiguration) {
         precondition(configuration.batchSize >= 1 && configuration.subsetCount >= 1 && configuration.subsetSize >= 1)
@@ -134,6 +150,7 @@ public struct CrestTrainer: Sendable {
         rng = SeededGenerator(seed: configuration.seed)
         gradient = NeuralNetwork.Gradient(for: network)
         work = NeuralNetwork.Workspace(for: network)
+        backwardSampler = BackwardSampler(factor: configuration.backwardSampling, seed: configuration.seed ^ 0xB5A3_9E1D)
     }
 
     /// Takes `steps` mini-batch steps on records of `pool`, reselecting as the rule says.
@@ -170,7 +187,12 @@ public struct CrestTrainer: Sendable {
     /// Adds a record's gradient to the step's, or only its loss and weight when it is already fitted.
     @discardableResult
     mutating func accumulate(_ record: Record) -> (probabilities: [Float], loss: Double) {
-        let out = network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss)
+        var sampler = backwardSampler
+        defer { backwardSampler = sampler }
+        let out = configuration.backwardSampling > 1
+            ? network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss,
+                                         backwardWeight: { sampler.weight(forLoss: $0) })
+            : network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss)
         if out.backpropagated { statistics.backpropagated += 1 } else { statistics.skippedBackward += 1 }
         return (out.probabilities, out.loss)
     }
@@ -313,26 +335,42 @@ public struct CrestTrainer: Sendable {
     mutating func cachedBatch(pool: [Record]) -> [(Int, Float)] {
         let c = configuration
         if passPoolCount != pool.count || passCursor >= passOrder.count { beginPass(pool: pool) }
-        var unseen: [Int] = [], seen: [Int] = []
-        while seen.count + unseen.count < c.subsetSize && unseen.count < c.batchSize && passCursor < passOrder.count {
+        var unseen: [Int] = [], seen: [Int] = [], seenWeights: [Float] = []
+        let k = network.classCount
+        let pruning = c.pruneRate > 0 && c.pruneRate < 1 && passMeanError > 0
+        let keptWeight = Float(1 / (1 - c.pruneRate))
+        var consumed = 0
+        while consumed < c.subsetSize && unseen.count < c.batchSize && passCursor < passOrder.count {
             let i = passOrder[passCursor]
             passCursor += 1
-            if cachedWidth == network.classCount && proxySlot[pool[i].position] != nil { seen.append(i) } else { unseen.append(i) }
+            consumed += 1
+            guard cachedWidth == k, let slot = proxySlot[pool[i].position] else { unseen.append(i); continue }
+            var weight: Float = 1
+            // The proxy's own-class entry is p_y − 1: its error 1 − p_y.
+            if pruning && -cachedProxies[slot * k + pool[i].classIndex] < passMeanError {
+                if Double(rng.next() >> 11) * 0x1p-53 < c.pruneRate {
+                    statistics.prunedRecords += 1
+                    continue
+                }
+                weight = keptWeight
+            }
+            seen.append(i)
+            seenWeights.append(weight)
         }
         var picks = unseen.map { ($0, Float(1)) }
         let budget = c.batchSize - unseen.count
         if seen.count <= budget {
-            picks += seen.map { ($0, Float(1)) }
+            picks += zip(seen, seenWeights).map { ($0, $1) }
         } else {
-            let k = network.classCount
             var proxies = [Float](repeating: 0, count: seen.count * k)
             for (a, i) in seen.enumerated() {
                 let base = proxySlot[pool[i].position]! * k
                 for q in 0..<k { proxies[a * k + q] = cachedProxies[base + q] }
             }
             let (chosen, weights) = MiniBatchCoreset.select(proxies: proxies, width: k, classes: seen.map { pool[$0].classIndex }, budget: budget)
-            // Weights have mean 1 over the picks; scaled so they sum to the seen candidates they stand for.
-            let scale = Float(seen.count) / Float(max(chosen.count, 1))
+            // Weights have mean 1 over the picks; scaled so they sum to the seen candidates they stand for
+            // (kept pruning survivors counting 1 / (1 − r) each).
+            let scale = seenWeights.reduce(0, +) / Float(max(chosen.count, 1))
             picks += zip(chosen, weights).map { (seen[$0], $1 * scale) }
             statistics.selections += 1
         }
@@ -350,9 +388,23 @@ public struct CrestTrainer: Sendable {
             passOrder = Array(pool.indices)
         }
         passOrder.shuffle(using: &rng)
+        if configuration.pruneRate > 0 { passMeanError = meanCachedError(pool: pool) }
         passCursor = 0
         passPoolCount = pool.count
         statistics.passes += 1
+    }
+
+    /// The mean error 1 − p_y cached for the pass's records (0 when none has a proxy yet).
+    func meanCachedError(pool: [Record]) -> Float {
+        let k = network.classCount
+        guard cachedWidth == k else { return 0 }
+        var sum: Float = 0, count = 0
+        for i in passOrder {
+            guard let slot = proxySlot[pool[i].position] else { continue }
+            sum -= cachedProxies[slot * k + pool[i].classIndex]
+            count += 1
+        }
+        return count > 0 ? sum / Float(count) : 0
     }
 
     /// Keeps the cached proxies of records still in the pool (a stream buffer replaces records).

@@ -86,14 +86,16 @@ FileHandle.standardError.write(Data("bench_mlp: \(train.count) train, \(test.cou
 
 // --target ACC sets the target directly (for sweeps that need no full-data run).
 nonisolated(unsafe) var target: Double? = options["target"].flatMap(Double.init)
+let givenTarget = target != nil
 
 /// Evaluates on the test set (off the clock); true when the method may stop.
 func evaluateRow(_ net: NeuralNetwork, method: String, steps: Int, seconds: Double, wall: Double, selection: Double) -> Bool {
     let s = net.evaluate(test)
-    let line = json(["method": method, "seed": Int(seed), "steps": steps, "seconds": seconds, "wall_seconds": wall,
+    let line = json(["method": method + (options["tag"] ?? ""), "seed": Int(seed), "steps": steps, "seconds": seconds, "wall_seconds": wall,
                      "selection_seconds": selection, "test_accuracy": s.accuracy, "test_loss": s.loss]) + "\n"
     FileHandle.standardOutput.write(Data(line.utf8))
-    return stopAtTarget && method != "full" && target.map { s.accuracy >= $0 } == true
+    // With --target given, full stops there too (diagnostic sweeps); otherwise it runs its budget to set the target.
+    return stopAtTarget && (method != "full" || givenTarget) && target.map { s.accuracy >= $0 } == true
 }
 
 for method in methods {
@@ -103,13 +105,15 @@ for method in methods {
     var lastAccuracy = 0.0
     _ = evaluateRow(net, method: method, steps: 0, seconds: 0, wall: 0, selection: 0)
     switch method {
-    case "full", "full-skip":
+    case "full", "full-skip", "full-sb":
         var network = net, sgd = optimizer
         var rng = SeededGenerator(seed: seed &+ 77)
         var order = Array(train.indices)
         var g = NeuralNetwork.Gradient(for: network)
         var work = NeuralNetwork.Workspace(for: network)
         let skipBelow = method == "full-skip" ? skip : -1
+        // full-sb: backward passes sampled by loss with importance weights (BackwardSampler), no skip.
+        var sampler = BackwardSampler(factor: method == "full-sb" ? opt("sb-factor", 2) : 1, seed: seed &+ 55)
         var steps = 0, position = order.count, skipped = 0
         while steps < totalSteps {
             let t0 = threadSeconds(), w0 = monotonicSeconds()
@@ -117,7 +121,8 @@ for method in methods {
                 if position + batch > order.count { order.shuffle(using: &rng); position = 0 }
                 g.reset(for: network)
                 for i in order[position..<(position + batch)] {
-                    if !network.accumulateGradient(train[i], into: &g, work: &work, skipBelow: skipBelow).backpropagated { skipped += 1 }
+                    if !network.accumulateGradient(train[i], into: &g, work: &work, skipBelow: skipBelow,
+                                                   backwardWeight: { sampler.weight(forLoss: $0) }).backpropagated { skipped += 1 }
                 }
                 position += batch
                 sgd.step(&network, gradient: g)
@@ -127,7 +132,7 @@ for method in methods {
             wall += monotonicSeconds() - w0
             if evaluateRow(network, method: method, steps: steps, seconds: seconds, wall: wall, selection: 0) { break }
         }
-        if method == "full" { lastAccuracy = network.evaluate(test).accuracy }
+        if method == "full" && !givenTarget { lastAccuracy = network.evaluate(test).accuracy }
         FileHandle.standardError.write(Data("bench_mlp: \(method): \(String(format: "%.1f", seconds)) s, skipped \(skipped) of \(steps * batch) backward passes\n".utf8))
     case "crest-cached", "crest-cached-noskip", "crest-fresh":
         var config = CrestConfiguration()
@@ -150,6 +155,8 @@ for method in methods {
             config.dropLearned = opt("drop", config.dropLearned ? 1 : 0) != 0
             config.learnedChecks = Int(opt("learned-checks", Double(config.learnedChecks)))
             config.learnedLoss = opt("learned-loss", config.learnedLoss)
+            config.backwardSampling = opt("sb-factor", config.backwardSampling)
+            config.pruneRate = opt("prune-rate", config.pruneRate)
         }
         var trainer = CrestTrainer(network: net, optimizer: optimizer, configuration: config)
         var steps = 0
@@ -164,9 +171,9 @@ for method in methods {
                            selection: trainer.statistics.selectionSeconds + trainer.statistics.checkSeconds) { break }
         }
         let st = trainer.statistics
-        FileHandle.standardError.write(Data("bench_mlp: \(method): \(String(format: "%.1f", seconds)) s, \(st.selections) selections, \(st.passes) passes, \(st.checks) checks, selection \(String(format: "%.2f", st.selectionSeconds)) s, checks \(String(format: "%.2f", st.checkSeconds)) s, dropped \(st.droppedRecords), backward skipped \(st.skippedBackward) of \(st.skippedBackward + st.backpropagated)\n".utf8))
+        FileHandle.standardError.write(Data("bench_mlp: \(method): \(String(format: "%.1f", seconds)) s, \(st.selections) selections, \(st.passes) passes, \(st.checks) checks, selection \(String(format: "%.2f", st.selectionSeconds)) s, checks \(String(format: "%.2f", st.checkSeconds)) s, dropped \(st.droppedRecords), pruned \(st.prunedRecords), backward skipped \(st.skippedBackward) of \(st.skippedBackward + st.backpropagated)\n".utf8))
     default:
         fatalError("unknown method \(method)")
     }
-    if method == "full" { target = lastAccuracy - 0.01 }
+    if method == "full" && !givenTarget { target = lastAccuracy - 0.01 }
 }
