@@ -32,6 +32,9 @@ struct NetworkOptions: ParsableArguments {
     @Option(name: .long, help: "mlp: records whose loss is below this skip their backward pass (their gradient is nearly zero); 0 turns it off.")
     var skipFitted: Double = 0.05
 
+    @Option(name: .long, help: "mlp: take a record's backward pass with probability min(1, g / (FACTOR mean g)), g = its weight times 1 - p_y, and weight its gradient by the inverse (unbiased, cheaper steps); 0 turns it off.")
+    var sampleBackward: Double = 0
+
     @Option(name: .long, help: "mlp: mini-batch steps earned by every B arriving records (the network learns while the stream flows).")
     var stepsPerBatch: Double = 1
 
@@ -50,6 +53,9 @@ struct NetworkOptions: ParsableArguments {
         if !(stepsPerBatch >= 0) { throw ValidationError("--steps-per-batch must be non-negative") }
         if !(lossGap > 0) { throw ValidationError("--loss-gap must be positive") }
         if !(skipFitted >= 0 && skipFitted.isFinite) { throw ValidationError("--skip-fitted must be a non-negative loss") }
+        if !(sampleBackward == 0 || (sampleBackward > 1 && sampleBackward.isFinite)) {
+            throw ValidationError("--sample-backward must be 0 (off) or a factor above 1 (got \(sampleBackward))")
+        }
         if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
     }
 }
@@ -87,6 +93,7 @@ extension RunCommand {
         config.crest.lossGapThreshold = network.lossGap
         config.crest.dropLearned = network.dropLearned
         config.crest.skipFittedLoss = network.skipFitted
+        config.crest.backwardSampling = network.sampleBackward
         config.crest.seed = learnerOptions.learnerSeed &+ 0xC5E57
         let holdoutRecords = try holdout.map {
             try loadRecords(path: $0, options: input.readerOptions, labels: resumed?.labels) { writeDiagnostic($0) }.records

@@ -91,4 +91,20 @@ import Testing
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--skip-fitted"))
     }
+
+    @Test func sampledBackwardPassesSkipWorkAndStillLearn() throws {
+        // The skip and the drops off: whatever is skipped is the sampler's doing.
+        let r = try CLI.run(["run", "-q", "--model", "mlp:16", "--batch-size", "32", "--subset-size", "32", "--final-epochs", "3",
+                             "--skip-fitted", "0", "--no-drop-learned", "--sample-backward", "2", "--test", Self.test, Self.train])
+        #expect(r.status == 0, "\(r.stderr)")
+        let steps = try #require(Self.value("learner_steps", in: r.stdout).flatMap(Int.init))
+        let skipped = try #require(Self.value("backward_skipped", in: r.stdout).flatMap(Int.init))
+        // At most half the backward passes are taken on average (factor 2).
+        #expect(skipped > steps * 32 / 3, "skipped \(skipped) of about \(steps * 32)")
+        let accuracy = try #require(Self.value("test_accuracy", in: r.stdout).flatMap(Double.init))
+        #expect(accuracy > 0.6, "test accuracy \(accuracy)")
+        let bad = try CLI.run(["run", "-q", "--model", "mlp:8", "--sample-backward", "0.5", Self.train])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("--sample-backward"))
+    }
 }

@@ -9,9 +9,10 @@ import Darwin
 /// weighted 1/q, so the step's expected gradient is still the mini-batch's mean gradient. Steps get
 /// cheaper (a backward pass costs more than the forward pass) without the bias of skipping outright.
 ///
-/// q follows the size of the record's gradient: its output delta p − onehot(y) has norm between
-/// (1 − p_y) and √2 (1 − p_y), and 1 − p_y = 1 − e^(−ℓ). With g = 1 − e^(−ℓ) and ḡ its running mean,
-/// q = min(1, g / (factor · ḡ)): records with large errors are always backpropagated, fitted ones rarely,
+/// q follows the size of the record's weighted gradient: its output delta w (p − onehot(y)) has norm
+/// between w (1 − p_y) and √2 w (1 − p_y), and 1 − p_y = 1 − e^(−ℓ). With g = w (1 − e^(−ℓ)) and ḡ its
+/// running mean, q = min(1, g / (factor · ḡ)): records with large errors (or large weights, such as a
+/// coreset's picks standing for many records) are always backpropagated, fitted ones rarely,
 /// each weighted so its contribution keeps its expected value (importance sampling with probabilities
 /// proportional to an estimate of the gradient norm, the variance-minimising choice). At most 1/factor
 /// of the backward passes are taken on average.
@@ -23,7 +24,7 @@ public struct BackwardSampler: Sendable, Hashable {
     public var factor: Double
     /// ḡ's memory in records (an exponential moving average).
     public var memory: Double
-    /// The running mean of g = 1 − e^(−ℓ) over the records seen.
+    /// The running mean of g = w (1 − e^(−ℓ)) over the records seen.
     public private(set) var meanError: Double = -1
     var rng: SeededGenerator
 
@@ -33,9 +34,10 @@ public struct BackwardSampler: Sendable, Hashable {
         rng = SeededGenerator(seed: seed)
     }
 
-    /// The weight of the record's gradient (0: skip its backward pass), from its loss ℓ.
-    public mutating func weight(forLoss loss: Double) -> Double {
-        let error = 1 - exp(-max(loss, 0))
+    /// The factor on the gradient of a record of weight `recordWeight` (0: skip its backward pass),
+    /// from its loss ℓ.
+    public mutating func weight(forLoss loss: Double, recordWeight: Double = 1) -> Double {
+        let error = max(recordWeight, 0) * (1 - exp(-max(loss, 0)))
         if meanError < 0 { meanError = error } else { meanError += (error - meanError) / memory }
         guard factor > 1, meanError > 0 else { return 1 }
         let q = min(1, error / (factor * meanError))

@@ -35,20 +35,23 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
     /// nearly zero; `NeuralNetwork.accumulateGradient(_:into:work:skipBelow:)`); 0 turns it off.
     public var skipFittedLoss: Double = 0.05
     /// Backward passes sampled by loss with importance weights (`BackwardSampler`): a record's backward
-    /// pass is taken with probability min(1, g / (factor · ḡ)), g = 1 − p_y, and its gradient weighted by
+    /// pass is taken with probability min(1, g / (factor · ḡ)), g = w (1 − p_y), and its gradient weighted by
     /// the inverse, so steps cost less and stay unbiased. ≤ 1 turns it off.
     public var backwardSampling: Double = 0
     /// `cached`: InfoBatch-style pruning. A record whose cached error 1 − p_y is below the pass's mean is
     /// left out of the step with this probability (no forward pass) and, when kept, weighted 1 / (1 − r),
     /// so the step's expected gradient is unchanged. 0 turns it off.
     public var pruneRate: Double = 0
+    /// `cached` pruning: records whose cached error is below this multiple of the pass's mean are the
+    /// ones pruned (InfoBatch: 1, the mean itself).
+    public var pruneBelowMean: Double = 1
     public var seed: UInt64 = 0xC5E57
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case batches, batchSize, subsetCount, subsetSize, checkEvery, checkSize, lossGapThreshold
-        case dropLearned, learnedLoss, learnedChecks, skipFittedLoss, backwardSampling, pruneRate, seed
+        case dropLearned, learnedLoss, learnedChecks, skipFittedLoss, backwardSampling, pruneRate, pruneBelowMean, seed
     }
 
     /// Model files written before `skipFittedLoss` existed read it as 0: no skipping, as they trained.
@@ -68,6 +71,7 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
         // Files written before sampling and pruning existed trained without them.
         backwardSampling = try c.decodeIfPresent(Double.self, forKey: .backwardSampling) ?? 0
         pruneRate = try c.decodeIfPresent(Double.self, forKey: .pruneRate) ?? 0
+        pruneBelowMean = try c.decodeIfPresent(Double.self, forKey: .pruneBelowMean) ?? 1
         seed = try c.decode(UInt64.self, forKey: .seed)
     }
 
@@ -138,8 +142,9 @@ public struct CrestTrainer: Sendable {
     var passOrder: [Int] = []
     var passCursor = 0
     var passPoolCount = -1
-    /// `cached` with `pruneRate`: the mean cached error 1 − p_y of the pass's records with a proxy.
-    var passMeanError: Float = 0
+    /// `cached` with `pruneRate`: records with a cached error 1 − p_y below this are pruned (the pass's
+    /// mean times `pruneBelowMean`).
+    var pruneBelowError: Float = 0
     var backwardSampler: BackwardSampler
 
     public init(network: NeuralNetwork, optimizer: NetworkOptimizer, configuration: CrestConfiguration) {
@@ -191,7 +196,7 @@ public struct CrestTrainer: Sendable {
         defer { backwardSampler = sampler }
         let out = configuration.backwardSampling > 1
             ? network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss,
-                                         backwardWeight: { sampler.weight(forLoss: $0) })
+                                         backwardWeight: { sampler.weight(forLoss: $0, recordWeight: record.weight) })
             : network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss)
         if out.backpropagated { statistics.backpropagated += 1 } else { statistics.skippedBackward += 1 }
         return (out.probabilities, out.loss)
@@ -337,7 +342,7 @@ public struct CrestTrainer: Sendable {
         if passPoolCount != pool.count || passCursor >= passOrder.count { beginPass(pool: pool) }
         var unseen: [Int] = [], seen: [Int] = [], seenWeights: [Float] = []
         let k = network.classCount
-        let pruning = c.pruneRate > 0 && c.pruneRate < 1 && passMeanError > 0
+        let pruning = c.pruneRate > 0 && c.pruneRate < 1 && pruneBelowError > 0
         let keptWeight = Float(1 / (1 - c.pruneRate))
         var consumed = 0
         while consumed < c.subsetSize && unseen.count < c.batchSize && passCursor < passOrder.count {
@@ -347,7 +352,7 @@ public struct CrestTrainer: Sendable {
             guard cachedWidth == k, let slot = proxySlot[pool[i].position] else { unseen.append(i); continue }
             var weight: Float = 1
             // The proxy's own-class entry is p_y − 1: its error 1 − p_y.
-            if pruning && -cachedProxies[slot * k + pool[i].classIndex] < passMeanError {
+            if pruning && -cachedProxies[slot * k + pool[i].classIndex] < pruneBelowError {
                 if Double(rng.next() >> 11) * 0x1p-53 < c.pruneRate {
                     statistics.prunedRecords += 1
                     continue
@@ -388,7 +393,7 @@ public struct CrestTrainer: Sendable {
             passOrder = Array(pool.indices)
         }
         passOrder.shuffle(using: &rng)
-        if configuration.pruneRate > 0 { passMeanError = meanCachedError(pool: pool) }
+        if configuration.pruneRate > 0 { pruneBelowError = meanCachedError(pool: pool) * Float(configuration.pruneBelowMean) }
         passCursor = 0
         passPoolCount = pool.count
         statistics.passes += 1

@@ -96,7 +96,7 @@ import Testing
             doubled += picks.filter { $0.1 == 2 }.count
             #expect(picks.count <= 32)
         } while t.passCursor < t.passOrder.count
-        #expect(t.passMeanError > 0)
+        #expect(t.pruneBelowError > 0)
         #expect(t.statistics.prunedRecords > 100 && forwarded == 1000 - t.statistics.prunedRecords)
         #expect(doubled > 100)
         #expect(abs(weightSum - 1000) < 80, "weights of one pass sum to \(weightSum)")
