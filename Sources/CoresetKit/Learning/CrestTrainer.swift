@@ -11,9 +11,16 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
         /// each step reduces the next `subsetSize` records to B by facility location on their last cached
         /// proxies (records not yet seen are taken as they are). No loss model is needed.
         case cached
+        /// Plain passes over the pool in random order, each step the next B records, made cheaper without
+        /// changing the step's expected gradient: InfoBatch-style pruning on the loss cached from each
+        /// record's last forward pass (`pruneRate`) and backward passes sampled by loss (`backwardSampling`).
+        /// No facility location: on fashion-mnist the cached coresets' steps were not cheaper than plain
+        /// ones, and their weights do not mix with sampling (tools/bench_mlp/NOTES.md).
+        case sampled
     }
 
-    public var batches: Batches = .cached
+    /// The default: `sampled` with its defaults (`init(batches:)`).
+    public var batches: Batches = .sampled
     /// Mini-batch size B.
     public var batchSize: Int = 128
     /// Random subsets drawn (and mini-batches selected) per selection round.
@@ -28,26 +35,39 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
     public var lossGapThreshold: Double = 0.1
     /// Drop records whose loss stayed below `learnedLoss` at `learnedChecks` selections (`cached`:
     /// visits) in a row.
-    public var dropLearned: Bool = true
+    public var dropLearned: Bool = false
     public var learnedLoss: Double = 0.1
     public var learnedChecks: Int = 2
     /// A record whose loss is below this at its forward pass skips its backward pass (its gradient is
     /// nearly zero; `NeuralNetwork.accumulateGradient(_:into:work:skipBelow:)`); 0 turns it off.
-    public var skipFittedLoss: Double = 0.05
+    public var skipFittedLoss: Double = 0
     /// Backward passes sampled by loss with importance weights (`BackwardSampler`): a record's backward
     /// pass is taken with probability min(1, g / (factor · ḡ)), g = w (1 − p_y), and its gradient weighted by
     /// the inverse, so steps cost less and stay unbiased. ≤ 1 turns it off.
-    public var backwardSampling: Double = 0
+    public var backwardSampling: Double = 2
     /// `cached`: InfoBatch-style pruning. A record whose cached error 1 − p_y is below the pass's mean is
     /// left out of the step with this probability (no forward pass) and, when kept, weighted 1 / (1 − r),
     /// so the step's expected gradient is unchanged. 0 turns it off.
-    public var pruneRate: Double = 0
+    public var pruneRate: Double = 0.5
     /// `cached` pruning: records whose cached error is below this multiple of the pass's mean are the
     /// ones pruned (InfoBatch: 1, the mean itself).
     public var pruneBelowMean: Double = 1
     public var seed: UInt64 = 0xC5E57
 
+    /// The `sampled` defaults: pruning 0.5, backward sampling 2, no drops, no skip.
     public init() {}
+
+    /// Each mode's measured defaults: `sampled` as `init()`; `cached` its coresets with drops of learned
+    /// records and the skip of fitted ones (0.05), no pruning or sampling; `coreset` and `random` the same.
+    public init(batches: Batches) {
+        self.batches = batches
+        if batches != .sampled {
+            dropLearned = true
+            skipFittedLoss = 0.05
+            backwardSampling = 0
+            pruneRate = 0
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case batches, batchSize, subsetCount, subsetSize, checkEvery, checkSize, lossGapThreshold
@@ -162,7 +182,7 @@ public struct CrestTrainer: Sendable {
     /// - Complexity: per step O(B · (nnz · h₁ + Σ hₗ hₗ₊₁)); per round the same for P · r candidates.
     public mutating func train(steps: Int, pool: [Record]) {
         guard !pool.isEmpty else { return }
-        if configuration.batches == .cached {
+        if configuration.batches == .cached || configuration.batches == .sampled {
             for _ in 0..<steps { cachedStep(pool: pool) }
             return
         }
@@ -222,7 +242,7 @@ public struct CrestTrainer: Sendable {
             case .random:
                 let take = min(c.batchSize, candidates.count)
                 batches.append(Array(candidates.prefix(take)))
-            case .coreset, .cached:
+            case .coreset, .cached, .sampled:
                 batches.append(coresetBatch(candidates))
             }
             if checkSet.count < c.checkSize { checkSet.append(contentsOf: candidates.suffix(c.checkSize - checkSet.count)) }
@@ -345,7 +365,9 @@ public struct CrestTrainer: Sendable {
         let pruning = c.pruneRate > 0 && c.pruneRate < 1 && pruneBelowError > 0
         let keptWeight = Float(1 / (1 - c.pruneRate))
         var consumed = 0
-        while consumed < c.subsetSize && unseen.count < c.batchSize && passCursor < passOrder.count {
+        // `sampled` takes the next B records of the pass (so nothing is left for facility location).
+        let candidates = c.batches == .sampled ? c.batchSize : c.subsetSize
+        while consumed < candidates && unseen.count < c.batchSize && passCursor < passOrder.count {
             let i = passOrder[passCursor]
             passCursor += 1
             consumed += 1

@@ -74,7 +74,8 @@ import Testing
 
     @Test func pruningLeavesOutFittedRecordsAndWeighsTheRestToTheWholePass() {
         let (train, _) = CrestTrainerTests.load()
-        var c = CrestConfiguration()
+        // The cached mode with candidates = B (no facility location), pruning only.
+        var c = CrestConfiguration(batches: .cached)
         c.batchSize = 32
         c.subsetSize = 32
         c.dropLearned = false
@@ -106,6 +107,39 @@ import Testing
         plain.train(steps: 32, pool: train)
         let picks = plain.cachedBatch(pool: train)
         #expect(picks.count == 32 && picks.allSatisfy { $0.1 == 1 } && plain.statistics.prunedRecords == 0)
+    }
+
+    @Test func theDefaultTakesTheNextBRecordsPrunesAndSamplesAndReachesEightyPercent() {
+        let c0 = CrestConfiguration()
+        #expect(c0.batches == .sampled && c0.backwardSampling == 2 && c0.pruneRate == 0.5)
+        #expect(!c0.dropLearned && c0.skipFittedLoss == 0)
+        // The mnist slice budget of the other modes' tests: 1,000 records, mlp:32, 300 steps of B = 32.
+        let (train, test) = CrestTrainerTests.load()
+        var c = c0
+        c.batchSize = 32
+        c.seed = 9
+        let net = NeuralNetwork(inputDimension: 784, hidden: [32], classCount: 10, seed: 1)
+        func run() -> CrestTrainer {
+            var t = CrestTrainer(network: net, optimizer: NetworkOptimizer(schedule: .exponential(eta0: 0.05, rate: 0.05, every: 300), l2: 1e-5),
+                                 configuration: c)
+            t.train(steps: 300, pool: train)
+            return t
+        }
+        var t = run()
+        let accuracy = t.network.evaluate(test).accuracy
+        #expect(accuracy >= 0.8, "test accuracy \(accuracy)")
+        #expect(t.statistics.steps == 300 && t.statistics.selections == 0, "no facility location")
+        #expect(t.statistics.prunedRecords > 0 && t.statistics.skippedBackward > 0 && t.statistics.backpropagated > 0)
+        #expect(run().network == t.network, "same seed, same network")
+        // Each step stands for the next B records of the pass: the ones forwarded plus the ones pruned.
+        for _ in 0..<10 {
+            let cursor = t.passCursor, pruned = t.statistics.prunedRecords
+            let picks = t.cachedBatch(pool: train)
+            guard t.passCursor > cursor else { continue }  // a new pass began
+            #expect(t.passCursor - cursor == min(32, t.passOrder.count - cursor))
+            #expect(picks.count + t.statistics.prunedRecords - pruned == t.passCursor - cursor)
+            #expect(picks.allSatisfy { $0.1 == 1 || $0.1 == 2 })
+        }
     }
 
     @Test func modelFilesWrittenBeforeSamplingAndPruningReadThemAsOff() throws {
