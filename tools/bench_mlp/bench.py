@@ -38,10 +38,10 @@ LABELS = {
     "full": "full data = random mini-batches",
     "full-skip": "full data + skip fitted backward passes",
     "full-sb": "full data + sampled backward passes (bench loop)",
-    "crest-sb": "sampled backward passes, CrestTrainer (new default)",
+    "crest-sb": "sampled backward passes (sampled without pruning)",
     "crest-cached": "CREST cached proxies + drop learned + skip (earlier default)",
     "crest-cached-sb": "CREST cached proxies + drop + skip + sampled backward",
-    "crest-prune-sb": "InfoBatch pruning on cached loss + sampled backward",
+    "crest-prune-sb": "InfoBatch pruning + sampled backward passes (`sampled`, the new default)",
     "crest-cached-noskip": "CREST cached proxies + drop learned, no skip",
     "crest-fresh": "CREST fresh subsets + loss model (first design)",
 }
@@ -183,13 +183,15 @@ def main():
              "moves by +-0.5 point from one evaluation to the next near the target, so the raw crossing is partly luck; the average "
              "takes most of that noise out. Where the two protocols disagree on a verdict, the protocol decides it (see NOTES.md).", "",
              "Methods: **full-skip**: full data, a record whose loss is below 0.05 at its forward pass skips its backward pass. "
-             "**full-sb** / **crest-sb** (the new default of `coreset run --model mlp`, in CrestTrainer): plain shuffled passes; after each "
-             "record's forward pass its backward pass is taken with probability q = min(1, g / (2 mean g)), g = w (1 - p_y), and its "
-             "gradient weighted 1/q (unbiased; no coreset, no drops). **crest-cached** (the earlier default): each step reduces the next "
-             "512 records to 128 by per-class facility location on last-layer proxies cached from their last forward pass, weights = "
-             "nearest counts, records with loss < 0.1 at 2 visits in a row leave the passes, plus the skip. **crest-cached-sb**: the "
-             "same plus the sampled backward passes. **crest-prune-sb**: InfoBatch-style pruning (a record whose cached error is below "
-             "the pass mean is left out with probability 0.5, kept ones weigh 2) plus the sampled backward passes. "
+             "**crest-prune-sb** (`--minibatches sampled`, the new default of `coreset run --model mlp`): plain shuffled passes, each step "
+             "the next B records; InfoBatch-style pruning (a record whose error 1 - p_y, cached from its last forward pass, is below the "
+             "pass mean is left out of its step with probability 0.5, no forward pass; kept ones weigh 2; the first pass is plain) and "
+             "sampled backward passes (after a record's forward pass its backward pass is taken with probability q = min(1, g / (2 mean g)), "
+             "g = w (1 - p_y), and its gradient weighted 1/q); both unbiased; no drops, no skip, no facility location. **crest-sb**: the same "
+             "without the pruning (full-sb: the same in the bench's own loop). **crest-cached** (the earlier default): each step reduces "
+             "the next 512 records to 128 by per-class facility location on last-layer proxies cached from their last forward pass, "
+             "weights = nearest counts, records with loss < 0.1 at 2 visits in a row leave the passes, plus the skip. "
+             "**crest-cached-sb**: the same plus the sampled backward passes. "
              "**crest-cached-noskip**, **crest-fresh**: see NOTES.md.", ""]
     for name, key, what in PROTOCOLS:
         if name == "averaged" and not any("raw_accuracy" in r for r in rows):

@@ -1,27 +1,34 @@
 // Neural-network training benchmark (driven by tools/bench_mlp/bench.py, which writes RESULTS.md and the plot).
 //
 //   BenchMLP TRAIN TEST [--hidden 512,256] [--batch 128] [--epochs 8] [--eta 0.05] [--eval-every 50]
-//            [--methods full,full-skip,crest-cached,crest-fresh] [--seed 1] [--limit N] [--subset-size 512]
-//            [--skip 0.05] [--stop-at-target 1] [--target ACC] [--dense-until 1500] [--drop 1]
-//            [--learned-checks 2] [--learned-loss 0.1]
+//            [--methods full,full-skip,crest-prune-sb,crest-cached] [--seed 1] [--limit N] [--skip 0.05]
+//            [--stop-at-target 1] [--target ACC] [--dense-until 1500] [--ema 0.99] [--tag SUFFIX]
+//            sweeps: [--subset-size N] [--drop 0|1] [--learned-checks 2] [--learned-loss 0.1]
+//                    [--sb-factor F] [--prune-rate R] [--prune-below M]
 //
 // Every method trains the same network (same initialisation, optimizer, schedule, batch size B and step
 // budget: `epochs` passes of the full data in mini-batches of B) in this one process, one after the other,
 // in one loop: each step is one SGD step on one mini-batch of at most B records.
-//   full          shuffled passes over all training records. Uniform random mini-batches are this same
-//                 procedure (drawn without replacement within a pass), so there is no separate row.
-//   full-skip     the same, with CrestTrainer's skip of fitted records' backward passes (loss < --skip):
-//                 what the skip alone gives, without any selection.
-//   crest-cached  CrestTrainer's default (`cached`): mini-batch coresets of B from --subset-size candidates
-//                 on proxies cached from the training forward passes, learned records dropped, the skip.
-//   crest-cached-noskip  the same without the skip (what selection and drops give alone).
-//   crest-fresh   CrestTrainer `coreset`: the earlier design, 8 fresh random subsets of --subset-size run
-//                 through the network per round, a quadratic loss model checked every 8 steps (no skip).
-// The clock is the training thread's CPU time (selection and checks included, test evaluation excluded),
-// so other processes on a shared machine do not inflate one method's time; wall time is reported too.
-// With --stop-at-target 1, full runs first and the others stop once they reach full's final accuracy
-// minus 1 point. Prints one JSON line per evaluation:
-// {"method","steps","seconds","wall_seconds","selection_seconds","test_accuracy","test_loss"}.
+//   full            shuffled passes over all training records. Uniform random mini-batches are this same
+//                   procedure (drawn without replacement within a pass), so there is no separate row.
+//   full-skip       the same, with the skip of fitted records' backward passes (loss < --skip).
+//   full-sb         the same, with backward passes sampled by loss (BackwardSampler, factor --sb-factor 2).
+//   crest-prune-sb  CrestTrainer `sampled` (the library's default): the next B records of the pass, InfoBatch
+//                   pruning on cached losses (0.5) and sampled backward passes (2).
+//   crest-sb        the same without the pruning.
+//   crest-cached    CrestTrainer `cached` (the earlier default): mini-batch coresets of B from 512 candidates
+//                   on proxies cached from the training forward passes, learned records dropped, the skip.
+//   crest-cached-sb the same with sampled backward passes.
+//   crest-cached-noskip  crest-cached without the skip.
+//   crest-fresh     CrestTrainer `coreset`: the first design, 8 fresh random subsets of 512 run through the
+//                   network per round, a quadratic loss model checked every 8 steps (no skip).
+// The clock is the training thread's CPU time (selection, checks and the weight average's upkeep included,
+// test evaluation excluded), so other processes on a shared machine do not inflate one method's time; wall
+// time is reported too. With --stop-at-target 1, full runs first (its own final weights set the target:
+// final accuracy minus 1 point) and the others stop once they reach it. With --ema BETA every evaluation is
+// read twice: `test_accuracy` of an exponential moving average of the weights and `raw_accuracy` of the
+// weights themselves; a method stops once both reached the target. Prints one JSON line per evaluation:
+// {"method","steps","seconds","wall_seconds","selection_seconds","test_accuracy","test_loss"[,"raw_accuracy"]}.
 import CoresetKit
 import Foundation
 #if canImport(Glibc)
@@ -194,13 +201,15 @@ for method in methods {
         case "crest-cached-noskip":
             config.skipFittedLoss = 0
         case "crest-sb", "crest-prune-sb":
-            // Plain passes (candidates = B: no coreset), every record kept, backward passes sampled by loss;
-            // crest-prune-sb also prunes low-loss records InfoBatch-style before their forward pass.
-            config.subsetSize = batch
+            // `sampled` (the library's default since this bench): plain passes (the next B records each step,
+            // no coreset), no drops, no skip, backward passes sampled by loss (factor 2); crest-prune-sb (the
+            // default) also prunes low-loss records InfoBatch-style (0.5) before their forward pass.
+            config.batches = .sampled
             config.dropLearned = false
             config.skipFittedLoss = 0
             config.backwardSampling = 2
-            if method == "crest-prune-sb" { config.pruneRate = 0.5 }
+            config.pruneRate = method == "crest-prune-sb" ? 0.5 : 0
+            config.pruneBelowMean = 1
         case "crest-cached-sb":
             config.backwardSampling = 2
         default:
