@@ -3,9 +3,9 @@ import CoresetKit
 
 extension CrestConfiguration.Batches: ExpressibleByArgument {}
 
-/// `run --model mlp:...`: a neural learner trained on CREST mini-batch coresets.
+/// `run --model mlp:...`: a neural learner trained on mini-batches of a buffer (`--minibatches`).
 struct NetworkOptions: ParsableArguments {
-    @Option(name: .long, help: "Learner: linear (default) or a neural network mlp:HIDDEN (e.g. mlp:128 or mlp:256,128) trained on CREST mini-batch coresets.")
+    @Option(name: .long, help: "Learner: linear (default) or a neural network mlp:HIDDEN (e.g. mlp:128 or mlp:256,128) trained on mini-batches of a buffer (see --minibatches).")
     var model: String = "linear"
 
     @Option(name: .long, help: "mlp: records held in memory (uniform reservoir, or the last N with --window); the pool mini-batches are drawn from.")
