@@ -164,9 +164,10 @@ def main():
                         table.append({"dataset": d, "hidden": hidden, "method": m, "seeds": per_seed})
         return table
 
-    lines = ["# bench_mlp: CREST-style mini-batch coresets vs full-data mini-batch SGD (mnist, fashion-mnist)", "",
+    written = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = ["# bench_mlp: the network learner (sampled steps, CREST-style coresets) vs full-data mini-batch SGD (mnist, fashion-mnist)", "",
              "Commands: " + "; ".join(f"`{c}`" for c in dict.fromkeys(r.get("command", "?") for r in rows)) + " (after `python3 tools/bench_mlp/fashion_mnist.py`, which needs Debian's `dataset-fashion-mnist`).", "",
-             f"Runs started {', '.join(runs)} (this report written {started}) on a 2-core machine shared with other agents' builds "
+             f"Runs started {', '.join(runs)} (this report written {written}) on a 2-core machine shared with other agents' builds "
              + (f"(load average {load_before} before, {load_after} after). " if not args.report_only else
                 f"({load_after} load average when this report was written). ") +
              "Times are CPU seconds of the training thread, so the load inflates them less than wall time (kept in results.jsonl); "

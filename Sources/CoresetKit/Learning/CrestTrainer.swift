@@ -45,11 +45,11 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
     /// pass is taken with probability min(1, g / (factor · ḡ)), g = w (1 − p_y), and its gradient weighted by
     /// the inverse, so steps cost less and stay unbiased. ≤ 1 turns it off.
     public var backwardSampling: Double = 2
-    /// `cached`: InfoBatch-style pruning. A record whose cached error 1 − p_y is below the pass's mean is
+    /// `sampled`, `cached`: InfoBatch-style pruning. A record whose cached error 1 − p_y is below the pass's mean is
     /// left out of the step with this probability (no forward pass) and, when kept, weighted 1 / (1 − r),
     /// so the step's expected gradient is unchanged. 0 turns it off.
     public var pruneRate: Double = 0.5
-    /// `cached` pruning: records whose cached error is below this multiple of the pass's mean are the
+    /// Pruning: records whose cached error is below this multiple of the pass's mean are the
     /// ones pruned (InfoBatch: 1, the mean itself).
     public var pruneBelowMean: Double = 1
     public var seed: UInt64 = 0xC5E57
@@ -132,7 +132,7 @@ public struct CrestTrainer: Sendable {
         public var backpropagated = 0
         /// `cached`: passes over the pool begun.
         public var passes = 0
-        /// `cached` with `pruneRate`: records of the passes left out of their step (no forward pass).
+        /// `sampled`, `cached` with `pruneRate`: records of the passes left out of their step (no forward pass).
         public var prunedRecords = 0
         /// The last relative gap |L − L̂| / L measured.
         public var lastGap = 0.0
@@ -162,7 +162,7 @@ public struct CrestTrainer: Sendable {
     var passOrder: [Int] = []
     var passCursor = 0
     var passPoolCount = -1
-    /// `cached` with `pruneRate`: records with a cached error 1 − p_y below this are pruned (the pass's
+    /// With `pruneRate`: records with a cached error 1 − p_y below this are pruned (the pass's
     /// mean times `pruneBelowMean`).
     var pruneBelowError: Float = 0
     var backwardSampler: BackwardSampler
@@ -242,7 +242,7 @@ public struct CrestTrainer: Sendable {
             case .random:
                 let take = min(c.batchSize, candidates.count)
                 batches.append(Array(candidates.prefix(take)))
-            case .coreset, .cached, .sampled:
+            case .coreset, .cached, .sampled:  // (cached and sampled never come here: see train)
                 batches.append(coresetBatch(candidates))
             }
             if checkSet.count < c.checkSize { checkSet.append(contentsOf: candidates.suffix(c.checkSize - checkSet.count)) }
