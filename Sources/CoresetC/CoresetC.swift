@@ -186,6 +186,7 @@ func parseStageConfiguration(_ text: String) throws(CFailure) -> CoresetStageCon
     if let v = try choice("weighting", SelectorConfiguration.Weighting.self) { selector.weighting = v }
     if let v = try number("candidate-factor", Double.self) { selector.candidateFactor = v }
     if let v = try number("cell-size", Int.self) { selector.cellSize = v }
+    if let v = try choice("representatives", SelectorConfiguration.Representatives.self) { selector.representatives = v }
 
     var reader = ReaderOptions()
     if let v = try choice("format", RecordFormat.self) { reader.format = v }

@@ -11,7 +11,7 @@ struct CheckpointOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "With --state: checkpoint every N records (e.g. 100000) or every N seconds (30s) or minutes (5m); also on SIGINT/SIGTERM and at the end.",
         valueName: "N|Ns|Nm"))
-    var checkpointEvery: CheckpointInterval = .seconds(30)
+    var checkpointEvery: CheckpointSchedule.Interval = .seconds(30)
 
     func validate(inputs input: InputOptions) throws {
         if state != nil && (input.inputs.isEmpty || !input.inputs.allSatisfy(\.isResumable)) {
@@ -36,11 +36,8 @@ struct CheckpointOptions: ParsableArguments {
 }
 
 /// `--checkpoint-every`: a record count (`100000`) or a time (`30s`, `5m`).
-enum CheckpointInterval: ExpressibleByArgument, Equatable {
-    case records(UInt64)
-    case seconds(Double)
-
-    init?(argument: String) {
+extension CheckpointSchedule.Interval: ExpressibleByArgument {
+    public init?(argument: String) {
         if let n = UInt64(argument), n > 0 {
             self = .records(n)
         } else if argument.hasSuffix("s"), let v = Double(argument.dropLast()), v > 0 {
@@ -52,7 +49,7 @@ enum CheckpointInterval: ExpressibleByArgument, Equatable {
         }
     }
 
-    var defaultValueDescription: String {
+    public var defaultValueDescription: String {
         switch self {
         case .records(let n): return String(n)
         case .seconds(let s): return "\(formatFixed(s, 0))s"

@@ -63,6 +63,9 @@ struct InputOptions: ParsableArguments {
     @Flag(name: .long, help: "Decompress on the parsing thread instead of a thread of its own.")
     var noPrefetch = false
 
+    @Flag(name: .long, help: "Parse on one thread (default: the second half of each chunk on a second thread, when there are two cores).")
+    var noParallelParsing = false
+
     func validate() throws {
         if follow != nil && !files.isEmpty { throw ValidationError("give either files or --follow, not both") }
         if !["auto", "yes", "no"].contains(header) { throw ValidationError("--header must be yes, no or auto") }
@@ -93,6 +96,7 @@ struct InputOptions: ParsableArguments {
         o.maxReported = maxReported
         o.followIdleTimeout = followIdleExit
         o.prefetch = !noPrefetch
+        o.parallelParsing = !noParallelParsing
         o.zstdWindowLog = zstdWindowLog
         o.text = text.textOptions
         o.csv = CSVOptions(

@@ -192,10 +192,7 @@ struct RunCommand: ParsableCommand {
                 try StateDirectory.acquire(dir)
                 let fingerprint = CheckpointOptions.fingerprint(Array(CommandLine.arguments.dropFirst()))
                 run.checkpointOptions = fingerprint
-                switch checkpoint.checkpointEvery {
-                case .records(let n): run.checkpointEveryRecords = n
-                case .seconds(let s): run.checkpointEverySeconds = s
-                }
+                run.stateCheckpointEvery = checkpoint.checkpointEvery
                 run.onStateCheckpoint = { state throws(CoresetError) in try state.write(toDirectory: dir) }
                 if let saved = try RunState.read(fromDirectory: dir) {
                     var identities: [InputIdentity] = []

@@ -10,6 +10,7 @@ extension SelectorConfiguration.Algorithm: ExpressibleByArgument {}
 extension SelectorConfiguration.Space: ExpressibleByArgument {}
 extension SelectorConfiguration.BudgetSplit: ExpressibleByArgument {}
 extension SelectorConfiguration.Weighting: ExpressibleByArgument {}
+extension SelectorConfiguration.Representatives: ExpressibleByArgument {}
 extension CoresetFormat: ExpressibleByArgument {}
 
 /// Options that choose the selector, shared by `select` and `run`.
@@ -82,6 +83,9 @@ struct SelectionOptions: ParsableArguments {
     @Option(name: .long, help: "sample-greedy: most references one greedy sees; a larger class reservoir is split into cells of nearby references, each choosing its share of k (a read-out costs O(reservoir x this) similarities); a cell with more than 64 references per pick measures coverage on 64 of them per pick.")
     var cellSize: Int = SelectorConfiguration.defaultCellSize
 
+    @Option(name: .long, help: "What stands for each chosen element: medoids (the default: the elements facility location chooses, CRAIG's coreset) or sampled (sample-greedy: a record drawn from each element's cell by weight, with the cell's weight; a stratified sample, for learners of other libraries such as boosted trees; see docs/selection.md).")
+    var representatives: SelectorConfiguration.Representatives = .medoids
+
     var configuration: SelectorConfiguration {
         let sim: SelectorConfiguration.Similarity
         // --saturation alone implies cosine.
@@ -90,11 +94,13 @@ struct SelectionOptions: ParsableArguments {
         case "rbf": sim = .rbf(gamma: gamma)
         default: sim = .euclidean
         }
-        return SelectorConfiguration(
+        var c = SelectorConfiguration(
             k: k, algorithm: algorithm, epsilon: epsilon, threeSievesPatience: patience, similarity: sim,
             space: space, budgetSplit: perClass, referenceSize: referenceSize, referenceFactor: referenceFactor, warmUp: warmUp, window: window,
             halfLife: halfLife, reselectionThreshold: reselectThreshold, reselectionSpacing: reselectSpacing, seed: seed, shards: shards, weighting: weighting,
             candidateFactor: candidateFactor, cellSize: cellSize)
+        c.representatives = representatives
+        return c
     }
 
     func validate() throws {
@@ -270,19 +276,19 @@ struct SelectCommand: ParsableCommand {
                     if !quiet { writeDiagnostic("resuming from \(dir) after record \(saved.reader.statistics.recordsAccepted)") }
                 }
             }
-            var sinceCheckpoint: UInt64 = 0
-            var lastCheckpointTime = monotonicSeconds()
+            // Parsing runs on a thread of its own, a batch or two ahead of the selection.
+            let stream = ReadAheadReader(reader)
+            var schedule = CheckpointSchedule(every: checkpoint.checkpointEvery)
             func saveCheckpoint() throws {
-                guard let dir = checkpoint.state, let position = reader.position else { return }
+                guard let dir = checkpoint.state, let position = stream.position else { return }
                 try SelectState(options: fingerprint, inputs: identities, reader: position, task: selector.task,
                                 selector: try selector.encodedState(), summary: summary, nextEmit: nextEmit,
                                 emissions: emitter.emissions).write(toDirectory: dir)
-                sinceCheckpoint = 0
-                lastCheckpointTime = monotonicSeconds()
+                schedule.saved()
                 unsaved = false
             }
             func line() -> String {
-                let s = reader.statistics
+                let s = stream.statistics
                 let t = max(progress.elapsed, 1e-9)
                 return "\(s.recordsAccepted) records, \(s.recordsSkipped) skipped, stored \(selector.storedElementCount), "
                     + formatRate(Double(s.recordsAccepted) / t, unit: "records/s") + ", "
@@ -290,7 +296,7 @@ struct SelectCommand: ParsableCommand {
                     + size.bar(bytesRead: s.bytesIn, elapsed: t)
             }
             func logRow() -> [(String, String)] {
-                let s = reader.statistics
+                let s = stream.statistics
                 return [("records", "\(s.recordsAccepted)"), ("skipped", "\(s.recordsSkipped)"), ("bytes_in", "\(s.bytesIn)"),
                         ("stored", "\(selector.storedElementCount)"), ("seconds", formatFixed(progress.elapsed, 3))]
             }
@@ -317,25 +323,25 @@ struct SelectCommand: ParsableCommand {
             // what was read before it).
             var checkpointFailure: Error?
             do {
-                streaming: while let batch = try reader.next() {
+                streaming: while let batch = try stream.next() {
                     if let shape = modelShape {
                         // Class ids compare with the model's only for numeric labels (string ids follow first appearance).
-                        try shape.check(batch, input: input.inputDescription, model: model ?? "", checkClasses: reader.labels.hasNumericLabels)
+                        try shape.check(batch, input: input.inputDescription, model: model ?? "", checkClasses: stream.labels.hasNumericLabels)
                         modelShape = nil
                     }
-                    if printsLines { texts.add(reader.takeKeptLines()) }
+                    if printsLines { texts.add(stream.takeKeptLines()) }
                     defer { if printsLines { texts.pruneIfGrown { selector.heldPositions } } }
-                    if let every = emitEvery, let due = nextEmit, reader.statistics.recordsAccepted >= due {
+                    if let every = emitEvery, let due = nextEmit, stream.statistics.recordsAccepted >= due {
                         // Emit exactly at multiples of N: split the batch at the boundary.
                         var start = 0
                         var dueNow = due
-                        let first = reader.statistics.recordsAccepted - UInt64(batch.count)
+                        let first = stream.statistics.recordsAccepted - UInt64(batch.count)
                         while first + UInt64(batch.count) >= dueNow {
                             let cut = Int(dueNow - first)
                             offer(batch.rows(start..<cut))
                             if cutShort { break }
                             start = cut
-                            try emitter.emit(selector, reader: reader, summary: summary, records: dueNow)
+                            try emitter.emit(selector, reader: stream, summary: summary, records: dueNow)
                             dueNow += UInt64(every)
                         }
                         if !cutShort { offer(batch.rows(start..<batch.count)) }
@@ -344,17 +350,12 @@ struct SelectCommand: ParsableCommand {
                         offer(batch)
                     }
                     if cutShort { break }
-                    progress.update(count: reader.statistics.recordsAccepted, line)
-                    try log?.update(count: reader.statistics.recordsAccepted, logRow)
+                    progress.update(count: stream.statistics.recordsAccepted, line)
+                    try log?.update(count: stream.statistics.recordsAccepted, logRow)
                     unsaved = true
-                    sinceCheckpoint += UInt64(batch.count)
+                    schedule.handled(batch.count)
                     if checkpoint.state != nil {
-                        let due: Bool
-                        switch checkpoint.checkpointEvery {
-                        case .records(let n): due = sinceCheckpoint >= n
-                        case .seconds(let s): due = monotonicSeconds() - lastCheckpointTime >= s
-                        }
-                        if due {
+                        if schedule.isDue() {
                             do { try saveCheckpoint() } catch {
                                 checkpointFailure = error
                                 break streaming
@@ -365,16 +366,19 @@ struct SelectCommand: ParsableCommand {
             } catch let e as CoresetError {
                 failure = e
             }
+            // Batches read ahead and not offered (an interrupt, a failed checkpoint) are dropped: the
+            // position and counts stand after the last one offered.
+            stream.close()
             // End of the stream or an interrupt: save before the end-of-stream work changes the selector.
             if let checkpointFailure { throw checkpointFailure }
             if failure == nil && unsaved && !cutShort { try saveCheckpoint() }
             // Before the end-of-stream emission, so a wrong -f leaves -o as it was.
-            if failure == nil { try input.requireAcceptedRecords(reader.statistics, diagnostics, nonzeros: Int(summary.nonzeros)) }
+            if failure == nil { try input.requireAcceptedRecords(stream.statistics, diagnostics, nonzeros: Int(summary.nonzeros)) }
             selector.finish()
             progress.finish(line())
             try log?.write(logRow())
             // What was accepted before a fault is still selected and written.
-            let c = try emitter.emit(selector, reader: reader, summary: summary, records: reader.statistics.recordsAccepted, final: true)
+            let c = try emitter.emit(selector, reader: stream, summary: summary, records: stream.statistics.recordsAccepted, final: true)
             let expected = selector.configuration.halfLife == nil && selector.configuration.window == nil ? summary.totalWeight : nil
             if let expected, abs(c.totalWeight - expected) > 1e-6 * max(1, expected) {
                 // Only when k is smaller than the number of classes: a class without an element has
@@ -386,7 +390,7 @@ struct SelectCommand: ParsableCommand {
             }
             if machine.json {
                 // stdout carries the coreset: the summary object goes to stderr.
-                let st = reader.statistics
+                let st = stream.statistics
                 writeDiagnostic(String(renderSummary([
                     "records_accepted\t\(st.recordsAccepted)", "records_skipped\t\(st.recordsSkipped)", "elements\t\(c.count)",
                     "total_weight\t\(formatFixed(c.totalWeight, 3))", "input_weight\t\(formatFixed(summary.totalWeight, 3))",
@@ -417,7 +421,7 @@ final class CoresetEmitter {
     }
 
     @discardableResult
-    func emit(_ selector: CoresetSelector, reader: RecordReader, summary: StreamSummary, records: UInt64, final: Bool = false) throws -> WeightedCoreset {
+    func emit(_ selector: CoresetSelector, reader: ReadAheadReader, summary: StreamSummary, records: UInt64, final: Bool = false) throws -> WeightedCoreset {
         emissions += 1
         let coreset = selector.coreset
         // Finite weights can sum past Double's range; an `inf` weight would be written as one, and
@@ -450,7 +454,7 @@ final class CoresetEmitter {
         }
         let writer = CoresetWriter(
             format: options.outputFormat ?? .libsvm, labels: reader.labels, dimension: summary.dimension,
-            featureNames: reader.context.featureNames, weightsOutput: weightsOut,
+            featureNames: reader.featureNames, weightsOutput: weightsOut,
             zeroBased: false)
         if let path = options.output {
             let file = try AtomicFile(path: path)

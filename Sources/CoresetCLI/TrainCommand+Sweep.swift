@@ -7,22 +7,26 @@ extension TrainCommand {
     /// A grid point as the user gave it: nil takes the option's default, worked out for the data
     /// it is trained on (the refit data may have another mean norm, hence another default eta0).
     struct Choice {
+        var model: TrainModel
         var loss: Loss?
         var l2: Double
         var eta0: Double?
         var epochs: Int
     }
 
-    /// The grid in table order: loss, then epochs, then eta0, with l2 varying fastest.
+    /// The grid in table order: model, then loss (linear only), then epochs, then eta0, with l2 varying fastest.
     var choices: [Choice] {
         let losses: [Loss?] = learnerOptions.lossValues.isEmpty ? [nil] : learnerOptions.lossValues
         let l2s = learnerOptions.l2Values.isEmpty ? [learnerOptions.l2] : learnerOptions.l2Values
         let eta0s: [Double?] = learnerOptions.eta0Values.isEmpty ? [nil] : learnerOptions.eta0Values
         var grid: [Choice] = []
-        for loss in losses {
-            for epochs in epochValues {
-                for eta0 in eta0s {
-                    for l2 in l2s { grid.append(Choice(loss: loss, l2: l2, eta0: eta0, epochs: epochs)) }
+        for model in modelValues {
+            // A network minimises cross-entropy whatever --loss lists (it applies to the linear model).
+            for loss in model == .linear ? losses : [nil] {
+                for epochs in epochValues {
+                    for eta0 in eta0s {
+                        for l2 in l2s { grid.append(Choice(model: model, loss: loss, l2: l2, eta0: eta0, epochs: epochs)) }
+                    }
                 }
             }
         }
@@ -30,10 +34,14 @@ extension TrainCommand {
     }
 
     /// - Parameter l2Scale: the setting trains with its l2 times this (the listed l2 is kept for the table and the refit).
+    /// A network's steps are mini-batches, and its default eta0 is `run --model mlp`'s.
     func setting(_ c: Choice, task: TaskKind, records: [Record], meanSquaredNorm: Double, l2Scale: Double = 1) -> SweepSetting {
-        SweepSetting(configuration: learnerOptions.configuration(
-            task: task, meanSquaredNorm: meanSquaredNorm, totalSteps: c.epochs * records.count,
-            loss: .some(c.loss), l2: c.l2 * l2Scale, eta0: .some(c.eta0)), epochs: c.epochs, listedL2: c.l2)
+        let shape = networkShape(c.model)
+        return SweepSetting(configuration: learnerOptions.configuration(
+            task: task, meanSquaredNorm: meanSquaredNorm,
+            totalSteps: shape?.totalSteps(records: records.count, epochs: c.epochs) ?? c.epochs * records.count,
+            loss: .some(shape == nil ? c.loss : nil), l2: c.l2 * l2Scale,
+            eta0: .some(shape == nil ? c.eta0 : c.eta0 ?? NetworkShape.defaultEta0)), epochs: c.epochs, listedL2: c.l2, network: shape)
     }
 
     func sweep(records: [Record], reader: RecordReader, task: TaskKind, holdoutRecords: [Record], log: ProgressLog?, start: Double) throws {
@@ -49,29 +57,30 @@ extension TrainCommand {
         let settings = grid.map { setting($0, task: task, records: records, meanSquaredNorm: meanSquaredNorm, l2Scale: l2Scale) }
         let weightScale = refit.isEmpty ? 1 : EpochTrainer.meanOneScale(records)
         let sweep = HyperparameterSweep(settings: settings, trainer: EpochTrainer(records: records, weightScale: weightScale),
-                                        holdout: holdoutRecords, seed: learnerOptions.learnerSeed)
-        let ranking = !sweep.mixesLosses ? "holdout loss"
+                                        holdout: holdoutRecords, seed: learnerOptions.learnerSeed, classCount: reader.labels.classCount)
+        let ranking = !sweep.mixesLosses ? (sweep.mixesModels ? "holdout log-loss" : "holdout loss")
             : task == .regression ? "holdout squared error (the grid mixes losses)" : "holdout error rate (the grid mixes losses)"
         if !quiet {
             writeDiagnostic("train: \(settings.count) settings on \(records.count) records"
                             + (weightScale != 1 ? " (weights scaled by \(formatFixed(weightScale, 6)) to mean 1)" : "")
                             + (l2Scale != 1 ? ", l2 trained at \(formatFixed(l2Scale, 3))x the listed value (refit records / input records)" : "")
                             + (holdoutRecords.isEmpty ? "" : ", ranked by \(ranking) on \(holdoutRecords.count) records"))
-            writeDiagnostic(SweepTable.header)
+            writeDiagnostic(SweepTable.header(models: hasNetwork))
         }
         let outcome = try sweep.run(clock: monotonicSeconds) { row in
-            if !quiet { writeDiagnostic(SweepTable.line(row, of: settings.count)) }
-            try log?.write(SweepTable.fields(row) + [("elapsed_seconds", formatFixed(monotonicSeconds() - start, 3))])
+            if !quiet { writeDiagnostic(SweepTable.line(row, of: settings.count, models: hasNetwork)) }
+            try log?.write(SweepTable.fields(row, models: hasNetwork) + [("elapsed_seconds", formatFixed(monotonicSeconds() - start, 3))])
         }
         if let sweepOut {
             let file = try AtomicFile(path: sweepOut)
             try file.writing { out in
-                try out.write(SweepTable.tsvHeader + "\n")
-                for (i, row) in outcome.rows.enumerated() { try out.write(SweepTable.tsv(row, chosen: i == outcome.bestRow) + "\n") }
+                try out.write(SweepTable.tsvHeader(models: hasNetwork) + "\n")
+                for (i, row) in outcome.rows.enumerated() { try out.write(SweepTable.tsv(row, chosen: i == outcome.bestRow, models: hasNetwork) + "\n") }
             }
             try file.commit()
         }
-        guard let bestRow = outcome.bestRow, var learner = outcome.bestLearner else {
+        let bestModel = outcome.bestLearner.map(TrainedLearner.linear) ?? outcome.bestNetwork.map(TrainedLearner.network)
+        guard let bestRow = outcome.bestRow, var learner = bestModel else {
             writeDiagnostic("train: interrupted before any setting finished: no model written")
             return
         }
@@ -93,7 +102,7 @@ extension TrainCommand {
             writeDiagnostic("train: interrupted after \(outcome.rows.count) of \(settings.count) settings; the best of those is setting \(best.index + 1)"
                             + (modelOut != nil ? ", written to \(modelOut!)" : "") + (refit.isEmpty ? "" : " (trained on the input, not refitted)"))
         } else if !quiet {
-            writeDiagnostic("train: chose setting \(best.index + 1): " + SweepTable.describe(best.setting)
+            writeDiagnostic("train: chose setting \(best.index + 1): " + SweepTable.describe(best.setting, models: hasNetwork)
                             + (best.score.isNaN ? "" : ", \(ranking) \(formatFixed(best.score, 6))"))
         }
         var lines = [
@@ -103,6 +112,7 @@ extension TrainCommand {
             "settings\t\(settings.count)",
             "settings_finished\t\(outcome.rows.count)",
             "chosen_setting\t\(best.index + 1)",
+        ] + (hasNetwork ? ["chosen_model\t\(best.setting.modelName)"] : []) + [
             "chosen_loss\t\(best.setting.loss.rawValue)",
             "chosen_l2\t\(CoresetWriter.number(best.setting.l2))",
             "chosen_eta0\t\(CoresetWriter.number(best.setting.eta0))",
@@ -121,14 +131,25 @@ extension TrainCommand {
             let c = grid[best.index]
             let refitTask: TaskKind = refitReader.labels.isRegression ? .regression : (refitReader.labels.classCount > 2 ? .multiclass : .binary)
             let refitSetting = setting(c, task: refitTask, records: refitRecords, meanSquaredNorm: EpochTrainer.meanSquaredNorm(refitRecords))
-            var refitted = Learner(configuration: refitSetting.configuration)
             if !quiet { writeDiagnostic("train: refitting setting \(best.index + 1) on \(refitRecords.count) records") }
-            let trained = EpochTrainer(records: refitRecords).train(&refitted, epochs: refitSetting.epochs, seed: learnerOptions.learnerSeed)
+            let refitted: TrainedLearner
+            let trained: (interrupted: Bool, progressive: ProgressiveValidation)
+            if let shape = refitSetting.network {
+                let outcome = NetworkEpochTrainer(records: refitRecords, classCount: refitReader.labels.classCount)
+                    .train(shape, configuration: refitSetting.configuration, epochs: refitSetting.epochs, seed: learnerOptions.learnerSeed)
+                refitted = .network(outcome.trained)
+                trained = (outcome.interrupted, outcome.firstEpochProgressive)
+            } else {
+                var linear = Learner(configuration: refitSetting.configuration)
+                let outcome = EpochTrainer(records: refitRecords).train(&linear, epochs: refitSetting.epochs, seed: learnerOptions.learnerSeed)
+                refitted = .linear(linear)
+                trained = (outcome.interrupted, outcome.firstEpochProgressive)
+            }
             if trained.interrupted {
                 writeDiagnostic("train: interrupted during the refit; the model written is setting \(subsetBest.index + 1) trained on the input, not refitted")
             } else {
                 learner = refitted
-                progressive = trained.firstEpochProgressive
+                progressive = trained.progressive
                 modelLabels = refitReader.labels
                 featureNames = refitReader.context.featureNames
                 recordsSeen = refitReader.statistics.recordsAccepted
@@ -152,7 +173,7 @@ extension TrainCommand {
             lines.append(contentsOf: metricLines(prefix: "test", learner.evaluate(loaded.records)))
         }
         if let modelOut {
-            try ModelBundle(labels: modelLabels, featureNames: featureNames, recordsSeen: recordsSeen, model: learner.modelFile()).write(to: modelOut)
+            try learner.bundle(labels: modelLabels, featureNames: featureNames, recordsSeen: recordsSeen).write(to: modelOut)
         }
         let out = TextOutput(descriptor: 1)
         try out.write(renderSummary(lines, json: machine.json))
@@ -192,11 +213,11 @@ extension TrainCommand {
                             + (l2Scale != 1 ? ", l2 trained at \(formatFixed(l2Scale, 3))x the listed value" : ""))
         }
         let outcome = try HyperparameterSweep(settings: settings, trainer: EpochTrainer(records: sample), holdout: holdoutRecords,
-                                          seed: learnerOptions.learnerSeed).run(clock: monotonicSeconds) { row in
+                                              seed: learnerOptions.learnerSeed, classCount: refitLabels.classCount).run(clock: monotonicSeconds) { row in
             var row = row
             row.index = kept[row.index].index
-            if !quiet { writeDiagnostic(SweepTable.line(row, of: grid.count)) }
-            try log?.write(SweepTable.fields(row) + [("stage", "halving"), ("elapsed_seconds", formatFixed(monotonicSeconds() - start, 3))])
+            if !quiet { writeDiagnostic(SweepTable.line(row, of: grid.count, models: hasNetwork)) }
+            try log?.write(SweepTable.fields(row, models: hasNetwork) + [("stage", "halving"), ("elapsed_seconds", formatFixed(monotonicSeconds() - start, 3))])
         }
         var chosen: SweepRow?
         if !outcome.interrupted, let b = outcome.bestRow {
@@ -232,28 +253,38 @@ extension TrainCommand {
 }
 
 /// The grid's table: a human line per setting on stderr, TSV for --sweep-out, fields for --progress-log.
+/// `models`: the grid holds a network, and a `model` column follows `setting` (a linear grid's table
+/// is as it was before networks).
 enum SweepTable {
-    static let header = "setting\tloss\tl2\teta0\tepochs\tholdout_loss\tholdout_accuracy\tseconds"
-    static let tsvHeader = "setting\tloss\tl2\teta0\tepochs\tholdout_loss\tholdout_accuracy\tholdout_log_loss\tseconds\tchosen\ttrained_l2"
+    static func header(models: Bool) -> String {
+        "setting\t" + (models ? "model\t" : "") + "loss\tl2\teta0\tepochs\tholdout_loss\tholdout_accuracy\tseconds"
+    }
 
-    static func describe(_ s: SweepSetting) -> String {
-        "loss \(s.loss.rawValue), l2 \(CoresetWriter.number(s.l2)), eta0 \(CoresetWriter.number(s.eta0)), epochs \(s.epochs)"
+    static func tsvHeader(models: Bool) -> String {
+        "setting\t" + (models ? "model\t" : "") + "loss\tl2\teta0\tepochs\tholdout_loss\tholdout_accuracy\tholdout_log_loss\tseconds\tchosen\ttrained_l2"
+    }
+
+    static func describe(_ s: SweepSetting, models: Bool) -> String {
+        (models ? "model \(s.modelName), " : "")
+            + "loss \(s.loss.rawValue), l2 \(CoresetWriter.number(s.l2)), eta0 \(CoresetWriter.number(s.eta0)), epochs \(s.epochs)"
     }
 
     static func metric(_ v: Double) -> String { v.isNaN ? "-" : formatFixed(v, 6) }
 
-    static func line(_ row: SweepRow, of count: Int) -> String {
-        "\(row.index + 1)/\(count)\t\(row.setting.loss.rawValue)\t\(CoresetWriter.number(row.setting.l2))\t\(CoresetWriter.number(row.setting.eta0))\t\(row.setting.epochs)\t"
+    static func modelColumn(_ row: SweepRow, _ models: Bool) -> String { models ? row.setting.modelName + "\t" : "" }
+
+    static func line(_ row: SweepRow, of count: Int, models: Bool) -> String {
+        "\(row.index + 1)/\(count)\t\(modelColumn(row, models))\(row.setting.loss.rawValue)\t\(CoresetWriter.number(row.setting.l2))\t\(CoresetWriter.number(row.setting.eta0))\t\(row.setting.epochs)\t"
             + "\(metric(row.holdout.loss))\t\(metric(row.holdout.accuracy))\t\(formatFixed(row.seconds, 3))"
     }
 
-    static func tsv(_ row: SweepRow, chosen: Bool) -> String {
-        "\(row.index + 1)\t\(row.setting.loss.rawValue)\t\(CoresetWriter.number(row.setting.l2))\t\(CoresetWriter.number(row.setting.eta0))\t\(row.setting.epochs)\t"
+    static func tsv(_ row: SweepRow, chosen: Bool, models: Bool) -> String {
+        "\(row.index + 1)\t\(modelColumn(row, models))\(row.setting.loss.rawValue)\t\(CoresetWriter.number(row.setting.l2))\t\(CoresetWriter.number(row.setting.eta0))\t\(row.setting.epochs)\t"
             + "\(metric(row.holdout.loss))\t\(metric(row.holdout.accuracy))\t\(metric(row.holdout.logLoss))\t\(formatFixed(row.seconds, 3))\t\(chosen ? 1 : 0)\t\(CoresetWriter.number(row.setting.trainedL2))"
     }
 
-    static func fields(_ row: SweepRow) -> [(String, String)] {
-        var f = [("setting", "\(row.index + 1)"), ("loss", row.setting.loss.rawValue), ("l2", CoresetWriter.number(row.setting.l2)),
+    static func fields(_ row: SweepRow, models: Bool) -> [(String, String)] {
+        var f = [("setting", "\(row.index + 1)")] + (models ? [("model", row.setting.modelName)] : []) + [("loss", row.setting.loss.rawValue), ("l2", CoresetWriter.number(row.setting.l2)),
                  ("eta0", CoresetWriter.number(row.setting.eta0)), ("epochs", "\(row.setting.epochs)"), ("seconds", formatFixed(row.seconds, 3))]
         if !row.holdout.loss.isNaN { f.append(("holdout_loss", formatFixed(row.holdout.loss, 6))) }
         if !row.holdout.accuracy.isNaN { f.append(("holdout_accuracy", formatFixed(row.holdout.accuracy, 4))) }

@@ -8,14 +8,28 @@ struct TrainCommand: ParsableCommand {
         discussion: CommonOptionsHelp.text([
             CommonOptionsHelp.input, ("--epochs <n>", "passes over the data (default 5)"), ("--test <file>", "evaluate on this file at the end"),
             ("--model-out <file>", "write the model here"), CommonOptionsHelp.quiet, CommonOptionsHelp.json, CommonOptionsHelp.progressLog,
+            ("--model mlp:64|linear", "a network; | lists models"),
             ("--l2 1e-6,1e-5", "lists make a grid (needs --holdout)"),
             ("--refit <file>...", "then train the chosen setting on these"),
         ], note: "Loads the whole stream into memory. The default schedule decays exponentially to 1% of eta0 over the run. "
             + "Lists (--l2 1e-6,1e-5) make a grid, each setting trained from scratch and scored on --holdout: the table goes to stderr "
-            + "(--sweep-out: TSV), the choice to stdout, the best model to --model-out; --refit FILE... trains the choice on all of FILE."))
+            + "(--sweep-out: TSV), the choice to stdout, the best model to --model-out; --refit FILE... trains the choice on all of FILE. "
+            + "Models are listed with | or by repeating --model (the comma belongs to the widths: mlp:256,128 is one two-layer network); "
+            + "the grid is models x losses (linear only) x epochs x eta0 x l2. A grid of linear and mlp models with the default loss is "
+            + "ranked by holdout log-loss (both minimise it)."))
 
     @OptionGroup var input: InputOptions
     @OptionGroup var learnerOptions: LearnerOptions
+
+    @Option(name: .customLong("model"), help: ArgumentHelp("Learner: linear (default) or mlp:HIDDEN, a network with ReLU layers of these widths (mlp:128, mlp:256,128) trained by mini-batch SGD with momentum on the records, with their weights. A list (mlp:32|mlp:64|linear, or --model repeated) is a grid.", valueName: "model"),
+            transform: { try parseModelList($0) })
+    var modelLists: [[TrainModel]] = []
+
+    @Option(name: .long, help: "mlp: records per mini-batch step (default 128).")
+    var batchSize: Int?
+
+    @Option(name: .long, help: "mlp: momentum of SGD (default 0.9).")
+    var momentum: Double?
 
     @Option(name: .customLong("epochs"), help: ArgumentHelp("Passes over the data (default 5; a comma-separated list is a grid).", valueName: "epochs"),
             transform: { try parseValueList($0, option: "--epochs", expected: "a whole number of at least 1") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } })
@@ -49,10 +63,21 @@ struct TrainCommand: ParsableCommand {
 
     var epochValues: [Int] { epochLists.isEmpty ? [5] : epochLists.flatMap { $0 } }
 
-    /// Settings in the grid.
+    /// The listed models (default: linear).
+    var modelValues: [TrainModel] { modelLists.isEmpty ? [.linear] : modelLists.flatMap { $0 } }
+    var hasNetwork: Bool { modelValues.contains { $0 != .linear } }
+    var hasLinear: Bool { modelValues.contains(.linear) }
+
+    /// Settings in the grid (a network has one loss, so the loss list multiplies linear settings only).
     var gridSize: Int {
-        max(1, learnerOptions.lossValues.count) * max(1, learnerOptions.l2Values.count)
-            * max(1, learnerOptions.eta0Values.count) * epochValues.count
+        let perModel = max(1, learnerOptions.l2Values.count) * max(1, learnerOptions.eta0Values.count) * epochValues.count
+        return modelValues.reduce(0) { $0 + ($1 == .linear ? max(1, learnerOptions.lossValues.count) : 1) * perModel }
+    }
+
+    /// The shape of a network setting with this command's --batch-size and --momentum.
+    func networkShape(_ model: TrainModel) -> NetworkShape? {
+        guard case .mlp(let hidden) = model else { return nil }
+        return NetworkShape(hidden: hidden, batchSize: batchSize ?? 128, momentum: momentum ?? 0.9)
     }
 
     /// A grid or a refit takes the sweep's path; one setting without --refit is the plain `train`.
@@ -60,6 +85,20 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try checkNoRepeats(epochValues.map { "\($0)" }, option: "--epochs")
+        try checkNoRepeats(modelValues.map(\.name), option: "--model")
+        if hasNetwork {
+            if input.regression { throw ValidationError("--model mlp is for classification; --regression trains the linear model only") }
+            if !hasLinear && !learnerOptions.lossValues.isEmpty {
+                throw ValidationError("--loss chooses the linear model's loss; --model mlp always minimises cross-entropy (log-loss): drop --loss or add linear to the --model list")
+            }
+            if !hasLinear && learnerOptions.optimizer != .sgd {
+                throw ValidationError("--optimizer \(learnerOptions.optimizer.rawValue) is for the linear model; --model mlp trains by mini-batch SGD with momentum")
+            }
+        } else if batchSize != nil || momentum != nil {
+            throw ValidationError("--batch-size and --momentum go with --model mlp:HIDDEN")
+        }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1) (got \(momentum))") }
         if gridSize > 1 && holdout == nil {
             throw ValidationError("a grid of \(gridSize) settings needs --holdout FILE to choose among them")
         }
@@ -68,7 +107,7 @@ struct TrainCommand: ParsableCommand {
         if refit.contains("-") && input.follow == nil && (input.files.isEmpty || input.files.contains("-")) {
             throw ValidationError("--refit - and the input both read stdin; give one of them as a file")
         }
-        if sweepOut != nil && !sweeps { throw ValidationError("--sweep-out goes with a grid (lists for --l2, --eta0, --loss or --epochs) or --refit") }
+        if sweepOut != nil && !sweeps { throw ValidationError("--sweep-out goes with a grid (lists for --l2, --eta0, --loss, --epochs or --model) or --refit") }
     }
 
     func run() throws {
@@ -98,6 +137,11 @@ struct TrainCommand: ParsableCommand {
             let holdoutRecords = try holdout.map { try loadRecords(path: $0, options: input.readerOptions, labels: labels) { writeDiagnostic($0) }.records } ?? []
             if sweeps {
                 try sweep(records: records, reader: reader, task: task, holdoutRecords: holdoutRecords, log: log, start: start)
+                if let streamError { throw streamError }
+                return
+            }
+            if let shape = networkShape(modelValues[0]) {
+                try trainNetwork(shape, records: records, reader: reader, task: task, holdoutRecords: holdoutRecords, log: log, start: start)
                 if let streamError { throw streamError }
                 return
             }

@@ -35,6 +35,22 @@ import Testing
         #expect(told.stderr.contains("fit-model: a binary linear model from one pass over 16281 records"))
     }
 
+    /// `--representatives sampled`: the medoids' weights, on records drawn from their cells.
+    @Test func sampledRepresentativesKeepTheWeights() throws {
+        let medoids = try CLI.run(["select", "-q", "-k", "40", Self.adultTest])
+        let sampled = try CLI.run(["select", "-q", "-k", "40", "--representatives", "sampled", Self.adultTest])
+        #expect(sampled.status == 0, "\(sampled.stderr)")
+        let m = Self.elements(medoids.stdout), s = Self.elements(sampled.stdout)
+        #expect(s.count == 40)
+        #expect(m.map(\.weight).sorted() == s.map(\.weight).sorted())
+        #expect(Set(m.map(\.id)) != Set(s.map(\.id)))
+        let again = try CLI.run(["select", "-q", "-k", "40", "--representatives", "sampled", Self.adultTest])
+        #expect(again.stdout == sampled.stdout)
+        let sieve = try CLI.run(["select", "-q", "-k", "40", "--representatives", "sampled", "--algorithm", "sieve++", Self.adultTest])
+        #expect(sieve.status == 64)
+        #expect(sieve.stderr.contains("sample-greedy"))
+    }
+
     @Test func fitModelNeedsFilesAndGradientSpace() throws {
         // Refused before stdin is read (so nothing is written to it: the pipe would break).
         let stdin = try CLI.run(["select", "-q", "-k", "10", "--fit-model", "-"], stdin: Data())

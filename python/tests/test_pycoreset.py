@@ -46,6 +46,18 @@ def test_select_dense(cancer):
     assert np.array_equal(np.sort(again), np.sort(indices))
 
 
+def test_select_sampled_representatives(cancer):
+    X, y = cancer
+    medoids, wm = pycoreset.select(X, y, 50, space="feature")
+    sampled, ws = pycoreset.select(X, y, 50, space="feature", representatives="sampled")
+    check_coreset(sampled, ws, y, 50)
+    # The same cells and weights, other rows standing for them.
+    assert np.allclose(np.sort(ws), np.sort(wm))
+    assert set(sampled.tolist()) != set(medoids.tolist())
+    with pytest.raises(ValueError, match="representatives=middle is not one of medoids, sampled"):
+        pycoreset.select(X, y, 50, representatives="middle")
+
+
 def test_select_sample_weight_and_sparse(digits):
     X, y = digits
     sw = np.random.default_rng(0).uniform(0.5, 3.0, len(y))

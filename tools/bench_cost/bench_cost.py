@@ -125,7 +125,10 @@ def main():
         # The model for gradient space: one epoch of `coreset train`, not timed.
         subprocess.run([BIN, "train", path, "--epochs", "1", "--model-out", model, "-q"], check=True,
                        stdout=subprocess.DEVNULL)
-        cmds = [("zstd -dc | wc -l", f"zstd -dc '{path}' | wc -l", True), ("stats", [BIN, "stats", path, "-q"], False)]
+        cmds = [("zstd -dc | wc -l", f"zstd -dc '{path}' | wc -l", True), ("stats", [BIN, "stats", path, "-q"], False),
+                # The same on one parsing thread, and select without reading ahead: what the parallel reading gives.
+                ("stats one thread", [BIN, "stats", path, "-q", "--no-parallel-parsing"], False),
+                ("select k=1000 one thread", [BIN, "select", "-k", "1000", path, "-q", "--no-parallel-parsing"], False)]
         old = ["--algorithm", "sieve++"]
         for k in ks:
             cmds.append((f"select k={k}", [BIN, "select", "-k", str(k), path, "-q"], False))
@@ -169,7 +172,11 @@ def main():
         stats = med(data, "stats")
         md += [f"## {data} ({n:,} records)", "",
                f"Reading: `zstd -dc | wc -l` {med(data, 'zstd -dc | wc -l'):.3f} s, `coreset stats` {stats:.3f} s "
-               f"({stats / med(data, 'zstd -dc | wc -l'):.1f}x).", "",
+               f"({stats / med(data, 'zstd -dc | wc -l'):.1f}x); parsing on one thread (`--no-parallel-parsing`): "
+               f"`stats` {med(data, 'stats one thread'):.3f} s ({stats / med(data, 'stats one thread'):.2f}x the time in halves), "
+               f"`select -k 1000` {med(data, 'select k=1000 one thread'):.2f} s"
+               + (f" ({med(data, 'select k=1000') / med(data, 'select k=1000 one thread'):.2f}x the time reading ahead and in halves)."
+                  if med(data, 'select k=1000') else "."), "",
                "| k | select (default) | x stats | sieve++ (old) | x stats | old / new | --model | x stats | --model sieve++ | x stats |",
                "|---|---|---|---|---|---|---|---|---|---|"]
         for k in ks:

@@ -76,12 +76,16 @@ PROB_FLOOR = 1e-6
 # (feature space); coreset_fit fits a linear model in one online pass first and selects in gradient space at
 # it; coreset_gradient does the same with two commands ("{model}" is `coreset train TRAIN --epochs 1`, made
 # once per data set and seed: one shuffled pass, decayed to 1%).
+# coreset_sampled keeps coreset's cells and weights but writes a record drawn from each cell (a stratified
+# sample) instead of its medoid.
 METHODS = {
     "coreset": [],
+    "coreset_sampled": ["--representatives", "sampled"],
     "coreset_fit": ["--fit-model"],
+    "coreset_fit_sampled": ["--fit-model", "--representatives", "sampled"],
     "coreset_gradient": ["--model", "{model}"],
 }
-DEFAULT_METHODS = ["coreset", "coreset_fit"]
+DEFAULT_METHODS = ["coreset", "coreset_sampled", "coreset_fit"]
 
 
 

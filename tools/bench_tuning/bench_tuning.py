@@ -13,6 +13,10 @@ holdout H, the rest is FIT (written uncompressed, so all methods read the same b
 used to score the final models, never to choose.
 
 Grid (24 settings): --l2 1e-7,1e-6,1e-5,1e-4,1e-3,1e-2 x --eta0 0.01,0.03,0.1,0.3, 5 epochs (the default).
+With --grid mlp (networks; default set mnist): --model 'mlp:32|mlp:64|mlp:128' x --eta0 0.05,0.2 x --l2 1e-5,1e-4
+(12 settings, 5 epochs, mini-batches of 128, momentum 0.9: run --model mlp's defaults and eta0 4x larger), sources
+coreset and uniform (sieve++ is left out), and the same train variants. --grid mlp-wide: the same widths x --eta0
+0.05,0.1,0.2,0.4 x --l2 1e-5,1e-4,1e-3 (36 settings; the refit is one setting, so the speed-up grows with the grid).
 
 Methods (wall times of whole processes, selection or sampling included):
   full      `coreset train FIT GRID --holdout H --model-out M` (the full sweep; run --repeats times)
@@ -58,6 +62,17 @@ SOURCES = [
 ]
 TRAIN_VARIANTS = [("", "", None), (" no-l2-scaling", "--no-l2-scaling", None), (" halving", "--halving", 1)]
 ETA0S = "0.01,0.03,0.1,0.3"
+# --grid: the options of each grid, its description, and the sources it runs.
+GRIDS = {
+    "linear": (f"--l2 {L2S} --eta0 {ETA0S}", f"--l2 {L2S} x --eta0 {ETA0S} (24 settings, 5 epochs)",
+               ["coreset", "coreset-sieve++", "uniform"]),
+    "mlp": ("--model 'mlp:32|mlp:64|mlp:128' --eta0 0.05,0.2 --l2 1e-5,1e-4",
+            "--model mlp:32|mlp:64|mlp:128 x --eta0 0.05,0.2 x --l2 1e-5,1e-4 (12 settings, 5 epochs, mini-batches of 128, momentum 0.9)",
+            ["coreset", "uniform"]),
+    "mlp-wide": ("--model 'mlp:32|mlp:64|mlp:128' --eta0 0.05,0.1,0.2,0.4 --l2 1e-5,1e-4,1e-3",
+                 "--model mlp:32|mlp:64|mlp:128 x --eta0 0.05,0.1,0.2,0.4 x --l2 1e-5,1e-4,1e-3 (36 settings, 5 epochs, mini-batches of 128, momentum 0.9)",
+                 ["coreset", "uniform"]),
+}
 
 
 def log(msg):
@@ -118,25 +133,34 @@ def read_table(path):
     return rows
 
 
-def setting_key(l2, eta0):
-    return (float(l2), float(eta0))
+def setting_key(l2, eta0, model="linear"):
+    return (float(l2), float(eta0)) if model == "linear" else (model, float(l2), float(eta0))
+
+
+def describe_key(key):
+    return f"l2 {key[0]:g}, eta0 {key[1]:g}" if len(key) == 2 else f"{key[0]}, l2 {key[1]:g}, eta0 {key[2]:g}"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=".build/release/coreset")
     ap.add_argument("--data", default="../shared/data")
-    ap.add_argument("--sets", default="census_kdd,mnist")
+    ap.add_argument("--grid", choices=sorted(GRIDS), default="linear", help="linear (the 24-setting grid), mlp (12 settings of widths) or mlp-wide (36)")
+    ap.add_argument("--sets", default=None, help="default: census_kdd,mnist (linear), mnist (mlp)")
     ap.add_argument("--pcts", default="1,10")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--repeats", type=int, default=3, help="runs of the full sweep")
     ap.add_argument("--select-args", default="", help="extra options for coreset select")
     ap.add_argument("--out", default="tools/out/bench_tuning")
-    ap.add_argument("--tables", default="tools/out/bench_tuning/tables.md", help="where the generated tables go")
+    ap.add_argument("--tables", default=None, help="where the generated tables go (default: OUT/tables.md, mlp: OUT/tables-mlp.md)")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     os.makedirs(a.out, exist_ok=True)
-    grid = f"--l2 {L2S} --eta0 {ETA0S}"
+    grid, grid_text, sources = GRIDS[a.grid]
+    a.sets = a.sets or ("census_kdd,mnist" if a.grid == "linear" else "mnist")
+    suffix = "" if a.grid == "linear" else "-" + a.grid
+    a.tables = a.tables or os.path.join(a.out, f"tables{suffix}.md")
+    rows_path = os.path.join(a.out, f"rows{suffix}.json")
     rows = []
     sections = []
     for name in a.sets.split(","):
@@ -145,21 +169,21 @@ def main():
         q = shlex.quote
         # (a) the full sweep.
         full_times, full_losses = [], []
-        table_path = os.path.join(d, "full_sweep.tsv")
+        table_path = os.path.join(d, f"full_sweep{suffix}.tsv")
         for r in range(a.repeats):
-            model = os.path.join(d, "full.json")
+            model = os.path.join(d, f"full{suffix}.json")
             s, text = timed(f"{q(binary)} train -q {q(fit)} {grid} --holdout {q(hold)} --model-out {q(model)} --sweep-out {q(table_path)}")
             loss = test_log_loss(binary, model, test)
             chosen = summary(text)
             full_times.append(s)
             full_losses.append(loss)
-            rows.append(dict(set=name, method="full", pct=100, seed=r, seconds=s, test_log_loss=loss,
-                             l2=chosen["chosen_l2"], eta0=chosen["chosen_eta0"]))
-            log(f"{name} full #{r}: {s:.2f} s, test log-loss {loss:.6f}, chose l2 {chosen['chosen_l2']} eta0 {chosen['chosen_eta0']}")
+            rows.append(dict(set=name, grid=a.grid, method="full", pct=100, seed=r, seconds=s, test_log_loss=loss,
+                             model=chosen.get("chosen_model", "linear"), l2=chosen["chosen_l2"], eta0=chosen["chosen_eta0"]))
+            log(f"{name} full #{r}: {s:.2f} s, test log-loss {loss:.6f}, chose {chosen.get('chosen_model', 'linear')} l2 {chosen['chosen_l2']} eta0 {chosen['chosen_eta0']}")
         table = read_table(table_path)
-        full_holdout = {setting_key(t["l2"], t["eta0"]): float(t["holdout_loss"]) for t in table}
+        full_holdout = {setting_key(t["l2"], t["eta0"], t.get("model", "linear")): float(t["holdout_loss"]) for t in table}
         best_holdout = min(full_holdout.values())
-        full_choice = next(setting_key(t["l2"], t["eta0"]) for t in table if t["chosen"] == "1")
+        full_choice = next(setting_key(t["l2"], t["eta0"], t.get("model", "linear")) for t in table if t["chosen"] == "1")
         full_time = statistics.median(full_times)
         full_loss = statistics.median(full_losses)
         cells = []
@@ -168,7 +192,7 @@ def main():
             acc = {}
             for seed in [int(x) for x in a.seeds.split(",")]:
                 for source, head, only_pct in SOURCES:
-                    if only_pct is not None and pct != only_pct:
+                    if (only_pct is not None and pct != only_pct) or source not in sources:
                         continue
                     subset = os.path.join(d, f"{source}-{pct}-{seed}.svm")
                     cmd = head.format(bin=q(binary), k=k, seed=seed, fit=q(fit), extra=a.select_args) + f" > {q(subset)}"
@@ -177,22 +201,22 @@ def main():
                         if variant_pct is not None and pct != variant_pct:
                             continue
                         method = f"{source}{variant}"
-                        model = os.path.join(d, f"{method}-{pct}-{seed}.json")
+                        model = os.path.join(d, f"{method}-{pct}-{seed}{suffix}.json")
                         s, text = timed(f"{q(binary)} train -q {q(subset)} {grid} --holdout {q(hold)} --refit {q(fit)} "
                                         f"--model-out {q(model)} {train_args}")
                         total = pick_seconds + s
                         loss = test_log_loss(binary, model, test)
                         chosen = summary(text)
-                        key = setting_key(chosen["chosen_l2"], chosen["chosen_eta0"])
+                        key = setting_key(chosen["chosen_l2"], chosen["chosen_eta0"], chosen.get("chosen_model", "linear"))
                         is_same, is_within = key == full_choice, full_holdout[key] <= 1.01 * best_holdout
-                        rows.append(dict(set=name, method=method, pct=pct, k=k, seed=seed, seconds=total, pick_seconds=pick_seconds,
-                                         train_seconds=s, test_log_loss=loss, l2=chosen["chosen_l2"], eta0=chosen["chosen_eta0"],
-                                         same_as_full=is_same, within_1pct=is_within))
+                        rows.append(dict(set=name, grid=a.grid, method=method, pct=pct, k=k, seed=seed, seconds=total, pick_seconds=pick_seconds,
+                                         train_seconds=s, test_log_loss=loss, model=chosen.get("chosen_model", "linear"),
+                                         l2=chosen["chosen_l2"], eta0=chosen["chosen_eta0"], same_as_full=is_same, within_1pct=is_within))
                         acc.setdefault(method, []).append((total, loss, is_same, is_within, pick_seconds))
                         log(f"{name} {method} {pct}% seed {seed}: {total:.2f} s (pick {pick_seconds:.2f} s; {full_time / total:.1f}x), "
-                            f"test log-loss {loss:.6f} ({(loss - full_loss) / full_loss * 100:+.2f}%), chose l2 {chosen['chosen_l2']} "
-                            f"eta0 {chosen['chosen_eta0']} (same {is_same}, within 1% {is_within})")
-                        with open(os.path.join(a.out, "rows.json"), "w") as f:
+                            f"test log-loss {loss:.6f} ({(loss - full_loss) / full_loss * 100:+.2f}%), chose {describe_key(key)} "
+                            f"(same {is_same}, within 1% {is_within})")
+                        with open(rows_path, "w") as f:
                             json.dump(rows, f, indent=1)
             for method, runs in acc.items():
                 t = statistics.median(r[0] for r in runs)
@@ -201,20 +225,20 @@ def main():
                 cells.append((pct, k, method, t, full_time / t, l, (l - full_loss) / full_loss,
                               sum(r[2] for r in runs), sum(r[3] for r in runs), len(runs), pick))
         sections.append((name, n, full_time, full_loss, full_choice, cells))
-    with open(os.path.join(a.out, "rows.json"), "w") as f:
+    with open(rows_path, "w") as f:
         json.dump(rows, f, indent=1)
     lines = [
         "# Tuning on the coreset: results", "",
         f"Generated by `python3 tools/bench_tuning/bench_tuning.py {' '.join(shlex.quote(x) for x in sys.argv[1:])}` on "
         f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, {platform.machine()}, "
         f"{os.cpu_count()} cores (shared with other jobs: wall times are noisy).", "",
-        f"Grid: --l2 {L2S} x --eta0 {ETA0S} (24 settings, 5 epochs). Holdout: every 10th train record. "
+        f"Grid: {grid_text}. Holdout: every 10th train record. "
         "Wall time: whole processes, selection or sampling included (a pipeline: its pick command plus its train); "
         "medians over seeds (pipelines) or repeats (full sweep). Test log-loss of the model written, scored by `coreset eval` on the set's test file.", "",
     ]
     for name, n, full_time, full_loss, full_choice, cells in sections:
         lines += [f"## {name} (FIT = {n} records)", "",
-                  f"Full sweep: {full_time:.2f} s, test log-loss {full_loss:.6f}, chose l2 {full_choice[0]:g}, eta0 {full_choice[1]:g}.", "",
+                  f"Full sweep: {full_time:.2f} s, test log-loss {full_loss:.6f}, chose {describe_key(full_choice)}.", "",
                   "| k | records | pipeline | wall s (pick s) | speed-up vs full | test log-loss | vs full's best | chose full's setting | chose within 1% |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for pct, k, method, t, ratio, l, rel, same, within, runs, pick in cells:

@@ -71,7 +71,7 @@ const char *coreset_version(void);
  *   algorithm=sample-greedy|sieve|sieve++|three-sieves|greedy  epsilon=  patience=  similarity=euclidean|cosine|rbf
  *   gamma=  saturation=  space=feature|gradient  per-class=proportional|equal  reference-size=
  *   reference-factor=  warm-up=  window=  half-life=  reselect-threshold=  reselect-spacing=  seed=
- *   shards=  weighting=nearest|gradient-match  candidate-factor=  cell-size=
+ *   shards=  weighting=nearest|gradient-match  candidate-factor=  cell-size=  representatives=medoids|sampled
  *   replay-steps=  snapshot-every=  model-update-every=  replay-weight=  l2=  learner-seed=
  *   eta0= (the learner's first step; the schedule is eta0 / sqrt(1 + t/1000))
  *   format=libsvm|csv|jsonl|vw|text  strict=0|1  zero-based=0|1  hash-bits=  max-dimension=

@@ -76,6 +76,23 @@ public struct RecordBatch: Sendable {
         discardOpenRow()
     }
 
+    /// Appends every record of `other` (closed rows only), adding `positionOffset` to their positions:
+    /// a batch parsed apart, whose positions were counted from the wrong start, joins this one in order.
+    public mutating func append(contentsOf other: RecordBatch, positionOffset: UInt64 = 0) {
+        let base = indices.count
+        labels.append(contentsOf: other.labels)
+        weights.append(contentsOf: other.weights)
+        if positionOffset == 0 {
+            positions.append(contentsOf: other.positions)
+        } else {
+            positions.append(contentsOf: other.positions.lazy.map { $0 &+ positionOffset })
+        }
+        rowStarts.append(contentsOf: other.rowStarts.dropFirst().lazy.map { $0 + base })
+        let end = other.rowStarts[other.rowStarts.count - 1]
+        indices.append(contentsOf: other.indices[..<end])
+        values.append(contentsOf: other.values[..<end])
+    }
+
     /// Records `range` as a batch of their own (a copy of their slices of the arrays).
     public func rows(_ range: Range<Int>) -> RecordBatch {
         if range == 0..<count { return self }

@@ -34,6 +34,10 @@ public struct CSVParser: LineParser {
         self.options = options
     }
 
+    /// After the first line (header or not) the columns are known and each line is parsed on its own;
+    /// a copy's scratch array is its own (copy on write).
+    public func parserForLaterLines() -> (any LineParser)? { sawFirstLine ? self : nil }
+
     static let labelNames: Set<String> = ["label", "target", "class", "y"]
 
     /// Splits a line into fields, recording their byte ranges.

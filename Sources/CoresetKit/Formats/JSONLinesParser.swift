@@ -15,6 +15,9 @@ public struct JSONLinesParser: LineParser {
         self.zeroBased = zeroBased
     }
 
+    /// Lines are independent (a new feature name is noticed by the reader, which then parses in order).
+    public func parserForLaterLines() -> (any LineParser)? { self }
+
     public mutating func parse(
         _ line: UnsafeRawBufferPointer, into batch: inout RecordBatch, context: inout ParseContext
     ) throws(ParseFailure) -> Bool {

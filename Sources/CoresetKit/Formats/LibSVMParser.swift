@@ -19,6 +19,9 @@ public struct LibSVMParser: LineParser {
         self.zeroBased = zeroBased
     }
 
+    /// A fresh parser: lines are independent, and the scratch must not be shared.
+    public func parserForLaterLines() -> (any LineParser)? { LibSVMParser(zeroBased: zeroBased) }
+
     @inline(__always)
     static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
 

@@ -10,6 +10,15 @@ public protocol LineParser {
     mutating func parse(
         _ line: UnsafeRawBufferPointer, into batch: inout RecordBatch, context: inout ParseContext
     ) throws(ParseFailure) -> Bool
+
+    /// A parser for the lines after those this one has seen, that can run on another thread while this
+    /// one goes on (it shares no mutable state with it), or nil when lines must go through this parser
+    /// in order. The reader uses it to parse the two halves of a chunk at once.
+    func parserForLaterLines() -> (any LineParser)?
+}
+
+extension LineParser {
+    public func parserForLaterLines() -> (any LineParser)? { nil }
 }
 
 /// State shared by every parser of a stream: label mapping, named features and the next position.

@@ -24,6 +24,8 @@ public struct ReaderOptions: Sendable {
     public var initialLabels: LabelMap?
     /// Decompress on a separate thread, a few chunks ahead of parsing.
     public var prefetch = true
+    /// Parse the second half of each large chunk on a second thread (when the machine has two cores).
+    public var parallelParsing = true
     /// Largest zstd window accepted, 2^zstdWindowLog bytes (zstd's default limit: 27, 128 MiB).
     public var zstdWindowLog = 27
     /// Longest line accepted; a longer one is a bad record.

@@ -138,6 +138,12 @@ public struct TextParser: LineParser {
         }
     }
 
+    /// Lines are independent; a fresh parser compiles its own patterns. Kept lines are collected in
+    /// order by this parser alone.
+    public func parserForLaterLines() -> (any LineParser)? {
+        options.keepLines ? nil : TextParser(options: options, hashBits: hashBits)
+    }
+
     public mutating func parse(
         _ line: UnsafeRawBufferPointer, into batch: inout RecordBatch, context: inout ParseContext
     ) throws(ParseFailure) -> Bool {

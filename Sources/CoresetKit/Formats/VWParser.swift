@@ -12,6 +12,9 @@ public struct VWParser: LineParser {
         self.mask = hashBits >= 32 ? UInt32.max : (UInt32(1) << UInt32(hashBits)) - 1
     }
 
+    /// Lines are independent.
+    public func parserForLaterLines() -> (any LineParser)? { self }
+
     @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
 
     public mutating func parse(

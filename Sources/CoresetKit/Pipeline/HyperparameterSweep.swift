@@ -74,19 +74,27 @@ public struct EpochTrainer {
     }
 }
 
-/// One point of a hyperparameter grid: the learner's configuration and the number of passes.
+/// One point of a hyperparameter grid: the learner's configuration and the number of passes, and
+/// for a network its shape (the configuration then gives its schedule and l2; its loss is the
+/// network's cross-entropy, logistic or softmax by task).
 public struct SweepSetting: Sendable, Hashable {
     public var configuration: LearnerConfiguration
     public var epochs: Int
+    /// Nil for the linear learner.
+    public var network: NetworkShape?
     /// The l2 as listed by the user; the configuration's may be scaled to the data's size (a
     /// subset standing for larger data needs a larger l2, about n / k times).
     public var listedL2: Double
 
-    public init(configuration: LearnerConfiguration, epochs: Int, listedL2: Double? = nil) {
+    public init(configuration: LearnerConfiguration, epochs: Int, listedL2: Double? = nil, network: NetworkShape? = nil) {
         self.configuration = configuration
         self.epochs = epochs
         self.listedL2 = listedL2 ?? configuration.l2
+        self.network = network
     }
+
+    /// `linear` or `mlp:H[,H2...]`.
+    public var modelName: String { network?.name ?? "linear" }
 
     public var loss: Loss { configuration.loss }
     /// The listed l2 (what the table shows and a refit uses).
@@ -112,20 +120,28 @@ public struct SweepRow: Sendable {
 }
 
 /// Trains every setting of a grid on the same in-memory records and keeps the model with the
-/// lowest holdout score (ties: the earlier setting). Each setting starts from a zero model, so its
-/// model is the one a plain `train` with that setting gives.
+/// lowest holdout score (ties: the earlier setting). Each setting starts from a new model (linear:
+/// zero; network: initialised from `seed`), so its model is the one a plain `train` with that
+/// setting gives. A network's loss is its cross-entropy, the linear logistic or softmax loss's
+/// log-loss, so a grid of both models with the default loss is ranked by holdout log-loss.
 public struct HyperparameterSweep {
     public var settings: [SweepSetting]
     public var trainer: EpochTrainer
     public var holdout: [Record]
     public var seed: UInt64
+    /// Output units of a network setting (at least the classes in the records).
+    public var classCount: Int
 
-    public init(settings: [SweepSetting], trainer: EpochTrainer, holdout: [Record], seed: UInt64) {
+    public init(settings: [SweepSetting], trainer: EpochTrainer, holdout: [Record], seed: UInt64, classCount: Int = 2) {
         self.settings = settings
         self.trainer = trainer
         self.holdout = holdout
         self.seed = seed
+        self.classCount = classCount
     }
+
+    /// Whether the grid holds both linear and network settings.
+    public var mixesModels: Bool { Set(settings.map { $0.network == nil }).count > 1 }
 
     /// Whether the settings use more than one loss (then they are ranked by holdout error rate, or
     /// squared error for regression losses, whose accuracy is undefined).
@@ -136,8 +152,9 @@ public struct HyperparameterSweep {
         public var rows: [SweepRow]
         /// The best row's position in `rows`, nil when none finished.
         public var bestRow: Int?
-        /// The best setting's trained model.
+        /// The best setting's trained model: `bestLearner` for a linear setting, `bestNetwork` for a network.
         public var bestLearner: Learner?
+        public var bestNetwork: TrainedNetwork?
         /// Its first-epoch progressive validation.
         public var bestProgressive: ProgressiveValidation?
         /// True when `Interruption` stopped the sweep (the setting under way is dropped).
@@ -145,20 +162,39 @@ public struct HyperparameterSweep {
     }
 
     /// Runs the grid in order, calling `onRow` after each finished setting.
-    /// - Complexity: Σ over settings of O(epochs · Σ nnz · K), plus a holdout pass per setting;
+    /// - Complexity: Σ over settings of O(epochs · Σ nnz · K) (a network: `NetworkEpochTrainer`'s), plus a holdout pass per setting;
     ///   memory for two models (the one training and the best so far).
     public func run(clock: () -> Double, onRow: (SweepRow) throws -> Void) rethrows -> Outcome {
-        var outcome = Outcome(rows: [], bestRow: nil, bestLearner: nil, bestProgressive: nil, interrupted: false)
+        var outcome = Outcome(rows: [], bestRow: nil, bestLearner: nil, bestNetwork: nil, bestProgressive: nil, interrupted: false)
         let byError = mixesLosses
+        // Built once for all network settings (it scans the records for their dimension).
+        let networkTrainer = settings.contains { $0.network != nil } ? NetworkEpochTrainer(records: trainer.records, classCount: classCount) : nil
         for (index, setting) in settings.enumerated() {
             let start = clock()
-            var learner = Learner(configuration: setting.configuration)
-            let trained = trainer.train(&learner, epochs: setting.epochs, seed: seed)
-            if trained.interrupted {
-                outcome.interrupted = true
-                break
+            var learner: Learner?
+            var network: TrainedNetwork?
+            let summary: EvaluationSummary
+            let progressive: ProgressiveValidation
+            if let shape = setting.network, let networkTrainer {
+                let trained = networkTrainer.train(shape, configuration: setting.configuration, epochs: setting.epochs, seed: seed)
+                if trained.interrupted {
+                    outcome.interrupted = true
+                    break
+                }
+                network = trained.trained
+                summary = trained.trained.network.evaluate(holdout)
+                progressive = trained.firstEpochProgressive
+            } else {
+                var linear = Learner(configuration: setting.configuration)
+                let trained = trainer.train(&linear, epochs: setting.epochs, seed: seed)
+                if trained.interrupted {
+                    outcome.interrupted = true
+                    break
+                }
+                learner = linear
+                summary = linear.evaluate(holdout)
+                progressive = trained.firstEpochProgressive
             }
-            let summary = learner.evaluate(holdout)
             let score = !byError ? summary.loss
                 : setting.loss.isClassification ? 1 - summary.accuracy : summary.squaredError
             let row = SweepRow(index: index, setting: setting, holdout: summary, seconds: clock() - start, score: score)
@@ -169,12 +205,14 @@ public struct HyperparameterSweep {
                 if score < current || (current.isNaN && !score.isNaN) {
                     outcome.bestRow = outcome.rows.count - 1
                     outcome.bestLearner = learner
-                    outcome.bestProgressive = trained.firstEpochProgressive
+                    outcome.bestNetwork = network
+                    outcome.bestProgressive = progressive
                 }
             } else {
                 outcome.bestRow = 0
                 outcome.bestLearner = learner
-                outcome.bestProgressive = trained.firstEpochProgressive
+                outcome.bestNetwork = network
+                outcome.bestProgressive = progressive
             }
             try onRow(row)
             if Interruption.requested {

@@ -70,6 +70,10 @@ public final class RecordReader {
     private var fixedClassCount: Int?
     /// Added to the message of a record whose class is not among the fixed ones.
     private var fixedClassesHint = ""
+    /// Parses the second half of each large chunk beside this thread (nil: one thread parses).
+    private let secondHalf: _SecondHalfParser?
+    /// Chunks whose second half the other thread parsed (and whose result was kept).
+    private(set) var chunksSplit = 0
 
     public init(inputs: [InputSpec], options: ReaderOptions = ReaderOptions(), onDiagnostic: @escaping (String) -> Void = { _ in }) {
         self.inputs = inputs.isEmpty ? [.stdin] : inputs
@@ -81,9 +85,13 @@ public final class RecordReader {
         self.dimensionLimit = UInt64(max(options.maxDimension, options.format.hashesFeatures ? 1 << options.hashBits : 0))
         let fixed = options.fixedClasses && !options.regression
         self.fixedClassCount = fixed ? options.initialLabels?.classCount ?? 0 : nil
+        self.secondHalf = options.parallelParsing && _SecondHalfParser.hasSpareCore ? _SecondHalfParser() : nil
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        secondHalf?.stop()
+        buffer.deallocate()
+    }
 
     /// From the next record on, a label of a class not seen so far is a bad record (its message ends
     /// with `hint`): for a consumer that has committed to the classes it has seen, such as a binary
@@ -245,9 +253,41 @@ public final class RecordReader {
     /// Returns the error that must stop the stream (strict mode), if any.
     private func scanLines(total: Int, into batch: inout RecordBatch) -> CoresetError? {
         var failure: CoresetError?
-        let start = TextLines.forEach(in: UnsafeRawBufferPointer(start: buffer.baseAddress!, count: total)) { line in
-            failure = processLine(line, into: &batch)
-            return failure == nil
+        let text = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: total)
+        let start: Int
+        if total >= _SecondHalfParser.minimumChunk, let worker = secondHalf,
+           let later = parser.parserForLaterLines(), let cut = _SecondHalfParser.split(text) {
+            let positionBefore = context.nextPosition
+            worker.start(.init(text: UnsafeRawBufferPointer(rebasing: text[cut.head..<cut.tail]), parser: later, context: context,
+                               dimensionLimit: dimensionLimit, fixedClassCount: fixedClassCount))
+            _ = TextLines.forEach(in: UnsafeRawBufferPointer(rebasing: text[0..<cut.head])) { line in
+                failure = processLine(line, into: &batch)
+                return failure == nil
+            }
+            // The worker reads the buffer: wait for it whatever happened here.
+            let outcome = worker.finish()
+            if failure == nil {
+                if outcome.clean {
+                    batch.append(contentsOf: worker.batch, positionOffset: context.nextPosition - positionBefore)
+                    lineNumber += outcome.lines
+                    statistics.lines += outcome.lines
+                    statistics.recordsAccepted += outcome.accepted
+                    context.nextPosition += outcome.accepted
+                    chunksSplit += 1
+                } else {
+                    // Something there must be reported or learned in order: parse it here, as if alone.
+                    _ = TextLines.forEach(in: text, from: cut.head) { line in
+                        failure = processLine(line, into: &batch)
+                        return failure == nil
+                    }
+                }
+            }
+            start = cut.tail
+        } else {
+            start = TextLines.forEach(in: text) { line in
+                failure = processLine(line, into: &batch)
+                return failure == nil
+            }
         }
         if let failure {
             // Strict mode: the stream ends at this record.
@@ -400,7 +440,7 @@ public final class RecordReader {
     }
 }
 
-/// Warnings raised on the decompression thread, handed to the reader's thread.
+/// Messages raised on one thread (decompression, reading ahead), handed to another.
 final class WarningQueue: Sendable {
     let messages = Mutex<[String]>([])
 }

@@ -129,8 +129,7 @@ public final class StreamingRun {
     /// State checkpoints (`--state`): taken after the batch that passes this many records since
     /// the last one, or this many seconds, on an interrupt, and at the end of the stream (before
     /// the end-of-stream work, so a restart after a completed run reproduces its outputs).
-    public var checkpointEveryRecords: UInt64?
-    public var checkpointEverySeconds: Double?
+    public var stateCheckpointEvery: CheckpointSchedule.Interval?
     /// Receives each checkpoint on the ingest thread (e.g. `RunState.write(toDirectory:)`); a
     /// thrown error ends the run with that error, the previous checkpoint staying in place.
     public var onStateCheckpoint: ((RunState) throws(CoresetError) -> Void)?
@@ -222,7 +221,7 @@ public final class StreamingRun {
         // A binary learner takes any class id >= 1 for the positive class: once both classes are known,
         // a third is a bad record (named, counted, or the stop under --strict), never a silent positive.
         var classesFixed = false
-        func fixBinaryClasses() throws(CoresetError) {
+        func fixBinaryClasses(_ reader: RecordReader) throws(CoresetError) {
             guard task == .binary, !classesFixed else { return }
             let hint = "; the run learns a binary task"
                 + (configuration.task == nil ? " (decided from its first records)" : "")
@@ -328,12 +327,20 @@ public final class StreamingRun {
             sincePublish = 0
         }
 
-        var sinceCheckpoint: UInt64 = 0
-        var lastCheckpointTime = monotonicSeconds()
+        var batch = first
+        do { try fixBinaryClasses(reader) } catch {
+            streamError = error
+            batch = nil
+        }
+        // From here the reader runs on a thread of its own, a batch or two ahead; the classes are fixed there.
+        let stream = ReadAheadReader(reader) { r throws(CoresetError) in try fixBinaryClasses(r) }
+        defer { stream.close() }
+
+        var schedule = stateCheckpointEvery.map { CheckpointSchedule(every: $0) }
         // Records handled since the state on disk (a fresh run has none on disk yet).
         var unsaved = resumed == nil
         func checkpoint() throws(CoresetError) {
-            guard let save = onStateCheckpoint, let position = reader.position else { return }
+            guard let save = onStateCheckpoint, let position = stream.position else { return }
             let learnerState: _LearnerLoopState
             if configuration.synchronous {
                 learnerState = loop.captureState()
@@ -350,16 +357,10 @@ public final class StreamingRun {
             try save(RunState(options: checkpointOptions, inputs: identities, reader: position, task: task,
                               ingest: ingest, learner: learnerState,
                               drift: learnerState.guardian.map { _DriftState($0, ingestEpoch: epoch, reselectionsBefore: reselectionsBefore) }))
-            sinceCheckpoint = 0
-            lastCheckpointTime = monotonicSeconds()
+            schedule?.saved()
             unsaved = false
         }
 
-        var batch = first
-        do { try fixBinaryClasses() } catch {
-            streamError = error
-            batch = nil
-        }
         while let b = batch {
             // A drift alarm: the memory restarts from here (fresh selector or reservoir, new draws).
             if let (n, _) = alarms.take(newerThan: epoch), n > epoch {
@@ -385,8 +386,8 @@ public final class StreamingRun {
             } else if reservoir != nil {
                 for i in 0..<b.count { reservoir!.offer(b[i]) }
             }
-            deliver(.batch(b, bytesIn: reader.statistics.bytesIn, bytesOut: reader.statistics.bytesOut, labels: reader.labels,
-                           featureNames: reader.context.featureNames))
+            deliver(.batch(b, bytesIn: stream.statistics.bytesIn, bytesOut: stream.statistics.bytesOut, labels: stream.labels,
+                           featureNames: stream.featureNames))
             sincePublish += b.count
             let reselected = (selector?.reselectionCount ?? 0) != lastReselections
             lastReselections = selector?.reselectionCount ?? 0
@@ -402,11 +403,9 @@ public final class StreamingRun {
             }
             if configuration.synchronous { loop.replayCredited() }
             unsaved = true
-            sinceCheckpoint += UInt64(b.count)
+            schedule?.handled(b.count)
             if onStateCheckpoint != nil {
-                let due = Interruption.requested
-                    || checkpointEveryRecords.map { sinceCheckpoint >= $0 } ?? false
-                    || checkpointEverySeconds.map { monotonicSeconds() - lastCheckpointTime >= $0 } ?? false
+                let due = Interruption.requested || schedule?.isDue() == true
                 if due {
                     do { try checkpoint() } catch {
                         streamError = error
@@ -416,8 +415,7 @@ public final class StreamingRun {
             }
             if Interruption.requested { break }
             do {
-                batch = try reader.next()
-                try fixBinaryClasses()
+                batch = try stream.next()
             } catch {
                 streamError = error
                 batch = nil
@@ -440,7 +438,7 @@ public final class StreamingRun {
         }
         return RunResult(
             learner: loop.learner.learner, memory: loop.memoryRecords, progressive: loop.progressive,
-            statistics: reader.statistics, reselections: reselectionsBefore + (selector?.reselectionCount ?? 0),
+            statistics: stream.statistics, reselections: reselectionsBefore + (selector?.reselectionCount ?? 0),
             driftAlarms: loop.guardian?.alarms ?? 0,
             storedElements: selector?.storedElementCount ?? (reservoir?.records.count ?? 0),
             storedElementBound: selector?.storedElementBound ?? configuration.selector.k,

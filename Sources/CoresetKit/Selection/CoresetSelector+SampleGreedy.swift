@@ -44,7 +44,10 @@ extension CoresetSelector {
         }
     }
 
-    var sampleReadOut: _SampleGreedyReadOut { _SampleGreedyReadOut(kernel: kernel, cellSize: configuration.cellSize) }
+    var sampleReadOut: _SampleGreedyReadOut {
+        _SampleGreedyReadOut(kernel: kernel, cellSize: configuration.cellSize,
+                             memberSeed: configuration.representatives == .sampled ? configuration.seed : nil)
+    }
 
     /// Class c as a read-out sees it (a copy: its arrays are shared until the selector changes them).
     func sampleClass(_ c: _ClassState) -> _SampleClass {

@@ -64,7 +64,9 @@ public final class CoresetSelector {
     var arrivals: UInt64 = 0
     var decayOrigin: UInt64 = 0
     var latestVersion = 0
-    let log1pe: Double
+    /// The sieves' threshold grid (1 + ε)^i, and the rule of the sieve algorithm (nil: no sieves).
+    let grid: _ThresholdGrid
+    let sieveRule: (any _SieveRule)?
     let effectiveWarmUp: Int
     /// Window mode: class id and input weight of the last `window` records (ring by arrival), so the
     /// weight leaving the window is known exactly — 12 bytes per record of the window, no features.
@@ -113,7 +115,8 @@ public final class CoresetSelector {
         self.configuration = configuration
         self.task = task
         kernel = _Kernel(kind: .cosine, embedding: nil)
-        log1pe = Foundation_log(1 + configuration.epsilon)
+        grid = _ThresholdGrid(epsilon: configuration.epsilon)
+        sieveRule = configuration.sieveRule
         effectiveWarmUp = max(2, min(configuration.warmUp, configuration.referenceSize))
         blockSize = max(1, ((configuration.window ?? 16) + 15) / 16)
         let g = configuration.shards
@@ -201,18 +204,13 @@ public final class CoresetSelector {
         if !shardSelectors.isEmpty {
             return shardSelectors.reduce(0) { let (s, o) = $0.addingReportingOverflow($1.storedElementBound); return o ? Int.max : s }
         }
-        let eps = configuration.epsilon
         var b = 0
         for case let c? in classes where c.started {
-            let k = Double(c.maxCapacity)
-            switch configuration.algorithm {
-            case .sieveStreaming: b += c.maxCapacity * (Int(Foundation_log(k) / log1pe) + 2)
-            case .sieveStreamingPlusPlus:
-                b += c.maxCapacity * (Int(Foundation_log(2 * (1 + eps)) / log1pe) + 2) + Int((k * (1 + eps) / eps).rounded(.up))
-            case .threeSieves: b += c.maxCapacity
-            case .greedy: return Int.max
-            case .sampleGreedy: break  // nothing is stored between read-outs
-            }
+            if let rule = sieveRule {
+                b += rule.storeBound(budget: c.maxCapacity, grid: grid)
+            } else if configuration.algorithm == .greedy {
+                return Int.max
+            }  // sample-greedy stores nothing between read-outs
         }
         return b
     }
@@ -528,9 +526,9 @@ public final class CoresetSelector {
         }
     }
 
-    func level(atOrAbove v: Double) -> Int { Int((Foundation_log(v) / log1pe - 1e-9).rounded(.up)) }
-    func level(atOrBelow v: Double) -> Int { Int((Foundation_log(v) / log1pe + 1e-9).rounded(.down)) }
-    func threshold(_ level: Int) -> Double { Foundation_exp(Double(level) * log1pe) }
+    func level(atOrAbove v: Double) -> Int { grid.level(atOrAbove: v) }
+    func level(atOrBelow v: Double) -> Int { grid.level(atOrBelow: v) }
+    func threshold(_ level: Int) -> Double { grid.threshold(level) }
 
     /// Similarities of a point to the class's references.
     func referenceSimilarities(_ p: _Point, _ c: _ClassState) -> [Float] {
@@ -797,29 +795,9 @@ public final class CoresetSelector {
     func maintainSieves(_ c: _ClassState) {
         // A class without budget, or a state whose values are not finite (only a damaged checkpoint can
         // hold one; found by fuzzing), has no threshold range: keep its sieves as they are.
-        guard c.m > 0, c.m.isFinite, c.capacity > 0, c.lowerBound.isFinite else { return }
-        let k = Double(c.capacity)
-        var lo: Int, hi: Int
-        switch configuration.algorithm {
-        case .sieveStreaming:
-            lo = level(atOrAbove: c.m)
-            hi = level(atOrBelow: k * c.m)
-        case .sieveStreamingPlusPlus:
-            let tauMin = max(c.lowerBound, c.m) / (2 * k)
-            lo = level(atOrAbove: tauMin / (1 + configuration.epsilon))
-            hi = level(atOrBelow: c.m)
-        case .threeSieves:
-            lo = level(atOrAbove: c.m)
-            hi = level(atOrBelow: k * c.m)
-            if c.sieves.isEmpty {
-                c.sieves = [_Sieve(level: hi, referenceCount: c.refCount)]
-            } else if c.sieves[0].level < lo {
-                c.sieves[0].level = lo
-            }
-            return
-        case .greedy, .sampleGreedy:
-            return
-        }
+        guard let rule = sieveRule, c.m > 0, c.m.isFinite, c.capacity > 0, c.lowerBound.isFinite else { return }
+        var (lo, hi) = rule.levels(m: c.m, lowerBound: c.lowerBound, budget: Double(c.capacity), grid: grid)
+        if rule.maintains(c, levels: (lo, hi)) { return }
         if hi < lo { hi = lo }
         // Nothing to do (the common case): the sieves are exactly the levels hi, hi - 1, ..., lo.
         if c.sieves.count == hi - lo + 1 {
@@ -874,15 +852,19 @@ public final class CoresetSelector {
     ///   sieve's gain can exceed it (each term max(0, s_r − cover_r) <= s_r and rounding is monotone),
     ///   so a sieve whose bar is above it is rejected without a pass over its cover.
     func offerToSieves(_ p: _Point, sims: [Float], in c: _ClassState, ordinal: Int, singleton: Double = .infinity) -> Int? {
+        guard let rule = sieveRule else { return nil }
+        return offerToSieves(p, sims: sims, in: c, ordinal: ordinal, singleton: singleton, rule: rule)
+    }
+
+    /// `offerToSieves` specialised for one rule (the loop is the hot path of the sieves).
+    func offerToSieves<Rule: _SieveRule>(_ p: _Point, sims: [Float], in c: _ClassState, ordinal: Int, singleton: Double,
+                                         rule: Rule) -> Int? {
         var slot: Int? = nil
         let cap = c.capacity
-        let algorithm = configuration.algorithm
-        let plusPlus = algorithm == .sieveStreamingPlusPlus, three = algorithm == .threeSieves
         // Bands pay where several sieves are tested per record (not ThreeSieves' one; with a window,
         // expiries change covers too often to keep their minima).
-        let banded = usesSieveBands && !three && configuration.window == nil
+        let banded = usesSieveBands && rule.testsSeveralSieves && configuration.window == nil
         var bandRejections = 0
-        var levels = -1  // ThreeSieves: number of levels in [m, cap·m], computed on the first rejection
         c.withSieves { sieves, bands in
             if banded && !bands.valid && sieves.count > 1 { bands.rebuild(sieves) }
             let useBands = banded && bands.valid
@@ -898,7 +880,7 @@ public final class CoresetSelector {
                         // One pass over the band's minimum when at least two of its sieves need a pass.
                         var needing = 0
                         for j in bands.members(band) where sieves[j].members.count < cap {
-                            if sieveBar(&sieves[j], cap: cap, plusPlus: plusPlus) <= singleton { needing += 1 }
+                            if sieveBar(&sieves[j], cap: cap, rule: rule) <= singleton { needing += 1 }
                         }
                         if needing >= 2 {
                             bandUpper = bands.minimum(band, sieves).withUnsafeBufferPointer { _Greedy.gainUpperBound(row, $0) }
@@ -911,7 +893,7 @@ public final class CoresetSelector {
                     // Both rules need g >= bar (and g > 0); a gain bounded below bar is rejected without
                     // the exact sum, which gives the same decision: by f({e}) (`singleton`), by the band's
                     // minimum cover (at least this sieve's gain bound) or by this sieve's `gainUpperBound`.
-                    let bar = sieveBar(&sieves[i], cap: cap, plusPlus: plusPlus)
+                    let bar = sieveBar(&sieves[i], cap: cap, rule: rule)
                     var accept: Bool
                     var g = 0.0
                     var reject = bar > singleton
@@ -927,29 +909,9 @@ public final class CoresetSelector {
                         accept = false
                     } else {
                         g = sieves[i].cover.withUnsafeBufferPointer { _Greedy.gain(row, $0) }
-                        if plusPlus {
-                            // The size cap |S_τ| <= LB/τ is what bounds the store by O(k/ε); it only binds when a
-                            // reservoir replacement lowered f(S_τ) below |S_τ| τ.
-                            accept = g >= v && Double(size + 1) * v <= max(c.lowerBound, f + g)
-                        } else {
-                            accept = g >= bar
-                        }
-                        accept = accept && g > 0
+                        accept = rule.accepts(gain: g, bar: bar, threshold: v, value: f, size: size, lowerBound: c.lowerBound) && g > 0
                     }
-                    if three {
-                        if accept {
-                            c.rejections = 0
-                        } else {
-                            c.rejections += 1
-                            if levels < 0 { levels = Int(Foundation_log(Double(cap)) / log1pe) + 1 }
-                            let patience = min(configuration.threeSievesPatience, max(1, ordinal / levels))
-                            if c.rejections >= patience {
-                                c.rejections = 0
-                                let lowest = level(atOrAbove: c.m)
-                                if sieves[i].level > lowest { sieves[i].level -= 1 }
-                            }
-                        }
-                    }
+                    rule.decided(accept, sieve: &sieves[i], in: c, ordinal: ordinal, cap: cap, grid: grid)
                     guard accept else { continue }
                     let s = slot ?? c.insert(p)
                     slot = s
@@ -978,12 +940,10 @@ public final class CoresetSelector {
         return s.thresholdValue
     }
 
-    /// The gain sieve s requires of a record: its threshold τ (Sieve-Streaming++), else
-    /// (v/2 − f(S)) / (k − |S|) (Sieve-Streaming, ThreeSieves).
+    /// The gain sieve s requires of a record, by the rule.
     @inline(__always)
-    func sieveBar(_ s: inout _Sieve, cap: Int, plusPlus: Bool) -> Double {
-        let v = sieveThreshold(&s)
-        return plusPlus ? v : (v / 2 - s.value) / Double(cap - s.members.count)
+    func sieveBar<Rule: _SieveRule>(_ s: inout _Sieve, cap: Int, rule: Rule) -> Double {
+        rule.bar(threshold: sieveThreshold(&s), value: s.value, size: s.members.count, cap: cap)
     }
 }
 

@@ -12,6 +12,9 @@ struct _SampleClass: @unchecked Sendable {
 struct _SampleGreedyReadOut: @unchecked Sendable {
     let kernel: _Kernel
     let cellSize: Int
+    /// Draw each element's representative from its cell with this seed (`Representatives.sampled`);
+    /// nil keeps the medoids.
+    var memberSeed: UInt64? = nil
 
     /// Class c's elements and weights at `budget` (before gradient matching and decay).
     /// The references embedded at this read-out's snapshot (the selector keeps the residuals they were
@@ -31,7 +34,7 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     func sampleGreedy(_ live: [_SampleClass], budgets: [Int], lanes: _WorkerLanes) -> [[(point: _Point, weight: Double)]] {
         let prepared = lanes.collect(live.count, lane: { live[$0].id }) { [self] i in
             let refs = embedded(live[i].refs)
-            return (refs: refs, plan: samplePlan(budget: budgets[live[i].id], refs: refs))
+            return (refs: refs, plan: samplePlan(budget: budgets[live[i].id], refs: refs, parallel: lanes.count > 1))
         }
         let refs = prepared.map(\.refs), plans = prepared.map(\.plan)
         var jobs: [(cls: Int, cell: Int)] = []
@@ -69,11 +72,50 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
             for p in cell.picks { out.append((refs[cell.members[p]], 0)) }
             for (m, j) in zip(cell.members, cell.nearest) { out[base + j].weight += share[m] }
         }
+        var orphanOwner: [Int] = []
         if !orphans.isEmpty, !out.isEmpty {
             var index = _NearestIndex(kernel: kernel, set: out.map(\.point))
-            for m in orphans { out[index.nearest(refs[m], selfArrival: true)].weight += share[m] }
+            for m in orphans {
+                let o = index.nearest(refs[m], selfArrival: true)
+                out[o].weight += share[m]
+                orphanOwner.append(o)
+            }
+        }
+        if let seed = memberSeed, !out.isEmpty {
+            drawMembers(&out, seed: seed, refs: refs, share: share, cells: cells, orphans: orphans, orphanOwner: orphanOwner)
         }
         return out
+    }
+
+    /// Replaces each element by a reference drawn from those it represents, in proportion to their
+    /// shares (so the element's weight is an unbiased estimate of its cell's, whichever is drawn). The
+    /// draw hangs on the seed and the medoid's arrival only, so it does not depend on threads or order.
+    func drawMembers(_ out: inout [(point: _Point, weight: Double)], seed: UInt64, refs: [_Point], share: [Double],
+                     cells: [(members: [Int], picks: [Int], nearest: [Int])], orphans: [Int], orphanOwner: [Int]) {
+        var represented = [[Int]](repeating: [], count: out.count)
+        var base = 0
+        for cell in cells where !cell.picks.isEmpty {
+            for (m, j) in zip(cell.members, cell.nearest) { represented[base + j].append(m) }
+            base += cell.picks.count
+        }
+        for (m, o) in zip(orphans, orphanOwner) { represented[o].append(m) }
+        for e in out.indices where !represented[e].isEmpty {
+            let members = represented[e]
+            var total = 0.0
+            for m in members { total += share[m] }
+            var h = _SplitMix64(seed: seed ^ 0x7E9A_11C3_D5B2_F00D ^ (out[e].point.arrival &* 0x9E37_79B9_7F4A_7C15))
+            var target = Double(h.next() >> 11) * 0x1p-53 * total
+            var chosen = members[members.count - 1]
+            if total > 0 {
+                for m in members {
+                    target -= share[m]
+                    if target < 0 { chosen = m; break }
+                }
+            } else {
+                chosen = members[Int(h.next() % UInt64(members.count))]
+            }
+            out[e].point = refs[chosen]
+        }
     }
 
     /// The elements `sampleGreedy` answers with, cell after cell.
@@ -113,9 +155,9 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     }
 
     /// The reservoir's cells and each cell's share of `budget`.
-    func samplePlan(budget: Int, refs: [_Point]) -> (cells: [[Int]], budgets: [Int]) {
+    func samplePlan(budget: Int, refs: [_Point], parallel: Bool = false) -> (cells: [[Int]], budgets: [Int]) {
         guard budget > 0, !refs.isEmpty else { return ([], []) }
-        let cells = sampleCells(refs, limit: cellLimit(references: refs.count, budget: budget))
+        let cells = sampleCells(refs, limit: cellLimit(references: refs.count, budget: budget), parallel: parallel)
         return (cells, cells.count == 1 ? [budget] : proportionalShares(budget, sizes: cells.map(\.count)))
     }
 
@@ -217,56 +259,34 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     /// cell too large, b is the reference least similar to the cell's first, c the one least similar
     /// to b, and the cell is cut in halves at the median of s(x, b) − s(x, c). Deterministic (ties by
     /// the lower index), 3 R log₂(R / cellSize) similarities. Each cell's indices are in increasing order.
-    func sampleCells(_ refs: [_Point], limit: Int) -> [[Int]] {
+    func sampleCells(_ refs: [_Point], limit: Int, parallel: Bool = false) -> [[Int]] {
         let limit = max(2, limit)
         guard refs.count > limit else { return [Array(refs.indices)] }
         // The references packed once into flat arrays: the splits pass over them ~3 log₂(R / cell) times,
         // and reading each point's own feature arrays there was pointer chasing (census_kdd,
         // k = 10,000: the splits were a quarter of `select`).
-        let packed = _PackedPoints(refs)
-        var out: [[Int]] = []
-        var stack: [[Int]] = [Array(refs.indices)]
-        var toPole: [Float] = [], toB: [Float] = []
-        var dense: [Float] = []
-        let kind = kernel.kind, bias = kernel.bias
-        // s(pole, x) for every x of the cell: the pole scattered once into a dense buffer, each point's
-        // dot product gathered along its nonzeros (the same products, in the same order, as
-        // `_Kernel.similarity(_:at:featureDot:)` is given).
-        func similarities(of pole: Int, to cell: [Int], into out: inout [Float]) {
-            if out.count != cell.count { out = [Float](repeating: 0, count: cell.count) }
-            packed.similarities(of: pole, to: cell, kind: kind, bias: bias, dense: &dense, into: &out)
+        let splitter = _CellSplitter(packed: _PackedPoints(refs), kind: kernel.kind, bias: kernel.bias, limit: limit)
+        let all = Array(refs.indices)
+        // On two threads for a large class (the final read-out, with lanes to spare): the first split here,
+        // then each half's subtree on a thread of its own. The same cells, in the same order.
+        guard parallel, refs.count >= 8 * limit else { return splitter.cells(of: all) }
+        var scratch = _CellSplitter.Scratch()
+        let (first, second) = splitter.split(all, &scratch)
+        let done = _Condition()
+        nonisolated(unsafe) var secondCells: [[Int]]? = nil
+        _startThread {
+            let cells = splitter.cells(of: second)
+            done.lock()
+            secondCells = cells
+            done.broadcast()
+            done.unlock()
         }
-        var keys: [(key: Double, index: Int)] = []
-        while let cell = stack.popLast() {
-            guard cell.count > limit else { out.append(cell); continue }
-            func leastSimilar(_ sims: [Float]) -> Int {
-                var best = 0, bestSim = Float.infinity
-                for (i, v) in sims.enumerated() where v < bestSim { best = i; bestSim = v }
-                return best
-            }
-            similarities(of: cell[0], to: cell, into: &toPole)
-            let b = leastSimilar(toPole)
-            similarities(of: cell[b], to: cell, into: &toB)
-            let c = leastSimilar(toB)
-            similarities(of: cell[c], to: cell, into: &toPole)
-            keys.removeAll(keepingCapacity: true)
-            for i in cell.indices { keys.append((Double(toB[i]) - Double(toPole[i]), cell[i])) }
-            // The first half is the `half` first in the order (larger key, then lower index): found by
-            // selection, then read off in index order (no sort: the same halves as sorting gives).
-            let half = keys.count / 2
-            let pivot = _Selection.nth(&keys, half - 1) { $0.key > $1.key || ($0.key == $1.key && $0.index < $1.index) }
-            var first: [Int] = [], second: [Int] = []
-            first.reserveCapacity(half)
-            second.reserveCapacity(cell.count - half)
-            for i in cell.indices {
-                let key = Double(toB[i]) - Double(toPole[i]), index = cell[i]
-                if key > pivot.key || (key == pivot.key && index <= pivot.index) { first.append(index) } else { second.append(index) }
-            }
-            // Pushed so that the b side is split (and emitted) first.
-            stack.append(second)
-            stack.append(first)
-        }
-        return out
+        let firstCells = splitter.cells(of: first)
+        done.lock()
+        while secondCells == nil { done.wait() }
+        let rest = secondCells!
+        done.unlock()
+        return firstCells + rest
     }
 
     /// `total` split in proportion to `sizes` by largest remainders (ties: the earlier part).
@@ -283,6 +303,72 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
         return shares
     }}
 
+
+/// The two-pole splits of `_SampleGreedyReadOut.sampleCells`: a cell larger than `limit` is split at the
+/// median of s(x, b) − s(x, c), b the member least similar to its first and c the one least similar to b,
+/// until every cell fits. Read-only, so two threads may split two subtrees at once.
+struct _CellSplitter: @unchecked Sendable {
+    let packed: _PackedPoints
+    let kind: _Kernel.Kind
+    let bias: Double
+    let limit: Int
+
+    /// Buffers one thread reuses across splits.
+    struct Scratch {
+        var toPole: [Float] = [], toB: [Float] = [], dense: [Float] = []
+        var keys: [(key: Double, index: Int)] = []
+    }
+
+    /// The cells of `root`, depth first, the b side of each split first.
+    func cells(of root: [Int]) -> [[Int]] {
+        var scratch = Scratch()
+        var out: [[Int]] = []
+        var stack: [[Int]] = [root]
+        while let cell = stack.popLast() {
+            guard cell.count > limit else { out.append(cell); continue }
+            let (first, second) = split(cell, &scratch)
+            // Pushed so that the b side is split (and emitted) first.
+            stack.append(second)
+            stack.append(first)
+        }
+        return out
+    }
+
+    /// One split: the b side (the `count / 2` first in key order) and the rest, each in index order.
+    func split(_ cell: [Int], _ s: inout Scratch) -> (first: [Int], second: [Int]) {
+        // s(pole, x) for every x of the cell: the pole scattered once into a dense buffer, each point's
+        // dot product gathered along its nonzeros (the same products, in the same order, as
+        // `_Kernel.similarity(_:at:featureDot:)` is given).
+        func similarities(of pole: Int, into out: inout [Float]) {
+            if out.count != cell.count { out = [Float](repeating: 0, count: cell.count) }
+            packed.similarities(of: pole, to: cell, kind: kind, bias: bias, dense: &s.dense, into: &out)
+        }
+        func leastSimilar(_ sims: [Float]) -> Int {
+            var best = 0, bestSim = Float.infinity
+            for (i, v) in sims.enumerated() where v < bestSim { best = i; bestSim = v }
+            return best
+        }
+        similarities(of: cell[0], into: &s.toPole)
+        let b = leastSimilar(s.toPole)
+        similarities(of: cell[b], into: &s.toB)
+        let c = leastSimilar(s.toB)
+        similarities(of: cell[c], into: &s.toPole)
+        s.keys.removeAll(keepingCapacity: true)
+        for i in cell.indices { s.keys.append((Double(s.toB[i]) - Double(s.toPole[i]), cell[i])) }
+        // The first half is the `half` first in the order (larger key, then lower index): found by
+        // selection, then read off in index order (no sort: the same halves as sorting gives).
+        let half = s.keys.count / 2
+        let pivot = _Selection.nth(&s.keys, half - 1) { $0.key > $1.key || ($0.key == $1.key && $0.index < $1.index) }
+        var first: [Int] = [], second: [Int] = []
+        first.reserveCapacity(half)
+        second.reserveCapacity(cell.count - half)
+        for i in cell.indices {
+            let key = Double(s.toB[i]) - Double(s.toPole[i]), index = cell[i]
+            if key > pivot.key || (key == pivot.key && index <= pivot.index) { first.append(index) } else { second.append(index) }
+        }
+        return (first, second)
+    }
+}
 
 /// A class's references as flat arrays (CSR features, norms, residuals), for passes over all of them.
 struct _PackedPoints {

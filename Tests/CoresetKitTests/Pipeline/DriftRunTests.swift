@@ -69,7 +69,7 @@ import Testing
         final class Box: @unchecked Sendable { var states: [RunState] = [] }
         let box = Box()
         let straight = Self.makeRun(path, drift: true)
-        straight.checkpointEveryRecords = 1000
+        straight.stateCheckpointEvery = .records(1000)
         straight.onStateCheckpoint = { box.states.append($0) }
         let whole = straight.run()
         #expect(whole.driftAlarms >= 1)

@@ -35,7 +35,7 @@ import Testing
     static func runKeepingStates(_ run: StreamingRun) -> (RunResult, [RunState]) {
         final class Box { var states: [RunState] = [] }
         let box = Box()
-        run.checkpointEveryRecords = 250
+        run.stateCheckpointEvery = .records(250)
         run.onStateCheckpoint = { box.states.append($0) }
         let result = run.run()
         return (result, box.states)

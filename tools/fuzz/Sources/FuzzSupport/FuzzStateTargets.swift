@@ -206,7 +206,7 @@ public func checkpointSeeds() throws -> [(String, [UInt8])] {
     let run = StreamingRun(reader: RecordReader(inputs: [.file(input.path)], options: options), configuration: runConfiguration)
     final class Box: @unchecked Sendable { var states: [RunState] = [] }
     let box = Box()
-    run.checkpointEveryRecords = 20
+    run.stateCheckpointEvery = .records(20)
     run.onStateCheckpoint = { box.states.append($0) }
     _ = run.run()
     for (k, state) in box.states.prefix(2).enumerated() {
