@@ -3,9 +3,9 @@ import CoresetKit
 
 extension CrestConfiguration.Batches: ExpressibleByArgument {}
 
-/// `run --model mlp:...`: a neural learner trained on CREST mini-batch coresets.
+/// `run --model mlp:...`: a neural learner trained on mini-batches of a buffer (`--minibatches`).
 struct NetworkOptions: ParsableArguments {
-    @Option(name: .long, help: "Learner: linear (default) or a neural network mlp:HIDDEN (e.g. mlp:128 or mlp:256,128) trained on CREST mini-batch coresets.")
+    @Option(name: .long, help: "Learner: linear (default) or a neural network mlp:HIDDEN (e.g. mlp:128 or mlp:256,128) trained on mini-batches of a buffer (see --minibatches).")
     var model: String = "linear"
 
     @Option(name: .long, help: "mlp: records held in memory (uniform reservoir, or the last N with --window); the pool mini-batches are drawn from.")
@@ -14,23 +14,29 @@ struct NetworkOptions: ParsableArguments {
     @Option(name: .long, help: "mlp: mini-batch size B.")
     var batchSize: Int = 128
 
-    @Option(name: .long, help: "mlp: cached (CREST mini-batch coresets on last-layer gradients cached from training, per class), coreset (the same on fresh forward passes of random subsets, with CREST's loss model) or random (uniform mini-batches from those subsets).")
-    var minibatches: CrestConfiguration.Batches = .cached
+    @Option(name: .long, help: "mlp: sampled (plain passes made cheaper by pruning fitted records and sampling backward passes by loss, both reweighted to stay unbiased), cached (CREST mini-batch coresets on last-layer gradients cached from training, per class), coreset (the same on fresh forward passes of random subsets, with CREST's loss model) or random (uniform mini-batches from those subsets).")
+    var minibatches: CrestConfiguration.Batches = .sampled
 
     @Option(name: .long, help: "mlp (coreset, random): random subsets (one mini-batch each) per selection round.")
     var subsets: Int = 8
 
-    @Option(name: .long, help: "mlp: candidates each mini-batch of B is selected from.")
+    @Option(name: .long, help: "mlp (cached, coreset, random): candidates each mini-batch of B is selected from.")
     var subsetSize: Int = 512
 
     @Option(name: .long, help: "mlp (coreset, random): reselect when the loss leaves its quadratic model by this relative gap (CREST's tau).")
     var lossGap: Double = 0.1
 
-    @Flag(name: .long, inversion: .prefixedNo, help: "mlp: stop drawing records whose loss stayed below 0.1 at 2 visits (coreset, random: selections) in a row.")
-    var dropLearned = true
+    @Flag(name: .long, inversion: .prefixedNo, help: "mlp: stop drawing records whose loss stayed below 0.1 at 2 visits (coreset, random: selections) in a row (default: on except with sampled).")
+    var dropLearned: Bool?
 
-    @Option(name: .long, help: "mlp: records whose loss is below this skip their backward pass (their gradient is nearly zero); 0 turns it off.")
-    var skipFitted: Double = 0.05
+    @Option(name: .long, help: "mlp: records whose loss is below this skip their backward pass (their gradient is nearly zero); 0 turns it off (default: 0.05, sampled: 0).")
+    var skipFitted: Double?
+
+    @Option(name: .long, help: "mlp: take a record's backward pass with probability min(1, g / (FACTOR mean g)), g = its weight times 1 - p_y, and weight its gradient by the inverse (unbiased, cheaper steps); 0 turns it off (default: sampled 2, others 0).")
+    var sampleBackward: Double?
+
+    @Option(name: .long, help: "mlp (sampled, cached): leave a record whose cached loss is below the pass mean out of its step with this probability and weight it 1/(1 - rate) when kept (InfoBatch); 0 turns it off (default: sampled 0.5, cached 0).")
+    var pruneRate: Double?
 
     @Option(name: .long, help: "mlp: mini-batch steps earned by every B arriving records (the network learns while the stream flows).")
     var stepsPerBatch: Double = 1
@@ -49,7 +55,11 @@ struct NetworkOptions: ParsableArguments {
         }
         if !(stepsPerBatch >= 0) { throw ValidationError("--steps-per-batch must be non-negative") }
         if !(lossGap > 0) { throw ValidationError("--loss-gap must be positive") }
-        if !(skipFitted >= 0 && skipFitted.isFinite) { throw ValidationError("--skip-fitted must be a non-negative loss") }
+        if let skipFitted, !(skipFitted >= 0 && skipFitted.isFinite) { throw ValidationError("--skip-fitted must be a non-negative loss") }
+        if let sampleBackward, !(sampleBackward == 0 || (sampleBackward > 1 && sampleBackward.isFinite)) {
+            throw ValidationError("--sample-backward must be 0 (off) or a factor above 1 (got \(sampleBackward))")
+        }
+        if let pruneRate, !(pruneRate >= 0 && pruneRate < 1) { throw ValidationError("--prune-rate must be in [0, 1) (got \(pruneRate))") }
         if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
     }
 }
@@ -80,13 +90,16 @@ extension RunCommand {
         config.l2 = learnerOptions.l2
         config.momentum = network.momentum
         config.seed = learnerOptions.learnerSeed
-        config.crest.batches = network.minibatches
+        // The mode's measured defaults, then what the command line sets.
+        config.crest = CrestConfiguration(batches: network.minibatches)
         config.crest.batchSize = network.batchSize
         config.crest.subsetCount = network.subsets
         config.crest.subsetSize = network.subsetSize
         config.crest.lossGapThreshold = network.lossGap
-        config.crest.dropLearned = network.dropLearned
-        config.crest.skipFittedLoss = network.skipFitted
+        if let v = network.dropLearned { config.crest.dropLearned = v }
+        if let v = network.skipFitted { config.crest.skipFittedLoss = v }
+        if let v = network.sampleBackward { config.crest.backwardSampling = v }
+        if let v = network.pruneRate { config.crest.pruneRate = v }
         config.crest.seed = learnerOptions.learnerSeed &+ 0xC5E57
         let holdoutRecords = try holdout.map {
             try loadRecords(path: $0, options: input.readerOptions, labels: resumed?.labels) { writeDiagnostic($0) }.records
@@ -138,6 +151,7 @@ extension RunCommand {
                 "selection_seconds\t\(formatFixed(t.statistics.selectionSeconds + t.statistics.checkSeconds, 3))",
                 "dropped_learned\t\(t.dropped.count)",
                 "backward_skipped\t\(t.statistics.skippedBackward)",
+                "records_pruned\t\(t.statistics.prunedRecords)",
             ]
         }
         lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")

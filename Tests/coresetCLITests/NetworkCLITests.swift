@@ -73,22 +73,49 @@ import Testing
         #expect(mismatched.stderr.contains("holds a linear model"))
     }
 
-    @Test func cachedMinibatchesAreTheDefaultAndTheSkipIsReported() throws {
-        let r = try CLI.run(["run", "-q", "--model", "mlp:16", "--batch-size", "32", "--subset-size", "96", "--final-epochs", "3",
-                             "--test", Self.test, Self.train])
+    @Test func cachedMinibatchesSkipFittedRecordsByDefault() throws {
+        let r = try CLI.run(["run", "-q", "--model", "mlp:16", "--minibatches", "cached", "--batch-size", "32", "--subset-size", "96",
+                             "--final-epochs", "3", "--test", Self.test, Self.train])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(Self.value("minibatches", in: r.stdout) == "cached")
+        #expect(Self.value("records_pruned", in: r.stdout) == "0", "cached prunes nothing unless asked")
         #expect(Self.value("loss_checks", in: r.stdout) == "0")
         let skipped = try #require(Self.value("backward_skipped", in: r.stdout).flatMap(Int.init))
         #expect(skipped > 0, "3 passes over 1,000 records leave some fitted")
         // The skip and the drops can be turned off; then nothing is skipped.
-        let off = try CLI.run(["run", "-q", "--model", "mlp:16", "--batch-size", "32", "--subset-size", "96", "--final-epochs", "1",
-                               "--skip-fitted", "0", "--no-drop-learned", Self.train])
+        let off = try CLI.run(["run", "-q", "--model", "mlp:16", "--minibatches", "cached", "--batch-size", "32", "--subset-size", "96",
+                               "--final-epochs", "1", "--skip-fitted", "0", "--no-drop-learned", Self.train])
         #expect(off.status == 0, "\(off.stderr)")
         #expect(Self.value("backward_skipped", in: off.stdout) == "0")
         #expect(Self.value("dropped_learned", in: off.stdout) == "0")
         let bad = try CLI.run(["run", "-q", "--model", "mlp:8", "--skip-fitted", "-1", Self.train])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--skip-fitted"))
+    }
+
+    @Test func sampledIsTheDefaultItPrunesAndSamplesBackwardPassesAndStillLearns() throws {
+        // The default: no skip and no drops, so whatever is skipped is the sampler's doing.
+        let r = try CLI.run(["run", "-q", "--model", "mlp:16", "--batch-size", "32", "--final-epochs", "3", "--test", Self.test, Self.train])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Self.value("minibatches", in: r.stdout) == "sampled")
+        #expect(Self.value("selections", in: r.stdout) == "0" && Self.value("dropped_learned", in: r.stdout) == "0")
+        let pruned = try #require(Self.value("records_pruned", in: r.stdout).flatMap(Int.init))
+        #expect(pruned > 0, "after the first pass, records below the mean cached loss are pruned")
+        let steps = try #require(Self.value("learner_steps", in: r.stdout).flatMap(Int.init))
+        let skipped = try #require(Self.value("backward_skipped", in: r.stdout).flatMap(Int.init))
+        // At most half the backward passes of the records forwarded are taken on average (factor 2).
+        #expect(skipped > (steps * 32 - pruned) / 3, "skipped \(skipped) of about \(steps * 32 - pruned)")
+        let accuracy = try #require(Self.value("test_accuracy", in: r.stdout).flatMap(Double.init))
+        #expect(accuracy > 0.6, "test accuracy \(accuracy)")
+        // Both can be turned off: then every record of every step is forwarded and backpropagated.
+        let off = try CLI.run(["run", "-q", "--model", "mlp:16", "--batch-size", "32", "--final-epochs", "1",
+                               "--sample-backward", "0", "--prune-rate", "0", Self.train])
+        #expect(off.status == 0, "\(off.stderr)")
+        #expect(Self.value("backward_skipped", in: off.stdout) == "0" && Self.value("records_pruned", in: off.stdout) == "0")
+        for (option, value) in [("--sample-backward", "0.5"), ("--prune-rate", "1")] {
+            let bad = try CLI.run(["run", "-q", "--model", "mlp:8", option, value, Self.train])
+            #expect(bad.status == 64)
+            #expect(bad.stderr.contains(option))
+        }
     }
 }

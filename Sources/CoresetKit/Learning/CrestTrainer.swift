@@ -11,9 +11,16 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
         /// each step reduces the next `subsetSize` records to B by facility location on their last cached
         /// proxies (records not yet seen are taken as they are). No loss model is needed.
         case cached
+        /// Plain passes over the pool in random order, each step the next B records, made cheaper without
+        /// changing the step's expected gradient: InfoBatch-style pruning on the loss cached from each
+        /// record's last forward pass (`pruneRate`) and backward passes sampled by loss (`backwardSampling`).
+        /// No facility location: on fashion-mnist the cached coresets' steps were not cheaper than plain
+        /// ones, and their weights do not mix with sampling (tools/bench_mlp/NOTES.md).
+        case sampled
     }
 
-    public var batches: Batches = .cached
+    /// The default: `sampled` with its defaults (`init(batches:)`).
+    public var batches: Batches = .sampled
     /// Mini-batch size B.
     public var batchSize: Int = 128
     /// Random subsets drawn (and mini-batches selected) per selection round.
@@ -28,19 +35,43 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
     public var lossGapThreshold: Double = 0.1
     /// Drop records whose loss stayed below `learnedLoss` at `learnedChecks` selections (`cached`:
     /// visits) in a row.
-    public var dropLearned: Bool = true
+    public var dropLearned: Bool = false
     public var learnedLoss: Double = 0.1
     public var learnedChecks: Int = 2
     /// A record whose loss is below this at its forward pass skips its backward pass (its gradient is
     /// nearly zero; `NeuralNetwork.accumulateGradient(_:into:work:skipBelow:)`); 0 turns it off.
-    public var skipFittedLoss: Double = 0.05
+    public var skipFittedLoss: Double = 0
+    /// Backward passes sampled by loss with importance weights (`BackwardSampler`): a record's backward
+    /// pass is taken with probability min(1, g / (factor · ḡ)), g = w (1 − p_y), and its gradient weighted by
+    /// the inverse, so steps cost less and stay unbiased. ≤ 1 turns it off.
+    public var backwardSampling: Double = 2
+    /// `sampled`, `cached`: InfoBatch-style pruning. A record whose cached error 1 − p_y is below the pass's mean is
+    /// left out of the step with this probability (no forward pass) and, when kept, weighted 1 / (1 − r),
+    /// so the step's expected gradient is unchanged. 0 turns it off.
+    public var pruneRate: Double = 0.5
+    /// Pruning: records whose cached error is below this multiple of the pass's mean are the
+    /// ones pruned (InfoBatch: 1, the mean itself).
+    public var pruneBelowMean: Double = 1
     public var seed: UInt64 = 0xC5E57
 
+    /// The `sampled` defaults: pruning 0.5, backward sampling 2, no drops, no skip.
     public init() {}
+
+    /// Each mode's measured defaults: `sampled` as `init()`; `cached` its coresets with drops of learned
+    /// records and the skip of fitted ones (0.05), no pruning or sampling; `coreset` and `random` the same.
+    public init(batches: Batches) {
+        self.batches = batches
+        if batches != .sampled {
+            dropLearned = true
+            skipFittedLoss = 0.05
+            backwardSampling = 0
+            pruneRate = 0
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case batches, batchSize, subsetCount, subsetSize, checkEvery, checkSize, lossGapThreshold
-        case dropLearned, learnedLoss, learnedChecks, skipFittedLoss, seed
+        case dropLearned, learnedLoss, learnedChecks, skipFittedLoss, backwardSampling, pruneRate, pruneBelowMean, seed
     }
 
     /// Model files written before `skipFittedLoss` existed read it as 0: no skipping, as they trained.
@@ -57,6 +88,10 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
         learnedLoss = try c.decode(Double.self, forKey: .learnedLoss)
         learnedChecks = try c.decode(Int.self, forKey: .learnedChecks)
         skipFittedLoss = try c.decodeIfPresent(Double.self, forKey: .skipFittedLoss) ?? 0
+        // Files written before sampling and pruning existed trained without them.
+        backwardSampling = try c.decodeIfPresent(Double.self, forKey: .backwardSampling) ?? 0
+        pruneRate = try c.decodeIfPresent(Double.self, forKey: .pruneRate) ?? 0
+        pruneBelowMean = try c.decodeIfPresent(Double.self, forKey: .pruneBelowMean) ?? 1
         seed = try c.decode(UInt64.self, forKey: .seed)
     }
 
@@ -97,6 +132,8 @@ public struct CrestTrainer: Sendable {
         public var backpropagated = 0
         /// `cached`: passes over the pool begun.
         public var passes = 0
+        /// `sampled`, `cached` with `pruneRate`: records of the passes left out of their step (no forward pass).
+        public var prunedRecords = 0
         /// The last relative gap |L − L̂| / L measured.
         public var lastGap = 0.0
     }
@@ -125,6 +162,10 @@ public struct CrestTrainer: Sendable {
     var passOrder: [Int] = []
     var passCursor = 0
     var passPoolCount = -1
+    /// With `pruneRate`: records with a cached error 1 − p_y below this are pruned (the pass's
+    /// mean times `pruneBelowMean`).
+    var pruneBelowError: Float = 0
+    var backwardSampler: BackwardSampler
 
     public init(network: NeuralNetwork, optimizer: NetworkOptimizer, configuration: CrestConfiguration) {
         precondition(configuration.batchSize >= 1 && configuration.subsetCount >= 1 && configuration.subsetSize >= 1)
@@ -134,13 +175,14 @@ public struct CrestTrainer: Sendable {
         rng = SeededGenerator(seed: configuration.seed)
         gradient = NeuralNetwork.Gradient(for: network)
         work = NeuralNetwork.Workspace(for: network)
+        backwardSampler = BackwardSampler(factor: configuration.backwardSampling, seed: configuration.seed ^ 0xB5A3_9E1D)
     }
 
     /// Takes `steps` mini-batch steps on records of `pool`, reselecting as the rule says.
     /// - Complexity: per step O(B · (nnz · h₁ + Σ hₗ hₗ₊₁)); per round the same for P · r candidates.
     public mutating func train(steps: Int, pool: [Record]) {
         guard !pool.isEmpty else { return }
-        if configuration.batches == .cached {
+        if configuration.batches == .cached || configuration.batches == .sampled {
             for _ in 0..<steps { cachedStep(pool: pool) }
             return
         }
@@ -170,7 +212,12 @@ public struct CrestTrainer: Sendable {
     /// Adds a record's gradient to the step's, or only its loss and weight when it is already fitted.
     @discardableResult
     mutating func accumulate(_ record: Record) -> (probabilities: [Float], loss: Double) {
-        let out = network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss)
+        var sampler = backwardSampler
+        defer { backwardSampler = sampler }
+        let out = configuration.backwardSampling > 1
+            ? network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss,
+                                         backwardWeight: { sampler.weight(forLoss: $0, recordWeight: record.weight) })
+            : network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss)
         if out.backpropagated { statistics.backpropagated += 1 } else { statistics.skippedBackward += 1 }
         return (out.probabilities, out.loss)
     }
@@ -195,7 +242,7 @@ public struct CrestTrainer: Sendable {
             case .random:
                 let take = min(c.batchSize, candidates.count)
                 batches.append(Array(candidates.prefix(take)))
-            case .coreset, .cached:
+            case .coreset, .cached, .sampled:  // (cached and sampled never come here: see train)
                 batches.append(coresetBatch(candidates))
             }
             if checkSet.count < c.checkSize { checkSet.append(contentsOf: candidates.suffix(c.checkSize - checkSet.count)) }
@@ -313,26 +360,44 @@ public struct CrestTrainer: Sendable {
     mutating func cachedBatch(pool: [Record]) -> [(Int, Float)] {
         let c = configuration
         if passPoolCount != pool.count || passCursor >= passOrder.count { beginPass(pool: pool) }
-        var unseen: [Int] = [], seen: [Int] = []
-        while seen.count + unseen.count < c.subsetSize && unseen.count < c.batchSize && passCursor < passOrder.count {
+        var unseen: [Int] = [], seen: [Int] = [], seenWeights: [Float] = []
+        let k = network.classCount
+        let pruning = c.pruneRate > 0 && c.pruneRate < 1 && pruneBelowError > 0
+        let keptWeight = Float(1 / (1 - c.pruneRate))
+        var consumed = 0
+        // `sampled` takes the next B records of the pass (so nothing is left for facility location).
+        let candidates = c.batches == .sampled ? c.batchSize : c.subsetSize
+        while consumed < candidates && unseen.count < c.batchSize && passCursor < passOrder.count {
             let i = passOrder[passCursor]
             passCursor += 1
-            if cachedWidth == network.classCount && proxySlot[pool[i].position] != nil { seen.append(i) } else { unseen.append(i) }
+            consumed += 1
+            guard cachedWidth == k, let slot = proxySlot[pool[i].position] else { unseen.append(i); continue }
+            var weight: Float = 1
+            // The proxy's own-class entry is p_y − 1: its error 1 − p_y.
+            if pruning && -cachedProxies[slot * k + pool[i].classIndex] < pruneBelowError {
+                if Double(rng.next() >> 11) * 0x1p-53 < c.pruneRate {
+                    statistics.prunedRecords += 1
+                    continue
+                }
+                weight = keptWeight
+            }
+            seen.append(i)
+            seenWeights.append(weight)
         }
         var picks = unseen.map { ($0, Float(1)) }
         let budget = c.batchSize - unseen.count
         if seen.count <= budget {
-            picks += seen.map { ($0, Float(1)) }
+            picks += zip(seen, seenWeights).map { ($0, $1) }
         } else {
-            let k = network.classCount
             var proxies = [Float](repeating: 0, count: seen.count * k)
             for (a, i) in seen.enumerated() {
                 let base = proxySlot[pool[i].position]! * k
                 for q in 0..<k { proxies[a * k + q] = cachedProxies[base + q] }
             }
             let (chosen, weights) = MiniBatchCoreset.select(proxies: proxies, width: k, classes: seen.map { pool[$0].classIndex }, budget: budget)
-            // Weights have mean 1 over the picks; scaled so they sum to the seen candidates they stand for.
-            let scale = Float(seen.count) / Float(max(chosen.count, 1))
+            // Weights have mean 1 over the picks; scaled so they sum to the seen candidates they stand for
+            // (kept pruning survivors counting 1 / (1 − r) each).
+            let scale = seenWeights.reduce(0, +) / Float(max(chosen.count, 1))
             picks += zip(chosen, weights).map { (seen[$0], $1 * scale) }
             statistics.selections += 1
         }
@@ -350,9 +415,23 @@ public struct CrestTrainer: Sendable {
             passOrder = Array(pool.indices)
         }
         passOrder.shuffle(using: &rng)
+        if configuration.pruneRate > 0 { pruneBelowError = meanCachedError(pool: pool) * Float(configuration.pruneBelowMean) }
         passCursor = 0
         passPoolCount = pool.count
         statistics.passes += 1
+    }
+
+    /// The mean error 1 − p_y cached for the pass's records (0 when none has a proxy yet).
+    func meanCachedError(pool: [Record]) -> Float {
+        let k = network.classCount
+        guard cachedWidth == k else { return 0 }
+        var sum: Float = 0, count = 0
+        for i in passOrder {
+            guard let slot = proxySlot[pool[i].position] else { continue }
+            sum -= cachedProxies[slot * k + pool[i].classIndex]
+            count += 1
+        }
+        return count > 0 ? sum / Float(count) : 0
     }
 
     /// Keeps the cached proxies of records still in the pool (a stream buffer replaces records).

@@ -270,21 +270,26 @@ public struct NeuralNetwork: Sendable, Hashable {
     /// small: the record's output delta w (p − onehot(y)) has norm at most √2 w (1 − p_y) < √2 w ℓ.
     /// Its weight still counts in the mini-batch's weight sum, so the step stays the batch's mean gradient
     /// minus those near-zero terms (not a larger step on the rest).
+    /// `backwardWeight(ℓ)`, when given, scales the gradient added (not the weight counted): 0 skips the
+    /// backward pass, 1/q keeps a backward pass sampled with probability q unbiased.
     /// - Returns: the record's class probabilities (valid until the next call with `work`), its loss
     ///   ℓ, and whether its gradient was added.
     public func accumulateGradient(_ record: Record, into gradient: inout Gradient, work: inout Workspace,
-                                   skipBelow: Double) -> (probabilities: [Float], loss: Double, backpropagated: Bool) {
+                                   skipBelow: Double, backwardWeight: (Double) -> Double = { _ in 1 })
+        -> (probabilities: [Float], loss: Double, backpropagated: Bool) {
         if work.deltas.count != layerCount || zip(work.deltas, layerSizes.dropFirst()).contains(where: { $0.count != $1 }) {
             work = Workspace(for: self)
         }
         forward(record.features, into: &work.activations)
-        let w = Float(record.weight)
         let y = record.classIndex
         let probabilities = work.activations.probabilities
         let loss = Self.crossEntropy(probabilities, label: y)
         gradient.lossSum += record.weight * loss
         gradient.weightSum += record.weight
         if loss < skipBelow { return (probabilities, loss, false) }
+        let scale = backwardWeight(loss)
+        if scale == 0 { return (probabilities, loss, false) }
+        let w = Float(record.weight * scale)
         // Output delta: w (p − onehot(y)).
         let last = layerCount - 1
         for k in 0..<classCount { work.deltas[last][k] = w * (probabilities[k] - (k == y ? 1 : 0)) }

@@ -63,7 +63,7 @@ public struct NetworkRunResult: Sendable {
     public var streamError: CoresetError?
 }
 
-/// Streams records into a bounded buffer and trains a neural network on CREST mini-batch coresets
+/// Streams records into a bounded buffer and trains a neural network on mini-batches (`CrestTrainer`)
 /// drawn from it, on one thread: each arriving record is scored first (progressive validation), every
 /// B arrivals earn `stepsPerBatch` steps, and after the stream `finalEpochs` passes over the buffer.
 public final class NetworkStreamingRun {

@@ -5,8 +5,8 @@ import Testing
 /// The `cached` mini-batch coresets (proxies cached from training) and the skip of fitted records.
 @Suite struct CachedCrestTests {
     static func configuration() -> CrestConfiguration {
-        var c = CrestConfiguration()
-        #expect(c.batches == .cached, "cached is the default")
+        var c = CrestConfiguration(batches: .cached)
+        #expect(c.dropLearned && c.skipFittedLoss == 0.05 && c.backwardSampling == 0 && c.pruneRate == 0, "cached's defaults")
         c.batchSize = 32
         c.subsetSize = 128
         c.seed = 9

@@ -14,8 +14,7 @@ import Testing
 
     /// Settings small enough for a debug build.
     static func smallConfiguration(_ batches: CrestConfiguration.Batches) -> CrestConfiguration {
-        var c = CrestConfiguration()
-        c.batches = batches
+        var c = CrestConfiguration(batches: batches)
         c.batchSize = 32
         c.subsetCount = 4
         c.subsetSize = 128
