@@ -22,6 +22,8 @@ public final class ReadAheadReader {
     private let afterEach: ((RecordReader) throws(CoresetError) -> Void)?
     private let channel: BoundedChannel<Item>?
     private var started = false
+    /// Reading in turn on the caller's thread (no core for a reading thread, see `RecordReader.hasCoreForHelper`).
+    private var inline = false
     private let onDiagnostic: (String) -> Void
     private var ended = false
 
@@ -93,10 +95,17 @@ public final class ReadAheadReader {
     public func next() throws(CoresetError) -> RecordBatch? {
         if ended { return nil }
         let taken: Item?
-        if let channel {
-            if !started { start(channel) }
-            taken = channel.receive()
-        } else { taken = Self.read(reader, afterEach: afterEach) }
+        if let channel, !inline {
+            if started {
+                taken = channel.receive()
+            } else {
+                // The first batch on this thread: it tells whether the input leaves a core for reading ahead.
+                taken = Self.read(reader, afterEach: afterEach)
+                if reader.hasCoreForHelper == false { inline = true } else if taken?.batch != nil && taken?.error == nil { start(channel) }
+            }
+        } else {
+            taken = Self.read(reader, afterEach: afterEach)
+        }
         guard let item = taken else {
             ended = true
             return nil

@@ -74,6 +74,20 @@ public final class RecordReader {
     private let secondHalf: _SecondHalfParser?
     /// Chunks whose second half the other thread parsed (and whose result was kept).
     private(set) var chunksSplit = 0
+    /// The current input's decoder, and whether its chunks are split (see `hasCoreForHelper`).
+    private var decoder: DecompressingSource?
+    private var splitsChunks: Bool?
+
+    /// Whether a thread helping this one (parsing half of each chunk, or reading ahead of a consumer) has a
+    /// core of its own: one core for this thread, one for the helper, and one more while a compressed input
+    /// is decompressed on a thread of its own. nil until the input's first bytes are decoded. Why: on 2 cores
+    /// with zstd input, a third busy thread made `stats` 4-20% and mnist's `select` 7-12% slower; with
+    /// plain text the split made `stats` 0.78x the time, and reading ahead census_kdd's `select` 0.82-0.86x.
+    public var hasCoreForHelper: Bool? {
+        guard let c = decoder?.compression else { return nil }
+        return Self.cores >= (options.prefetch && c != .plain ? 3 : 2)
+    }
+    static var cores: Int { _SecondHalfParser.cores }
 
     public init(inputs: [InputSpec], options: ReaderOptions = ReaderOptions(), onDiagnostic: @escaping (String) -> Void = { _ in }) {
         self.inputs = inputs.isEmpty ? [.stdin] : inputs
@@ -144,6 +158,8 @@ public final class RecordReader {
         let warnings = warningQueue
         decoder.onWarning = { message in warnings.messages.withLock { $0.append("warning: \(message)") } }
         source = options.prefetch ? PrefetchingSource(decoder, chunkSize: options.chunkSize) : decoder
+        self.decoder = decoder
+        splitsChunks = nil
         sourceName = raw.name
         lineNumber = 0
         carry = 0
@@ -255,7 +271,9 @@ public final class RecordReader {
         var failure: CoresetError?
         let text = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: total)
         let start: Int
-        if total >= _SecondHalfParser.minimumChunk, let worker = secondHalf,
+        // Known once the input's first bytes are decoded (the compression is read off them).
+        if splitsChunks == nil, secondHalf != nil { splitsChunks = hasCoreForHelper }
+        if total >= _SecondHalfParser.minimumChunk, splitsChunks == true, let worker = secondHalf,
            let later = parser.parserForLaterLines(), let cut = _SecondHalfParser.split(text) {
             let positionBefore = context.nextPosition
             worker.start(.init(text: UnsafeRawBufferPointer(rebasing: text[cut.head..<cut.tail]), parser: later, context: context,

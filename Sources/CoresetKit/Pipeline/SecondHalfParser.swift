@@ -134,6 +134,7 @@ final class _SecondHalfParser: @unchecked Sendable {
         return (cut, tail)
     }
 
-    /// Whether a second parsing thread can run beside the reader's.
-    static let hasSpareCore = ProcessInfo.processInfo.activeProcessorCount >= 2
+    /// The cores this process may run on, and whether a second parsing thread can run beside the reader's.
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
+    static let hasSpareCore = cores >= 2
 }

@@ -168,3 +168,22 @@ import Testing
         #expect(ahead.position == position)
     }
 }
+
+/// A helper thread (second parser, reading ahead) runs only with a core of its own: a compressed input
+/// decompressed on its own thread takes one.
+@Suite struct HelperCoreTests {
+    @Test(arguments: [(false, true), (true, true), (true, false)])
+    func aHelperNeedsACoreOfItsOwn(_ compressed: Bool, _ prefetch: Bool) throws {
+        let dir = TestSupport.temporaryDirectory()
+        let text = ParallelParsingTests.libsvm(3_000)
+        let file = dir.appendingPathComponent(compressed ? "in.svm.zst" : "in.svm")
+        TestSupport.write(compressed ? TestSupport.zstd(text) : Array(text.utf8), to: file)
+        var o = ReaderOptions()
+        o.prefetch = prefetch
+        let reader = RecordReader(inputs: [.file(file.path)], options: o)
+        #expect(reader.hasCoreForHelper == nil)
+        _ = try reader.next()
+        let threads = compressed && prefetch ? 3 : 2
+        #expect(reader.hasCoreForHelper == (_SecondHalfParser.cores >= threads))
+    }
+}
