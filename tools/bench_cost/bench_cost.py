@@ -126,9 +126,16 @@ def main():
         subprocess.run([BIN, "train", path, "--epochs", "1", "--model-out", model, "-q"], check=True,
                        stdout=subprocess.DEVNULL)
         cmds = [("zstd -dc | wc -l", f"zstd -dc '{path}' | wc -l", True), ("stats", [BIN, "stats", path, "-q"], False),
-                # The same on one parsing thread, and select without reading ahead: what the parallel reading gives.
+                # The same on one parsing thread, and select without reading ahead: what the parallel reading gives
+                # (helper threads run only with a core of their own: with plain text on 2 cores, not with .zst).
                 ("stats one thread", [BIN, "stats", path, "-q", "--no-parallel-parsing"], False),
                 ("select k=1000 one thread", [BIN, "select", "-k", "1000", path, "-q", "--no-parallel-parsing"], False)]
+        plain = os.path.join(OUT, f"{data}.svm")
+        subprocess.run(f"zstd -dcf '{path}' > '{plain}'", shell=True, check=True)
+        cmds += [("stats plain", [BIN, "stats", plain, "-q"], False),
+                 ("stats plain one thread", [BIN, "stats", plain, "-q", "--no-parallel-parsing"], False),
+                 ("select k=1000 plain", [BIN, "select", "-k", "1000", plain, "-q"], False),
+                 ("select k=1000 plain one thread", [BIN, "select", "-k", "1000", plain, "-q", "--no-parallel-parsing"], False)]
         old = ["--algorithm", "sieve++"]
         for k in ks:
             cmds.append((f"select k={k}", [BIN, "select", "-k", str(k), path, "-q"], False))
@@ -176,7 +183,11 @@ def main():
                f"`stats` {med(data, 'stats one thread'):.3f} s ({stats / med(data, 'stats one thread'):.2f}x the time in halves), "
                f"`select -k 1000` {med(data, 'select k=1000 one thread'):.2f} s"
                + (f" ({med(data, 'select k=1000') / med(data, 'select k=1000 one thread'):.2f}x the time reading ahead and in halves)."
-                  if med(data, 'select k=1000') else "."), "",
+                  if med(data, 'select k=1000') else ".")
+               + f" Plain text: `stats` {med(data, 'stats plain'):.3f} s against {med(data, 'stats plain one thread'):.3f} s on one "
+               f"thread ({med(data, 'stats plain') / med(data, 'stats plain one thread'):.2f}x), `select -k 1000` "
+               f"{med(data, 'select k=1000 plain'):.2f} s against {med(data, 'select k=1000 plain one thread'):.2f} s "
+               f"({med(data, 'select k=1000 plain') / med(data, 'select k=1000 plain one thread'):.2f}x).", "",
                "| k | select (default) | x stats | sieve++ (old) | x stats | old / new | --model | x stats | --model sieve++ | x stats |",
                "|---|---|---|---|---|---|---|---|---|---|"]
         for k in ks:
