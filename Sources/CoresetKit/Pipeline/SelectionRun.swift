@@ -45,17 +45,17 @@ public final class SelectionRun {
     ///   emitted after it, so an output file keeps its last complete coreset).
     public func run() throws -> Outcome {
         var cutShort = false
-        func offer(_ part: RecordBatch) {
-            var start = 0
-            while start < part.count {
+        func offer(_ batch: RecordBatch, _ rows: Range<Int>) {
+            var start = rows.lowerBound
+            while start < rows.upperBound {
                 if Interruption.requested {
                     cutShort = true
                     return
                 }
-                let slice = part.rows(start..<min(part.count, start + Self.offerSlice))
-                summary.add(slice)
-                selector.offer(slice)
-                start += slice.count
+                let slice = start..<min(rows.upperBound, start + Self.offerSlice)
+                summary.add(batch, rows: slice)
+                selector.offer(batch, rows: slice)
+                start = slice.upperBound
             }
         }
         var streamError: CoresetError?
@@ -70,16 +70,16 @@ public final class SelectionRun {
                     let first = stream.statistics.recordsAccepted - UInt64(batch.count)
                     while first + UInt64(batch.count) >= dueNow {
                         let cut = Int(dueNow - first)
-                        offer(batch.rows(start..<cut))
+                        offer(batch, start..<cut)
                         if cutShort { break }
                         start = cut
                         try onEmit?(dueNow)
                         dueNow += UInt64(every)
                     }
-                    if !cutShort { offer(batch.rows(start..<batch.count)) }
+                    if !cutShort { offer(batch, start..<batch.count) }
                     nextEmit = dueNow
                 } else {
-                    offer(batch)
+                    offer(batch, 0..<batch.count)
                 }
                 if cutShort { break }
                 try afterBatch?()

@@ -21,10 +21,13 @@ public struct StreamSummary: Sendable {
     }
 
     /// - Complexity: O(entries of the batch).
-    public mutating func add(_ batch: RecordBatch) {
-        records += UInt64(batch.count)
-        nonzeros += UInt64(batch.indices.count)
-        for r in 0..<batch.count {
+    public mutating func add(_ batch: RecordBatch) { add(batch, rows: 0..<batch.count) }
+
+    /// Adds the records `rows` of `batch` (no copy of them).
+    public mutating func add(_ batch: RecordBatch, rows: Range<Int>) {
+        records += UInt64(rows.count)
+        nonzeros += UInt64(batch.rowStarts[rows.upperBound] - batch.rowStarts[rows.lowerBound])
+        for r in rows {
             let w = batch.weights[r]
             totalWeight += w
             let end = batch.rowStarts[r + 1]

@@ -254,8 +254,11 @@ public final class CoresetSelector {
     ///   P stored elements (weight assignment and reservoir upkeep), and O(R) per sieve queried
     ///   (O(log k / ε) sieves for Sieve-Streaming, O(1/ε · log k) live for ++, 1 for ThreeSieves).
     ///   No memory per record beyond the bounded store and reservoir (greedy keeps every record).
-    public func offer(_ batch: RecordBatch) {
-        for i in 0..<batch.count { offerOne(batch[i]) }
+    public func offer(_ batch: RecordBatch) { offer(batch, rows: 0..<batch.count) }
+
+    /// Processes the records `rows` of `batch`, in order (no copy of the batch).
+    public func offer(_ batch: RecordBatch, rows: Range<Int>) {
+        for i in rows { offerOne(batch[i]) }
         lanes?.flush()
     }
 
