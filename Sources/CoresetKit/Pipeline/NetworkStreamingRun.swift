@@ -96,7 +96,6 @@ public final class NetworkStreamingRun {
         var progressive = ProgressiveValidation()
         var act: NeuralNetwork.Activations?
         var credit = 0.0
-        var streamError: CoresetError?
         let stepEvery = Double(c.crest.batchSize)
 
         func makeTrainer() {
@@ -127,46 +126,42 @@ public final class NetworkStreamingRun {
         // A resumed network predicts from the first record; a new one waits for a mini-batch of records.
         if initialModel != nil { makeTrainer() }
 
-        streaming: do {
-            while let batch = try reader.next() {
-                for i in 0..<batch.count {
-                    let r = batch[i]
-                    if trainer != nil {
-                        if r.features.dimension > trainer!.network.inputDimension || r.classIndex >= trainer!.network.classCount {
-                            trainer!.network.ensureInputDimension(r.features.dimension)
-                            trainer!.network.ensureClassCount(max(r.classIndex + 1, reader.labels.classCount))
-                        }
-                        trainer!.network.forward(r.features, into: &act!)
-                        let p = act!.probabilities
-                        let scored = Scored(loss: NeuralNetwork.crossEntropy(p, label: r.classIndex),
-                                            prediction: Double(NeuralNetwork.argmax(p)), score: Double(p[min(1, p.count - 1)]))
-                        if let row = progressive.update(scored, label: r.label, weight: r.weight) { report(row: row, epoch: 0) }
+        let streamError = StreamEngine().run(reader) { batch in
+            for i in 0..<batch.count {
+                let r = batch[i]
+                if trainer != nil {
+                    if r.features.dimension > trainer!.network.inputDimension || r.classIndex >= trainer!.network.classCount {
+                        trainer!.network.ensureInputDimension(r.features.dimension)
+                        trainer!.network.ensureClassCount(max(r.classIndex + 1, reader.labels.classCount))
                     }
-                    // Uniform reservoir (Algorithm R) or sliding window.
-                    seen += 1
-                    if buffer.count < c.bufferSize {
-                        buffer.append(r)
-                    } else if c.window {
-                        buffer[(seen - 1) % c.bufferSize] = r
-                    } else {
-                        let j = Int(rng.next() % UInt64(seen))
-                        if j < c.bufferSize { buffer[j] = r }
-                    }
-                    if trainer == nil && buffer.count >= c.crest.batchSize { makeTrainer() }
-                    if trainer != nil {
-                        credit += c.stepsPerBatch / stepEvery
-                        if credit >= 1 {
-                            let steps = Int(credit)
-                            credit -= Double(steps)
-                            trainer!.train(steps: steps, pool: buffer)
-                        }
+                    trainer!.network.forward(r.features, into: &act!)
+                    let p = act!.probabilities
+                    let scored = Scored(loss: NeuralNetwork.crossEntropy(p, label: r.classIndex),
+                                        prediction: Double(NeuralNetwork.argmax(p)), score: Double(p[min(1, p.count - 1)]))
+                    if let row = progressive.update(scored, label: r.label, weight: r.weight) { report(row: row, epoch: 0) }
+                }
+                // Uniform reservoir (Algorithm R) or sliding window.
+                seen += 1
+                if buffer.count < c.bufferSize {
+                    buffer.append(r)
+                } else if c.window {
+                    buffer[(seen - 1) % c.bufferSize] = r
+                } else {
+                    let j = Int(rng.next() % UInt64(seen))
+                    if j < c.bufferSize { buffer[j] = r }
+                }
+                if trainer == nil && buffer.count >= c.crest.batchSize { makeTrainer() }
+                if trainer != nil {
+                    credit += c.stepsPerBatch / stepEvery
+                    if credit >= 1 {
+                        let steps = Int(credit)
+                        credit -= Double(steps)
+                        trainer!.train(steps: steps, pool: buffer)
                     }
                 }
-                if Interruption.requested { break streaming }
             }
-        } catch {
-            streamError = error
-        }
+            return .whole
+        }.streamError
         if trainer == nil && !buffer.isEmpty { makeTrainer() }
         if progressive.total.count > 0 { report(row: progressive.takeRow(), epoch: 0) }
         if var t = trainer, !buffer.isEmpty, c.finalEpochs > 0, !Interruption.requested {

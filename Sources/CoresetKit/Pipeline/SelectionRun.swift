@@ -18,8 +18,8 @@ public final class SelectionRun {
     public var afterBatch: (() throws -> Void)?
     /// At `emitEvery` records and each multiple, with that count: write the coreset as it stands.
     public var onEmit: ((UInt64) throws -> Void)?
-    /// When due, and at the end of a stream read whole: write a checkpoint of `selector`, `summary`,
-    /// `nextEmit` and `stream.position`. What it throws ends the stream with it.
+    /// When due, at an interrupt between batches, and at the end of a stream read whole: write a checkpoint
+    /// of `selector`, `summary`, `nextEmit` and `stream.position`. What it throws ends the stream with it.
     public var checkpoints: (schedule: CheckpointSchedule, save: () throws -> Void)?
     /// Whether records were offered since the state on disk (false right after a resume).
     public var unsaved = true
@@ -27,7 +27,7 @@ public final class SelectionRun {
     public struct Outcome {
         /// The stream's fault, if it ended on one (what was read before it was offered).
         public var streamError: CoresetError?
-        /// A batch was cut short by SIGINT/SIGTERM: its rest was not offered, and no checkpoint follows it.
+        /// SIGINT/SIGTERM stopped the stream (a batch cut short is not offered whole, and no checkpoint follows it).
         public var interrupted: Bool
     }
 
@@ -58,61 +58,36 @@ public final class SelectionRun {
                 start = slice.upperBound
             }
         }
-        var streamError: CoresetError?
-        var checkpointFailure: Error?
-        do {
-            streaming: while let batch = try stream.next() {
-                try onBatch?(batch)
-                if let every = emitEvery, let due = nextEmit, stream.statistics.recordsAccepted >= due {
-                    // Emit exactly at multiples of N: split the batch at the boundary.
-                    var start = 0
-                    var dueNow = due
-                    let first = stream.statistics.recordsAccepted - UInt64(batch.count)
-                    while first + UInt64(batch.count) >= dueNow {
-                        let cut = Int(dueNow - first)
-                        offer(batch, start..<cut)
-                        if cutShort { break }
-                        start = cut
-                        try onEmit?(dueNow)
-                        dueNow += UInt64(every)
-                    }
-                    if !cutShort { offer(batch, start..<batch.count) }
-                    nextEmit = dueNow
-                } else {
-                    offer(batch, 0..<batch.count)
-                }
-                if cutShort { break }
-                try afterBatch?()
-                unsaved = true
-                if var c = checkpoints {
-                    c.schedule.handled(batch.count)
-                    if c.schedule.isDue() {
-                        do { try save(&c) } catch {
-                            checkpointFailure = error
-                            break streaming
-                        }
-                    }
-                    checkpoints = c
-                }
-            }
-        } catch let e as CoresetError {
-            streamError = e
-        }
+        let engine = StreamEngine(checkpoints: checkpoints.map { .init(schedule: $0.schedule, save: $0.save) }, unsaved: unsaved)
         // Batches read ahead and not offered (an interrupt, a failed checkpoint) are dropped: the
         // position and counts stand after the last one offered.
-        stream.close()
-        if let checkpointFailure { throw checkpointFailure }
-        // The end of the stream: save before the end-of-stream work changes the selector.
-        if streamError == nil && unsaved && !cutShort, var c = checkpoints {
-            try save(&c)
-            checkpoints = c
+        defer { stream.close() }
+        let outcome = try engine.run(stream) { batch in
+            try onBatch?(batch)
+            if let every = emitEvery, let due = nextEmit, stream.statistics.recordsAccepted >= due {
+                // Emit exactly at multiples of N: split the batch at the boundary.
+                var start = 0
+                var dueNow = due
+                let first = stream.statistics.recordsAccepted - UInt64(batch.count)
+                while first + UInt64(batch.count) >= dueNow {
+                    let cut = Int(dueNow - first)
+                    offer(batch, start..<cut)
+                    if cutShort { break }
+                    start = cut
+                    try onEmit?(dueNow)
+                    dueNow += UInt64(every)
+                }
+                if !cutShort { offer(batch, start..<batch.count) }
+                nextEmit = dueNow
+            } else {
+                offer(batch, 0..<batch.count)
+            }
+            if cutShort { return .cutShort }
+            try afterBatch?()
+            return .whole
         }
-        return Outcome(streamError: streamError, interrupted: cutShort)
-    }
-
-    private func save(_ c: inout (schedule: CheckpointSchedule, save: () throws -> Void)) throws {
-        try c.save()
-        c.schedule.saved()
-        unsaved = false
+        unsaved = engine.unsaved
+        if let failure = outcome.checkpointError { throw failure }
+        return Outcome(streamError: outcome.streamError, interrupted: outcome.interrupted)
     }
 }

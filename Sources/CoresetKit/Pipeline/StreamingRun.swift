@@ -327,104 +327,84 @@ public final class StreamingRun {
             sincePublish = 0
         }
 
-        var batch = first
         do { try fixBinaryClasses(reader) } catch {
             streamError = error
-            batch = nil
         }
         // From here the reader runs on a thread of its own, a batch or two ahead; the classes are fixed there.
         let stream = ReadAheadReader(reader) { r throws(CoresetError) in try fixBinaryClasses(r) }
         defer { stream.close() }
 
-        var schedule = stateCheckpointEvery.map { CheckpointSchedule(every: $0) }
-        // Records handled since the state on disk (a fresh run has none on disk yet).
-        var unsaved = resumed == nil
-        func checkpoint() throws(CoresetError) {
-            guard let save = onStateCheckpoint, let position = stream.position else { return }
-            let learnerState: _LearnerLoopState
-            if configuration.synchronous {
-                learnerState = loop.captureState()
-            } else {
-                let barrier = _CheckpointBarrier()
-                channel.send(.checkpoint(barrier))
-                learnerState = barrier.wait()
+        // A fresh run has nothing on disk yet; a resumed one starts where its checkpoint stands.
+        let engine = StreamEngine(unsaved: resumed == nil)
+        if let save = onStateCheckpoint {
+            engine.checkpoints = .init(schedule: stateCheckpointEvery.map { CheckpointSchedule(every: $0) }) { () throws(CoresetError) in
+                guard let position = stream.position else { return }
+                let learnerState: _LearnerLoopState
+                if self.configuration.synchronous {
+                    learnerState = loop.captureState()
+                } else {
+                    let barrier = _CheckpointBarrier()
+                    channel.send(.checkpoint(barrier))
+                    learnerState = barrier.wait()
+                }
+                let (latest, latestVersion) = models.current()
+                let ingest = _IngestState(
+                    selector: try selector?.encodedState(), reservoir: reservoir, sincePublish: sincePublish,
+                    publishedOnce: publishedOnce, lastReselections: lastReselections, seenModel: seenModel,
+                    latestModel: latest, latestModelVersion: latestVersion)
+                try save(RunState(options: self.checkpointOptions, inputs: identities, reader: position, task: task,
+                                  ingest: ingest, learner: learnerState,
+                                  drift: learnerState.guardian.map { _DriftState($0, ingestEpoch: epoch, reselectionsBefore: reselectionsBefore) }))
             }
-            let (latest, latestVersion) = models.current()
-            let ingest = _IngestState(
-                selector: try selector?.encodedState(), reservoir: reservoir, sincePublish: sincePublish,
-                publishedOnce: publishedOnce, lastReselections: lastReselections, seenModel: seenModel,
-                latestModel: latest, latestModelVersion: latestVersion)
-            try save(RunState(options: checkpointOptions, inputs: identities, reader: position, task: task,
-                              ingest: ingest, learner: learnerState,
-                              drift: learnerState.guardian.map { _DriftState($0, ingestEpoch: epoch, reselectionsBefore: reselectionsBefore) }))
-            schedule?.saved()
-            unsaved = false
         }
 
-        while let b = batch {
-            // A drift alarm: the memory restarts from here (fresh selector or reservoir, new draws).
-            if let (n, _) = alarms.take(newerThan: epoch), n > epoch {
-                epoch = n
-                // The same seed: the records are new, so the draws are too (and a checkpoint's selector
-                // state must carry the run's configuration to resume).
-                if let old = selector {
-                    reselectionsBefore += old.reselectionCount
-                    selector = freshSelector()
-                    lastReselections = 0
-                    seenModel = 0
-                }
-                if reservoir != nil { reservoir = freshReservoir() }
-                publishedOnce = false
-            }
-            // Pick up the learner's newest model for gradient-space selection.
-            if let selector, let (snapshot, v) = models.take(newerThan: seenModel) {
-                seenModel = v
-                selector.updateModel(snapshot)
-            }
-            if let selector {
-                selector.offer(b)
-            } else if reservoir != nil {
-                for i in 0..<b.count { reservoir!.offer(b[i]) }
-            }
-            deliver(.batch(b, bytesIn: stream.statistics.bytesIn, bytesOut: stream.statistics.bytesOut, labels: stream.labels,
-                           featureNames: stream.featureNames))
-            sincePublish += b.count
-            let reselected = (selector?.reselectionCount ?? 0) != lastReselections
-            lastReselections = selector?.reselectionCount ?? 0
-            // The time rule is not used in lockstep: a synchronous run must not depend on the clock.
-            let due = sincePublish >= configuration.publishEvery
-                && (configuration.synchronous || monotonicSeconds() >= nextPublishTime)
-            // A re-selection publishes at once when it chose the new coreset itself (the sieves); with
-            // sample-greedy it only re-embedded the reservoir, and the choice is the read-out, paced
-            // like any other (forced, it was most of a census_kdd run: 9 read-outs of 0.3 s each).
-            let reselectionPublishes = reselected && configuration.selector.algorithm != .sampleGreedy
-            if usesMemory && (due || reselectionPublishes || !publishedOnce) {
-                publishMemory()
-            }
-            if configuration.synchronous { loop.replayCredited() }
-            unsaved = true
-            schedule?.handled(b.count)
-            if onStateCheckpoint != nil {
-                let due = Interruption.requested || schedule?.isDue() == true
-                if due {
-                    do { try checkpoint() } catch {
-                        streamError = error
-                        break
+        if streamError == nil {
+            // The learner's work never throws: what ends the stream early is its fault, a checkpoint that
+            // could not be written (both reported as the run's error), or an interrupt.
+            let outcome = engine.run(stream, first: first) { b in
+                // A drift alarm: the memory restarts from here (fresh selector or reservoir, new draws).
+                if let (n, _) = alarms.take(newerThan: epoch), n > epoch {
+                    epoch = n
+                    // The same seed: the records are new, so the draws are too (and a checkpoint's selector
+                    // state must carry the run's configuration to resume).
+                    if let old = selector {
+                        reselectionsBefore += old.reselectionCount
+                        selector = freshSelector()
+                        lastReselections = 0
+                        seenModel = 0
                     }
+                    if reservoir != nil { reservoir = freshReservoir() }
+                    publishedOnce = false
                 }
+                // Pick up the learner's newest model for gradient-space selection.
+                if let selector, let (snapshot, v) = models.take(newerThan: seenModel) {
+                    seenModel = v
+                    selector.updateModel(snapshot)
+                }
+                if let selector {
+                    selector.offer(b)
+                } else if reservoir != nil {
+                    for i in 0..<b.count { reservoir!.offer(b[i]) }
+                }
+                deliver(.batch(b, bytesIn: stream.statistics.bytesIn, bytesOut: stream.statistics.bytesOut, labels: stream.labels,
+                               featureNames: stream.featureNames))
+                sincePublish += b.count
+                let reselected = (selector?.reselectionCount ?? 0) != lastReselections
+                lastReselections = selector?.reselectionCount ?? 0
+                // The time rule is not used in lockstep: a synchronous run must not depend on the clock.
+                let due = sincePublish >= configuration.publishEvery
+                    && (configuration.synchronous || monotonicSeconds() >= nextPublishTime)
+                // A re-selection publishes at once when it chose the new coreset itself (the sieves); with
+                // sample-greedy it only re-embedded the reservoir, and the choice is the read-out, paced
+                // like any other (forced, it was most of a census_kdd run: 9 read-outs of 0.3 s each).
+                let reselectionPublishes = reselected && configuration.selector.algorithm != .sampleGreedy
+                if usesMemory && (due || reselectionPublishes || !publishedOnce) {
+                    publishMemory()
+                }
+                if configuration.synchronous { loop.replayCredited() }
+                return .whole
             }
-            if Interruption.requested { break }
-            do {
-                batch = try stream.next()
-            } catch {
-                streamError = error
-                batch = nil
-            }
-        }
-        // The stream ended (or was interrupted while reading): save where it stands, before the
-        // end-of-stream work changes the selector.
-        if unsaved && streamError == nil && onStateCheckpoint != nil {
-            do { try checkpoint() } catch { streamError = error }
+            streamError = outcome.streamError ?? outcome.checkpointError.map { $0 as? CoresetError ?? .usage("\($0)") }
         }
         selector?.finish()
         if usesMemory { publishMemory(final: true) }
