@@ -40,15 +40,20 @@ def main():
     ap.add_argument("--ks", default="100,1000")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--bin", default=BIN)
+    ap.add_argument("--config", action="append", default=[], metavar="NAME=FLAGS",
+                    help="measure these configurations instead of the built-in list, e.g. "
+                         "'cells 128=--cell-size 128' (repeat; 'default=' is select's defaults)")
+    ap.add_argument("--sets", default="census_kdd,mnist")
     args = ap.parse_args()
+    configs = [(c.split("=", 1)[0], c.split("=", 1)[1].split()) for c in args.config] or CONFIGS
     seeds = [int(s) for s in args.seeds.split(",")]
     lines = ["| data | k | configuration | objective vs uniform samples | select seconds |", "|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
-        for data in ["census_kdd", "mnist"]:
+        for data in args.sets.split(","):
             path = os.path.join(args.data, data, f"{data}.train.svm.zst")
             for k in [int(x) for x in args.ks.split(",")]:
                 files, seconds = [], {}
-                for name, flags in CONFIGS:
+                for name, flags in configs:
                     for s in seeds:
                         out = os.path.join(tmp, f"{data}_{k}_{len(files)}.svm")
                         t0 = time.monotonic()
@@ -62,11 +67,11 @@ def main():
                 gain = {}
                 for (name, _), row in zip(files, res[1:]):
                     gain.setdefault(name, []).append(float(row.split("\t")[3].split("%")[0]))
-                for name, _ in CONFIGS:
+                for name, _ in configs:
                     g, t = gain[name], seconds[name]
                     lines.append(f"| {data} | {k:,} | {name} | {statistics.mean(g):+.2f}% [{min(g):+.2f}, {max(g):+.2f}] "
                                  f"| {statistics.median(t):.2f} [{min(t):.2f}-{max(t):.2f}] |")
-                print("\n".join(lines[-len(CONFIGS):]), flush=True)
+                print("\n".join(lines[-len(configs):]), flush=True)
     os.makedirs(os.path.join(ROOT, "tools", "out"), exist_ok=True)
     with open(os.path.join(ROOT, "tools", "out", "sample_greedy_grid.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

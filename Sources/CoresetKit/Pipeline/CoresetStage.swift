@@ -111,6 +111,8 @@ public actor CoresetStage {
     private var lossSum = 0.0
     private var batch = RecordBatch()
     private var finished = false
+    /// The stream loop, driven by pushes (no checkpoints: an embedding's host keeps its own state).
+    private let engine = StreamEngine()
 
     /// Creates a stage.
     /// - Parameter inputName: names pushed text in error messages (`name:line: reason`).
@@ -132,13 +134,13 @@ public actor CoresetStage {
     /// Pushes one record. Its `label` is a class id (0..<K, as `RecordReader` produces) or the
     /// regression target; its `position` is replaced by its position in this stage's stream.
     public func push(_ record: Record) {
-        precondition(!finished, "push after finish()")
-        process(record)
+        push(CollectionOfOne(record))
     }
 
     /// Pushes records in order.
     public func push(_ records: some Sequence<Record>) {
-        for r in records { push(r) }
+        precondition(!finished, "push after finish()")
+        take(Array(records))
     }
 
     /// Pushes a chunk of (decompressed) text in `configuration.reader.format`. Chunks may cut lines
@@ -213,6 +215,8 @@ public actor CoresetStage {
 
     // MARK: Work
 
+    /// Parses one line and takes the record it holds (one at a time: a snapshot's labels are those of
+    /// the lines before it).
     private func parseLine(_ raw: UnsafeRawBufferPointer) -> CoresetError? {
         lineNumber += 1
         let line = TextLines.droppingCarriageReturn(raw)
@@ -229,7 +233,7 @@ public actor CoresetStage {
                         + "); declare the task multiclass")
                 }
                 context.nextPosition += 1
-                process(batch[0])
+                take(CollectionOfOne(batch[0]))
             }
             return nil
         } catch {
@@ -238,6 +242,16 @@ public actor CoresetStage {
             if configuration.reader.strict { return e }
             if problems.count < configuration.reader.maxReported { problems.append(e.description) }
             return nil
+        }
+    }
+
+    /// Hands pushed or parsed records to the selector and the learner: one turn of the stream loop.
+    private func take(_ records: some Collection<Record>) {
+        guard !records.isEmpty else { return }
+        // An embedding's host decides when to stop: an interrupt of this process does not end the stage.
+        _ = engine.push(records: records.count) {
+            for r in records { process(r) }
+            return .whole
         }
     }
 

@@ -8,7 +8,8 @@ public protocol BatchSource: AnyObject {
 extension RecordReader: BatchSource {}
 extension ReadAheadReader: BatchSource {}
 
-/// The stream loop every command runs (`select`, `run` with a linear or a network learner): takes
+/// The stream loop every command and embedding runs (`select`, `run` with a linear or a network learner,
+/// `CoresetStage` and so the C and Python interfaces, which push their batches): takes
 /// batches from a source in order and hands each to the command's work, answers SIGINT/SIGTERM between
 /// batches (and within one where the work looks, see `Handled.cutShort`), and saves checkpoints on a
 /// schedule, at an interrupt and at the end of a stream read whole. Pacing, interrupts and checkpoint
@@ -43,6 +44,15 @@ public final class StreamEngine {
         public var checkpointError: (any Error)?
         /// SIGINT/SIGTERM stopped the stream.
         public var interrupted: Bool
+
+        public init(streamError: CoresetError? = nil, checkpointError: (any Error)? = nil, interrupted: Bool = false) {
+            self.streamError = streamError
+            self.checkpointError = checkpointError
+            self.interrupted = interrupted
+        }
+
+        /// A fault, a checkpoint that failed, or an interrupt: no batch follows.
+        public var stopsTheStream: Bool { streamError != nil || checkpointError != nil || interrupted }
     }
 
     public var checkpoints: Checkpoints?
@@ -71,40 +81,54 @@ public final class StreamEngine {
 
     private func run<Failure: Error>(_ source: some BatchSource, first: () throws(CoresetError) -> RecordBatch?,
                                      handle: (RecordBatch) throws(Failure) -> Handled) throws(Failure) -> Outcome {
-        var outcome = Outcome(streamError: nil, checkpointError: nil, interrupted: false)
+        var outcome = Outcome()
         var batch: RecordBatch?
         do { batch = try first() } catch { outcome.streamError = error }
         while let b = batch {
-            let handled: Handled
-            do { handled = try handle(b) } catch {
-                guard let fault = error as? CoresetError else { throw error }
-                outcome.streamError = fault
-                break
-            }
-            if handled == .cutShort {
-                outcome.interrupted = true
-                break
-            }
-            unsaved = true
-            checkpoints?.schedule?.handled(b.count)
-            let interrupted = Interruption.requested
-            if checkpoints != nil && (interrupted || checkpoints!.schedule?.isDue() == true) {
-                do { try save() } catch {
-                    outcome.checkpointError = error
-                    break
-                }
-            }
-            if interrupted {
-                outcome.interrupted = true
-                break
-            }
+            outcome = try push(records: b.count) { () throws(Failure) in try handle(b) }
+            if outcome.stopsTheStream { break }
             do { batch = try source.next() } catch {
                 outcome.streamError = error
                 batch = nil
             }
         }
-        // The end of the stream: saved before the end-of-stream work changes the state.
-        if outcome.streamError == nil && outcome.checkpointError == nil && unsaved && !outcome.interrupted && checkpoints != nil {
+        return end(outcome)
+    }
+
+    /// One turn of the loop, for a caller that is handed its batches (an embedding, `CoresetStage`) rather
+    /// than reading them: `handle` takes `count` records, then a checkpoint is saved when one is due or an
+    /// interrupt arrived. The caller stops pushing when the outcome `stopsTheStream`, and calls `end` at the end.
+    public func push<Failure: Error>(records count: Int, handle: () throws(Failure) -> Handled) throws(Failure) -> Outcome {
+        var outcome = Outcome()
+        let handled: Handled
+        do { handled = try handle() } catch {
+            guard let fault = error as? CoresetError else { throw error }
+            outcome.streamError = fault
+            return outcome
+        }
+        if handled == .cutShort {
+            outcome.interrupted = true
+            return outcome
+        }
+        unsaved = true
+        checkpoints?.schedule?.handled(count)
+        let interrupted = Interruption.requested
+        if checkpoints != nil && (interrupted || checkpoints!.schedule?.isDue() == true) {
+            do { try save() } catch {
+                outcome.checkpointError = error
+                return outcome
+            }
+        }
+        outcome.interrupted = interrupted
+        return outcome
+    }
+
+    /// The end of the stream (`outcome`: how its last turn ended): saves the last checkpoint, before the
+    /// end-of-stream work changes the state, when batches were handled since the last one and the stream
+    /// was neither cut short nor faulty.
+    public func end(_ outcome: Outcome = Outcome()) -> Outcome {
+        var outcome = outcome
+        if !outcome.stopsTheStream && unsaved && checkpoints != nil {
             do { try save() } catch { outcome.checkpointError = error }
         }
         return outcome
