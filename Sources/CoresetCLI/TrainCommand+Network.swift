@@ -33,32 +33,6 @@ func parseModelList(_ text: String) throws -> [TrainModel] {
 }
 
 /// A model trained by `train`: what the summary, `--test` and `--model-out` need of it.
-enum TrainedLearner {
-    case linear(Learner)
-    case network(TrainedNetwork)
-
-    var stepCount: Int {
-        switch self {
-        case .linear(let l): return l.stepCount
-        case .network(let n): return n.optimizer.stepCount
-        }
-    }
-
-    func evaluate(_ records: [Record]) -> EvaluationSummary {
-        switch self {
-        case .linear(let l): return l.evaluate(records)
-        case .network(let n): return n.network.evaluate(records)
-        }
-    }
-
-    func bundle(labels: LabelMap, featureNames: [String], recordsSeen: UInt64) -> ModelBundle {
-        switch self {
-        case .linear(let l): return ModelBundle(labels: labels, featureNames: featureNames, recordsSeen: recordsSeen, model: l.modelFile())
-        case .network(let n): return ModelBundle(labels: labels, featureNames: featureNames, recordsSeen: recordsSeen, network: n.modelFile)
-        }
-    }
-}
-
 extension TrainCommand {
     /// `train --model mlp:H` with one setting: the network's epochs over the records, a line per epoch.
     func trainNetwork(_ shape: NetworkShape, records: [Record], reader: RecordReader, task: TaskKind, holdoutRecords: [Record],

@@ -132,23 +132,11 @@ extension TrainCommand {
             let refitTask: TaskKind = refitReader.labels.isRegression ? .regression : (refitReader.labels.classCount > 2 ? .multiclass : .binary)
             let refitSetting = setting(c, task: refitTask, records: refitRecords, meanSquaredNorm: EpochTrainer.meanSquaredNorm(refitRecords))
             if !quiet { writeDiagnostic("train: refitting setting \(best.index + 1) on \(refitRecords.count) records") }
-            let refitted: TrainedLearner
-            let trained: (interrupted: Bool, progressive: ProgressiveValidation)
-            if let shape = refitSetting.network {
-                let outcome = NetworkEpochTrainer(records: refitRecords, classCount: refitReader.labels.classCount)
-                    .train(shape, configuration: refitSetting.configuration, epochs: refitSetting.epochs, seed: learnerOptions.learnerSeed)
-                refitted = .network(outcome.trained)
-                trained = (outcome.interrupted, outcome.firstEpochProgressive)
-            } else {
-                var linear = Learner(configuration: refitSetting.configuration)
-                let outcome = EpochTrainer(records: refitRecords).train(&linear, epochs: refitSetting.epochs, seed: learnerOptions.learnerSeed)
-                refitted = .linear(linear)
-                trained = (outcome.interrupted, outcome.firstEpochProgressive)
-            }
+            let trained = refitSetting.train(on: refitRecords, classCount: refitReader.labels.classCount, seed: learnerOptions.learnerSeed)
             if trained.interrupted {
                 writeDiagnostic("train: interrupted during the refit; the model written is setting \(subsetBest.index + 1) trained on the input, not refitted")
             } else {
-                learner = refitted
+                learner = trained.learner
                 progressive = trained.progressive
                 modelLabels = refitReader.labels
                 featureNames = refitReader.context.featureNames
@@ -180,36 +168,25 @@ extension TrainCommand {
         try out.flush()
     }
 
-    /// Successive halving over data size (`--halving`): the best quarter of the grid (at least 2) is
-    /// trained again on a uniform sample of the refit data ten times the input's size, l2 scaled to it,
-    /// and the best there is chosen. The 1% sweep ranks l2 well but favours large steps that do not
-    /// carry over to 100 times more steps (tools/bench_tuning/RESULTS.md); ten times more data does.
+    /// `--halving` (`HalvingStage`): the best settings again on a sample of the refit data, l2 scaled to it.
     /// - Returns: nil when the stage is skipped (the sample would be most of the refit data); else the
     ///   chosen row (grid index; nil when interrupted) and summary lines.
     func halvingStage(_ rows: [SweepRow], grid: [Choice], refitRecords: [Record], refitLabels: LabelMap,
                       inputCount: Int, log: ProgressLog?, start: Double) throws -> (SweepRow?, [String])? {
-        let sampleSize = min(refitRecords.count, 10 * inputCount)
-        guard rows.count > 1, inputCount > 0, 2 * sampleSize <= refitRecords.count else {
+        guard let stage = HalvingStage(after: rows, subsetCount: inputCount, full: refitRecords, seed: learnerOptions.learnerSeed) else {
             if !quiet { writeDiagnostic("train: --halving skipped: a sample ten times the input (\(10 * inputCount) records) would be most of the \(refitRecords.count) refit records") }
             return nil
         }
-        // NaN scores last; ties keep grid order.
-        let ranked = rows.sorted { a, b in
-            a.score.isNaN != b.score.isNaN ? !a.score.isNaN : (a.score != b.score ? a.score < b.score : a.index < b.index)
-        }
-        let kept = Array(ranked.prefix(max(2, (rows.count + 3) / 4)))
-        var rng = SeededGenerator(seed: learnerOptions.learnerSeed ^ 0x4A1F)
-        var order = Array(refitRecords.indices)
-        for i in 0..<sampleSize { order.swapAt(i, Int.random(in: i..<order.count, using: &rng)) }
-        let sample = order[..<sampleSize].sorted().map { refitRecords[$0] }
+        let kept = stage.kept
+        let sample = stage.sample
         // The holdout again, with the refit data's class ids.
         let holdoutRecords = try holdout.map { try loadRecords(path: $0, options: input.readerOptions, labels: refitLabels) { writeDiagnostic($0) }.records } ?? []
         let task: TaskKind = refitLabels.isRegression ? .regression : (refitLabels.classCount > 2 ? .multiclass : .binary)
-        let l2Scale = noL2Scaling ? 1 : Double(refitRecords.count) / Double(sampleSize)
+        let l2Scale = noL2Scaling ? 1 : stage.l2Scale(fullCount: refitRecords.count)
         let meanSquaredNorm = EpochTrainer.meanSquaredNorm(sample)
         let settings = kept.map { setting(grid[$0.index], task: task, records: sample, meanSquaredNorm: meanSquaredNorm, l2Scale: l2Scale) }
         if !quiet {
-            writeDiagnostic("train: halving: the best \(kept.count) settings again on a sample of \(sampleSize) refit records"
+            writeDiagnostic("train: halving: the best \(kept.count) settings again on a sample of \(sample.count) refit records"
                             + (l2Scale != 1 ? ", l2 trained at \(formatFixed(l2Scale, 3))x the listed value" : ""))
         }
         let outcome = try HyperparameterSweep(settings: settings, trainer: EpochTrainer(records: sample), holdout: holdoutRecords,
@@ -225,8 +202,8 @@ extension TrainCommand {
             row.index = kept[row.index].index
             chosen = row
         }
-        let lines = ["halving_settings\t\(kept.count)", "halving_records\t\(sampleSize)",
-                     "first_stage_setting\t\(rows.count > 0 ? ranked[0].index + 1 : 0)"]
+        let lines = ["halving_settings\t\(kept.count)", "halving_records\t\(sample.count)",
+                     "first_stage_setting\t\(stage.firstStageBest.index + 1)"]
         return (chosen, lines)
     }
 
