@@ -32,6 +32,28 @@ final class _Condition: @unchecked Sendable {
     func broadcast() { pthread_cond_broadcast(cond) }
 }
 
+/// A value one thread hands over once and others wait for (a finished thread's `Void`, a learner's
+/// state at a checkpoint). Unchecked: `value` is only touched under `condition`'s lock.
+final class _Promise<Value>: @unchecked Sendable {
+    private let condition = _Condition()
+    private var value: Value?
+
+    func fulfil(_ v: Value) {
+        condition.lock()
+        value = v
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Returns the value once `fulfil` was called.
+    func wait() -> Value {
+        condition.lock()
+        defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}
+
 /// Starts `body` on a new detached thread with `stackSize` bytes of stack.
 func _startThread(stackSize: Int = 8 << 20, _ body: @escaping @Sendable () -> Void) {
     final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }

@@ -278,15 +278,11 @@ public final class StreamingRun {
         var reservoir = usesMemory && configuration.memory == .reservoir ? resumed?.ingest.reservoir ?? freshReservoir() : nil
 
         let channel = BoundedChannel<Message>(capacity: configuration.channelCapacity)
-        let finished = _Condition()
-        nonisolated(unsafe) var learnerDone = false
+        let learnerDone = _Promise<Void>()
         if !configuration.synchronous {
             _startThread {
                 loop.consume(channel)
-                finished.lock()
-                learnerDone = true
-                finished.broadcast()
-                finished.unlock()
+                learnerDone.fulfil(())
             }
         }
         func deliver(_ m: Message) {
@@ -412,9 +408,7 @@ public final class StreamingRun {
             loop.finish()
         } else {
             channel.close()
-            finished.lock()
-            while !learnerDone { finished.wait() }
-            finished.unlock()
+            learnerDone.wait()
         }
         return RunResult(
             learner: loop.learner.learner, memory: loop.memoryRecords, progressive: loop.progressive,
@@ -655,21 +649,4 @@ struct _StreamLearner: Sendable {
 }
 
 /// A one-shot rendezvous: the ingest thread waits until the learner thread hands over its state.
-final class _CheckpointBarrier: @unchecked Sendable {
-    private let condition = _Condition()
-    private var state: _LearnerLoopState?
-
-    func fulfil(_ s: _LearnerLoopState) {
-        condition.lock()
-        state = s
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func wait() -> _LearnerLoopState {
-        condition.lock()
-        defer { condition.unlock() }
-        while state == nil { condition.wait() }
-        return state!
-    }
-}
+typealias _CheckpointBarrier = _Promise<_LearnerLoopState>
