@@ -498,6 +498,10 @@ struct _NearestIndex {
                              residuals rr: UnsafeBufferPointer<Float>, stride K: Int, dots d: UnsafeBufferPointer<Float>,
                              _ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         if K == 0 {
+            if case .euclidean(let scale) = kind {  // four at a time, the same Floats
+                _Kernel.euclideanSimilarities(scale: scale, an, bn, d, into: UnsafeMutableBufferPointer(start: out, count: range.upperBound), range)
+                return
+            }
             for j in range { out[j] = _Kernel.similarity(kind, an, bn[j], inner: Double(d[j])) }
             return
         }

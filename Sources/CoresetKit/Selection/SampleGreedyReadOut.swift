@@ -5,7 +5,7 @@
 /// Buffers one thread reuses from cell to cell of a read-out (`sampleCell`): a cell's similarity
 /// matrix and column store are about 1 MB each, and allocated per cell they were fresh zero-filled
 /// pages every time (page faults and memset: 10% of `select -k 10000` on census_kdd).
-final class _CellWorkspace {
+struct _CellWorkspace {
     var gram: [Float] = []
     var store = _ColumnStore(columns: 1)
     var norms: [Double] = []
@@ -63,11 +63,15 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
             laneOf[j] = l
             load[l] += cost(jobs[j])
         }
-        let workspaces = (0..<lanes.count).map { _ in _CellWorkspace() }, laneOfJob = laneOf
+        // One workspace per lane, each used by its lane's thread only.
+        let workspaces = UnsafeMutableBufferPointer<_CellWorkspace>.allocate(capacity: lanes.count)
+        workspaces.initialize(repeating: _CellWorkspace())
+        defer { workspaces.deinitialize(); workspaces.deallocate() }
+        let laneOfJob = laneOf
         let solved = lanes.collect(jobs.count, lane: { laneOf[$0] }) { [self] j in
             let (i, cell) = jobs[j]
             return sampleCell(plans[i].cells[cell], budget: plans[i].budgets[cell], refs: refs[i],
-                              workspace: workspaces[laneOfJob[j]])
+                              workspace: &workspaces[laneOfJob[j]])
         }
         var perClass = [[(members: [Int], picks: [Int], nearest: [Int])]](repeating: [], count: live.count)
         for (j, job) in jobs.enumerated() { perClass[job.cls].append(solved[j]) }
@@ -165,8 +169,8 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     /// order) and, per member, the index into picks of its most similar pick (ties: the earlier pick).
     func sampleSelection(budget: Int, refs: [_Point]) -> [(members: [Int], picks: [Int], nearest: [Int])] {
         let plan = samplePlan(budget: budget, refs: refs)
-        let workspace = _CellWorkspace()
-        return zip(plan.cells, plan.budgets).map { sampleCell($0, budget: $1, refs: refs, workspace: workspace) }
+        var workspace = _CellWorkspace()
+        return zip(plan.cells, plan.budgets).map { sampleCell($0, budget: $1, refs: refs, workspace: &workspace) }
     }
 
     /// The reservoir's cells and each cell's share of `budget`.
@@ -176,15 +180,14 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
         return (cells, cells.count == 1 ? [budget] : proportionalShares(budget, sizes: cells.map(\.count)))
     }
 
-    /// One cell's greedy: its members, picks and each member's nearest pick. `workspace`: buffers
-    /// reused from the previous cell on this thread (a fresh one when nil).
-    func sampleCell(_ cell: [Int], budget b: Int, refs: [_Point], workspace: _CellWorkspace? = nil)
+    /// One cell's greedy: its members, picks and each member's nearest pick. `w`: buffers reused
+    /// from the previous cell on this thread.
+    func sampleCell(_ cell: [Int], budget b: Int, refs: [_Point], workspace w: inout _CellWorkspace)
         -> (members: [Int], picks: [Int], nearest: [Int]) {
         let n = cell.count
         let ground = groundSize(budget: b)
         if n > ground { return sampleCellOnGround(cell, cell.map { refs[$0] }, budget: b, ground: ground) }
-        let w = workspace ?? _CellWorkspace()
-        fillSimilarityMatrix(of: cell, refs: refs, into: w)
+        fillSimilarityMatrix(of: cell, refs: refs, into: &w)
         let picks = _Greedy.lazyOnMatrix(w.gram, rows: n, columns: n, budget: b)
         var nearest = [Int](repeating: 0, count: n)
         if !picks.isEmpty {
@@ -247,7 +250,7 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     /// sums do not depend on which point is the query). The values of `_NearestIndex.similarities` over
     /// the members, with the same choices of path per query, but read from `refs` in place (no copy of
     /// the members' `_Point`s, whose arrays a copy retains and releases) into buffers `w` keeps.
-    func fillSimilarityMatrix(of cell: [Int], refs: [_Point], into w: _CellWorkspace) {
+    func fillSimilarityMatrix(of cell: [Int], refs: [_Point], into w: inout _CellWorkspace) {
         let n = cell.count
         if w.gram.count < n * n { w.gram = [Float](repeating: 0, count: n * n) }
         guard n > 0 else { return }
