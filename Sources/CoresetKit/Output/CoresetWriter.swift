@@ -64,6 +64,33 @@ public struct CoresetWriter {
         return String(v)
     }
 
+    /// `number(v)`'s text appended to `bytes` (integers without building a String).
+    static func appendNumber(_ v: Float, to bytes: inout [UInt8]) {
+        if v == v.rounded(), abs(v) < 1e7 { appendDecimal(Int64(v), to: &bytes); return }
+        bytes.append(contentsOf: String(v).utf8)
+    }
+
+    /// `String(n)`'s digits appended to `bytes`.
+    static func appendDecimal(_ n: Int64, to bytes: inout [UInt8]) {
+        if n < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDecimal(n.magnitude, to: &bytes)
+    }
+
+    static func appendDecimal(_ n: UInt64, to bytes: inout [UInt8]) {
+        var digits = 1, rest = n
+        while rest >= 10 { rest /= 10; digits += 1 }
+        let end = bytes.count + digits
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        bytes.withUnsafeMutableBufferPointer { b in
+            var i = end, m = n
+            repeat {
+                i -= 1
+                b[i] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: m % 10)
+                m /= 10
+            } while m > 0
+        }
+    }
+
     /// Writes a header line when the format has one (CSV).
     /// - Parameter withOrigins: CSV: an `origin` column after `weight` (merged coresets).
     public func writeHeader(to out: TextOutput, withOrigins: Bool = false) throws(OutputError) {
@@ -83,12 +110,27 @@ public struct CoresetWriter {
         var line = ""
         switch format {
         case .libsvm:
+            // Bytes, not a String built piece by piece: a line of mnist's has ~150 features, and the
+            // String appends were most of writing a 10,000-element coreset. The same text.
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(48 + 12 * f.indices.count)
             // A plain label first: scikit-learn's loader rejects XGBoost's `label:weight`.
-            line = labelText(record.label)
+            bytes.append(contentsOf: labelText(record.label).utf8)
             try weightsOutput?.write(Self.number(weight) + "\n")
-            for (i, v) in zip(f.indices, f.values) { line += " \(Int(i) + indexOffset):" + Self.number(v) }
-            line += " # id=\(record.position) weight=" + Self.number(weight)
-            if let origin { line += " origin=\(origin)" }
+            for (i, v) in zip(f.indices, f.values) {
+                bytes.append(UInt8(ascii: " "))
+                Self.appendDecimal(Int64(Int(i) + indexOffset), to: &bytes)
+                bytes.append(UInt8(ascii: ":"))
+                Self.appendNumber(v, to: &bytes)
+            }
+            bytes.append(contentsOf: " # id=".utf8)
+            Self.appendDecimal(record.position, to: &bytes)
+            bytes.append(contentsOf: " weight=".utf8)
+            bytes.append(contentsOf: Self.number(weight).utf8)
+            if let origin { bytes.append(contentsOf: " origin=\(origin)".utf8) }
+            bytes.append(UInt8(ascii: "\n"))
+            try out.write(bytes: bytes)
+            return
         case .csv:
             line = "\(record.position),\(Self.csvField(labelText(record.label))),\(Self.number(weight))"
             if let origin { line += ",\(origin)" }
