@@ -478,22 +478,38 @@ struct _NearestIndex {
         dots.withUnsafeBufferPointer { d in
             norms.withUnsafeBufferPointer { bn in
                 row.withUnsafeMutableBufferPointer { out in
-                    if K == 0 {
-                        for j in from..<n { out[j] = _Kernel.similarity(kind, an, bn[j], inner: Double(d[j])) }
-                        return
-                    }
                     p.residual.withUnsafeBufferPointer { pr in
                         residuals.withUnsafeBufferPointer { rr in
-                            for j in from..<n {
-                                var rd = 0.0
-                                let base = j * K
-                                for t in 0..<K { rd += Double(pr[t]) * Double(rr[base + t]) }
-                                out[j] = _Kernel.similarity(kind, an, bn[j], inner: rd * (Double(d[j]) + bias))
-                            }
+                            Self.similarities(kind, bias: bias, queryNorm: an, queryResidual: pr, norms: bn,
+                                              residuals: rr, stride: K, dots: d, from..<n, into: out.baseAddress!)
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// out[j] = s(query, element j) for j in `range`, given the query's feature dots with the elements
+    /// (`dots[j]`), the elements' squared gradient norms and, when `stride` > 0, their residuals end to
+    /// end, `stride` each: the formulas of `_Kernel.similarity(_:_:featureDot:)`, in the same order.
+    @inline(__always)
+    static func similarities(_ kind: _Kernel.Kind, bias: Double, queryNorm an: Double,
+                             queryResidual pr: UnsafeBufferPointer<Float>, norms bn: UnsafeBufferPointer<Double>,
+                             residuals rr: UnsafeBufferPointer<Float>, stride K: Int, dots d: UnsafeBufferPointer<Float>,
+                             _ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        if K == 0 {
+            if case .euclidean(let scale) = kind {  // four at a time, the same Floats
+                _Kernel.euclideanSimilarities(scale: scale, an, bn, d, into: UnsafeMutableBufferPointer(start: out, count: range.upperBound), range)
+                return
+            }
+            for j in range { out[j] = _Kernel.similarity(kind, an, bn[j], inner: Double(d[j])) }
+            return
+        }
+        for j in range {
+            var rd = 0.0
+            let base = j * K
+            for t in 0..<K { rd += Double(pr[t]) * Double(rr[base + t]) }
+            out[j] = _Kernel.similarity(kind, an, bn[j], inner: rd * (Double(d[j]) + bias))
         }
     }
 

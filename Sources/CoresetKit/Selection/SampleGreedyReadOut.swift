@@ -2,6 +2,18 @@
 /// a value holding what it reads (the kernel, the cell size), so that a read-out can run on another
 /// thread while the selector reads on (`CoresetSelector.readOut()`).
 
+/// Buffers one thread reuses from cell to cell of a read-out (`sampleCell`): a cell's similarity
+/// matrix and column store are about 1 MB each, and allocated per cell they were fresh zero-filled
+/// pages every time (page faults and memset: 10% of `select -k 10000` on census_kdd).
+struct _CellWorkspace {
+    var gram: [Float] = []
+    var store = _ColumnStore(columns: 1)
+    var norms: [Double] = []
+    var residuals: [Float] = []
+    var dots: [Float] = []
+    var best: [Float] = []
+}
+
 /// One class as a read-out sees it: its reservoir and its input weight (exact, decay-scaled).
 struct _SampleClass: @unchecked Sendable {
     let id: Int
@@ -51,9 +63,15 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
             laneOf[j] = l
             load[l] += cost(jobs[j])
         }
+        // One workspace per lane, each used by its lane's thread only.
+        let workspaces = UnsafeMutableBufferPointer<_CellWorkspace>.allocate(capacity: lanes.count)
+        workspaces.initialize(repeating: _CellWorkspace())
+        defer { workspaces.deinitialize(); workspaces.deallocate() }
+        let laneOfJob = laneOf
         let solved = lanes.collect(jobs.count, lane: { laneOf[$0] }) { [self] j in
             let (i, cell) = jobs[j]
-            return sampleCell(plans[i].cells[cell], budget: plans[i].budgets[cell], refs: refs[i])
+            return sampleCell(plans[i].cells[cell], budget: plans[i].budgets[cell], refs: refs[i],
+                              workspace: &workspaces[laneOfJob[j]])
         }
         var perClass = [[(members: [Int], picks: [Int], nearest: [Int])]](repeating: [], count: live.count)
         for (j, job) in jobs.enumerated() { perClass[job.cls].append(solved[j]) }
@@ -151,7 +169,8 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     /// order) and, per member, the index into picks of its most similar pick (ties: the earlier pick).
     func sampleSelection(budget: Int, refs: [_Point]) -> [(members: [Int], picks: [Int], nearest: [Int])] {
         let plan = samplePlan(budget: budget, refs: refs)
-        return zip(plan.cells, plan.budgets).map { sampleCell($0, budget: $1, refs: refs) }
+        var workspace = _CellWorkspace()
+        return zip(plan.cells, plan.budgets).map { sampleCell($0, budget: $1, refs: refs, workspace: &workspace) }
     }
 
     /// The reservoir's cells and each cell's share of `budget`.
@@ -161,24 +180,28 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
         return (cells, cells.count == 1 ? [budget] : proportionalShares(budget, sizes: cells.map(\.count)))
     }
 
-    /// One cell's greedy: its members, picks and each member's nearest pick.
-    func sampleCell(_ cell: [Int], budget b: Int, refs: [_Point]) -> (members: [Int], picks: [Int], nearest: [Int]) {
-        let points = cell.map { refs[$0] }
+    /// One cell's greedy: its members, picks and each member's nearest pick. `w`: buffers reused
+    /// from the previous cell on this thread.
+    func sampleCell(_ cell: [Int], budget b: Int, refs: [_Point], workspace w: inout _CellWorkspace)
+        -> (members: [Int], picks: [Int], nearest: [Int]) {
+        let n = cell.count
         let ground = groundSize(budget: b)
-        if points.count > ground { return sampleCellOnGround(cell, points, budget: b, ground: ground) }
-        let gram = similarityMatrix(points)
-        let picks = _Greedy.lazyOnMatrix(gram, count: points.count, budget: b)
-        var nearest = [Int](repeating: 0, count: points.count)
+        if n > ground { return sampleCellOnGround(cell, cell.map { refs[$0] }, budget: b, ground: ground) }
+        fillSimilarityMatrix(of: cell, refs: refs, into: &w)
+        let picks = _Greedy.lazyOnMatrix(w.gram, rows: n, columns: n, budget: b)
+        var nearest = [Int](repeating: 0, count: n)
         if !picks.isEmpty {
-            let n = points.count
-            gram.withUnsafeBufferPointer { g in
-                var best = [Float](repeating: -.infinity, count: n)
-                for (pi, p) in picks.enumerated() {
-                    let row = g.baseAddress! + p * n
-                    for j in 0..<n where row[j] > best[j] { best[j] = row[j]; nearest[j] = pi }
+            if w.best.count < n { w.best = [Float](repeating: 0, count: n) }
+            w.gram.withUnsafeBufferPointer { g in
+                w.best.withUnsafeMutableBufferPointer { best in
+                    for j in 0..<n { best[j] = -.infinity }
+                    for (pi, p) in picks.enumerated() {
+                        let row = g.baseAddress! + p * n
+                        for j in 0..<n where row[j] > best[j] { best[j] = row[j]; nearest[j] = pi }
+                    }
                 }
-                for (pi, p) in picks.enumerated() { nearest[p] = pi }  // a pick stands for itself
             }
+            for (pi, p) in picks.enumerated() { nearest[p] = pi }  // a pick stands for itself
         }
         return (cell, picks, nearest)
     }
@@ -222,25 +245,61 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
         return (cell, picks, nearest)
     }
 
-    /// s(i, j) for every pair of `points`, row-major, by symmetry: row i from column i on in one pass,
-    /// the rest copied from the rows above (the store's sums do not depend on which point is the query).
-    func similarityMatrix(_ points: [_Point]) -> [Float] {
-        let n = points.count
-        var gram = [Float](repeating: 0, count: n * n)
-        var index = _NearestIndex(kernel: kernel, set: points)
-        var row = [Float](repeating: 0, count: n)
-        gram.withUnsafeMutableBufferPointer { g in
-            for i in 0..<n {
-                index.similarities(of: points[i], from: i, into: &row)
-                row.withUnsafeBufferPointer { r in
-                    for j in i..<n {
-                        g[i * n + j] = r[j]
-                        g[j * n + i] = r[j]
+    /// s(i, j) for every pair of the cell's members (indices into `refs`) into `w.gram`, row-major, by
+    /// symmetry: row i from column i on in one pass, the rest copied from the rows above (the store's
+    /// sums do not depend on which point is the query). The values of `_NearestIndex.similarities` over
+    /// the members, with the same choices of path per query, but read from `refs` in place (no copy of
+    /// the members' `_Point`s, whose arrays a copy retains and releases) into buffers `w` keeps.
+    func fillSimilarityMatrix(of cell: [Int], refs: [_Point], into w: inout _CellWorkspace) {
+        let n = cell.count
+        if w.gram.count < n * n { w.gram = [Float](repeating: 0, count: n * n) }
+        guard n > 0 else { return }
+        let k = kernel, kind = k.kind, bias = k.bias
+        refs.withUnsafeBufferPointer { r in
+            let base = r.baseAddress!
+            // The store is used as `_NearestIndex(kernel:set:)` would: two members or more, indices below
+            // `_ColumnStore.maxDimension`, then per query when its residual has the members' common length.
+            var maxIndex = 0
+            for m in cell { maxIndex = max(maxIndex, Int(r[m].record.features.indices.last ?? 0)) }
+            let stride = r[cell[0]].residual.count
+            let storeUsable = n >= 2 && maxIndex < _ColumnStore.maxDimension
+            let flat = storeUsable && cell.allSatisfy { r[$0].residual.count == stride }
+            if storeUsable {
+                w.store.reuse(dimension: maxIndex + 1, columns: n)
+                w.norms.removeAll(keepingCapacity: true)
+                w.residuals.removeAll(keepingCapacity: true)
+                for (c, m) in cell.enumerated() {
+                    w.store.set(c, r[m].record.features, replacing: nil)
+                    w.norms.append(r[m].gradientNorm2)
+                    if flat && stride > 0 { w.residuals.append(contentsOf: r[m].residual) }
+                }
+            }
+            w.gram.withUnsafeMutableBufferPointer { g in
+                let gb = g.baseAddress!
+                for i in 0..<n {
+                    let p = base + cell[i], row = gb + i * n
+                    let viaStore = storeUsable && flat && !p.pointee.record.features.isDensePrefix
+                        && p.pointee.residual.count == stride
+                    if viaStore {
+                        w.store.dots(p.pointee.record.features, count: n, from: i, into: &w.dots)
+                        w.dots.withUnsafeBufferPointer { d in
+                            w.norms.withUnsafeBufferPointer { bn in
+                                w.residuals.withUnsafeBufferPointer { rr in
+                                    p.pointee.residual.withUnsafeBufferPointer { pr in
+                                        _NearestIndex.similarities(kind, bias: bias, queryNorm: p.pointee.gradientNorm2,
+                                                                   queryResidual: pr, norms: bn, residuals: rr,
+                                                                   stride: stride, dots: d, i..<n, into: row)
+                                    }
+                                }
+                            }
+                        }
+                    } else {
+                        for j in i..<n { row[j] = k.similarity(p.pointee, at: base + cell[j]) }
                     }
+                    for j in i + 1..<n { gb[j * n + i] = row[j] }
                 }
             }
         }
-        return gram
     }
 
     /// Fewest picks a cell should have: a cell's share is rounded to whole picks, and below about 16 the
