@@ -27,7 +27,7 @@ extension CoresetSelector {
 
     /// Seeded priority of a record (order-free: depends on the seed and arrival only).
     func priority(_ arrival: UInt64) -> UInt64 {
-        var g = _SplitMix64(seed: configuration.seed ^ (arrival &* 0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D)
+        var g = SeededGenerator(seed: configuration.seed ^ (arrival &* 0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D)
         return g.next()
     }
 

@@ -397,7 +397,7 @@ public final class CoresetSelector {
     func isCandidate(_ arrival: UInt64, ordinal: Int, in c: _ClassState) -> Bool {
         let rate = configuration.candidateFactor * Double(referenceTarget(c)) / Double(ordinal)
         guard rate < 1 else { return true }
-        var h = _SplitMix64(seed: configuration.seed ^ 0x5CEE_4E5C_4EE4_5EED ^ (arrival &* 0xD6E8_FEB8_6659_FD93))
+        var h = SeededGenerator(seed: configuration.seed ^ 0x5CEE_4E5C_4EE4_5EED ^ (arrival &* 0xD6E8_FEB8_6659_FD93))
         return Double(h.next() >> 11) * 0x1p-53 < rate
     }
 

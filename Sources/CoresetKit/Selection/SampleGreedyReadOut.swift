@@ -121,7 +121,7 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
             let members = represented[e]
             var total = 0.0
             for m in members { total += share[m] }
-            var h = _SplitMix64(seed: seed ^ 0x7E9A_11C3_D5B2_F00D ^ (out[e].point.arrival &* 0x9E37_79B9_7F4A_7C15))
+            var h = SeededGenerator(seed: seed ^ 0x7E9A_11C3_D5B2_F00D ^ (out[e].point.arrival &* 0x9E37_79B9_7F4A_7C15))
             var target = Double(h.next() >> 11) * 0x1p-53 * total
             var chosen = members[members.count - 1]
             if total > 0 {

@@ -245,7 +245,7 @@ public struct SelectorConfiguration: Sendable, Hashable {
         c.k = k / g + (s < k % g ? 1 : 0)
         c.window = window.map { ($0 + g - 1) / g }
         c.halfLife = halfLife.map { $0 / Double(g) }
-        var mix = _SplitMix64(seed: seed ^ (UInt64(s) &* 0x9E37_79B9_7F4A_7C15))
+        var mix = SeededGenerator(seed: seed ^ (UInt64(s) &* 0x9E37_79B9_7F4A_7C15))
         c.seed = s == 0 ? seed : mix.next()
         return c
     }

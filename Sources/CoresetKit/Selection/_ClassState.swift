@@ -209,7 +209,7 @@ final class _ClassState {
     var seen = 0
     /// Accepted input weight, in half-life-scaled units.
     var inputWeight = 0.0
-    var rng: _SplitMix64
+    var rng: SeededGenerator
 
     /// The reference reservoir: a uniform sample (Vitter's Algorithm R) of the class's records, the
     /// ground set the gains are measured on. While it fills it holds every record of the class, in order.
@@ -316,7 +316,7 @@ final class _ClassState {
         // dimensions) would otherwise reserve dimension × referenceSize floats it never fills.
         refStore = _ColumnStore(columns: min(referenceSize, 16))
         // Mix the class id into the seed so classes draw independent, order-free streams.
-        var g = _SplitMix64(seed: seed ^ (UInt64(truncatingIfNeeded: id) &* 0xD1B5_4A32_D192_ED03))
+        var g = SeededGenerator(seed: seed ^ (UInt64(truncatingIfNeeded: id) &* 0xD1B5_4A32_D192_ED03))
         _ = g.next()
         rng = g
     }

@@ -1,3 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#else
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#endif
+
 /// A record as the objective sees it: its features, its residual at the current snapshot and the
 /// cached squared norm of its (implicit) gradient.
 ///
@@ -321,32 +331,4 @@ extension Double {
     #else
     return Foundation.exp(x)
     #endif
-}
-
-#if canImport(Glibc)
-import Glibc
-#else
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-#endif
-
-/// SplitMix64: small, fast, seedable and identical on every platform (the reservoir must not depend
-/// on the system generator).
-struct _SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in 0..<n without modulo bias worth caring about for n << 2^64 (Lemire's method).
-    mutating func below(_ n: UInt64) -> UInt64 {
-        n == 0 ? 0 : UInt64(n.multipliedFullWidth(by: next()).high)
-    }
 }
