@@ -22,7 +22,7 @@ import Testing
     /// Values of 16-19 significant digits (printed Doubles) take a shortcut; each must be the Float of
     /// strtod's Double, bit for bit, including values next to the midpoint between two Floats.
     @Test func longDecimalsGiveTheFloatOfStrtodsDouble() throws {
-        var g = _SplitMix64(seed: 9)
+        var g = SeededGenerator(seed: 9)
         var texts: [String] = []
         for n in 0..<6000 {
             let digits = 16 + Int(g.below(4))

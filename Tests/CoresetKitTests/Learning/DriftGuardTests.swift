@@ -12,7 +12,7 @@ import Testing
     /// standard deviation `noise`; returns the records at which alarms were raised.
     static func alarms(offset: Double, noise: Double, replaying: Bool = true, passes: Int = 1) -> [Int] {
         var g = DriftGuard(learner: Learner(configuration: LearnerConfiguration(task: .binary)))
-        var rng = _SplitMix64(seed: 99)
+        var rng = SeededGenerator(seed: 99)
         func normal() -> Double {
             let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-12), u2 = Double(rng.next() >> 11) / Double(1 << 53)
             return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)

@@ -6,7 +6,7 @@ import Testing
 /// exact per-class weights either way, and origins.
 @Suite struct CoresetMergeReferenceTests {
     @Test func theReferenceKeepsTheWeightAndEveryHeavyElement() {
-        var g = _SplitMix64(seed: 21)
+        var g = SeededGenerator(seed: 21)
         for trial in 0..<30 {
             let n = 10 + Int(g.below(300))
             var w = (0..<n).map { _ in Double(1 + g.below(20)) }
@@ -29,7 +29,7 @@ import Testing
     /// Clusters of points, one shard per cluster draw: the greedy on a reference of 8 per pick must
     /// reach nearly the exact greedy's objective, with exactly the same per-class weights.
     @Test func referenceGreedyIsCloseToExactWithExactWeights() {
-        var g = _SplitMix64(seed: 8)
+        var g = SeededGenerator(seed: 8)
         func u() -> Float { Float(g.next() >> 11) / Float(1 << 53) }
         let centres = (0..<40).map { _ in (0..<6).map { _ in u() * 10 } }
         var shards: [WeightedCoreset] = []
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func originsNameTheShardAndSurviveAnotherMerge() {
-        var g = _SplitMix64(seed: 4)
+        var g = SeededGenerator(seed: 4)
         let shards = (0..<3).map { _ in CoresetMergeTests.shard(&g, count: 30, classes: 2, integerWeights: true) }
         let first = CoresetMerge.merge(shards, task: .binary, configuration: .init(k: 20, firstShard: 5))
         #expect(first.coreset.elements.allSatisfy { $0.origin != nil && (5..<8).contains($0.origin!.shard) && $0.origin!.position == $0.id })

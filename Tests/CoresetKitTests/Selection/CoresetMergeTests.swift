@@ -5,7 +5,7 @@ import Testing
 /// `CoresetMerge`: weights carried over per class, identity when nothing needs to go, a weighted
 /// ground set, budgets; and `CoresetFileReader`: weights and ids read back, malformed files named.
 @Suite struct CoresetMergeTests {
-    static func shard(_ g: inout _SplitMix64, count: Int, classes: Int, integerWeights: Bool, firstId: UInt64 = 0) -> WeightedCoreset {
+    static func shard(_ g: inout SeededGenerator, count: Int, classes: Int, integerWeights: Bool, firstId: UInt64 = 0) -> WeightedCoreset {
         func u() -> Double { Double(g.next() >> 11) / Double(1 << 53) }
         var out: [WeightedCoreset.Element] = []
         for i in 0..<count {
@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func perClassTotalsAreTheShardsTotals() {
-        var g = _SplitMix64(seed: 5)
+        var g = SeededGenerator(seed: 5)
         for trial in 0..<40 {
             let classes = 1 + trial % 4
             let integer = trial % 2 == 0
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func oneShardWithRoomIsTheIdentity() {
-        var g = _SplitMix64(seed: 9)
+        var g = SeededGenerator(seed: 9)
         let s = Self.shard(&g, count: 50, classes: 3, integerWeights: false)
         // Unchanged but for the origin each merged element names (shard 0, its id).
         let sorted = s.elements.sorted { ($0.classIndex, $0.id) < ($1.classIndex, $1.id) }
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func aClassWithFewElementsKeepsThemAllAndLendsItsShare() {
-        var g = _SplitMix64(seed: 3)
+        var g = SeededGenerator(seed: 3)
         var big = Self.shard(&g, count: 40, classes: 1, integerWeights: true)
         // Class 1: two elements carrying most of the weight, so its proportional share is large.
         for (i, x) in [Float(1), 2].enumerated() {

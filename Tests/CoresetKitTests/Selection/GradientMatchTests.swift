@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func projectionOntoTheSimplexIsTheClosestPointWithTheTotal() {
-        var g = _SplitMix64(seed: 5)
+        var g = SeededGenerator(seed: 5)
         for trial in 0..<50 {
             let n = 1 + trial % 9
             let v = (0..<n).map { _ in Double(g.next() >> 11) / Double(1 << 53) * 6 - 3 }
@@ -177,7 +177,7 @@ import Testing
     }
 
     @Test func regressionHasOneGroundSetAndItsSumIsMatched() {
-        var g = _SplitMix64(seed: 12)
+        var g = SeededGenerator(seed: 12)
         func u() -> Double { Double(g.next() >> 11) / Double(1 << 53) }
         let records = (0..<800).map { i -> Record in
             let x = (0..<Self.dim).map { _ in Float(u() * 2 - 1) }

@@ -8,7 +8,7 @@ import Testing
 @Suite struct ReferenceGramTests {
     /// Values of mixed signs and magnitudes: a sum in another order would round differently.
     static func records(sparse: Bool, n: Int = 700) -> [Record] {
-        var g = _SplitMix64(seed: 11)
+        var g = SeededGenerator(seed: 11)
         return SelectionFixtures.blobs(n: n, dim: 16, classes: 3, seed: 8, sparse: sparse).map { r in
             var r = r
             let v = r.features.values.map { $0 * Float(1 + g.below(1000)) / 7 * (g.below(3) == 0 ? -1 : 1) }
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func euclideanSimilaritiesFourAtATimeEqualTheScalarFormula() {
-        var g = _SplitMix64(seed: 21)
+        var g = SeededGenerator(seed: 21)
         func u() -> Double { Double(g.next() >> 11) * 0x1p-53 }
         let n = 103
         // Norms and dots around the cancellation point (distance² near 0 or below it), plus extremes.

@@ -9,7 +9,7 @@ import Testing
 
     /// 85% class 0, 15% class 1: at k = 80 class 0's budget (68) is far above referenceSize = 20.
     static func skewed(n: Int, seed: UInt64, sparse: Bool = false) -> [Record] {
-        var g = _SplitMix64(seed: seed)
+        var g = SeededGenerator(seed: seed)
         return SelectionFixtures.blobs(n: n, dim: 6, classes: 2, seed: seed, sparse: sparse, randomWeights: true).map {
             var r = $0
             r.label = g.below(100) < 85 ? 0 : 1
@@ -104,7 +104,7 @@ import Testing
 
     @Test func aClassWhoseShareGrowsAfterItsStartGetsItsBudget() {
         // Class 1 is rare at first (its reservoir starts at referenceSize) and dominant later.
-        var g = _SplitMix64(seed: 21)
+        var g = SeededGenerator(seed: 21)
         let data = SelectionFixtures.blobs(n: 1600, dim: 5, classes: 2, seed: 21).enumerated().map { i, r0 in
             var r = r0
             r.label = g.below(100) < (i < 600 ? 10 : 90) ? 1 : 0

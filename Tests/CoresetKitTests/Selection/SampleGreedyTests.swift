@@ -148,7 +148,7 @@ import Testing
 
     /// Lazy greedy on a candidates × ground matrix picks what naive greedy picks.
     @Test func rectangularMatrixGreedyMatchesNaiveGreedy() {
-        var g = _SplitMix64(seed: 78)
+        var g = SeededGenerator(seed: 78)
         for (n, m) in [(5, 3), (40, 16), (17, 33)] {
             let matrix = (0..<(n * m)).map { _ in Float(Double(g.next() >> 11) / Double(1 << 53)) }
             var cover = [Float](repeating: 0, count: m)
@@ -161,7 +161,7 @@ import Testing
 
     /// Selection finds what a full sort would put at each place (ties in the key broken by the index).
     @Test func selectionAgreesWithSorting() {
-        var g = _SplitMix64(seed: 9)
+        var g = SeededGenerator(seed: 9)
         for count in [1, 2, 3, 10, 101, 1000] {
             let items = (0..<count).map { _ in (key: Double(g.below(7)), index: Int(g.below(1_000_000))) }
             let before: ((key: Double, index: Int), (key: Double, index: Int)) -> Bool = { $0.key > $1.key || ($0.key == $1.key && $0.index < $1.index) }
@@ -191,7 +191,7 @@ import Testing
     /// Cells partition the reservoir into parts of at most the limit, split where the points are apart:
     /// two far blobs are never mixed in one cell of the first split.
     @Test func cellsPartitionTheReservoirByLocality() {
-        var g = _SplitMix64(seed: 4)
+        var g = SeededGenerator(seed: 4)
         func u() -> Float { Float(Double(g.next() >> 11) / Double(1 << 53)) }
         // One class, two blobs far apart (x0 near 0 or near 100).
         let records = (0..<400).map { i -> Record in
@@ -238,7 +238,7 @@ import Testing
 
     /// The in-memory greedy picks what naive greedy picks on the same matrix.
     @Test func matrixGreedyMatchesNaiveGreedy() {
-        var g = _SplitMix64(seed: 77)
+        var g = SeededGenerator(seed: 77)
         for n in [1, 5, 17, 40] {
             var m = [Float](repeating: 0, count: n * n)
             for i in 0..<n { for j in i..<n { let v = Float(Double(g.next() >> 11) / Double(1 << 53)); m[i * n + j] = v; m[j * n + i] = v } }
@@ -259,7 +259,7 @@ import Testing
         let ground = Array(Self.data.prefix(2000))
         func value(_ picks: [Record]) -> Double { f.evaluate(selected: picks, on: ground) }
         let chosen = value(s.coreset.elements.map(\.record))
-        var g = _SplitMix64(seed: 3)
+        var g = SeededGenerator(seed: 3)
         var uniform = 0.0
         for _ in 0..<20 { uniform += value((0..<12).map { _ in Self.data[Int(g.below(UInt64(Self.data.count)))] }) / 20 }
         #expect(chosen > uniform)

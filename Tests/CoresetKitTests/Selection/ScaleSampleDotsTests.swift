@@ -7,7 +7,7 @@ import Testing
 @Suite struct ScaleSampleDotsTests {
     /// Sparse, dense-prefix, or both in turn (`dense` nil).
     static func records(dense: Bool?) -> [Record] {
-        var g = _SplitMix64(seed: 5)
+        var g = SeededGenerator(seed: 5)
         return (0..<40).map { i in
             let dense = dense ?? (i % 3 == 0)
             var r = SelectionFixtures.blobs(n: 1, dim: 12, classes: 2, seed: UInt64(i) &+ 99, sparse: !dense)[0]

@@ -41,7 +41,7 @@ struct TestLinearModel: GradientEmbedding {
     }
 
     static func random(classes: Int, dim: Int, seed: UInt64, version: Int = 1, scale: Float = 0.5) -> TestLinearModel {
-        var g = _SplitMix64(seed: seed)
+        var g = SeededGenerator(seed: seed)
         func u() -> Float { Float(Double(g.next() >> 11) / Double(1 << 53)) * 2 - 1 }
         let rows = classes == 2 ? 1 : classes
         return TestLinearModel(
@@ -54,7 +54,7 @@ enum SelectionFixtures {
     /// Gaussian-ish blobs: `classes` clusters in `dim` dimensions, seeded. Dense unless `sparse`.
     static func blobs(n: Int, dim: Int, classes: Int, seed: UInt64, sparse: Bool = false,
                       randomWeights: Bool = false) -> [Record] {
-        var g = _SplitMix64(seed: seed)
+        var g = SeededGenerator(seed: seed)
         func u() -> Double { Double(g.next() >> 11) / Double(1 << 53) }
         func normal() -> Double { (-2 * log(max(u(), 1e-12))).squareRoot() * cos(2 * .pi * u()) }
         let centres = (0..<classes * 2).map { _ in (0..<dim).map { _ in normal() * 3 } }

@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func minimaFollowEveryCoverChange() {
-        var g = _SplitMix64(seed: 3)
+        var g = SeededGenerator(seed: 3)
         func u() -> Float { Float(g.below(1000)) / 100 }
         // Levels 13 down to 0: bands 2 (12-13), 1 (6-11), 0 (0-5).
         var sieves = (0...13).reversed().map { l -> _Sieve in

@@ -7,7 +7,7 @@ import Testing
 /// reservoir fills or at `finish()`, duplicates, zero vectors, zero weights, tiny reservoirs).
 @Suite struct SelectionWeightInvariantTests {
     @Test func everyRecordsWeightReachesTheCoresetOnAwkwardStreams() {
-        var g = _SplitMix64(seed: 77)
+        var g = SeededGenerator(seed: 77)
         func u() -> Double { Double(g.next() >> 11) / Double(1 << 53) }
         var checked = 0
         for trial in 0..<120 {
