@@ -227,7 +227,8 @@ def training_sets(args, binary, dataset, seed, paths, X, n, pct_list, work):
         rows = np.sort(np.random.default_rng([seed, pct]).choice(n, size=k, replace=False))
         yield "uniform", pct, rows, np.full(k, n / k), {"k": k}
         for method in args.methods:
-            flags = list(METHODS[method])
+            base, _, reweighting = method.partition("/")
+            flags = list(METHODS[base])
             extra = {"k": k}
             if any("{model}" in f for f in flags):
                 if model_path is None:
@@ -236,9 +237,17 @@ def training_sets(args, binary, dataset, seed, paths, X, n, pct_list, work):
                     model_seconds = extra_model
                 extra["model_seconds"] = model_seconds
                 flags = [f.replace("{model}", model_path) for f in flags]
-            out_path = os.path.join(work, f"{dataset}.seed{seed}.k{pct}.{method}.svm")
+            out_path = os.path.join(work, f"{dataset}.seed{seed}.k{pct}.{base}.svm")
             wall, cmd, err = run_select(binary, paths["train_path"], k, seed, flags, out_path)
             ids, weights = read_coreset(out_path)
+            # METHOD/flat: the same rows, every weight the total over their count (the uniform sample's
+            # weights); METHOD/sqrt: weights tempered to their square roots, scaled to the same total.
+            if reweighting == "flat":
+                weights = np.full(len(weights), weights.sum() / len(weights))
+            elif reweighting == "sqrt":
+                weights = np.sqrt(weights) * (weights.sum() / np.sqrt(weights).sum())
+            elif reweighting:
+                raise ValueError(f"unknown reweighting {reweighting!r} in {method!r} (flat or sqrt)")
             if ids.max(initial=-1) >= n:
                 raise RuntimeError(f"{out_path}: id {ids.max()} is past the {n} training rows")
             extra.update(select_seconds=wall, select_cmd=cmd, elements=int(len(ids)),
@@ -490,7 +499,8 @@ def main():
     ap.add_argument("--seeds", type=int, nargs="+", default=None)
     ap.add_argument("--ks", type=float, nargs="+", default=None, help="k as percent of the training part")
     ap.add_argument("--learners", default=",".join(LEARNERS))
-    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS), help=f"of {', '.join(METHODS)}")
+    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                    help=f"of {', '.join(METHODS)}; METHOD/flat or METHOD/sqrt: its rows with equal or square-root weights")
     ap.add_argument("--svc-cap", type=int, default=10000,
                     help="SVC: full data above this many rows is a uniform sample of this many; smaller sets above it are skipped")
     ap.add_argument("--full-cap", type=int, default=10**9,
@@ -518,7 +528,7 @@ def main():
     args.methods = args.methods.split(",")
     args.skip = set(filter(None, args.skip.split(",")))
     for m in args.methods:
-        if m not in METHODS:
+        if m.partition("/")[0] not in METHODS or m.partition("/")[2] not in ("", "flat", "sqrt"):
             ap.error(f"unknown method {m!r}; known: {', '.join(METHODS)}")
     global ROWS_PATH
     ROWS_PATH = os.path.abspath(args.rows[0])
