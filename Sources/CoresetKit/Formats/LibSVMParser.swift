@@ -174,7 +174,7 @@ public struct LibSVMParser: LineParser {
         if digits <= 15 {
             // Exact: m < 2^53 and 10^f are Doubles, so m / 10^f is the correctly rounded Double (strtod's).
             var v = Double(mantissa)
-            if fraction > 0 { v /= NumberParsing.powersOfTen[fraction] }
+            if fraction > 0 { v /= NumberParsing.powerOfTen(fraction) }
             return (index, Float(negative ? -v : v), i)
         }
         // 16-19 digits (printed Doubles such as 0.5333329999999999: 4% of mnist's values): m / 10^f is
@@ -183,7 +183,7 @@ public struct LibSVMParser: LineParser {
         // Double, which the slow path returns. Otherwise the slow path decides.
         guard digits <= 19, fraction <= 22 else { return nil }
         var v = Double(mantissa)
-        if fraction > 0 { v /= NumberParsing.powersOfTen[fraction] }
+        if fraction > 0 { v /= NumberParsing.powerOfTen(fraction) }
         let f = Float(v)
         guard Float(v * (1 - 0x1p-50)) == f, Float(v * (1 + 0x1p-50)) == f else { return nil }
         return (index, negative ? -f : f, i)

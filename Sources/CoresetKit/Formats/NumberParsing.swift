@@ -9,11 +9,37 @@ import Glibc
 /// `nan`, `inf`) goes to `strtod` on a NUL-terminated copy, kept out of line.
 @usableFromInline
 enum NumberParsing {
-    @usableFromInline
-    static let powersOfTen: [Double] = (0...22).map { p in
-        var v = 1.0
-        for _ in 0..<p { v *= 10 }
-        return v
+    /// 10^p for 0 <= p <= 22, each exact in a Double. A switch rather than a stored table: a static array
+    /// cost a lazy-initialisation check and a retain per number on the parsers' hot path (1.5% of a
+    /// `select --model` on mnist).
+    @inlinable @inline(__always)
+    static func powerOfTen(_ p: Int) -> Double {
+        switch p {
+        case 0: return 1e0
+        case 1: return 1e1
+        case 2: return 1e2
+        case 3: return 1e3
+        case 4: return 1e4
+        case 5: return 1e5
+        case 6: return 1e6
+        case 7: return 1e7
+        case 8: return 1e8
+        case 9: return 1e9
+        case 10: return 1e10
+        case 11: return 1e11
+        case 12: return 1e12
+        case 13: return 1e13
+        case 14: return 1e14
+        case 15: return 1e15
+        case 16: return 1e16
+        case 17: return 1e17
+        case 18: return 1e18
+        case 19: return 1e19
+        case 20: return 1e20
+        case 21: return 1e21
+        case 22: return 1e22
+        default: preconditionFailure("10^\(p) is not exact in a Double")
+        }
     }
 
     /// Parses the whole of `p[start..<end]` as a Double; nil if it is not a number.
@@ -50,7 +76,7 @@ enum NumberParsing {
         }
         if i == end && sawDigits && digits <= 15 {
             var v = Double(mantissa)
-            if fraction > 0 { v /= powersOfTen[fraction] }
+            if fraction > 0 { v /= powerOfTen(fraction) }
             return negative ? -v : v
         }
         return parseDoubleSlow(p, start, end)

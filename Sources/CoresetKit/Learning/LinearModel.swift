@@ -236,9 +236,13 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: k) { z in
             for o in 0..<k { z[o] = Double(bias[o]) }
             weights.withUnsafeBufferPointer { w in
-                for (j, v) in zip(features.indices, features.values) where Int(j) < d {
-                    let base = Int(j) * k
-                    for o in 0..<k { z[o] += Double(v * w[base + o]) }
+                features.indices.withUnsafeBufferPointer { ix in
+                    features.values.withUnsafeBufferPointer { vx in
+                        for p in 0..<min(ix.count, vx.count) where Int(ix[p]) < d {
+                            let base = Int(ix[p]) * k, v = vx[p]
+                            for o in 0..<k { z[o] += Double(v * w[base + o]) }
+                        }
+                    }
                 }
             }
             loss.function.residual(outputs: z, label: label, into: &out)

@@ -78,9 +78,13 @@ struct _GradientSum {
             dimension = nd
         }
         values.withUnsafeMutableBufferPointer { v in
-            for (f, x) in zip(features.indices, features.values) {
-                let base = Int(f) * k, wx = w * Double(x)
-                for t in 0..<k { v[base + t] += wx * Double(r[t]) }
+            features.indices.withUnsafeBufferPointer { ix in
+                features.values.withUnsafeBufferPointer { vx in
+                    for p in 0..<min(ix.count, vx.count) {
+                        let base = Int(ix[p]) * k, wx = w * Double(vx[p])
+                        for t in 0..<k { v[base + t] += wx * Double(r[t]) }
+                    }
+                }
             }
         }
         if hasBias { bias.withUnsafeMutableBufferPointer { v in for t in 0..<k { v[t] += w * Double(r[t]) } } }
