@@ -21,6 +21,25 @@ import Testing
         return (p.terminationStatus, o, e)
     }
 
+    /// The engine and the command line import FoundationEssentials, falling back to Foundation only where it is
+    /// missing: one unconditional `import Foundation` links all of Foundation and ICU into `coreset` (start-up
+    /// 8 ms instead of 5, and 6.5 MB more resident memory for every command).
+    @Test func nothingImportsAllOfFoundation() throws {
+        var offenders: [String] = []
+        for target in ["CoresetKit", "CoresetCLI", "coreset"] {
+            let dir = Self.root.appendingPathComponent("Sources/\(target)")
+            guard let files = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil) else { continue }
+            for case let url as URL in files where url.pathExtension == "swift" {
+                let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+                for (i, line) in lines.enumerated() where line.trimmingCharacters(in: .whitespaces).hasSuffix("import Foundation") {
+                    let previous = i > 0 ? lines[i - 1].trimmingCharacters(in: .whitespaces) : ""
+                    if previous != "#else" { offenders.append("\(url.lastPathComponent):\(i + 1)") }
+                }
+            }
+        }
+        #expect(offenders.isEmpty, "import Foundation outside '#if canImport(FoundationEssentials) ... #else': \(offenders)")
+    }
+
     @Test func theSourcesDependOneWay() throws {
         let r = try check(root: Self.root)
         #expect(r.status == 0, "\(r.out)\(r.err)")
