@@ -12,7 +12,7 @@ extension ReadAheadReader: BatchSource {}
 /// `CoresetStage` and so the C and Python interfaces, which push their batches): takes
 /// batches from a source in order and hands each to the command's work, answers SIGINT/SIGTERM between
 /// batches (and within one where the work looks, see `Handled.cutShort`), and saves checkpoints on a
-/// schedule, at an interrupt and at the end of a stream read whole. Pacing, interrupts and checkpoint
+/// schedule, at an interrupt and at the end of a stream read whole. Interrupts and checkpoint
 /// timing live here once; a command only says what a batch does and how its state is saved.
 public final class StreamEngine {
     /// How the work left a batch.
