@@ -320,4 +320,32 @@ import Glibc
         let a = try Data(contentsOf: URL(fileURLWithPath: reference)), b = try Data(contentsOf: URL(fileURLWithPath: output))
         #expect(a == b, "the coreset differs after an interrupt and a restart")
     }
+
+    /// With sample-greedy an interrupt lets the batch in hand finish and is checkpointed, however long the
+    /// schedule's interval: the restart goes on from there and writes one run's coreset.
+    @Test func selectCheckpointsAtAnInterrupt() throws {
+        let dir = Self.temporaryDirectory()
+        let state = dir.appendingPathComponent("state").path
+        let reference = dir.appendingPathComponent("reference.svm").path
+        let output = dir.appendingPathComponent("coreset.svm").path
+        let base = ["select", "-q", Self.train, Self.train, "-k", "60", "--reference-size", "100", "--chunk-size", "65536"]
+        let r = try CLI.run(base + ["-o", reference])
+        #expect(r.status == 0, "\(r.stderr)")
+        // No scheduled checkpoint before the end: one in the state directory after 130 is the interrupt's.
+        let args = base + ["--state", state, "--checkpoint-every", "100000000", "-o", output]
+        let p = try Self.start(args)
+        Thread.sleep(forTimeInterval: 0.3)
+        p.interrupt()
+        p.waitUntilExit()
+        if p.terminationStatus == 130 {
+            #expect(Self.checkpointIdentity(state + "/checkpoint.bin") != nil, "no checkpoint after an interrupt")
+            let last = try CLI.run(args.filter { $0 != "-q" })
+            #expect(last.status == 0, "\(last.stderr)")
+            #expect(last.stderr.contains("resuming from \(state) after record "), "\(last.stderr)")
+        } else {
+            #expect(p.terminationStatus == 0)  // finished before the interrupt
+        }
+        let a = try Data(contentsOf: URL(fileURLWithPath: reference)), b = try Data(contentsOf: URL(fileURLWithPath: output))
+        #expect(a == b, "the coreset differs after an interrupt and a restart")
+    }
 }
