@@ -294,58 +294,63 @@ import Glibc
         #expect(wrong.stderr.contains("not a checkpoint of this command"), "\(wrong.stderr)")
     }
 
-    /// SIGINT stops a `select --state` with 130 and a checkpoint at most one batch old (taken when the interrupt
-    /// falls between batches, or the last scheduled one); the restart writes the coreset of one uninterrupted run.
+    /// A `select --state` on the training set twice, and the coreset of one uninterrupted run of it.
+    struct InterruptedSelect {
+        let state: String, output: String, reference: String, arguments: [String]
+
+        init(checkpointEvery: String) throws {
+            let dir = CheckpointCLITests.temporaryDirectory()
+            state = dir.appendingPathComponent("state").path
+            output = dir.appendingPathComponent("coreset.svm").path
+            reference = dir.appendingPathComponent("reference.svm").path
+            let base = ["select", "-q", CheckpointCLITests.train, CheckpointCLITests.train, "-k", "60", "--reference-size", "100", "--chunk-size", "65536"]
+            let r = try CLI.run(base + ["-o", reference])
+            #expect(r.status == 0, "\(r.stderr)")
+            arguments = base + ["--state", state, "--checkpoint-every", checkpointEvery, "-o", output]
+        }
+
+        /// Whether the output is byte for byte the uninterrupted run's.
+        func matchesReference() throws -> Bool {
+            try Data(contentsOf: URL(fileURLWithPath: reference)) == Data(contentsOf: URL(fileURLWithPath: output))
+        }
+    }
+
+    /// SIGINT stops a `select --state` with 130 after its first checkpoint; the restart writes the coreset of one
+    /// uninterrupted run.
     @Test func selectInterruptedAndRestartedWritesTheSameCoreset() throws {
-        let dir = Self.temporaryDirectory()
-        let state = dir.appendingPathComponent("state").path
-        let reference = dir.appendingPathComponent("reference.svm").path
-        let output = dir.appendingPathComponent("coreset.svm").path
-        let base = ["select", "-q", Self.train, Self.train, "-k", "60", "--reference-size", "100", "--chunk-size", "65536"]
-        let r = try CLI.run(base + ["-o", reference])
-        #expect(r.status == 0, "\(r.stderr)")
-        let args = base + ["--state", state, "--checkpoint-every", "5000", "-o", output]
-        let p = try Self.start(args)
+        let s = try InterruptedSelect(checkpointEvery: "5000")
+        let p = try Self.start(s.arguments)
         // Interrupt once the selection is under way (its first checkpoint), however loaded the machine is.
         let deadline = Date().addingTimeInterval(300)
-        while p.isRunning && Self.checkpointIdentity(state + "/checkpoint.bin") == nil && Date() < deadline {
+        while p.isRunning && Self.checkpointIdentity(s.state + "/checkpoint.bin") == nil && Date() < deadline {
             Thread.sleep(forTimeInterval: 0.02)
         }
         p.interrupt()
         p.waitUntilExit()
         // 130 when the interrupt came in time; 0 when the selection had already finished.
         #expect(p.terminationStatus == 130 || p.terminationStatus == 0)
-        let last = try CLI.run(args)
+        let last = try CLI.run(s.arguments)
         #expect(last.status == 0, "\(last.stderr)")
-        let a = try Data(contentsOf: URL(fileURLWithPath: reference)), b = try Data(contentsOf: URL(fileURLWithPath: output))
-        #expect(a == b, "the coreset differs after an interrupt and a restart")
+        #expect(try s.matchesReference(), "the coreset differs after an interrupt and a restart")
     }
 
     /// With sample-greedy an interrupt lets the batch in hand finish and is checkpointed, however long the
     /// schedule's interval: the restart goes on from there and writes one run's coreset.
     @Test func selectCheckpointsAtAnInterrupt() throws {
-        let dir = Self.temporaryDirectory()
-        let state = dir.appendingPathComponent("state").path
-        let reference = dir.appendingPathComponent("reference.svm").path
-        let output = dir.appendingPathComponent("coreset.svm").path
-        let base = ["select", "-q", Self.train, Self.train, "-k", "60", "--reference-size", "100", "--chunk-size", "65536"]
-        let r = try CLI.run(base + ["-o", reference])
-        #expect(r.status == 0, "\(r.stderr)")
         // No scheduled checkpoint before the end: one in the state directory after 130 is the interrupt's.
-        let args = base + ["--state", state, "--checkpoint-every", "100000000", "-o", output]
-        let p = try Self.start(args)
+        let s = try InterruptedSelect(checkpointEvery: "100000000")
+        let p = try Self.start(s.arguments)
         Thread.sleep(forTimeInterval: 0.3)
         p.interrupt()
         p.waitUntilExit()
         if p.terminationStatus == 130 {
-            #expect(Self.checkpointIdentity(state + "/checkpoint.bin") != nil, "no checkpoint after an interrupt")
-            let last = try CLI.run(args.filter { $0 != "-q" })
+            #expect(Self.checkpointIdentity(s.state + "/checkpoint.bin") != nil, "no checkpoint after an interrupt")
+            let last = try CLI.run(s.arguments.filter { $0 != "-q" })
             #expect(last.status == 0, "\(last.stderr)")
-            #expect(last.stderr.contains("resuming from \(state) after record "), "\(last.stderr)")
+            #expect(last.stderr.contains("resuming from \(s.state) after record "), "\(last.stderr)")
         } else {
             #expect(p.terminationStatus == 0)  // finished before the interrupt
         }
-        let a = try Data(contentsOf: URL(fileURLWithPath: reference)), b = try Data(contentsOf: URL(fileURLWithPath: output))
-        #expect(a == b, "the coreset differs after an interrupt and a restart")
+        #expect(try s.matchesReference(), "the coreset differs after an interrupt and a restart")
     }
 }
