@@ -278,12 +278,12 @@ struct SelectCommand: ParsableCommand {
             let loop = SelectionRun(stream: stream, selector: selector, summary: summary, emitEvery: emitEvery, nextEmit: nextEmit)
             loop.unsaved = unsaved
             if let dir = checkpoint.state {
-                loop.checkpoints = (CheckpointSchedule(every: checkpoint.checkpointEvery), { [unowned loop] in
+                loop.checkpoints = .init(schedule: CheckpointSchedule(every: checkpoint.checkpointEvery)) { [unowned loop] in
                     guard let position = stream.position else { return }
                     try SelectState(options: fingerprint, inputs: identities, reader: position, task: loop.selector.task,
                                     selector: try loop.selector.encodedState(), summary: loop.summary, nextEmit: loop.nextEmit,
                                     emissions: emitter.emissions).write(toDirectory: dir)
-                })
+                }
             }
             func line() -> String {
                 let s = stream.statistics

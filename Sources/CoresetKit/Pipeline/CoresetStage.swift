@@ -134,7 +134,8 @@ public actor CoresetStage {
     /// Pushes one record. Its `label` is a class id (0..<K, as `RecordReader` produces) or the
     /// regression target; its `position` is replaced by its position in this stage's stream.
     public func push(_ record: Record) {
-        push(CollectionOfOne(record))
+        precondition(!finished, "push after finish()")
+        take(CollectionOfOne(record))
     }
 
     /// Pushes records in order.

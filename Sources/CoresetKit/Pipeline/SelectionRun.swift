@@ -22,9 +22,10 @@ public final class SelectionRun {
     public var afterBatch: (() throws -> Void)?
     /// At `emitEvery` records and each multiple, with that count: write the coreset as it stands.
     public var onEmit: ((UInt64) throws -> Void)?
-    /// When due, at an interrupt between batches, and at the end of a stream read whole: write a checkpoint
-    /// of `selector`, `summary`, `nextEmit` and `stream.position`. What it throws ends the stream with it.
-    public var checkpoints: (schedule: CheckpointSchedule, save: () throws -> Void)?
+    /// When due, at an interrupt (after the batch in hand, see `finishesBatchOnInterrupt`), and at the end of a
+    /// stream read whole: write a checkpoint of `selector`, `summary`, `nextEmit` and `stream.position`. What
+    /// it throws ends the stream with it.
+    public var checkpoints: StreamEngine.Checkpoints?
     /// Whether records were offered since the state on disk (false right after a resume).
     public var unsaved = true
 
@@ -63,7 +64,7 @@ public final class SelectionRun {
                 start = slice.upperBound
             }
         }
-        let engine = StreamEngine(checkpoints: checkpoints.map { .init(schedule: $0.schedule, save: $0.save) }, unsaved: unsaved)
+        let engine = StreamEngine(checkpoints: checkpoints, unsaved: unsaved)
         // Batches read ahead and not offered (an interrupt, a failed checkpoint) are dropped: the
         // position and counts stand after the last one offered.
         defer { stream.close() }

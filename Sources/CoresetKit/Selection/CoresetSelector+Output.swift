@@ -433,17 +433,12 @@ struct _NearestIndex {
         finder = _NearestFinder(kernel: kernel)
         store = _ColumnStore(columns: set.count)
         norms = set.map(\.gradientNorm2)
-        // Even a read-out's ~10 chosen elements of a class: the store's pass (one short row per query
-        // nonzero) is cheaper than the finder's gather along every element's nonzeros.
-        guard set.count >= 2 else { store = _ColumnStore(dimension: 0, columns: 1, disabled: true); return }
-        var maxIndex = 0
-        for p in set { maxIndex = max(maxIndex, Int(p.record.features.indices.last ?? 0)) }
-        guard maxIndex < _ColumnStore.maxDimension else {
+        guard let dimension = Self.storeDimension(set.count, maxIndex: set.reduce(0) { max($0, Int($1.record.features.indices.last ?? 0)) }) else {
             store = _ColumnStore(dimension: 0, columns: 1, disabled: true)
             return
         }
         // Laid out at its final size at once: growing it row block by row block re-faults every block.
-        store = _ColumnStore(dimension: maxIndex + 1, columns: set.count, disabled: false)
+        store = _ColumnStore(dimension: dimension, columns: set.count, disabled: false)
         for (c, p) in set.enumerated() {
             store.set(c, p.record.features, replacing: nil)
             if indexOfArrival[p.arrival] == nil { indexOfArrival[p.arrival] = c }
@@ -457,7 +452,21 @@ struct _NearestIndex {
     }
 
     private func usesStore(_ p: _Point) -> Bool {
-        !(store.disabled || p.record.features.isDensePrefix || !flat || p.residual.count != stride)
+        !store.disabled && Self.queryUsesStore(p, flat: flat, stride: stride)
+    }
+
+    /// The rows of a column store for `count` elements whose largest feature index is `maxIndex`, or nil
+    /// when the per-pair kernel serves instead. Even a read-out's ~10 chosen elements of a class: the
+    /// store's pass (one short row per query nonzero) is cheaper than the finder's gather along every
+    /// element's nonzeros.
+    static func storeDimension(_ count: Int, maxIndex: Int) -> Int? {
+        count >= 2 && maxIndex < _ColumnStore.maxDimension ? maxIndex + 1 : nil
+    }
+
+    /// Whether a query's similarities come from the store: a sparse query, with a residual of the
+    /// elements' common length (`flat`: they all have `stride`).
+    static func queryUsesStore(_ p: _Point, flat: Bool, stride: Int) -> Bool {
+        !p.record.features.isDensePrefix && flat && p.residual.count == stride
     }
 
     /// row[j] = kernel.similarity(p, set[j]) for every element j >= `from` (the others are left as

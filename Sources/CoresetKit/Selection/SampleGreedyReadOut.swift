@@ -257,15 +257,12 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
         let k = kernel, kind = k.kind, bias = k.bias
         refs.withUnsafeBufferPointer { r in
             let base = r.baseAddress!
-            // The store is used as `_NearestIndex(kernel:set:)` would: two members or more, indices below
-            // `_ColumnStore.maxDimension`, then per query when its residual has the members' common length.
-            var maxIndex = 0
-            for m in cell { maxIndex = max(maxIndex, Int(r[m].record.features.indices.last ?? 0)) }
+            // The store is used as `_NearestIndex(kernel:set:)` uses it (the same rules).
+            let dimension = _NearestIndex.storeDimension(n, maxIndex: cell.reduce(0) { max($0, Int(r[$1].record.features.indices.last ?? 0)) })
             let stride = r[cell[0]].residual.count
-            let storeUsable = n >= 2 && maxIndex < _ColumnStore.maxDimension
-            let flat = storeUsable && cell.allSatisfy { r[$0].residual.count == stride }
-            if storeUsable {
-                w.store.reuse(dimension: maxIndex + 1, columns: n)
+            let flat = cell.allSatisfy { r[$0].residual.count == stride }
+            if let dimension {
+                w.store.reuse(dimension: dimension, columns: n)
                 w.norms.removeAll(keepingCapacity: true)
                 w.residuals.removeAll(keepingCapacity: true)
                 for (c, m) in cell.enumerated() {
@@ -278,9 +275,7 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
                 let gb = g.baseAddress!
                 for i in 0..<n {
                     let p = base + cell[i], row = gb + i * n
-                    let viaStore = storeUsable && flat && !p.pointee.record.features.isDensePrefix
-                        && p.pointee.residual.count == stride
-                    if viaStore {
+                    if dimension != nil && _NearestIndex.queryUsesStore(p.pointee, flat: flat, stride: stride) {
                         w.store.dots(p.pointee.record.features, count: n, from: i, into: &w.dots)
                         w.dots.withUnsafeBufferPointer { d in
                             w.norms.withUnsafeBufferPointer { bn in

@@ -16,7 +16,7 @@ import Testing
         var emitted: [(records: UInt64, offered: UInt64)] = []
         run.onEmit = { [unowned run] records in emitted.append((records, run.summary.records)) }
         var saves: [UInt64] = []
-        run.checkpoints = (CheckpointSchedule(every: .records(4000)), { saves.append(stream.position!.statistics.recordsAccepted) })
+        run.checkpoints = .init(schedule: CheckpointSchedule(every: .records(4000))) { saves.append(stream.position!.statistics.recordsAccepted) }
         var batches = 0
         run.afterBatch = { batches += 1 }
         let outcome = try run.run()
