@@ -226,6 +226,7 @@ def training_sets(args, binary, dataset, seed, paths, X, n, pct_list, work):
         k = max(1, int(round(n * pct / 100)))
         rows = np.sort(np.random.default_rng([seed, pct]).choice(n, size=k, replace=False))
         yield "uniform", pct, rows, np.full(k, n / k), {"k": k}
+        selected = {}  # base method -> its select's (wall, cmd, err): METHOD/flat and /sqrt reuse the file
         for method in args.methods:
             base, _, reweighting = method.partition("/")
             flags = list(METHODS[base])
@@ -238,7 +239,9 @@ def training_sets(args, binary, dataset, seed, paths, X, n, pct_list, work):
                 extra["model_seconds"] = model_seconds
                 flags = [f.replace("{model}", model_path) for f in flags]
             out_path = os.path.join(work, f"{dataset}.seed{seed}.k{pct}.{base}.svm")
-            wall, cmd, err = run_select(binary, paths["train_path"], k, seed, flags, out_path)
+            if base not in selected:
+                selected[base] = run_select(binary, paths["train_path"], k, seed, flags, out_path)
+            wall, cmd, err = selected[base]
             ids, weights = read_coreset(out_path)
             # METHOD/flat: the same rows, every weight the total over their count (the uniform sample's
             # weights); METHOD/sqrt: weights tempered to their square roots, scaled to the same total.
