@@ -220,7 +220,10 @@ struct RunCommand: ParsableCommand {
             lines.append("memory_size\t\(result.memory.count)")
             lines.append("stored_elements\t\(result.storedElements)")
             lines.append("reselections\t\(result.reselections)")
-            if config.drift != nil && mode == .onlineReplay { lines.append("drift_alarms\t\(result.driftAlarms)") }
+            if config.drift != nil && mode == .onlineReplay {
+                lines.append("drift_alarms\t\(result.driftAlarms)")
+                lines.append("memory_starts_at\t\(result.memoryStartsAt)")
+            }
             lines.append("learner_steps\t\(result.learner.stepCount)")
             lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")
             lines.append("progressive_accuracy\t\(formatFixed(result.progressive.correct.value, 6))")

@@ -445,11 +445,14 @@ struct _DriftState: Sendable {
     var lowest: Double
     var alarms: Int
     var lastAlarmArrival: Int
+    var recentCost: Double
     /// Alarms the ingest side had acted on, and the re-selections of the selectors it replaced.
     var ingestEpoch: Int
     var reselectionsBefore: Int
+    /// The stream position the ingest side's memory starts at (the record after the last alarm it acted on).
+    var memoryStartsAt: UInt64
 
-    init(_ g: DriftGuard, ingestEpoch: Int, reselectionsBefore: Int) {
+    init(_ g: DriftGuard, ingestEpoch: Int, reselectionsBefore: Int, memoryStartsAt: UInt64) {
         reactiveModel = g.reactive.learner.checkpointModelFile()
         reactive = _LearnerLoopState.Online(g.reactive)
         count = g.count
@@ -459,8 +462,10 @@ struct _DriftState: Sendable {
         lowest = g.lowest
         alarms = g.alarms
         lastAlarmArrival = g.lastAlarmArrival
+        recentCost = g.recentCost
         self.ingestEpoch = ingestEpoch
         self.reselectionsBefore = reselectionsBefore
+        self.memoryStartsAt = memoryStartsAt
     }
 
     /// The guard as it stood.
@@ -480,6 +485,7 @@ struct _DriftState: Sendable {
         g.lowest = lowest
         g.alarms = alarms
         g.lastAlarmArrival = lastAlarmArrival
+        g.recentCost = recentCost
         return g
     }
 
@@ -501,6 +507,8 @@ struct _DriftState: Sendable {
         w.int(lastAlarmArrival)
         w.int(ingestEpoch)
         w.int(reselectionsBefore)
+        w.double(recentCost)
+        w.u64(memoryStartsAt)
     }
 
     init(decoding r: inout _StateReader) throws {
@@ -517,6 +525,9 @@ struct _DriftState: Sendable {
         lastAlarmArrival = try r.int()
         ingestEpoch = try r.int()
         reselectionsBefore = try r.int()
+        // Absent in checkpoints written before the guard judged the final passes.
+        recentCost = r.atEnd ? 0 : try r.double()
+        memoryStartsAt = r.atEnd ? 0 : try r.u64()
     }
 }
 

@@ -96,6 +96,9 @@ public struct RunResult: Sendable {
     public var reselections: Int
     /// Drift alarms raised (`RunConfiguration.drift`); the memory restarted after each.
     public var driftAlarms: Int
+    /// Where the final memory was drawn from: records of the stream from this position on (0, or the
+    /// record after the last drift alarm).
+    public var memoryStartsAt: UInt64 = 0
     public var storedElements: Int
     public var storedElementBound: Int
     public var seconds: Double
@@ -147,6 +150,9 @@ public final class StreamingRun {
         case memory(ReplaySet, reselections: Int, epoch: Int)
         /// A barrier: the learner answers with its state once it has handled every earlier message.
         case checkpoint(_CheckpointBarrier)
+        /// The stream has ended: the learner answers once it has learned every batch (and raised any alarm
+        /// they bring), before its final passes wait for the last memory.
+        case drained(_Promise<Void>)
     }
 
     public init(reader: RecordReader, configuration: RunConfiguration, holdout: [Record] = [],
@@ -246,7 +252,7 @@ public final class StreamingRun {
             holdout: holdout, start: start, onProgress: onProgress)
         let models = LatestValue<LinearModelSnapshot>()
         loop.models = models
-        let alarms = LatestValue<Int>()
+        let alarms = LatestValue<_DriftAlarm>()
         // Drift alarms acted on (the memory restarted), and re-selections of the selectors replaced.
         var epoch = 0
         var reselectionsBefore = 0
@@ -255,7 +261,8 @@ public final class StreamingRun {
             if let saved = resumed?.drift, let g = restoredGuard {
                 loop.guardian = g
                 loop.epoch = g.alarms
-                alarms.restore(g.alarms, version: g.alarms)
+                // A checkpoint is taken after the ingest side acted on every alarm, so none is pending here.
+                alarms.restore(_DriftAlarm(count: g.alarms, restartAt: 0), version: g.alarms)
                 epoch = saved.ingestEpoch
                 reselectionsBefore = saved.reselectionsBefore
             } else {
@@ -310,6 +317,46 @@ public final class StreamingRun {
         }
         var publishedOnce = resumed?.ingest.publishedOnce ?? false
         var nextPublishTime = 0.0
+
+        // The batches passed on to the learner that it may not have learned yet (it is at most the channel's
+        // capacity and the one in hand behind), kept while a drift guard may restart the memory, and the
+        // records passed on so far (a checkpoint is taken when the learner has learned them all).
+        let keepsRecentBatches = usesMemory && loop.guardian != nil
+        var recentBatches: [(start: UInt64, batch: RecordBatch)] = []
+        var recordsPassedOn = resumed?.learner.recordsLearned ?? 0
+        var memoryStartsAt = resumed?.drift?.memoryStartsAt ?? 0
+        /// Acts on the learner's newest drift alarm: the memory restarts (fresh selector or reservoir, new
+        /// draws) from the record after the one that raised it. Why the kept batches: the learner runs
+        /// batches behind this thread, so when the alarm reaches it the records just after the change (the
+        /// ones the new memory is for) were already offered to the old memory; without them a late alarm
+        /// left the run with no memory at all (magic by fLength: 0 of 152 records).
+        func restartMemoryAfterAlarm() {
+            guard let (alarm, n) = alarms.take(newerThan: epoch), n > epoch else { return }
+            epoch = n
+            memoryStartsAt = alarm.restartAt
+            // The same seed: the records are new, so the draws are too (and a checkpoint's selector
+            // state must carry the run's configuration to resume).
+            if let old = selector {
+                reselectionsBefore += old.reselectionCount
+                selector = freshSelector()
+                lastReselections = 0
+                seenModel = 0
+            }
+            if reservoir != nil { reservoir = freshReservoir() }
+            publishedOnce = false
+            if let selector, let (snapshot, v) = models.take(newerThan: seenModel) {
+                seenModel = v
+                selector.updateModel(snapshot)
+            }
+            for (start, batch) in recentBatches where start + UInt64(batch.count) > alarm.restartAt {
+                let from = alarm.restartAt > start ? Int(alarm.restartAt - start) : 0
+                if let selector {
+                    selector.offer(batch, rows: from..<batch.count)
+                } else if reservoir != nil {
+                    for i in from..<batch.count { reservoir!.offer(batch[i]) }
+                }
+            }
+        }
         func publishMemory(final: Bool = false) {
             let t0 = monotonicSeconds()
             if let m = memorySnapshot(final: final) {
@@ -343,6 +390,9 @@ public final class StreamingRun {
                     channel.send(.checkpoint(barrier))
                     learnerState = barrier.wait()
                 }
+                // The learner has learned everything passed on: act on its alarms now, so that a run resumed
+                // from here restarts its memory exactly as an uninterrupted one does.
+                restartMemoryAfterAlarm()
                 let (latest, latestVersion) = models.current()
                 let ingest = _IngestState(
                     selector: try selector?.encodedState(), reservoir: reservoir, sincePublish: sincePublish,
@@ -350,7 +400,9 @@ public final class StreamingRun {
                     latestModel: latest, latestModelVersion: latestVersion)
                 try save(RunState(options: self.checkpointOptions, inputs: identities, reader: position, task: task,
                                   ingest: ingest, learner: learnerState,
-                                  drift: learnerState.guardian.map { _DriftState($0, ingestEpoch: epoch, reselectionsBefore: reselectionsBefore) }))
+                                  drift: learnerState.guardian.map {
+                                      _DriftState($0, ingestEpoch: epoch, reselectionsBefore: reselectionsBefore, memoryStartsAt: memoryStartsAt)
+                                  }))
             }
         }
 
@@ -358,20 +410,7 @@ public final class StreamingRun {
             // The learner's work never throws: what ends the stream early is its fault, a checkpoint that
             // could not be written (both reported as the run's error), or an interrupt.
             let outcome = engine.run(stream, first: first) { b in
-                // A drift alarm: the memory restarts from here (fresh selector or reservoir, new draws).
-                if let (n, _) = alarms.take(newerThan: epoch), n > epoch {
-                    epoch = n
-                    // The same seed: the records are new, so the draws are too (and a checkpoint's selector
-                    // state must carry the run's configuration to resume).
-                    if let old = selector {
-                        reselectionsBefore += old.reselectionCount
-                        selector = freshSelector()
-                        lastReselections = 0
-                        seenModel = 0
-                    }
-                    if reservoir != nil { reservoir = freshReservoir() }
-                    publishedOnce = false
-                }
+                restartMemoryAfterAlarm()
                 // Pick up the learner's newest model for gradient-space selection.
                 if let selector, let (snapshot, v) = models.take(newerThan: seenModel) {
                     seenModel = v
@@ -384,6 +423,11 @@ public final class StreamingRun {
                 }
                 deliver(.batch(b, bytesIn: stream.statistics.bytesIn, bytesOut: stream.statistics.bytesOut, labels: stream.labels,
                                featureNames: stream.featureNames))
+                if keepsRecentBatches {
+                    recentBatches.append((recordsPassedOn, b))
+                    if recentBatches.count > configuration.channelCapacity + 2 { recentBatches.removeFirst() }
+                }
+                recordsPassedOn += UInt64(b.count)
                 sincePublish += b.count
                 let reselected = (selector?.reselectionCount ?? 0) != lastReselections
                 lastReselections = selector?.reselectionCount ?? 0
@@ -402,6 +446,15 @@ public final class StreamingRun {
             }
             streamError = outcome.streamError ?? outcome.checkpointError.map { $0 as? CoresetError ?? .usage("\($0)") }
         }
+        // An alarm in the last batches reaches this thread only once the learner has learned them.
+        if keepsRecentBatches {
+            if !configuration.synchronous {
+                let drained = _Promise<Void>()
+                channel.send(.drained(drained))
+                drained.wait()
+            }
+            restartMemoryAfterAlarm()
+        }
         selector?.finish()
         if usesMemory { publishMemory(final: true) }
         if configuration.synchronous {
@@ -413,7 +466,7 @@ public final class StreamingRun {
         return RunResult(
             learner: loop.learner.learner, memory: loop.memoryRecords, progressive: loop.progressive,
             statistics: stream.statistics, reselections: reselectionsBefore + (selector?.reselectionCount ?? 0),
-            driftAlarms: loop.guardian?.alarms ?? 0,
+            driftAlarms: loop.guardian?.alarms ?? 0, memoryStartsAt: memoryStartsAt,
             storedElements: selector?.storedElementCount ?? (reservoir?.records.count ?? 0),
             storedElementBound: selector?.storedElementBound ?? configuration.selector.k,
             seconds: monotonicSeconds() - start, streamError: streamError)
@@ -438,7 +491,7 @@ final class LearnerLoop: @unchecked Sendable {
     var recordsLearned: UInt64 = 0
     /// Drift detection (`RunConfiguration.drift`), and where its alarm count is published for the ingest side.
     var guardian: DriftGuard?
-    var alarms: LatestValue<Int>?
+    var alarms: LatestValue<_DriftAlarm>?
     /// Alarms raised: memory snapshots taken before the ingest side acted on the latest are stale.
     var epoch = 0
     var onCheckpoint: (@Sendable (Learner, LabelMap, [String], UInt64) -> Void)?
@@ -503,6 +556,8 @@ final class LearnerLoop: @unchecked Sendable {
             memoryRecords = (0..<set.count).map { (set.records[$0], set.weights[$0]) }
         case .checkpoint(let barrier):
             barrier.fulfil(captureState())
+        case .drained(let done):
+            done.fulfil(())
         }
     }
 
@@ -531,7 +586,9 @@ final class LearnerLoop: @unchecked Sendable {
         for i in 0..<batch.count {
             let scored = learnsOnline ? learner.observe(batch, row: i) : learner.score(batch[i])
             if learnsOnline { noteSteps(1) }
-            if guardian != nil, guardian!.observe(batch, row: i, stableLoss: scored.loss, replaying: learner.memoryCount > 0) { driftAlarm() }
+            if guardian != nil, guardian!.observe(batch, row: i, stableLoss: scored.loss, replaying: learner.memoryCount > 0) {
+                driftAlarm(restartAt: recordsLearned + UInt64(i) + 1)
+            }
             // Online + replay earns no replay while there is nothing to replay: the credit would be
             // spent at once on the first memory (a fresh start's, or the one after a drift alarm),
             // tens of passes over a few hundred records in one go, and the model overfits them
@@ -550,15 +607,15 @@ final class LearnerLoop: @unchecked Sendable {
         }
     }
 
-    /// The replayed model lost to the reactive one: take the reactive model, drop the memory (the
-    /// ingest side restarts it from the next batch), and tell the ingest side.
-    private func driftAlarm() {
+    /// The replayed model lost to the reactive one: take the reactive model, drop the memory, and tell
+    /// the ingest side, which restarts it from `restartAt` (records of the stream before the next memory).
+    private func driftAlarm(restartAt: UInt64) {
         guard let g = guardian, learner.online != nil else { return }
         learner.online!.adoptModel(of: g.reactive)
         learner.online!.clearMemory()
         memoryRecords = []
         epoch = g.alarms
-        alarms?.publish(epoch)
+        alarms?.publish(_DriftAlarm(count: epoch, restartAt: restartAt))
     }
 
     /// Synchronous mode: spend the replay credit now.
@@ -583,7 +640,17 @@ final class LearnerLoop: @unchecked Sendable {
 
     func finish() {
         replayCredited()
-        if configuration.finalEpochs > 0 && learner.memoryCount > 0 {
+        var polish = configuration.finalEpochs > 0 && learner.memoryCount > 0
+        if polish, let g = guardian, learner.online != nil {
+            switch g.finalPasses {
+            case .run: break
+            case .skip: polish = false
+            case .adoptReactive:
+                learner.online!.adoptModel(of: g.reactive)
+                polish = false
+            }
+        }
+        if polish {
             replay(Int((configuration.finalEpochs * Double(learner.memoryCount)).rounded()))
         }
         if progressive.total.count > 0 { report(progressive.takeRow()) }
@@ -650,3 +717,10 @@ struct _StreamLearner: Sendable {
 
 /// A one-shot rendezvous: the ingest thread waits until the learner thread hands over its state.
 typealias _CheckpointBarrier = _Promise<_LearnerLoopState>
+
+/// A drift alarm as the learner publishes it: how many it has raised, and the stream position (records
+/// since the run began) from which the ingest side restarts the memory.
+struct _DriftAlarm: Sendable {
+    var count: Int
+    var restartAt: UInt64
+}

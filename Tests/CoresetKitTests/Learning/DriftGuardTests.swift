@@ -11,6 +11,11 @@ import Testing
     /// Feeds every record with a stable loss = the reactive learner's own loss + `offset` + noise of
     /// standard deviation `noise`; returns the records at which alarms were raised.
     static func alarms(offset: Double, noise: Double, replaying: Bool = true, passes: Int = 1) -> [Int] {
+        fed(offset: offset, noise: noise, replaying: replaying, records: passes * batch.count).alarms
+    }
+
+    /// The guard after `records` records fed as `alarms` feeds them, and where it raised alarms.
+    static func fed(offset: Double, noise: Double, replaying: Bool = true, records: Int) -> (guard: DriftGuard, alarms: [Int]) {
         var g = DriftGuard(learner: Learner(configuration: LearnerConfiguration(task: .binary)))
         var rng = SeededGenerator(seed: 99)
         func normal() -> Double {
@@ -18,15 +23,12 @@ import Testing
             return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
         }
         var at: [Int] = []
-        for pass in 0..<passes {
-            for i in 0..<batch.count {
-                let own = g.reactive.score(records[i]).loss
-                if g.observe(batch, row: i, stableLoss: own + offset + noise * normal(), replaying: replaying) {
-                    at.append(pass * batch.count + i)
-                }
-            }
+        for n in 0..<records {
+            let i = n % batch.count
+            let own = g.reactive.score(Self.records[i]).loss
+            if g.observe(batch, row: i, stableLoss: own + offset + noise * normal(), replaying: replaying) { at.append(n) }
         }
-        return at
+        return (g, at)
     }
 
     @Test func quietWhenReplayScoresAsWell() {
@@ -50,6 +52,29 @@ import Testing
 
     @Test func noTestWithoutAMemory() {
         #expect(Self.alarms(offset: 0.5, noise: 0.3, replaying: false).isEmpty)
+    }
+
+    @Test func finalPassesRunWhileReplayHelpsOrCostsNothing() {
+        #expect(Self.fed(offset: 0, noise: 0.3, records: 12000).guard.finalPasses == .run)
+        #expect(Self.fed(offset: -0.05, noise: 0.3, records: 12000).guard.finalPasses == .run)
+        // A stream too short for the test to start keeps its passes.
+        #expect(Self.fed(offset: 0.5, noise: 0.3, records: 500).guard.finalPasses == .run)
+    }
+
+    @Test func aReplayCostTooRecentForAnAlarmAdoptsTheReactiveModel() {
+        // Differences of mean 0.2 spreads after the warm-up: the walk climbs 0.1 per record, so 300
+        // records later there is no alarm yet, but replay has lately cost more than the allowance.
+        let (g, at) = Self.fed(offset: 0.06, noise: 0.3, records: 1300)
+        #expect(at.isEmpty)
+        #expect(g.recentCost > g.configuration.allowance)
+        #expect(g.finalPasses == .adoptReactive)
+    }
+
+    @Test func aMemoryRestartedByALateAlarmIsNotPolished() {
+        let (g, at) = Self.fed(offset: 0.12, noise: 0.3, records: 1500)
+        #expect(at.count == 1)
+        #expect(1500 - at[0] <= g.configuration.warmUp)
+        #expect(g.finalPasses == .skip)
     }
 
     @Test func theReactiveLearnerIsOnePassSGD() {

@@ -57,6 +57,27 @@ import Testing
         #expect(guarded.memory.allSatisfy { $0.record.position >= UInt64(Self.count / 2) })
     }
 
+    /// The memory restarts from the record after the alarm, not from the next batch the ingest side
+    /// reads: it runs batches ahead of the learner, and a late alarm used to leave the run with no
+    /// memory at all. Batches of about 900 records, the concept flips 2,500 before the end.
+    @Test(arguments: [true, false])
+    func theMemoryRestartsFromTheRecordAfterTheAlarm(synchronous: Bool) {
+        let path = Self.file(Self.records(seed: 7, flipAt: Self.count - 2500), name: "late-flip-\(synchronous).svm")
+        var options = ReaderOptions()
+        options.chunkSize = 65536
+        // A reservoir larger than what follows the alarm: it holds every record after it.
+        var config = RunConfiguration(selector: SelectorConfiguration(k: 3000, referenceSize: 200, seed: 3))
+        config.synchronous = synchronous
+        config.memory = .reservoir
+        config.publishEvery = 500
+        let r = StreamingRun(reader: RecordReader(inputs: [.file(path)], options: options), configuration: config).run()
+        #expect(r.streamError == nil)
+        #expect(r.driftAlarms >= 1)
+        let positions = r.memory.map(\.record.position).sorted()
+        #expect(r.memoryStartsAt > UInt64(Self.count - 2500))
+        #expect(positions == Array(r.memoryStartsAt..<UInt64(Self.count)))
+    }
+
     @Test func quietOnAStationaryStream() {
         let path = Self.file(Self.records(seed: 8, flipAt: nil), name: "steady.svm")
         let r = Self.makeRun(path, drift: true).run()
