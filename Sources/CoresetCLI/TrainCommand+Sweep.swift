@@ -44,10 +44,11 @@ extension TrainCommand {
             eta0: .some(shape == nil ? c.eta0 : c.eta0 ?? NetworkShape.defaultEta0)), epochs: c.epochs, listedL2: c.l2, network: shape)
     }
 
-    func sweep(records: [Record], reader: RecordReader, task: TaskKind, holdoutRecords: [Record], log: ProgressLog?, start: Double) throws {
+    func sweep(records: [Record], reader: RecordReader, task: TaskKind, holdoutRecords: [Record], log: ProgressLog?, start: Double,
+               refitLoading: BackgroundWork<(records: [Record], reader: RecordReader)>? = nil) throws {
         let grid = choices
-        // The refit data is read first: its size sets the subset's l2 scale.
-        let refitData = refit.isEmpty ? nil : try loadRefit()
+        // The refit data is read first (or was, beside the input): its size sets the subset's l2 scale.
+        let refitData = refit.isEmpty ? nil : try refitLoading?.wait() ?? loadRefit()
         if Interruption.requested {
             writeDiagnostic("train: interrupted before any setting finished: no model written")
             return
@@ -209,18 +210,31 @@ extension TrainCommand {
 
     /// Reads the refit files whole (any format and compression the input takes).
     func loadRefit() throws -> (records: [Record], reader: RecordReader) {
+        try Self.loadRefit(refit, options: input.readerOptions)
+    }
+
+    /// Starts reading the refit files on a thread of their own (they are files, not stdin), to be taken
+    /// by `sweep`: with the input arriving through a pipe, `select | train - --refit FIT` reads FIT
+    /// while `select` works instead of after it.
+    func startLoadingRefit() -> BackgroundWork<(records: [Record], reader: RecordReader)>? {
+        guard sweeps, !refit.isEmpty, !refit.contains("-") else { return nil }
+        let files = refit, options = input.readerOptions
+        return BackgroundWork { try Self.loadRefit(files, options: options) }
+    }
+
+    static func loadRefit(_ files: [String], options: ReaderOptions) throws -> (records: [Record], reader: RecordReader) {
         let diagnostics = DiagnosticSink()
-        var options = input.readerOptions
+        var options = options
         options.followIdleTimeout = nil
-        let reader = RecordReader(inputs: refit.map { $0 == "-" ? .stdin : .file($0) }, options: options, onDiagnostic: diagnostics.report)
+        let reader = RecordReader(inputs: files.map { $0 == "-" ? .stdin : .file($0) }, options: options, onDiagnostic: diagnostics.report)
         var records: [Record] = []
         while let batch = try reader.next() { records.append(contentsOf: batch.records) }
-        if !Interruption.requested { try requireRefitRecords(reader.statistics, diagnostics) }
+        if !Interruption.requested { try requireRefitRecords(files, reader.statistics, diagnostics) }
         return (records, reader)
     }
 
     /// The refit files must give records: none accepted is a data error naming them.
-    func requireRefitRecords(_ statistics: IngestStatistics, _ diagnostics: DiagnosticSink) throws(CoresetError) {
+    static func requireRefitRecords(_ refit: [String], _ statistics: IngestStatistics, _ diagnostics: DiagnosticSink) throws(CoresetError) {
         guard statistics.recordsAccepted == 0 else { return }
         let files = refit.map { $0 == "-" ? "<stdin>" : $0 }.joined(separator: ", ")
         throw .badFile(path: files, message: statistics.recordsSkipped > 0

@@ -119,6 +119,7 @@ struct TrainCommand: ParsableCommand {
             let diagnostics = DiagnosticSink()
             let reader = RecordReader(inputs: input.inputs, options: input.readerOptions, onDiagnostic: diagnostics.report)
             let log = try machine.openLog()
+            let refitLoading = startLoadingRefit()
             var records: [Record] = []
             var streamError: CoresetError?
             do {
@@ -136,7 +137,8 @@ struct TrainCommand: ParsableCommand {
             let task: TaskKind = labels.isRegression ? .regression : (labels.classCount > 2 ? .multiclass : .binary)
             let holdoutRecords = try holdout.map { try loadRecords(path: $0, options: input.readerOptions, labels: labels) { writeDiagnostic($0) }.records } ?? []
             if sweeps {
-                try sweep(records: records, reader: reader, task: task, holdoutRecords: holdoutRecords, log: log, start: start)
+                try sweep(records: records, reader: reader, task: task, holdoutRecords: holdoutRecords, log: log, start: start,
+                          refitLoading: refitLoading)
                 if let streamError { throw streamError }
                 return
             }

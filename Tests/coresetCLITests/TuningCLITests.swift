@@ -193,6 +193,26 @@ import Testing
         try CLI.expectUsageErrors(cases)
     }
 
+    /// The input through stdin (a pipe from `select`) while the refit files are read beside it: the same
+    /// choice and model as from a file, and a bad refit file is still the error it was.
+    @Test func aPipedInputGivesTheModelOfTheSameFile() throws {
+        let coreset = try Self.coresetFile()
+        let grid = ["--l2", "1e-6,1e-4,1e-2", "--eta0", "0.05,0.2", "--epochs", "2", "--holdout", Self.adultTest]
+        let fromFile = CLI.temporaryFile("from-file.json", Data()), fromPipe = CLI.temporaryFile("from-pipe.json", Data())
+        let a = try CLI.run(["train", "-q", coreset] + grid + ["--refit", Self.adultTest, "--halving", "--model-out", fromFile])
+        let b = try CLI.run(["train", "-q", "-"] + grid + ["--refit", Self.adultTest, "--halving", "--model-out", fromPipe],
+                            stdin: Data(contentsOf: URL(fileURLWithPath: coreset)))
+        #expect(a.status == 0 && b.status == 0, "\(a.stderr)\(b.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: fromFile)) == Data(contentsOf: URL(fileURLWithPath: fromPipe)))
+        let timeless = { (s: [String: String]) in s.filter { !$0.key.hasSuffix("seconds") } }
+        #expect(timeless(Self.summary(a.stdout)) == timeless(Self.summary(b.stdout)))
+        #expect(Self.summary(b.stdout)["refit_records"] == "16281")
+        let garbage = CLI.temporaryFile("garbage-piped.svm", Data("not a record\nnor this\n".utf8))
+        let bad = try CLI.run(["train", "-q", "-"] + grid + ["--refit", garbage], stdin: Data(contentsOf: URL(fileURLWithPath: coreset)))
+        #expect(bad.status == 65, "\(bad.stderr)")
+        #expect(bad.stderr.contains("--refit: no record accepted"), "\(bad.stderr)")
+    }
+
     @Test func badRefitFilesAreErrors() throws {
         let coreset = try Self.coresetFile()
         let grid = ["--l2", "1e-6,1e-4", "--epochs", "1", "--holdout", Self.adultTest]
