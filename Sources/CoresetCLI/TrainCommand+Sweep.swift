@@ -175,7 +175,7 @@ extension TrainCommand {
     func halvingStage(_ rows: [SweepRow], grid: [Choice], refitRecords: [Record], refitLabels: LabelMap,
                       inputCount: Int, log: ProgressLog?, start: Double) throws -> (SweepRow?, [String])? {
         guard let stage = HalvingStage(after: rows, subsetCount: inputCount, full: refitRecords, seed: learnerOptions.learnerSeed) else {
-            if !quiet { writeDiagnostic("train: --halving skipped: a sample ten times the input (\(10 * inputCount) records) would be most of the \(refitRecords.count) refit records") }
+            if !quiet { writeDiagnostic("train: --halving skipped: a sample \(HalvingStage.eta) times the input (\(HalvingStage.eta * inputCount) records) would be most of the \(refitRecords.count) refit records") }
             return nil
         }
         let kept = stage.kept

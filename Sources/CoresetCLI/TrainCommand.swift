@@ -47,7 +47,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Train the chosen setting once more on all of these files (any format and compression the input takes; records without a weight count 1) and write that model: choose on a coreset, train once on everything. The input is then trained with its weights scaled to mean 1 and each l2 at l2 x refit records / input records (see --no-l2-scaling). Put the input files before it.", valueName: "file"))
     var refit: [String] = []
 
-    @Flag(name: .long, help: "With --refit: train the best quarter of the grid again on a uniform sample of the refit data ten times the input's size and choose there (successive halving over data size; costs about a quarter of the grid x 10 input sizes of training).")
+    @Flag(name: .long, help: "With --refit: train the best quarter of the grid again on a uniform sample of the refit data four times the input's size and choose there (successive halving over data size, η = 4: costs about what the grid cost on the input).")
     var halving = false
 
     @Flag(name: .long, help: "With --refit: train the input with the listed l2 values as they are (default: times refit records / input records, since the best l2 shrinks about as 1/n, so the l2 chosen is the one for the refit data).")

@@ -112,7 +112,7 @@ import Testing
         #expect(s["learner_steps"] == "\(2 * 63)", "1000 records in batches of 16: 63 steps a pass")
     }
 
-    /// --halving applies to networks too: the best two again on a sample ten times the input, then the refit.
+    /// --halving applies to networks too: the best two again on a sample four times the input, then the refit.
     @Test func halvingWithNetworks() throws {
         let select = try CLI.run(["select", "-q", "-k", "40", Self.mnistTrain])
         #expect(select.status == 0, "\(select.stderr)")
@@ -123,8 +123,8 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let s = Self.summary(r.stdout)
         let subset = try #require(Int(s["records_accepted"] ?? ""))
-        #expect(s["halving_settings"] == "2" && s["halving_records"] == "\(10 * subset)", "\(r.stdout)")
-        #expect(r.stderr.contains("train: halving: the best 2 settings again on a sample of \(10 * subset) refit records"), "\(r.stderr)")
+        #expect(s["halving_settings"] == "2" && s["halving_records"] == "\(4 * subset)", "\(r.stdout)")
+        #expect(r.stderr.contains("train: halving: the best 2 settings again on a sample of \(4 * subset) refit records"), "\(r.stderr)")
         let chosen = try #require(s["chosen_model"])
         let plain = CLI.temporaryFile("mlp-halving-plain.json", Data())
         let p = try CLI.run(["train", "-q", Self.mnistTrain, "--model", chosen, "--eta0", s["chosen_eta0"]!, "--epochs", "1",

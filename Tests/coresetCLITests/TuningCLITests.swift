@@ -129,7 +129,7 @@ import Testing
         #expect(try Self.table(table2).allSatisfy { $0["trained_l2"] == $0["l2"] })
     }
 
-    /// --halving trains the best quarter of the grid (at least 2) again on a sample of the refit data ten
+    /// --halving trains the best quarter of the grid (at least 2) again on a sample of the refit data four
     /// times the input's size, chooses there, and refits that choice.
     @Test func halvingRetrainsTheBestQuarterOnALargerSample() throws {
         let coreset = try Self.coresetFile()
@@ -139,8 +139,8 @@ import Testing
                              "--refit", Self.adultTest, "--halving", "--sweep-out", table, "--model-out", model])
         #expect(r.status == 0, "\(r.stderr)")
         let s = Self.summary(r.stdout)
-        #expect(s["halving_settings"] == "2" && s["halving_records"] == "2000")
-        #expect(r.stderr.contains("train: halving: the best 2 settings again on a sample of 2000 refit records, l2 trained at 8.140x"), "\(r.stderr)")
+        #expect(s["halving_settings"] == "2" && s["halving_records"] == "800")
+        #expect(r.stderr.contains("train: halving: the best 2 settings again on a sample of 800 refit records, l2 trained at 20.351x"), "\(r.stderr)")
         // The second stage's settings are the first stage's best two.
         let rows = try Self.table(table).sorted { Double($0["holdout_loss"]!)! < Double($1["holdout_loss"]!)! }
         let topTwo = Set(rows.prefix(2).map { $0["setting"]! })
@@ -150,8 +150,8 @@ import Testing
         let p = try CLI.run(["train", "-q", Self.adultTest, "--l2", s["chosen_l2"]!, "--eta0", s["chosen_eta0"]!, "--epochs", "2", "--model-out", plain])
         #expect(p.status == 0, "\(p.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: plain)))
-        // A sample ten times the input that would be most of the refit data: the stage is skipped, said on stderr.
-        let big = try CLI.run(["select", "-q", "-k", "1000", Self.adultTest])
+        // A sample four times the input that would be most of the refit data: the stage is skipped, said on stderr.
+        let big = try CLI.run(["select", "-q", "-k", "2500", Self.adultTest])
         let bigCoreset = CLI.temporaryFile("big.svm", Data(big.stdout.utf8))
         let skipped = try CLI.run(["train", bigCoreset, "--l2", "1e-6,1e-4", "--epochs", "1", "--holdout", Self.adultTest,
                                    "--refit", Self.adultTest, "--halving"])

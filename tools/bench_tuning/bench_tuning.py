@@ -27,7 +27,7 @@ Methods (wall times of whole processes, selection or sampling included):
   uniform   `shuf -n K --random-source=<seeded bytes> FIT | ` the same train (a uniform sample of the same
             size; its records weigh 1)
   ... no-l2-scaling  the same subset trained with `--no-l2-scaling` (the listed l2 values as they are)
-  ... halving  the same subset trained with `--halving` (the best quarter again on a 10x sample of FIT; k = 1% only,
+  ... halving  the same subset trained with `--halving` (the best quarter again on a 4x sample of FIT; k = 1% only,
             at 10% the sample would be all of FIT)
 A pipeline's time is the wall time of the pipe `PICK | coreset train - GRID --holdout H --refit FIT ...` as a
 user runs it (train reads FIT while the pick works, so the pipe takes less than the two commands one after the

@@ -170,12 +170,18 @@ public struct Learner: Sendable {
     /// - Complexity: O(nnz · K) time, one K-array.
     public func outputs(_ x: FeatureVector) -> [Double] {
         var out = [Double](repeating: 0, count: model.outputCount)
+        outputs(x, into: &out)
+        return out
+    }
+
+    /// The same into a buffer of `outputCount` entries (scoring many records without an allocation each).
+    /// - Complexity: O(nnz · K).
+    public func outputs(_ x: FeatureVector, into out: inout [Double]) {
         if let rs = replay, rs.lazy {
             rs.pendingOutputs(model: model, x, into: &out, l2: configuration.l2)
         } else {
             model.outputs(x, into: &out)
         }
-        return out
     }
 
     /// Predicted label (class id, or value for regression).

@@ -152,7 +152,11 @@ extension Learner {
     /// - Complexity: O(Σ nnz · K + n log n).
     public func evaluate(_ records: some Sequence<Record>) -> EvaluationSummary {
         var e = Evaluator(loss: configuration.loss)
-        for rec in records { e.update(outputs: outputs(rec.features), label: rec.label, weight: rec.weight) }
+        var z = [Double](repeating: 0, count: model.outputCount)
+        for rec in records {
+            outputs(rec.features, into: &z)
+            e.update(outputs: z, label: rec.label, weight: rec.weight)
+        }
         return e.summary
     }
 }
