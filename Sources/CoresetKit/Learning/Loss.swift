@@ -58,9 +58,17 @@ public protocol LossFunction: Sendable {
     /// (meaningful only when `isProbabilistic`).
     /// - Complexity: O(K).
     static func logLoss(outputs z: [Double], label: Double) -> Double
+    /// The same, with any probabilities worked out in `scratch` (scoring many records without an
+    /// allocation each). The default calls `logLoss(outputs:label:)`.
+    /// - Complexity: O(K).
+    static func logLoss(outputs z: [Double], label: Double, scratch: inout [Double]) -> Double
 }
 
 extension LossFunction {
+    public static func logLoss(outputs z: [Double], label: Double, scratch: inout [Double]) -> Double {
+        logLoss(outputs: z, label: label)
+    }
+
     public static var isDefaultForTask: Bool { false }
     public static var outputsPerClass: Bool { false }
     public static var isProbabilistic: Bool { false }
@@ -227,6 +235,12 @@ public struct Loss: Sendable, Hashable, Codable, RawRepresentable, CaseIterable,
         return evaluate(outputs: z, label: label, residual: &r)
     }
 
+    /// The same, with the residual worked out in `scratch` (no allocation once it has `z.count` entries).
+    /// - Complexity: O(K).
+    public func value(outputs z: [Double], label: Double, scratch: inout [Double]) -> Double {
+        evaluate(outputs: z, label: label, residual: &scratch)
+    }
+
     /// Predicted label: a class id (as Double) for classification, the value for regression.
     /// - Complexity: O(K).
     @inline(__always)
@@ -239,6 +253,12 @@ public struct Loss: Sendable, Hashable, Codable, RawRepresentable, CaseIterable,
     /// Log-loss of the model's probabilities (probabilistic losses only).
     /// - Complexity: O(K).
     public func logLoss(outputs z: [Double], label: Double) -> Double { function.logLoss(outputs: z, label: label) }
+
+    /// The same without an allocation per call where the loss provides it (softmax).
+    /// - Complexity: O(K).
+    public func logLoss(outputs z: [Double], label: Double, scratch: inout [Double]) -> Double {
+        function.logLoss(outputs: z, label: label, scratch: &scratch)
+    }
 
     /// Numerically stable logistic function.
     @inlinable public static func sigmoid(_ z: Double) -> Double {

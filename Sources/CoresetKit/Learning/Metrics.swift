@@ -115,20 +115,22 @@ public struct Evaluator: Sendable {
     var logLoss = WeightedMean()
     var squared = WeightedMean()
     var auc = AUC()
+    /// Working space of the loss (its residual, the probabilities), kept between records.
+    var scratch: [Double] = []
 
     public init(loss: Loss) { self.loss = loss }
 
     /// Adds a record given the model's outputs for it.
     /// - Complexity: O(K).
     public mutating func update(outputs z: [Double], label: Double, weight: Double = 1) {
-        lossMean.update(loss.value(outputs: z, label: label), weight: weight)
+        lossMean.update(loss.value(outputs: z, label: label, scratch: &scratch), weight: weight)
         if loss.isClassification {
             correct.update(loss.predictedLabel(outputs: z) == label ? 1 : 0, weight: weight)
         } else {
             let d = z[0] - label
             squared.update(d * d, weight: weight)
         }
-        if loss.isProbabilistic { logLoss.update(loss.logLoss(outputs: z, label: label), weight: weight) }
+        if loss.isProbabilistic { logLoss.update(loss.logLoss(outputs: z, label: label, scratch: &scratch), weight: weight) }
         // Binary losses have one output, a score to rank by.
         if loss.task == .binary { auc.update(score: z[0], label: label, weight: weight) }
     }
