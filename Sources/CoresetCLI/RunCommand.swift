@@ -224,6 +224,16 @@ struct RunCommand: ParsableCommand {
                 lines.append("drift_alarms\t\(result.driftAlarms)")
                 lines.append("memory_starts_at\t\(result.memoryStartsAt)")
             }
+            if mode != .onlineOnly {
+                let passes: String
+                switch result.finalPasses {
+                case nil: passes = "none"
+                case .run?: passes = "run"
+                case .skip?: passes = "skipped"
+                case .adoptReactive?: passes = "reactive"
+                }
+                lines.append("final_passes\t\(passes)")
+            }
             lines.append("learner_steps\t\(result.learner.stepCount)")
             lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")
             lines.append("progressive_accuracy\t\(formatFixed(result.progressive.correct.value, 6))")

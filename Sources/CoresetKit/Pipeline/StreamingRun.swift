@@ -99,6 +99,9 @@ public struct RunResult: Sendable {
     /// Where the final memory was drawn from: records of the stream from this position on (0, or the
     /// record after the last drift alarm).
     public var memoryStartsAt: UInt64 = 0
+    /// What became of the final passes over the memory (`RunConfiguration.finalEpochs`): nil when none were
+    /// due (no memory, or 0 passes), else the drift guard's verdict (`.run` without a guard).
+    public var finalPasses: DriftGuard.FinalPasses?
     public var storedElements: Int
     public var storedElementBound: Int
     public var seconds: Double
@@ -466,7 +469,7 @@ public final class StreamingRun {
         return RunResult(
             learner: loop.learner.learner, memory: loop.memoryRecords, progressive: loop.progressive,
             statistics: stream.statistics, reselections: reselectionsBefore + (selector?.reselectionCount ?? 0),
-            driftAlarms: loop.guardian?.alarms ?? 0, memoryStartsAt: memoryStartsAt,
+            driftAlarms: loop.guardian?.alarms ?? 0, memoryStartsAt: memoryStartsAt, finalPasses: loop.finalPasses,
             storedElements: selector?.storedElementCount ?? (reservoir?.records.count ?? 0),
             storedElementBound: selector?.storedElementBound ?? configuration.selector.k,
             seconds: monotonicSeconds() - start, streamError: streamError)
@@ -492,6 +495,8 @@ final class LearnerLoop: @unchecked Sendable {
     /// Drift detection (`RunConfiguration.drift`), and where its alarm count is published for the ingest side.
     var guardian: DriftGuard?
     var alarms: LatestValue<_DriftAlarm>?
+    /// The final passes' fate (`RunResult.finalPasses`), set by `finish`.
+    var finalPasses: DriftGuard.FinalPasses?
     /// Alarms raised: memory snapshots taken before the ingest side acted on the latest are stale.
     var epoch = 0
     var onCheckpoint: (@Sendable (Learner, LabelMap, [String], UInt64) -> Void)?
@@ -641,7 +646,9 @@ final class LearnerLoop: @unchecked Sendable {
     func finish() {
         replayCredited()
         var polish = configuration.finalEpochs > 0 && learner.memoryCount > 0
+        if polish { finalPasses = .run }
         if polish, let g = guardian, learner.online != nil {
+            finalPasses = g.finalPasses
             switch g.finalPasses {
             case .run: break
             case .skip: polish = false

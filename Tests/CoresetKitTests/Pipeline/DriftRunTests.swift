@@ -75,6 +75,8 @@ import Testing
         #expect(r.driftAlarms >= 1)
         let positions = r.memory.map(\.record.position).sorted()
         #expect(r.memoryStartsAt > UInt64(Self.count - 2500))
+        // The memory restarted about a thousand records before the end: too late to be tested, so not polished.
+        if UInt64(Self.count) - r.memoryStartsAt <= UInt64(DriftGuard.Configuration().warmUp) { #expect(r.finalPasses == .skip) }
         #expect(positions == Array(r.memoryStartsAt..<UInt64(Self.count)))
     }
 
@@ -83,6 +85,7 @@ import Testing
         let r = Self.makeRun(path, drift: true).run()
         #expect(r.streamError == nil)
         #expect(r.driftAlarms == 0)
+        #expect(r.finalPasses == .run)
     }
 
     @Test func resumingAfterAnAlarmEndsAsAnUninterruptedRun() throws {
