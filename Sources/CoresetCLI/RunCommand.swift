@@ -58,7 +58,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep replaying while no input arrives (e.g. a quiet followed file).")
     var replayWhenIdle = false
 
-    @Option(name: .long, help: "Passes over the final memory after the stream ends, training on the coreset as CRAIG does (default: 10; mlp: 5 over the buffer).")
+    @Option(name: .long, help: "Passes over the final memory after the stream ends, training on the coreset as CRAIG does (default: 10; mlp: 5 over the buffer). With the drift guard they are skipped when the memory restarted too late to be tested, and the guard's reactive model is taken instead when replay has lately cost more than its allowance (summary: final_passes).")
     var finalEpochs: Double?
 
     @Option(name: .long, help: "Records between memory snapshots handed to the learner.")
