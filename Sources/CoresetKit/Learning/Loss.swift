@@ -111,7 +111,11 @@ extension LossFunction {
     /// Binary (two probabilities of a single output): `binaryLogLoss` of P(class 1); otherwise
     /// `-log p_y` (0 for a class the model has no output for, clipped).
     public static func logLoss(outputs z: [Double], label: Double) -> Double {
-        let p = probabilities(outputs: z)
+        logLoss(probabilities: probabilities(outputs: z), label: label)
+    }
+
+    /// The log-loss of given probabilities (as `probabilities(outputs:)` gives them).
+    static func logLoss(probabilities p: [Double], label: Double) -> Double {
         if !outputsPerClass && p.count == 2 { return binaryLogLoss(probability: p[1], label: label) }
         let y = Int(label)
         let q = y >= 0 && y < p.count ? p[y] : 0
@@ -233,12 +237,6 @@ public struct Loss: Sendable, Hashable, Codable, RawRepresentable, CaseIterable,
     public func value(outputs z: [Double], label: Double) -> Double {
         var r = [Double](repeating: 0, count: z.count)
         return evaluate(outputs: z, label: label, residual: &r)
-    }
-
-    /// The same, with the residual worked out in `scratch` (no allocation once it has `z.count` entries).
-    /// - Complexity: O(K).
-    public func value(outputs z: [Double], label: Double, scratch: inout [Double]) -> Double {
-        evaluate(outputs: z, label: label, residual: &scratch)
     }
 
     /// Predicted label: a class id (as Double) for classification, the value for regression.

@@ -123,7 +123,7 @@ public struct Evaluator: Sendable {
     /// Adds a record given the model's outputs for it.
     /// - Complexity: O(K).
     public mutating func update(outputs z: [Double], label: Double, weight: Double = 1) {
-        lossMean.update(loss.value(outputs: z, label: label, scratch: &scratch), weight: weight)
+        lossMean.update(loss.evaluate(outputs: z, label: label, residual: &scratch), weight: weight)
         if loss.isClassification {
             correct.update(loss.predictedLabel(outputs: z) == label ? 1 : 0, weight: weight)
         } else {

@@ -76,9 +76,7 @@ public enum SoftmaxLoss: LossFunction {
     /// `logLoss(outputs:label:)` with the probabilities in `scratch`: the same arithmetic, no allocation.
     public static func logLoss(outputs z: [Double], label: Double, scratch: inout [Double]) -> Double {
         _ = evaluate(outputs: z, label: -1, residual: &scratch)
-        let y = Int(label)
-        let q = y >= 0 && y < scratch.count ? scratch[y] : 0
-        return -log(min(max(q, 1e-15), 1 - 1e-15))
+        return logLoss(probabilities: scratch, label: label)
     }
 }
 

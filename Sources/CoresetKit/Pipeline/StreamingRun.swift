@@ -328,6 +328,13 @@ public final class StreamingRun {
         var recentBatches: [(start: UInt64, batch: RecordBatch)] = []
         var recordsPassedOn = resumed?.learner.recordsLearned ?? 0
         var memoryStartsAt = resumed?.drift?.memoryStartsAt ?? 0
+        /// Picks up the learner's newest model for gradient-space selection.
+        func takeNewestModel() {
+            if let selector, let (snapshot, v) = models.take(newerThan: seenModel) {
+                seenModel = v
+                selector.updateModel(snapshot)
+            }
+        }
         /// Acts on the learner's newest drift alarm: the memory restarts (fresh selector or reservoir, new
         /// draws) from the record after the one that raised it. Why the kept batches: the learner runs
         /// batches behind this thread, so when the alarm reaches it the records just after the change (the
@@ -347,10 +354,7 @@ public final class StreamingRun {
             }
             if reservoir != nil { reservoir = freshReservoir() }
             publishedOnce = false
-            if let selector, let (snapshot, v) = models.take(newerThan: seenModel) {
-                seenModel = v
-                selector.updateModel(snapshot)
-            }
+            takeNewestModel()
             for (start, batch) in recentBatches where start + UInt64(batch.count) > alarm.restartAt {
                 let from = alarm.restartAt > start ? Int(alarm.restartAt - start) : 0
                 if let selector {
@@ -414,11 +418,7 @@ public final class StreamingRun {
             // could not be written (both reported as the run's error), or an interrupt.
             let outcome = engine.run(stream, first: first) { b in
                 restartMemoryAfterAlarm()
-                // Pick up the learner's newest model for gradient-space selection.
-                if let selector, let (snapshot, v) = models.take(newerThan: seenModel) {
-                    seenModel = v
-                    selector.updateModel(snapshot)
-                }
+                takeNewestModel()
                 if let selector {
                     selector.offer(b)
                 } else if reservoir != nil {
