@@ -239,13 +239,31 @@ public struct LinearModelSnapshot: GradientEmbedding, Sendable {
                 features.indices.withUnsafeBufferPointer { ix in
                     features.values.withUnsafeBufferPointer { vx in
                         for p in 0..<min(ix.count, vx.count) where Int(ix[p]) < d {
-                            let base = Int(ix[p]) * k, v = vx[p]
-                            for o in 0..<k { z[o] += Double(v * w[base + o]) }
+                            Self.addProducts(z.baseAddress!, w.baseAddress! + Int(ix[p]) * k, vx[p], k)
                         }
                     }
                 }
             }
             loss.function.residual(outputs: z, label: label, into: &out)
+        }
+    }
+
+    /// z[o] += Double(v · w[o]) for o in 0..<k, four lanes at a time: each entry's Float product widened and
+    /// added on its own, so the sums are the scalar loop's, bit for bit.
+    @inline(__always)
+    static func addProducts(_ z: UnsafeMutablePointer<Double>, _ w: UnsafePointer<Float>, _ v: Float, _ k: Int) {
+        var o = 0
+        let vv = SIMD4<Float>(repeating: v)
+        let zr = UnsafeMutableRawPointer(z), wr = UnsafeRawPointer(w)
+        while o + 4 <= k {
+            let p = wr.loadUnaligned(fromByteOffset: o &* 4, as: SIMD4<Float>.self) * vv
+            let sum = zr.loadUnaligned(fromByteOffset: o &* 8, as: SIMD4<Double>.self) + SIMD4<Double>(p)
+            zr.storeBytes(of: sum, toByteOffset: o &* 8, as: SIMD4<Double>.self)
+            o &+= 4
+        }
+        while o < k {
+            z[o] += Double(v * w[o])
+            o &+= 1
         }
     }
 

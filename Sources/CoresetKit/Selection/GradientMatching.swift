@@ -77,12 +77,17 @@ struct _GradientSum {
             values.append(contentsOf: repeatElement(0, count: (nd - dimension) * k))
             dimension = nd
         }
-        values.withUnsafeMutableBufferPointer { v in
-            features.indices.withUnsafeBufferPointer { ix in
-                features.values.withUnsafeBufferPointer { vx in
-                    for p in 0..<min(ix.count, vx.count) {
-                        let base = Int(ix[p]) * k, wx = w * Double(vx[p])
-                        for t in 0..<k { v[base + t] += wx * Double(r[t]) }
+        // The residual widened once, then one axpy per nonzero (the same products and sums, entry by
+        // entry, as `v[f·K + t] += (w·x_f)·r_t`; SIMD lanes instead of a scalar loop: mnist's K = 10).
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: k) { rd in
+            for t in 0..<k { rd[t] = Double(r[t]) }
+            let rp = UnsafePointer(rd.baseAddress!)
+            values.withUnsafeMutableBufferPointer { v in
+                features.indices.withUnsafeBufferPointer { ix in
+                    features.values.withUnsafeBufferPointer { vx in
+                        for p in 0..<min(ix.count, vx.count) {
+                            _GradientMatch.axpy(v.baseAddress! + Int(ix[p]) * k, rp, w * Double(vx[p]), k)
+                        }
                     }
                 }
             }
