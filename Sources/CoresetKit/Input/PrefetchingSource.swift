@@ -28,6 +28,10 @@ public final class PrefetchingSource: ByteSource {
         var freeSlots: [Int]
         var stop = false
         var producerDone = false
+        /// Seconds the inner reads took and the bytes they gave, the first read (the decoder's set-up) left out.
+        var decodeSeconds = 0.0
+        var decodedBytes = 0
+        var reads = 0
         let buffers: [UnsafeMutableRawBufferPointer]
         let inner: ByteSource
 
@@ -70,15 +74,22 @@ public final class PrefetchingSource: ByteSource {
                 pthread_mutex_unlock(&mutex)
 
                 var chunk = Chunk(slot: slot, count: 0, restart: nil, error: nil, rawBytesRead: 0)
+                let started = monotonicSeconds()
                 do {
                     chunk.count = try inner.read(into: buffers[slot])
                 } catch {
                     chunk.error = error
                 }
+                let seconds = monotonicSeconds() - started
                 chunk.restart = inner.takeRestart()
                 chunk.rawBytesRead = inner.rawBytesRead
                 let last = chunk.count == 0 || chunk.error != nil
                 pthread_mutex_lock(&mutex)
+                reads += 1
+                if reads > 1 {
+                    decodeSeconds += seconds
+                    decodedBytes += chunk.count
+                }
                 filled.append(chunk)
                 if last { producerDone = true }
                 pthread_cond_broadcast(&changed)
@@ -125,6 +136,21 @@ public final class PrefetchingSource: ByteSource {
         }
     }
 
+    /// Seconds the inner source's reads took on the prefetching thread and the bytes they gave (its first
+    /// read, which sets a decoder up, left out): what decompression costs a byte.
+    public var decoding: (seconds: Double, bytes: Int) {
+        shared.locked { (shared.decodeSeconds, shared.decodedBytes) }
+    }
+
+    /// Ends the prefetching thread after the read it is in: the chunks it read are handed out first, in
+    /// order, then reads go to the inner source on the caller's thread.
+    public func stopPrefetching() {
+        shared.locked {
+            shared.stop = true
+            pthread_cond_broadcast(&shared.changed)
+        }
+    }
+
     public func takeRestart() -> StreamRestart? {
         defer { pendingRestart = nil }
         return pendingRestart
@@ -138,7 +164,7 @@ public final class PrefetchingSource: ByteSource {
                 return shared.filled.isEmpty ? nil : shared.filled.removeFirst()
             }
             guard let chunk else {
-                // The producer could not start: read on this thread.
+                // The producer could not start, or was stopped: read on this thread.
                 let n = try shared.inner.read(into: buffer)
                 pendingRestart = shared.inner.takeRestart()
                 rawBytesRead = shared.inner.rawBytesRead

@@ -99,9 +99,14 @@ public final class ReadAheadReader {
             if started {
                 taken = channel.receive()
             } else {
-                // The first batch on this thread: it tells whether the input leaves a core for reading ahead.
+                // The first batches on this thread, until the reader knows whether the input leaves a core
+                // for reading ahead (on two cores it times a compressed input's first chunks to tell).
                 taken = Self.read(reader, afterEach: afterEach)
-                if reader.hasCoreForHelper == false { inline = true } else if taken?.batch != nil && taken?.error == nil { start(channel) }
+                switch reader.hasCoreForHelper {
+                case false?: inline = true
+                case true?: if taken?.batch != nil && taken?.error == nil { start(channel) }
+                case nil: break
+                }
             }
         } else {
             taken = Self.read(reader, afterEach: afterEach)

@@ -183,7 +183,61 @@ import Testing
         let reader = RecordReader(inputs: [.file(file.path)], options: o)
         #expect(reader.hasCoreForHelper == nil)
         _ = try reader.next()
-        let threads = compressed && prefetch ? 3 : 2
-        #expect(reader.hasCoreForHelper == (_SecondHalfParser.cores >= threads))
+        if compressed && prefetch && _SecondHalfParser.cores == 2 {
+            // Two cores: the first chunks are still being timed (see the test below).
+            #expect(reader.hasCoreForHelper == nil)
+        } else {
+            let threads = compressed && prefetch ? 3 : 2
+            #expect(reader.hasCoreForHelper == (_SecondHalfParser.cores >= threads))
+        }
+    }
+
+    /// On two cores a compressed input starts with its decompression thread; once its first chunks are
+    /// timed, the reader either keeps it or decompresses on its own thread and splits its chunks with the
+    /// helper. Either way the records are exactly those of one thread reading alone.
+    @Test(arguments: [1, 3, 19])
+    func theWayToDecompressIsChosenWithoutChangingTheRecords(_ level: Int32) throws {
+        let file = TestSupport.temporaryDirectory().appendingPathComponent("in.svm.zst")
+        TestSupport.write(TestSupport.zstd(ParallelParsingTests.libsvm(60_000), level: level), to: file)
+        let alone = TestSupport.readAll([.file(file.path)], options: {
+            var o = ReaderOptions()
+            o.prefetch = false
+            o.parallelParsing = false
+            return o
+        }())
+        let chosen = TestSupport.readAll([.file(file.path)])
+        #expect(chosen.error == nil)
+        #expect(chosen.records == alone.records)
+        #expect(chosen.reader.statistics == alone.reader.statistics)
+        if _SecondHalfParser.cores == 2 {
+            let inline = try #require(chosen.reader.hasCoreForHelper, "decided after 256 KiB")
+            // Decompressing here is chosen only to split the chunks.
+            #expect((chosen.reader.chunksSplit > 0) == inline)
+        }
+    }
+
+    /// A prefetching source stopped part way hands out the chunks it read, then reads on the caller's
+    /// thread: the bytes are the inner source's, in order, to the end.
+    @Test(arguments: [0, 1, 5])
+    func aStoppedPrefetcherReadsOnInline(_ chunksFirst: Int) throws {
+        let text = ParallelParsingTests.libsvm(40_000)
+        let file = TestSupport.temporaryDirectory().appendingPathComponent("in.svm.zst")
+        TestSupport.write(TestSupport.zstd(text), to: file)
+        let source = PrefetchingSource(DecompressingSource(try FileDescriptorSource(path: file.path)), chunkSize: 1 << 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 15, alignment: 16)
+        defer { buffer.deallocate() }
+        var bytes: [UInt8] = []
+        var reads = 0
+        while true {
+            if reads == chunksFirst { source.stopPrefetching() }
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            bytes += buffer[0..<n]
+            reads += 1
+        }
+        #expect(reads > chunksFirst)
+        #expect(bytes == Array(text.utf8))
+        // Five reads of 32 KiB took the prefetcher past its first (untimed) chunk of 64 KiB.
+        if chunksFirst >= 5 { #expect(source.decoding.bytes > 0) }
     }
 }
