@@ -28,7 +28,8 @@ public final class PrefetchingSource: ByteSource {
         var freeSlots: [Int]
         var stop = false
         var producerDone = false
-        /// Seconds the inner reads took and the bytes they gave, the first read (the decoder's set-up) left out.
+        /// Seconds the inner reads took and the bytes they gave, the first read into each slot (the decoder's
+        /// set-up, the slot's first page faults) left out.
         var decodeSeconds = 0.0
         var decodedBytes = 0
         var reads = 0
@@ -86,7 +87,7 @@ public final class PrefetchingSource: ByteSource {
                 let last = chunk.count == 0 || chunk.error != nil
                 pthread_mutex_lock(&mutex)
                 reads += 1
-                if reads > 1 {
+                if reads > buffers.count {
                     decodeSeconds += seconds
                     decodedBytes += chunk.count
                 }
@@ -100,6 +101,8 @@ public final class PrefetchingSource: ByteSource {
     }
 
     private let shared: Shared
+    /// What the producer asks the inner source for in one read (its slots' size).
+    private let chunkSize: Int
     private var current: Chunk?
     private var offset = 0
     private var pendingRestart: StreamRestart?
@@ -107,7 +110,8 @@ public final class PrefetchingSource: ByteSource {
 
     public init(_ inner: ByteSource, chunkSize: Int = 1 << 20, depth: Int = 3) {
         self.name = inner.name
-        let shared = Shared(inner: inner, depth: max(depth, 2), chunkSize: max(chunkSize, 64))
+        self.chunkSize = max(chunkSize, 64)
+        let shared = Shared(inner: inner, depth: max(depth, 2), chunkSize: self.chunkSize)
         self.shared = shared
         let retained = Unmanaged.passRetained(shared).toOpaque()
         var tid = pthread_t()
@@ -136,8 +140,9 @@ public final class PrefetchingSource: ByteSource {
         }
     }
 
-    /// Seconds the inner source's reads took on the prefetching thread and the bytes they gave (its first
-    /// read, which sets a decoder up, left out): what decompression costs a byte.
+    /// Seconds the inner source's reads took on the prefetching thread and the bytes they gave (the first
+    /// read into each slot left out: it sets a decoder up, or faults the slot's pages in): what
+    /// decompression costs a byte.
     public var decoding: (seconds: Double, bytes: Int) {
         shared.locked { (shared.decodeSeconds, shared.decodedBytes) }
     }
@@ -159,16 +164,39 @@ public final class PrefetchingSource: ByteSource {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(CoresetError) -> Int {
         if ended { return 0 }
         if current == nil {
-            let chunk: Chunk? = shared.locked {
+            var chunk: Chunk! = shared.locked {
                 shared.wait { !shared.filled.isEmpty || shared.producerDone }
                 return shared.filled.isEmpty ? nil : shared.filled.removeFirst()
             }
-            guard let chunk else {
-                // The producer could not start, or was stopped: read on this thread.
-                let n = try shared.inner.read(into: buffer)
-                pendingRestart = shared.inner.takeRestart()
+            if chunk == nil, buffer.count >= chunkSize {
+                // The producer could not start, or was stopped: read on this thread what it would have
+                // read (one read of `chunkSize`), straight into the caller's buffer since it fits, so
+                // the chunks handed out (and the batches a reader cuts from them) are the same either way.
+                let n: Int
+                do {
+                    n = try shared.inner.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<chunkSize]))
+                } catch {
+                    pendingRestart = shared.inner.takeRestart()
+                    rawBytesRead = shared.inner.rawBytesRead
+                    ended = true
+                    throw error
+                }
+                if let restart = shared.inner.takeRestart() { pendingRestart = restart }
                 rawBytesRead = shared.inner.rawBytesRead
+                if n == 0 { ended = true }
                 return n
+            }
+            if chunk == nil {
+                // The same into a slot, handed out as the producer's chunks are.
+                let slot = shared.locked { shared.freeSlots.removeFirst() }
+                chunk = Chunk(slot: slot, count: 0, restart: nil, error: nil, rawBytesRead: 0)
+                do {
+                    chunk.count = try shared.inner.read(into: shared.buffers[slot])
+                } catch {
+                    chunk.error = error
+                }
+                chunk.restart = shared.inner.takeRestart()
+                chunk.rawBytesRead = shared.inner.rawBytesRead
             }
             rawBytesRead = chunk.rawBytesRead
             if let restart = chunk.restart { pendingRestart = restart }

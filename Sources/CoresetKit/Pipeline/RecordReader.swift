@@ -35,7 +35,11 @@ public struct IngestStatistics: Sendable, Equatable {
 /// before them has been returned: a corrupt input or a strict-mode bad record is thrown by the
 /// call after the batch holding the last good records.
 ///
-/// - Complexity: memory is the line buffer (`chunkSize`, grown only for a longer line, up to
+/// Each read asks for at most `chunkSize` bytes, into a line buffer of twice that: so a read is one whole
+/// chunk of the decompression thread or one decoder call of the same size on this thread, and the batches
+/// are the same whichever thread decompresses (a lockstep `run` depends on them).
+///
+/// - Complexity: memory is the line buffer (2 `chunkSize`, grown only for a longer line, up to
 ///   `maxLineLength`) plus one batch; O(1) per record beyond the batch.
 public final class RecordReader {
     public let inputs: [InputSpec]
@@ -102,7 +106,7 @@ public final class RecordReader {
         self.onDiagnostic = onDiagnostic
         self.context = ParseContext(labels: options.initialLabels ?? LabelMap(regression: options.regression))
         self.parser = options.format.makeParser(options: options)
-        self.buffer = Self.allocateLineBuffer(max(options.chunkSize, 16))
+        self.buffer = Self.allocateLineBuffer(2 * max(options.chunkSize, 16))
         self.dimensionLimit = UInt64(max(options.maxDimension, options.format.hashesFeatures ? 1 << options.hashBits : 0))
         let fixed = options.fixedClasses && !options.regression
         self.fixedClassCount = fixed ? options.initialLabels?.classCount ?? 0 : nil
@@ -217,7 +221,7 @@ public final class RecordReader {
             let src = source!
             var n = 0
             do {
-                n = try src.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[carry...]))
+                n = try src.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[carry..<min(buffer.count, carry + max(options.chunkSize, 16))]))
             } catch {
                 statistics.bytesIn = bytesInDone + src.rawBytesRead
                 // An interrupt cuts the input short (a truncated frame, say): stop at the last whole line.
@@ -279,12 +283,18 @@ public final class RecordReader {
         }
     }
 
+    /// Decompression's cost a byte below which it moves to this thread, as a fraction of parsing's: D < P/2,
+    /// where D + P/2 < max(D, P). Measured ratios (on the decompression thread, beside parsing) and `stats`
+    /// times inline against on a thread, 2 cores: aer_fertility 0.12-0.16 (0.89x), census_kdd 0.35-0.37
+    /// (0.88x), adult 0.33-0.45 (0.99x), letter 0.35-0.44 (1.02x), shuttle 0.42-0.45 (1.00x), satimage
+    /// 0.57-0.70 (1.15x), magic 0.78-0.93 (1.13x), mnist 1.06-1.33 (1.48x).
+    static let inlineDecodingRatio = 0.5
+
     /// Times the current input's first chunks and then chooses, once, how it is decompressed on two cores:
     /// on a thread of its own while this one parses alone (wall ≈ max(D, P) for decompression D and
     /// parsing P), or on this thread, with the helper parsing half of each chunk (wall ≈ D + P/2). The
-    /// second is shorter when D < P/2. Measured (`stats`, 2 cores): census_kdd (D ≈ 0.4 P) 0.81x the time
-    /// decompressing here, mnist (D ≈ P) 1.43x. Every input starts with its decompression thread (started
-    /// later, it cost mnist 4%) and plain text keeps it.
+    /// second is shorter when D < P/2 (`inlineDecodingRatio`). Every input starts with its decompression
+    /// thread (started later, it cost mnist 4%), and plain text keeps it. The batches are the same either way.
     private func chooseDecompression(bytes: Int, parse: Double) {
         guard var p = probe, let compression = decoder?.compression, let prefetcher = source as? PrefetchingSource else { return }
         p.chunks += 1
@@ -293,12 +303,12 @@ public final class RecordReader {
             p.parse += parse
         }
         probe = p
-        // 256 KiB after the first chunk (the decoder hands out up to 128 KiB a read), or a slow source.
-        guard compression == .plain || p.bytes >= 1 << 18 || p.chunks >= 8 else { return }
+        // 512 KiB after the first chunk (the decoder hands out up to 128 KiB a read), or a slow source.
+        guard compression == .plain || p.bytes >= 1 << 19 || p.chunks >= 12 else { return }
         probe = nil
         let decoding = prefetcher.decoding
         decodesInline = compression != .plain && decoding.bytes > 0 && p.bytes > 0
-            && 2 * decoding.seconds / Double(decoding.bytes) < p.parse / Double(p.bytes)
+            && decoding.seconds / Double(decoding.bytes) < Self.inlineDecodingRatio * p.parse / Double(p.bytes)
         if decodesInline == true { prefetcher.stopPrefetching() }
     }
 
