@@ -23,14 +23,16 @@ extension CoresetSelector {
         let origin = decayOrigin, halfLife = configuration.halfLife
         return Self.finish(zip(live, picked).map { (id: $0.0.id, picked: $0.1, sum: $0.0.gradientSum) },
                            matchesGradients: matchesGradients && kernel.embedding != nil,
-                           scale: { Self.scaleFactor(arrival: $0, origin: origin, halfLife: halfLife) }, decay: decayFactorNow)
+                           scale: { Self.scaleFactor(arrival: $0, origin: origin, halfLife: halfLife) }, decay: decayFactorNow,
+                           lanes: lanes)
     }
 
     /// The coreset from each class's picks (CRAIG weights): gradient matching when it applies (one fit over
     /// every class with a sum, each class keeping its total: `_GradientMatch.refineJointly`), the decay
     /// factor, and a stable order for writers and tests (by class, then stream position).
     static func finish(_ classes: [(id: Int, picked: [(point: _Point, weight: Double)], sum: _GradientSum)],
-                       matchesGradients: Bool, scale: (UInt64) -> Double, decay f: Double) -> WeightedCoreset {
+                       matchesGradients: Bool, scale: (UInt64) -> Double, decay f: Double,
+                       lanes: _WorkerLanes? = nil) -> WeightedCoreset {
         var perClass = classes
         if matchesGradients {
             let fitted = perClass.indices.filter { perClass[$0].sum.valid && !perClass[$0].picked.isEmpty }
@@ -40,7 +42,7 @@ extension CoresetSelector {
                     return (points, perClass[i].picked.map(\.weight), points.map { $0.record.weight * scale($0.arrival) },
                             perClass[i].sum)
                 },
-                mu: _GradientMatch.regularization(perClass.flatMap { $0.picked.map(\.point) }))
+                mu: _GradientMatch.regularization(perClass.flatMap { $0.picked.map(\.point) }), lanes: lanes)
             for (i, wi) in zip(fitted, w) { perClass[i].picked = zip(perClass[i].picked.map(\.point), wi).map { ($0, $1) } }
         }
         var out: [WeightedCoreset.Element] = []
@@ -565,6 +567,6 @@ public struct CoresetReadOut: @unchecked Sendable {
         return CoresetSelector.finish(classes.indices.map { (id: classes[$0].id, picked: picked[$0], sum: sums[$0]) },
                                       matchesGradients: matchesGradients,
                                       scale: { CoresetSelector.scaleFactor(arrival: $0, origin: origin, halfLife: halfLife) },
-                                      decay: decay)
+                                      decay: decay, lanes: lanes)
     }
 }

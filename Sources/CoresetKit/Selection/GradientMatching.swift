@@ -164,8 +164,9 @@ enum _GradientMatch {
     /// - Parameter classes: per class its points, CRAIG weights, the elements' own input weights (their
     ///   floors) and its gradient sum (one snapshot, one shape).
     /// - Returns: per class its weights (the given ones where nothing can be fitted).
+    /// - Parameter lanes: worker threads for the fit's products (the same weights, bit for bit, with or without).
     static func refineJointly(_ classes: [(points: [_Point], weights: [Double], floors: [Double], sum: _GradientSum)],
-                              mu: Double) -> [[Double]] {
+                              mu: Double, lanes: _WorkerLanes? = nil) -> [[Double]] {
         var points: [_Point] = [], w0: [Double] = [], floors: [Double] = [], groups: [Range<Int>] = []
         var target: _GradientSum? = nil
         for c in classes {
@@ -177,7 +178,7 @@ enum _GradientMatch {
             if target == nil { target = c.sum } else { target!.add(c.sum, times: 1) }
         }
         guard let t = target, t.valid else { return classes.map(\.weights) }
-        let w = refine(points, weights: w0, floor: floors, groups: groups, target: t, mu: mu)
+        let w = refine(points, weights: w0, floor: floors, groups: groups, target: t, mu: mu, lanes: lanes)
         return groups.map { Array(w[$0]) }
     }
 
@@ -195,8 +196,10 @@ enum _GradientMatch {
     /// points: the classes); `floor[j]` is the smallest weight of element j. Returns `weights` unchanged
     /// when there is nothing to fit (no valid sum, fewer than two elements, zero gradients).
     /// - Complexity: O(I · (Σ nnz_j · K + n log n + dimension · K)) for I ≤ `maxIterations` iterations.
+    /// With two or more `lanes` and enough work, each product runs in two parts on them: A γ by halves of
+    /// the feature space, Aᵀ u by halves of the elements, so every sum is made in the serial order.
     static func refine(_ points: [_Point], weights w0: [Double], floor: [Double], groups: [Range<Int>],
-                       target: _GradientSum, mu: Double) -> [Double] {
+                       target: _GradientSum, mu: Double, lanes: _WorkerLanes? = nil) -> [Double] {
         let n = points.count, K = target.residualCount
         guard target.valid, n >= 2, K > 0, w0.count == n, floor.count == n, mu > 0, mu.isFinite,
               points.allSatisfy({ $0.residual.count == K }) else { return w0 }
@@ -232,22 +235,50 @@ enum _GradientMatch {
         let hasBias = target.hasBias
 
         var av = [Double](repeating: 0, count: size)
+        // Two parts when the products are worth a hand-over to the lanes (tens of microseconds each).
+        let parts = (lanes?.count ?? 1) >= 2 && rowStart[n] * K >= 1 << 16 ? 2 : 1
+        // A γ in parts of the feature space (the bias block with the last), each part's entries of each
+        // element from `partStart[p][j]`: features are sorted within an element, so a part is a run.
+        // The part boundaries as entries of the product (the first part's features below `cut`).
+        var partStart = [Array(rowStart[0..<n])]
+        var partBounds = [0]
+        if parts == 2 {
+            var perFeature = [Int](repeating: 0, count: dim)
+            for e in 0..<rowStart[n] { perFeature[featureAt[e] / K] += 1 }
+            var cut = 0, below = 0
+            while cut < dim && 2 * (below + perFeature[cut]) <= rowStart[n] { below += perFeature[cut]; cut += 1 }
+            partStart.append((0..<n).map { j in
+                var e = rowStart[j]
+                while e < rowStart[j + 1] && featureAt[e] < cut * K { e += 1 }
+                return e
+            })
+            partBounds.append(cut * K)
+        }
+        partStart.append(Array(rowStart[1...]))
+        partBounds.append(size)
+        /// Runs part(0..<parts), on the lanes when there are two.
+        func inParts(_ part: @escaping (Int) -> Void) {
+            if parts == 2, let lanes { _ = lanes.collect(2, lane: { $0 }) { part($0) } } else { part(0) }
+        }
         // av = A γ = Σ_j γ_j r_j ⊗ x̃_j.
         func apply(_ g: [Double]) {
-            av.withUnsafeMutableBufferPointer { v in
-                v.update(repeating: 0)
-                rowStart.withUnsafeBufferPointer { rs in
-                    featureAt.withUnsafeBufferPointer { fa in
-                        featureValue.withUnsafeBufferPointer { fv in
-                            residual.withUnsafeBufferPointer { r in
-                                g.withUnsafeBufferPointer { g in
-                                    for j in 0..<n where g[j] != 0 {
-                                        let w = g[j], rj = j * K
-                                        for e in rs[j]..<rs[j + 1] {
-                                            _GradientMatch.axpy(v.baseAddress! + fa[e], r.baseAddress! + rj, w * fv[e], K)
+            av.withUnsafeMutableBufferPointer { product in
+                let v = product
+                featureAt.withUnsafeBufferPointer { fa in
+                    featureValue.withUnsafeBufferPointer { fv in
+                        residual.withUnsafeBufferPointer { r in
+                            g.withUnsafeBufferPointer { g in
+                                inParts { p in
+                                        let from = partStart[p], to = partStart[p + 1]
+                                        let lastPart = p == parts - 1
+                                        v.baseAddress!.advanced(by: partBounds[p]).update(repeating: 0, count: partBounds[p + 1] - partBounds[p])
+                                        for j in 0..<n where g[j] != 0 {
+                                            let w = g[j], rj = j * K
+                                            for e in from[j]..<to[j] {
+                                                _GradientMatch.axpy(v.baseAddress! + fa[e], r.baseAddress! + rj, w * fv[e], K)
+                                            }
+                                            if hasBias && lastPart { _GradientMatch.axpy(v.baseAddress! + biasAt, r.baseAddress! + rj, w, K) }
                                         }
-                                        if hasBias { _GradientMatch.axpy(v.baseAddress! + biasAt, r.baseAddress! + rj, w, K) }
-                                    }
                                 }
                             }
                         }
@@ -255,20 +286,24 @@ enum _GradientMatch {
                 }
             }
         }
-        // out = Aᵀ u.
-        var acc = [Double](repeating: 0, count: K)
+        // out = Aᵀ u, in parts of the elements.
+        let accumulators = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * K)
+        defer { accumulators.deallocate() }
         func adjoint(_ u: [Double], into out: inout [Double]) {
             u.withUnsafeBufferPointer { v in
-                acc.withUnsafeMutableBufferPointer { a in
-                    out.withUnsafeMutableBufferPointer { o in
-                        rowStart.withUnsafeBufferPointer { rs in
-                            featureAt.withUnsafeBufferPointer { fa in
-                                featureValue.withUnsafeBufferPointer { fv in
-                                    residual.withUnsafeBufferPointer { r in
-                                        for j in 0..<n {
+                out.withUnsafeMutableBufferPointer { result in
+                    let o = result
+                    rowStart.withUnsafeBufferPointer { rs in
+                        featureAt.withUnsafeBufferPointer { fa in
+                            featureValue.withUnsafeBufferPointer { fv in
+                                residual.withUnsafeBufferPointer { r in
+                                    inParts { p in
+                                        let a = accumulators.baseAddress! + p * K
+                                        let elements = p == 0 ? 0..<(parts == 2 ? n / 2 : n) : (n / 2)..<n
+                                        for j in elements {
                                             for t in 0..<K { a[t] = hasBias ? v[biasAt + t] : 0 }
                                             for e in rs[j]..<rs[j + 1] {
-                                                _GradientMatch.axpy(a.baseAddress!, v.baseAddress! + fa[e], fv[e], K)
+                                                _GradientMatch.axpy(a, v.baseAddress! + fa[e], fv[e], K)
                                             }
                                             var s = 0.0
                                             let rj = j * K
