@@ -29,6 +29,7 @@ extension CoresetSelector {
             kernel.embedding == nil ? kernel.point(record, arrival: arrival) : kernel.point(record, arrival: arrival, residual: residual)
         }
         if !c.started {
+            c.reserveReference(target: referenceTarget(c))
             c.appendReference(point())
             if c.refCount >= referenceTarget(c) {
                 c.started = true
@@ -38,6 +39,7 @@ extension CoresetSelector {
         }
         let j = Int(c.rng.below(UInt64(ordinal)))
         if c.refCount < referenceTarget(c) {
+            c.reserveReference(target: referenceTarget(c))
             c.appendReference(point())
         } else if j < c.refCount {
             c.replaceReference(j, with: point())

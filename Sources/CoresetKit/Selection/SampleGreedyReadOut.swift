@@ -45,8 +45,11 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     /// lane busy instead of one. The same cells and picks as one class at a time, so the same coreset.
     func sampleGreedy(_ live: [_SampleClass], budgets: [Int], lanes: _WorkerLanes) -> [[(point: _Point, weight: Double)]] {
         let prepared = lanes.collect(live.count, lane: { live[$0].id }) { [self] i in
-            let refs = embedded(live[i].refs)
-            return (refs: refs, plan: samplePlan(budget: budgets[live[i].id], refs: refs, parallel: lanes.count > 1))
+            // The plan first, from the references as kept (its splits embed them as they pack them), then
+            // the embedded copy the cells read: the two are not held at once (census_kdd `run -k 10000`:
+            // 10 MB less at the read-out's peak).
+            let plan = samplePlan(budget: budgets[live[i].id], refs: live[i].refs, parallel: lanes.count > 1, embeds: true)
+            return (refs: embedded(live[i].refs), plan: plan)
         }
         let refs = prepared.map(\.refs), plans = prepared.map(\.plan)
         var jobs: [(cls: Int, cell: Int)] = []
@@ -174,9 +177,10 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     }
 
     /// The reservoir's cells and each cell's share of `budget`.
-    func samplePlan(budget: Int, refs: [_Point], parallel: Bool = false) -> (cells: [[Int]], budgets: [Int]) {
+    /// `embeds`: `refs` are as the selector keeps them, not yet embedded at this read-out's snapshot.
+    func samplePlan(budget: Int, refs: [_Point], parallel: Bool = false, embeds: Bool = false) -> (cells: [[Int]], budgets: [Int]) {
         guard budget > 0, !refs.isEmpty else { return ([], []) }
-        let cells = sampleCells(refs, limit: cellLimit(references: refs.count, budget: budget), parallel: parallel)
+        let cells = sampleCells(refs, limit: cellLimit(references: refs.count, budget: budget), parallel: parallel, embeds: embeds)
         return (cells, cells.count == 1 ? [budget] : proportionalShares(budget, sizes: cells.map(\.count)))
     }
 
@@ -313,13 +317,15 @@ struct _SampleGreedyReadOut: @unchecked Sendable {
     /// cell too large, b is the reference least similar to the cell's first, c the one least similar
     /// to b, and the cell is cut in halves at the median of s(x, b) − s(x, c). Deterministic (ties by
     /// the lower index), 3 R log₂(R / cellSize) similarities. Each cell's indices are in increasing order.
-    func sampleCells(_ refs: [_Point], limit: Int, parallel: Bool = false) -> [[Int]] {
+    /// `embeds`: `refs` are not embedded at this read-out's snapshot yet (they are as they are packed).
+    func sampleCells(_ refs: [_Point], limit: Int, parallel: Bool = false, embeds: Bool = false) -> [[Int]] {
         let limit = max(2, limit)
         guard refs.count > limit else { return [Array(refs.indices)] }
         // The references packed once into flat arrays: the splits pass over them ~3 log₂(R / cell) times,
         // and reading each point's own feature arrays there was pointer chasing (census_kdd,
         // k = 10,000: the splits were a quarter of `select`).
-        let splitter = _CellSplitter(packed: _PackedPoints(refs), kind: kernel.kind, bias: kernel.bias, limit: limit)
+        let splitter = _CellSplitter(packed: _PackedPoints(refs, embeddedAt: embeds ? kernel : nil), kind: kernel.kind,
+                                     bias: kernel.bias, limit: limit)
         let all = Array(refs.indices)
         // On two threads for a large class (the final read-out, with lanes to spare): the first split here,
         // then each half's subtree on a thread of its own. The same cells, in the same order.
@@ -427,30 +433,43 @@ struct _CellSplitter: @unchecked Sendable {
 /// A class's references as flat arrays (CSR features, norms, residuals), for passes over all of them.
 struct _PackedPoints {
     var offsets: [Int] = [0]
-    var indices: [UInt32] = []
+    /// Feature indices as UInt16 while every index fits (census_kdd, mnist), else as UInt32: the packed copy is
+    /// the largest array of a read-out's peak (22.6 of 110 MB at census_kdd `run -k 10000`, indices half of it).
+    var narrowIndices: [UInt16] = []
+    var wideIndices: [UInt32] = []
     var values: [Float] = []
     var norms: [Double] = []
     var residualOffsets: [Int] = [0]
     var residuals: [Float] = []
 
-    init(_ points: [_Point]) {
-        var entries = 0, residualEntries = 0
+    /// `kernel`: embed each point at its snapshot as it is packed (the residual and norm `_Kernel.point`
+    /// gives), instead of taking the point's own.
+    init(_ points: [_Point], embeddedAt kernel: _Kernel? = nil) {
+        let embedding = kernel?.embedding
+        var entries = 0, residualEntries = 0, largest: UInt32 = 0
         for p in points {
             entries += p.record.features.indices.count
-            residualEntries += p.residual.count
+            residualEntries += embedding?.residualCount ?? p.residual.count
+            if let last = p.record.features.indices.last { largest = max(largest, last) }
         }
+        let narrow = largest <= UInt32(UInt16.max)
         offsets.reserveCapacity(points.count + 1)
         norms.reserveCapacity(points.count)
         residualOffsets.reserveCapacity(points.count + 1)
-        indices.reserveCapacity(entries)
+        if narrow { narrowIndices.reserveCapacity(entries) } else { wideIndices.reserveCapacity(entries) }
         values.reserveCapacity(entries)
         residuals.reserveCapacity(residualEntries)
         for p in points {
-            indices.append(contentsOf: p.record.features.indices)
+            if narrow {
+                for i in p.record.features.indices { narrowIndices.append(UInt16(truncatingIfNeeded: i)) }
+            } else {
+                wideIndices.append(contentsOf: p.record.features.indices)
+            }
             values.append(contentsOf: p.record.features.values)
-            offsets.append(indices.count)
-            norms.append(p.gradientNorm2)
-            residuals.append(contentsOf: p.residual)
+            offsets.append(values.count)
+            let q = embedding != nil ? kernel!.point(p.record, arrival: p.arrival) : p
+            norms.append(q.gradientNorm2)
+            residuals.append(contentsOf: q.residual)
             residualOffsets.append(residuals.count)
         }
     }
@@ -459,36 +478,46 @@ struct _PackedPoints {
     /// along its nonzeros (in index order, Float sums), then the kernel as `_Kernel.similarity(_:at:featureDot:)`.
     func similarities(of pole: Int, to cell: [Int], kind: _Kernel.Kind, bias: Double,
                       dense: inout [Float], into out: inout [Float]) {
+        if wideIndices.isEmpty {
+            narrowIndices.withUnsafeBufferPointer { similarities(of: pole, to: cell, indices: $0, kind: kind, bias: bias, dense: &dense, into: &out) }
+        } else {
+            wideIndices.withUnsafeBufferPointer { similarities(of: pole, to: cell, indices: $0, kind: kind, bias: bias, dense: &dense, into: &out) }
+        }
+    }
+
+    @inline(__always)
+    private func similarities<Index: FixedWidthInteger>(
+        of pole: Int, to cell: [Int], indices fi: UnsafeBufferPointer<Index>, kind: _Kernel.Kind, bias: Double,
+        dense: inout [Float], into out: inout [Float]
+    ) {
         let pa = offsets[pole], pb = offsets[pole + 1]
-        let needed = pb > pa ? Int(indices[pb - 1]) + 1 : 0
+        let needed = pb > pa ? Int(fi[pb - 1]) + 1 : 0
         if dense.count < needed { dense = [Float](repeating: 0, count: needed) }
-        for t in pa..<pb { dense[Int(indices[t])] = values[t] }
+        for t in pa..<pb { dense[Int(fi[t])] = values[t] }
         let ra = residualOffsets[pole], rb = residualOffsets[pole + 1]
         let an = norms[pole]
         dense.withUnsafeBufferPointer { dn in
-            indices.withUnsafeBufferPointer { fi in
-                values.withUnsafeBufferPointer { fv in
-                    residuals.withUnsafeBufferPointer { rs in
-                        out.withUnsafeMutableBufferPointer { o in
-                            let lim = dn.count
-                            for (j, m) in cell.enumerated() {
-                                var dot: Float = 0
-                                for t in offsets[m]..<offsets[m + 1] where Int(fi[t]) < lim { dot += dn[Int(fi[t])] * fv[t] }
-                                var inner = Double(dot)
-                                if rb > ra {
-                                    let ma = residualOffsets[m], count = min(rb - ra, residualOffsets[m + 1] - ma)
-                                    var rd = 0.0
-                                    for i in 0..<count { rd += Double(rs[ra + i]) * Double(rs[ma + i]) }
-                                    inner = rd * (Double(dot) + bias)
-                                }
-                                o[j] = _Kernel.similarity(kind, an, norms[m], inner: inner)
+            values.withUnsafeBufferPointer { fv in
+                residuals.withUnsafeBufferPointer { rs in
+                    out.withUnsafeMutableBufferPointer { o in
+                        let lim = dn.count
+                        for (j, m) in cell.enumerated() {
+                            var dot: Float = 0
+                            for t in offsets[m]..<offsets[m + 1] where Int(fi[t]) < lim { dot += dn[Int(fi[t])] * fv[t] }
+                            var inner = Double(dot)
+                            if rb > ra {
+                                let ma = residualOffsets[m], count = min(rb - ra, residualOffsets[m + 1] - ma)
+                                var rd = 0.0
+                                for i in 0..<count { rd += Double(rs[ra + i]) * Double(rs[ma + i]) }
+                                inner = rd * (Double(dot) + bias)
                             }
+                            o[j] = _Kernel.similarity(kind, an, norms[m], inner: inner)
                         }
                     }
                 }
             }
         }
-        for t in pa..<pb { dense[Int(indices[t])] = 0 }
+        for t in pa..<pb { dense[Int(fi[t])] = 0 }
     }
 }
 
