@@ -224,7 +224,7 @@ import Testing
         #expect(try batchSizes { $0.prefetch = false } == sizes)
         #expect(try batchSizes { $0.prefetch = false; $0.parallelParsing = false } == sizes)
         if _SecondHalfParser.cores == 2 {
-            let inline = try #require(chosen.reader.hasCoreForHelper, "decided after 256 KiB")
+            let inline = try #require(chosen.reader.hasCoreForHelper as Bool?, "decided after 512 KiB")
             // Decompressing here is chosen only to split the chunks.
             #expect((chosen.reader.chunksSplit > 0) == inline)
         }
