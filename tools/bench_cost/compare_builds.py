@@ -22,26 +22,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+from bench_cost import OUT, timed  # the same timing as bench_cost's tables (wall, peak RSS of the child)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DATASETS = [("census_kdd", "census_kdd/census_kdd.train.svm.zst", 199_523),
             ("mnist", "mnist/mnist.train.svm.zst", 60_000)]
-
-
-def timed(cmd):
-    """Wall seconds and peak RSS (MiB) of one child process; its output discarded."""
-    t0 = time.monotonic()
-    with tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(p.pid, 0)
-        seconds = time.monotonic() - t0
-        if os.waitstatus_to_exitcode(status) != 0:
-            err.seek(0)
-            sys.stderr.write(err.read().decode(errors="replace"))
-            raise SystemExit(f"failed: {' '.join(cmd)}")
-    return seconds, usage.ru_maxrss / 1024
 
 
 def main():
@@ -53,6 +40,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "COMPARE.md"))
     args = ap.parse_args()
     old, new = os.path.abspath(args.old), os.path.abspath(args.new)
+    os.makedirs(OUT, exist_ok=True)
     work = tempfile.mkdtemp(prefix="compare_builds_")
     load_before = os.getloadavg()[0]
     rows = []

@@ -90,13 +90,15 @@ public final class RecordReader {
 
     /// Whether a thread helping this one (parsing half of each chunk, or reading ahead of a consumer) has a
     /// core of its own: one core for this thread, one for the helper, and one more while a compressed input
-    /// is decompressed on a thread of its own. nil until the input's first bytes are decoded. Why: on 2 cores
-    /// with zstd input, a third busy thread made `stats` 4-20% and mnist's `select` 7-12% slower; with
-    /// plain text the split made `stats` 0.78x the time, and reading ahead census_kdd's `select` 0.82-0.86x.
+    /// is decompressed on a thread of its own (on two cores, until the first chunks move it here: see
+    /// `chooseDecompression`). nil until the input's first bytes are decoded, and on two cores while they are
+    /// timed. Why: on 2 cores with zstd input, a third busy thread made `stats` 4-20% and mnist's `select` 7-12%
+    /// slower; with plain text the split made `stats` 0.78x the time, and reading ahead census_kdd's `select`
+    /// 0.82-0.86x.
     public var hasCoreForHelper: Bool? {
         guard let c = decoder?.compression else { return nil }
         if !options.prefetch || c == .plain || Self.cores >= 3 { return Self.cores >= 2 }
-        return Self.cores == 2 ? decodesInline : false
+        return decodesInline  // false below two cores, where nothing is timed
     }
     static var cores: Int { _SecondHalfParser.cores }
 

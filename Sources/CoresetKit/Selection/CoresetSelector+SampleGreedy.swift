@@ -28,9 +28,12 @@ extension CoresetSelector {
         func point() -> _Point {
             kernel.embedding == nil ? kernel.point(record, arrival: arrival) : kernel.point(record, arrival: arrival, residual: residual)
         }
-        if !c.started {
+        func appendReference() {
             c.reserveReference(target: referenceTarget(c))
             c.appendReference(point())
+        }
+        if !c.started {
+            appendReference()
             if c.refCount >= referenceTarget(c) {
                 c.started = true
                 c.maxCapacity = max(c.maxCapacity, c.capacity)
@@ -39,8 +42,7 @@ extension CoresetSelector {
         }
         let j = Int(c.rng.below(UInt64(ordinal)))
         if c.refCount < referenceTarget(c) {
-            c.reserveReference(target: referenceTarget(c))
-            c.appendReference(point())
+            appendReference()
         } else if j < c.refCount {
             c.replaceReference(j, with: point())
         }
