@@ -61,6 +61,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Passes over the final memory after the stream ends, training on the coreset as CRAIG does (default: 10; mlp: 5 over the buffer). With the drift guard they are skipped when the memory restarted too late to be tested, and the guard's reactive model is taken instead when replay has lately cost more than its allowance (summary: final_passes).")
     var finalEpochs: Double?
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "After the final passes, train on the memory with a fresh decaying step (from --eta0 to 1% of it, as train does) for up to 32 passes, or none: of two lengths, the one that scores best on the records that followed a copy of the learner taken earlier in the stream, provided it also beats the run's own progressive loss on them (summary: final_polish_passes). SGD only.")
+    var finalPolish = true
+
     @Option(name: .long, help: "Records between memory snapshots handed to the learner.")
     var publishEvery: Int = 5000
 
@@ -145,6 +148,7 @@ struct RunCommand: ParsableCommand {
             config.replayDraw = replayDraw
             if drift == .off || selection.window != nil || selection.halfLife != nil { config.drift = nil }
             config.finalEpochs = finalEpochs ?? 10
+            config.finalPolish = finalPolish
             config.publishEvery = publishEvery
             config.modelSnapshotEvery = snapshotEvery
             config.synchronous = sync
@@ -233,6 +237,7 @@ struct RunCommand: ParsableCommand {
                 case .adoptReactive?: passes = "reactive"
                 }
                 lines.append("final_passes\t\(passes)")
+                if config.finalPolish { lines.append("final_polish_passes\t\(result.finalPolishPasses.map(String.init) ?? "none")") }
             }
             lines.append("learner_steps\t\(result.learner.stepCount)")
             lines.append("progressive_loss\t\(formatFixed(result.progressive.total.value, 6))")

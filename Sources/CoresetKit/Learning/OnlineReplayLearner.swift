@@ -290,21 +290,35 @@ public struct OnlineReplayLearner: Sendable {
     /// Takes up to `steps` replay steps on the memory (none without one), each on a record drawn
     /// with probability proportional to its weight.
     /// - Complexity: O(steps · nnz · K), no allocation.
-    public mutating func replay(steps: Int) {
+    public mutating func replay(steps: Int) { replaySteps(steps, eta: nil) }
+
+    /// Takes `steps` replay steps on the memory with the step sizes `eta(s)` (s = 0..<steps), outside the
+    /// online schedule: the final polish (`_FinalPolish`).
+    public mutating func polish(steps: Int, eta: (Int) -> Double) {
+        withoutActuallyEscaping(eta) { replaySteps(steps, eta: $0) }
+    }
+
+    /// Replay steps with `eta`'s step sizes, or (nil) the shared budget of the latest arrival.
+    private mutating func replaySteps(_ steps: Int, eta: ((Int) -> Double)?) {
         guard let sampler, steps > 0 else { return }
         let b = memory
         let meanWeight = arrivals > 0 && learner.weightSeen > 0 ? learner.weightSeen / Double(arrivals) : 1
         b.indices.withUnsafeBufferPointer { ia in
             b.values.withUnsafeBufferPointer { va in
-                for _ in 0..<steps {
+                for s in 0..<steps {
                     let i = sampler.sample(using: &rng)
-                    replayStepsSinceArrival += 1
-                    let eta = replayStepSize(afterArrival: replayStepsSinceArrival)
+                    let step: Double
+                    if let eta {
+                        step = eta(s)
+                    } else {
+                        replayStepsSinceArrival += 1
+                        step = replayStepSize(afterArrival: replayStepsSinceArrival)
+                    }
                     let lo = b.rowStarts[i], hi = b.rowStarts[i + 1]
                     learner.explicitStep(indices: UnsafeBufferPointer(rebasing: ia[lo..<hi]),
                                          values: UnsafeBufferPointer(rebasing: va[lo..<hi]),
-                                         label: b.labels[i], weight: meanWeight, eta: eta)
-                    totalStepSize += eta
+                                         label: b.labels[i], weight: meanWeight, eta: step)
+                    totalStepSize += step
                 }
             }
         }

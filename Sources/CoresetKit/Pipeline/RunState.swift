@@ -39,6 +39,9 @@ public struct RunState: Sendable {
     /// The drift guard's state (`RunConfiguration.drift`); absent in checkpoints written before it
     /// existed, which resume with a fresh guard.
     var drift: _DriftState? = nil
+    /// The final polish's copies of the learner (`_FinalPolish`, encoded); absent in checkpoints written
+    /// before it existed, which resume without them (the polish then judges the copies taken after).
+    var polish: [UInt8]? = nil
 
     /// Records accepted up to the checkpoint.
     public var recordsAccepted: UInt64 { reader.statistics.recordsAccepted }
@@ -79,6 +82,8 @@ public struct RunState: Sendable {
         // Last, so that checkpoints written before the guard existed still read.
         w.bool(drift != nil)
         try drift?.encode(into: &w)
+        w.bool(polish != nil)
+        if let polish { w.blob(polish) }
         return w.bytes
     }
 
@@ -92,8 +97,10 @@ public struct RunState: Sendable {
         let ingest = try _IngestState(decoding: &r)
         let learner = try _LearnerLoopState(decoding: &r)
         let drift = r.atEnd ? nil : try r.optional { r in try _DriftState(decoding: &r) }
+        let polish = r.atEnd ? nil : try r.optional { r in try r.blob() }
         guard r.atEnd else { throw _StateReader.Corrupt(offset: r.offset, reason: "trailing bytes") }
-        return RunState(options: options, inputs: inputs, reader: reader, task: task, ingest: ingest, learner: learner, drift: drift)
+        return RunState(options: options, inputs: inputs, reader: reader, task: task, ingest: ingest, learner: learner, drift: drift,
+                        polish: polish)
     }
 }
 
@@ -268,6 +275,8 @@ struct _LearnerLoopState: Sendable {
     var bytesOut: UInt64
     /// The learner thread's drift guard at the checkpoint (saved by `RunState.drift`, not here).
     var guardian: DriftGuard? = nil
+    /// The learner thread's final-polish copies (saved by `RunState.polish`, not here).
+    var polish: _FinalPolish? = nil
 
     struct Online: Sendable {
         var arrivals: Int
@@ -314,8 +323,9 @@ struct _LearnerLoopState: Sendable {
 
     init(model: ModelFile, online: Online?, memory: [(record: Record, weight: Double)], progressive: ProgressiveValidation,
          credit: Double, stepsSinceSnapshot: Int, recordsLearned: UInt64, reselections: Int, bytesOut: UInt64,
-         guardian: DriftGuard? = nil) {
+         guardian: DriftGuard? = nil, polish: _FinalPolish? = nil) {
         self.guardian = guardian
+        self.polish = polish
         self.model = model
         self.online = online
         self.memory = memory

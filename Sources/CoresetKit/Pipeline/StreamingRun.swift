@@ -49,6 +49,9 @@ public struct RunConfiguration: Sendable {
     /// data it stands for: 10 passes, as coreset-only, cost 10k steps. Why 10 and not 1: more passes help a
     /// coreset, while a uniform sample starts to overfit them (tools/bench_replay; docs/drift.md).
     public var finalEpochs: Double = 10
+    /// After the final passes, train on the memory with a fresh decaying step for as many passes as a
+    /// forward validation says pay (`_FinalPolish`; SGD only, 0 when none pays).
+    public var finalPolish = true
     /// Records between memory snapshots handed to the learner (at least; a snapshot is also held
     /// back until reading the previous one out cost under a tenth of the time since, except in
     /// `synchronous` runs, which must not depend on the clock).
@@ -102,6 +105,9 @@ public struct RunResult: Sendable {
     /// What became of the final passes over the memory (`RunConfiguration.finalEpochs`): nil when none were
     /// due (no memory, or 0 passes), else the drift guard's verdict (`.run` without a guard).
     public var finalPasses: DriftGuard.FinalPasses?
+    /// Passes of the final polish (`RunConfiguration.finalPolish`): nil when it could not be judged (no
+    /// final passes, a stream too short, another optimizer), 0 when no length paid.
+    public var finalPolishPasses: Int?
     public var storedElements: Int
     public var storedElementBound: Int
     public var seconds: Double
@@ -145,6 +151,7 @@ public final class StreamingRun {
     private var restoredSelector: CoresetSelector?
     private var restoredLearner: _StreamLearner?
     private var restoredGuard: DriftGuard?
+    private var restoredPolish: _FinalPolish?
 
     enum Message: Sendable {
         /// `bytesIn`: compressed input bytes read so far (progress against the input's size).
@@ -200,6 +207,12 @@ public final class StreamingRun {
             if let o = state.learner.online { restored.online!.stepsOnMemory = o.stepsOnMemory }
         }
         if let saved = state.drift, let drift = configuration.drift { restoredGuard = try saved.guardian(drift) }
+        if let bytes = state.polish {
+            var r = _StateReader(bytes)
+            do { restoredPolish = try _FinalPolish(decoding: &r, replayWeight: configuration.replayWeight, draw: configuration.replayDraw) } catch {
+                throw .badFile(path: "checkpoint", message: "final polish: \(error)")
+            }
+        }
         try reader.resume(from: state.reader, source: "checkpoint")
         restoredLearner = restored
         resumed = state
@@ -274,6 +287,7 @@ public final class StreamingRun {
         }
         loop.onCheckpoint = onCheckpoint
         if let r = resumed { loop.restore(r.learner) }
+        if let p = restoredPolish { loop.polish = p }
 
         let usesMemory = configuration.mode != .onlineOnly
         // An empty memory of the run's kind: at the start, and again after a drift alarm.
@@ -409,6 +423,10 @@ public final class StreamingRun {
                                   ingest: ingest, learner: learnerState,
                                   drift: learnerState.guardian.map {
                                       _DriftState($0, ingestEpoch: epoch, reselectionsBefore: reselectionsBefore, memoryStartsAt: memoryStartsAt)
+                                  }, polish: try learnerState.polish.map { p throws(CoresetError) in
+                                      var w = _StateWriter()
+                                      try p.encode(into: &w)
+                                      return w.bytes
                                   }))
             }
         }
@@ -469,7 +487,7 @@ public final class StreamingRun {
         return RunResult(
             learner: loop.learner.learner, memory: loop.memoryRecords, progressive: loop.progressive,
             statistics: stream.statistics, reselections: reselectionsBefore + (selector?.reselectionCount ?? 0),
-            driftAlarms: loop.guardian?.alarms ?? 0, memoryStartsAt: memoryStartsAt, finalPasses: loop.finalPasses,
+            driftAlarms: loop.guardian?.alarms ?? 0, memoryStartsAt: memoryStartsAt, finalPasses: loop.finalPasses, finalPolishPasses: loop.polishOutcome?.passes,
             storedElements: selector?.storedElementCount ?? (reservoir?.records.count ?? 0),
             storedElementBound: selector?.storedElementBound ?? configuration.selector.k,
             seconds: monotonicSeconds() - start, streamError: streamError)
@@ -492,6 +510,9 @@ final class LearnerLoop: @unchecked Sendable {
     var reselections = 0
     var memoryRecords: [(record: Record, weight: Double)] = []
     var recordsLearned: UInt64 = 0
+    /// The final polish's copies of the learner (`RunConfiguration.finalPolish`; SGD only), and what it did.
+    var polish = _FinalPolish()
+    var polishOutcome: _FinalPolish.Outcome?
     /// Drift detection (`RunConfiguration.drift`), and where its alarm count is published for the ingest side.
     var guardian: DriftGuard?
     var alarms: LatestValue<_DriftAlarm>?
@@ -572,7 +593,7 @@ final class LearnerLoop: @unchecked Sendable {
         return _LearnerLoopState(
             model: learner.learner.checkpointModelFile(), online: online, memory: memoryRecords, progressive: progressive, credit: credit,
             stepsSinceSnapshot: stepsSinceSnapshot, recordsLearned: recordsLearned, reselections: reselections, bytesOut: bytesOut,
-            guardian: guardian)
+            guardian: guardian, polish: polish)
     }
 
     /// Puts back the counters of a checkpoint (the learner itself is restored by `StreamingRun.resume`).
@@ -588,8 +609,13 @@ final class LearnerLoop: @unchecked Sendable {
 
     private func learnBatch(_ batch: RecordBatch) {
         let learnsOnline = configuration.mode != .coresetOnly
+        let polishes = configuration.finalPolish && configuration.finalEpochs > 0 && learner.online != nil
         for i in 0..<batch.count {
             let scored = learnsOnline ? learner.observe(batch, row: i) : learner.score(batch[i])
+            if polishes {
+                polish.learned(batch, row: i, loss: scored.loss, by: learner.online!, memory: memoryRecords,
+                               learned: recordsLearned + UInt64(i) + 1)
+            }
             if learnsOnline { noteSteps(1) }
             if guardian != nil, guardian!.observe(batch, row: i, stableLoss: scored.loss, replaying: learner.memoryCount > 0) {
                 driftAlarm(restartAt: recordsLearned + UInt64(i) + 1)
@@ -619,6 +645,7 @@ final class LearnerLoop: @unchecked Sendable {
         learner.online!.adoptModel(of: g.reactive)
         learner.online!.clearMemory()
         memoryRecords = []
+        polish.reset()
         epoch = g.alarms
         alarms?.publish(_DriftAlarm(count: epoch, restartAt: restartAt))
     }
@@ -645,20 +672,25 @@ final class LearnerLoop: @unchecked Sendable {
 
     func finish() {
         replayCredited()
-        var polish = configuration.finalEpochs > 0 && learner.memoryCount > 0
-        if polish { finalPasses = .run }
-        if polish, let g = guardian, learner.online != nil {
+        var runsFinalPasses = configuration.finalEpochs > 0 && learner.memoryCount > 0
+        if runsFinalPasses { finalPasses = .run }
+        if runsFinalPasses, let g = guardian, learner.online != nil {
             finalPasses = g.finalPasses
             switch g.finalPasses {
             case .run: break
-            case .skip: polish = false
+            case .skip: runsFinalPasses = false
             case .adoptReactive:
                 learner.online!.adoptModel(of: g.reactive)
-                polish = false
+                runsFinalPasses = false
             }
         }
-        if polish {
+        if runsFinalPasses {
             replay(Int((configuration.finalEpochs * Double(learner.memoryCount)).rounded()))
+            if configuration.finalPolish, learner.online != nil {
+                polishOutcome = polish.polish(&learner.online!) { [configuration] l in
+                    l.replay(steps: Int((configuration.finalEpochs * Double(l.memoryCount)).rounded()))
+                }
+            }
         }
         if progressive.total.count > 0 { report(progressive.takeRow()) }
     }

@@ -52,6 +52,8 @@ import Testing
         let (straight, states) = Self.runKeepingStates(Self.makeRun(path, synchronous: synchronous, algorithm: algorithm))
         #expect(straight.streamError == nil)
         #expect(states.count >= 8)
+        // The final polish was judged, on a copy of the learner a checkpoint carries.
+        #expect(straight.finalPolishPasses != nil)
         for s in states {
             // The barrier: the learner saved had learned exactly the records before the position.
             #expect(UInt64(s.learner.model.examplesSeen) == s.recordsAccepted)
@@ -77,6 +79,7 @@ import Testing
                 let n = y.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 #expect(d <= 1e-9 * n, "model differs by \(d / n)")
                 #expect(result.learner.stepCount == straight.learner.stepCount)
+                #expect(result.finalPolishPasses == straight.finalPolishPasses)
             }
         }
     }
