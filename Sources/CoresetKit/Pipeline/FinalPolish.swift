@@ -29,6 +29,10 @@ struct _FinalPolish: Sendable {
     static let window = 2000
     /// The longest polish, in passes over the memory.
     static let maxPasses = 32
+    /// Model weights beyond which no copies are kept, so nothing is polished: 2^22 (32 MiB). Why: a copy holds
+    /// the whole model, and a hashed stream's (2^24 buckets) is 128 MiB; copies of it took `run` from 645 MB to
+    /// 1.08 GB and 19.7 s to 24.3 s, on a stream whose polish then chose none.
+    static let maxModelWeights = 1 << 22
 
     /// Candidate lengths in passes: the longest L within the budget (a power of two up to `maxPasses`, its
     /// steps at most four times the records seen: a polish costs a few passes of SGD over the stream) and
@@ -73,8 +77,15 @@ struct _FinalPolish: Sendable {
         if current != nil && current!.validation.count < 2 * Self.window && loss.isFinite {
             current!.validation.append(batch[i])
             current!.onlineLosses.append(loss)
+            // The newest copy can be judged now: the one before it will not be.
+            if current!.validation.count == Self.window && current!.learner.memoryCount > 0 { previous = nil }
         }
         if let c = current, learned - c.at < UInt64(max(Self.window, Int(learned / 8))) { return }
+        let model = learner.learner.model
+        guard model.dimension * model.outputCount <= Self.maxModelWeights else {
+            reset()
+            return
+        }
         previous = current
         current = Probe(learner: learner, memory: memory, at: learned)
     }
@@ -86,7 +97,7 @@ struct _FinalPolish: Sendable {
     }
 
     /// Chooses the polish length on the newest judged copy and applies it to `learner`; nil when no copy
-    /// could be judged (a short stream) or an interrupt came first.
+    /// could be judged (a short stream, a model over `maxModelWeights`) or an interrupt came.
     func polish(_ learner: inout OnlineReplayLearner, finalPasses: (inout OnlineReplayLearner) -> Void) -> Outcome? {
         let judged = [current, previous].compactMap { $0 }.filter { $0.learner.memoryCount > 0 && !$0.validation.isEmpty }
         guard let probe = judged.first(where: { $0.validation.count >= Self.window }) ?? judged.first else { return nil }
@@ -106,12 +117,8 @@ struct _FinalPolish: Sendable {
             let loss = Self.mean(losses, probe.validation)
             if loss < best.loss && Self.clearlyLower(losses, than: reference, probe.validation) { best = (passes, loss, loss) }
         }
-        if best.passes > 0 {
-            // Interrupted, the learner stays unpolished: a model part-way down the decay is noisier than either.
-            var polished = learner
-            guard Self.run(&polished, passes: best.passes) else { return nil }
-            learner = polished
-        }
+        // In place (a copy would double the model): interrupted, the learner keeps the passes it took.
+        if best.passes > 0 && !Self.run(&learner, passes: best.passes) { return nil }
         return Outcome(passes: best.passes, unpolished: unpolished, polished: best.polished, progressive: progressive)
     }
 

@@ -78,6 +78,21 @@ import Testing
         #expect(learner.learner.modelFile() != before)
     }
 
+    /// A model past `maxModelWeights` (a hashed stream's) keeps no copies: they would double its memory.
+    @Test func aHugeModelKeepsNoCopies() {
+        var learner = OnlineReplayLearner(task: .binary)
+        let small = Record(label: 1, features: FeatureVector(indices: [3], values: [1]), weight: 1, position: 0)
+        let wide = Record(label: 1, features: FeatureVector(indices: [UInt32(_FinalPolish.maxModelWeights)], values: [1]),
+                          weight: 1, position: 1)
+        var polish = _FinalPolish()
+        learner.observe(small)
+        polish.learned(RecordBatch([small]), row: 0, loss: 0.5, by: learner, memory: [], learned: 1)
+        #expect(polish.current != nil)
+        learner.observe(wide)
+        polish.learned(RecordBatch([wide]), row: 0, loss: 0.5, by: learner, memory: [], learned: 5000)
+        #expect(polish.current == nil && polish.previous == nil)
+    }
+
     /// Too short a stream for a copy with records after it: nothing is judged, nothing polished.
     @Test func aShortStreamIsNotPolished() {
         let path = DriftRunTests.file(Self.records(n: 900, seed: 2), name: "polish-short.svm")
