@@ -687,9 +687,7 @@ final class LearnerLoop: @unchecked Sendable {
         if runsFinalPasses {
             replay(Int((configuration.finalEpochs * Double(learner.memoryCount)).rounded()))
             if configuration.finalPolish, learner.online != nil {
-                polishOutcome = polish.polish(&learner.online!) { [configuration] l in
-                    l.replay(steps: Int((configuration.finalEpochs * Double(l.memoryCount)).rounded()))
-                }
+                polishOutcome = polish.polish(&learner.online!)
             }
         }
         if progressive.total.count > 0 { report(progressive.takeRow()) }

@@ -69,12 +69,12 @@ import Testing
         #expect(_FinalPolish.lengths(memory: 300, seen: 2000) == [4, 16])
         #expect(_FinalPolish.lengths(memory: 100, seen: 100_000) == [8, 32])
         let before = learner.learner.modelFile()
-        let outcome = judged(runLoss: 0).polish(&learner) { _ in }
+        let outcome = judged(runLoss: 0).polish(&learner)
         #expect(outcome?.passes == 0)
         #expect(outcome?.progressive == 0)
         #expect(learner.learner.modelFile() == before)
         // With the run's loss out of the way, the same copy is polished.
-        #expect((judged(runLoss: 100).polish(&learner) { _ in }?.passes ?? 0) > 0)
+        #expect((judged(runLoss: 100).polish(&learner)?.passes ?? 0) > 0)
         #expect(learner.learner.modelFile() != before)
     }
 
