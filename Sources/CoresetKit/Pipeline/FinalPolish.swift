@@ -70,17 +70,22 @@ struct _FinalPolish: Sendable {
     }
 
     /// Row `i` of `batch`, just learned by the run, which scored it `loss` before learning it: joins the
-    /// newest copy's records while it has room; then a new copy is taken once max(`window`, learned / 8)
-    /// records passed since the last. Record by record, so the copies do not depend on how the input is cut.
-    mutating func learned(_ batch: RecordBatch, row i: Int, loss: Double, by learner: OnlineReplayLearner,
-                          memory: [(record: Record, weight: Double)], learned: UInt64) {
+    /// newest copy's records while it has room. Returns whether a new copy is due (`copy`): max(`window`,
+    /// learned / 8) records passed since the last. Record by record, so the copies do not depend on how the
+    /// input is cut; the learner is passed only when a copy is due (this runs for every record).
+    mutating func learned(_ batch: RecordBatch, row i: Int, loss: Double, learned: UInt64) -> Bool {
         if current != nil && current!.validation.count < 2 * Self.window && loss.isFinite {
             current!.validation.append(batch[i])
             current!.onlineLosses.append(loss)
             // The newest copy can be judged now: the one before it will not be.
             if current!.validation.count == Self.window && current!.learner.memoryCount > 0 { previous = nil }
         }
-        if let c = current, learned - c.at < UInt64(max(Self.window, Int(learned / 8))) { return }
+        guard let c = current else { return true }
+        return learned - c.at >= UInt64(max(Self.window, Int(learned / 8)))
+    }
+
+    /// Takes a copy of `learner` (none of a model over `maxModelWeights`, and the older ones dropped).
+    mutating func copy(_ learner: OnlineReplayLearner, memory: [(record: Record, weight: Double)], learned: UInt64) {
         let model = learner.learner.model
         guard model.dimension * model.outputCount <= Self.maxModelWeights else {
             reset()
@@ -187,18 +192,7 @@ struct _FinalPolish: Sendable {
             guard try r.bool() else { probes.append(nil); continue }
             let s = try _LearnerLoopState(decoding: &r)
             var l = OnlineReplayLearner(resuming: try Learner(modelFile: s.model), replayWeight: replayWeight, draw: draw)
-            if let o = s.online {
-                l.arrivals = o.arrivals
-                l.replayStepCount = o.replayStepCount
-                l.replayStepsSinceArrival = o.replayStepsSinceArrival
-                l.replayRate = o.replayRate
-                l.totalStepSize = o.totalStepSize
-                l.rng.state = o.rngState
-            }
-            if !s.memory.isEmpty {
-                l.setMemory(ReplaySet(records: s.memory.map(\.record), weights: s.memory.map(\.weight)))
-                if let o = s.online { l.stepsOnMemory = o.stepsOnMemory }
-            }
+            if let o = s.online { l.restore(o, memory: s.memory) }
             var p = Probe(learner: l, memory: s.memory, at: s.recordsLearned)
             p.validation = try r.array { r in try r.record() }
             p.onlineLosses = try r.doubles()

@@ -548,3 +548,18 @@ extension _LearnerLoopState.Online {
                   replayRate: o.replayRate, totalStepSize: o.totalStepSize, rngState: o.rng.state, stepsOnMemory: o.stepsOnMemory)
     }
 }
+
+extension OnlineReplayLearner {
+    /// Puts back a checkpoint's counters and memory (the model is restored apart, from its model file).
+    mutating func restore(_ o: _LearnerLoopState.Online, memory: [(record: Record, weight: Double)]) {
+        arrivals = o.arrivals
+        replayStepCount = o.replayStepCount
+        replayStepsSinceArrival = o.replayStepsSinceArrival
+        replayRate = o.replayRate
+        totalStepSize = o.totalStepSize
+        rng.state = o.rngState
+        guard !memory.isEmpty else { return }
+        setMemory(ReplaySet(records: memory.map(\.record), weights: memory.map(\.weight)))
+        stepsOnMemory = o.stepsOnMemory
+    }
+}

@@ -194,17 +194,10 @@ public final class StreamingRun {
         var restored = _StreamLearner(resuming: learner, replayWeight: configuration.replayWeight, draw: configuration.replayDraw)
         if let o = state.learner.online {
             guard restored.online != nil else { throw .badFile(path: "checkpoint", message: "optimizer state does not match the learner") }
-            restored.online!.arrivals = o.arrivals
-            restored.online!.replayStepCount = o.replayStepCount
-            restored.online!.replayStepsSinceArrival = o.replayStepsSinceArrival
-            restored.online!.replayRate = o.replayRate
-            restored.online!.totalStepSize = o.totalStepSize
-            restored.online!.rng.state = o.rngState
-        }
-        if !state.learner.memory.isEmpty {
+            restored.online!.restore(o, memory: state.learner.memory)
+        } else if !state.learner.memory.isEmpty {
             let m = state.learner.memory
             restored.setMemory(ReplaySet(records: m.map(\.record), weights: m.map(\.weight)))
-            if let o = state.learner.online { restored.online!.stepsOnMemory = o.stepsOnMemory }
         }
         if let saved = state.drift, let drift = configuration.drift { restoredGuard = try saved.guardian(drift) }
         if let bytes = state.polish {
@@ -612,9 +605,8 @@ final class LearnerLoop: @unchecked Sendable {
         let polishes = configuration.finalPolish && configuration.finalEpochs > 0 && learner.online != nil
         for i in 0..<batch.count {
             let scored = learnsOnline ? learner.observe(batch, row: i) : learner.score(batch[i])
-            if polishes {
-                polish.learned(batch, row: i, loss: scored.loss, by: learner.online!, memory: memoryRecords,
-                               learned: recordsLearned + UInt64(i) + 1)
+            if polishes && polish.learned(batch, row: i, loss: scored.loss, learned: recordsLearned + UInt64(i) + 1) {
+                polish.copy(learner.online!, memory: memoryRecords, learned: recordsLearned + UInt64(i) + 1)
             }
             if learnsOnline { noteSteps(1) }
             if guardian != nil, guardian!.observe(batch, row: i, stableLoss: scored.loss, replaying: learner.memoryCount > 0) {

@@ -33,6 +33,12 @@ import Testing
         return StreamingRun(reader: RecordReader(inputs: [.file(path)], options: options), configuration: config)
     }
 
+    /// What the run's loop does for each record learned: note it, and take a copy when one is due.
+    static func feed(_ polish: inout _FinalPolish, _ batch: RecordBatch, row i: Int, loss: Double,
+                     by learner: OnlineReplayLearner, learned: UInt64) {
+        if polish.learned(batch, row: i, loss: loss, learned: learned) { polish.copy(learner, memory: [], learned: learned) }
+    }
+
     @Test(arguments: [RunConfiguration.Memory.coreset, .reservoir])
     func aStationaryStreamIsPolishedAndItsTestLossFalls(memory: RunConfiguration.Memory) {
         let all = Self.records(n: 8000, seed: 11)
@@ -61,8 +67,8 @@ import Testing
         /// A copy of `learner` taken now, then the 1,000 records after it, scored `loss` by the run.
         func judged(runLoss loss: Double) -> _FinalPolish {
             var polish = _FinalPolish()
-            polish.learned(after, row: 0, loss: .nan, by: learner, memory: [], learned: 2000)
-            for i in 0..<after.count { polish.learned(after, row: i, loss: loss, by: learner, memory: [], learned: 2001 + UInt64(i)) }
+            Self.feed(&polish, after, row: 0, loss: .nan, by: learner, learned: 2000)
+            for i in 0..<after.count { Self.feed(&polish, after, row: i, loss: loss, by: learner, learned: 2001 + UInt64(i)) }
             #expect(polish.current?.validation.count == 1000)
             return polish
         }
@@ -86,10 +92,10 @@ import Testing
                           weight: 1, position: 1)
         var polish = _FinalPolish()
         learner.observe(small)
-        polish.learned(RecordBatch([small]), row: 0, loss: 0.5, by: learner, memory: [], learned: 1)
+        Self.feed(&polish, RecordBatch([small]), row: 0, loss: 0.5, by: learner, learned: 1)
         #expect(polish.current != nil)
         learner.observe(wide)
-        polish.learned(RecordBatch([wide]), row: 0, loss: 0.5, by: learner, memory: [], learned: 5000)
+        Self.feed(&polish, RecordBatch([wide]), row: 0, loss: 0.5, by: learner, learned: 5000)
         #expect(polish.current == nil && polish.previous == nil)
     }
 
