@@ -104,28 +104,60 @@ struct _FinalPolish: Sendable {
     /// Chooses the polish length on the newest judged copy and applies it to `learner`; nil when no copy
     /// could be judged (a short stream, a model over `maxModelWeights`) or an interrupt came.
     func polish(_ learner: inout OnlineReplayLearner) -> Outcome? {
+        Self.apply(judge(spareCore: false), to: &learner)
+    }
+
+    /// Chooses the polish length on the newest judged copy; nil when no copy could be judged or an interrupt
+    /// came. `meanwhile` (the live learner's final passes) runs on this thread during the trial. With a spare
+    /// core the longest length is tried on a thread of its own, beside `meanwhile` and the shorter length:
+    /// the trials work on copies, so the verdict is a single thread's (the trial was up to half of a
+    /// reservoir run's time on the replay grid).
+    func judge(spareCore: Bool, meanwhile: () -> Void = {}) -> Outcome? {
         let judged = [current, previous].compactMap { $0 }.filter { $0.learner.memoryCount > 0 && !$0.validation.isEmpty }
-        guard let probe = judged.first(where: { $0.validation.count >= Self.window }) ?? judged.first else { return nil }
+        guard let probe = judged.first(where: { $0.validation.count >= Self.window }) ?? judged.first else {
+            meanwhile()
+            return nil
+        }
         // The copy is judged without the final passes the live learner took: their steps are the end of the
         // online schedule's, small beside the polish's, and on mnist at 10% they were a third of the trial.
-        let trial = probe.learner
-        let unpolishedLosses = Self.losses(trial.learner, probe.validation)
+        let lengths = Self.lengths(memory: probe.learner.memoryCount, seen: probe.learner.arrivals)
+        // One length's losses on the validation records; nil when an interrupt stopped it.
+        let trial: @Sendable (Int) -> [Double]? = { passes in
+            var t = probe.learner
+            return Self.run(&t, passes: passes) ? Self.losses(t.learner, probe.validation) : nil
+        }
+        var results: [[Double]?] = []
+        if spareCore, lengths.count > 1 {
+            struct Losses: Sendable { var values: [Double]? }
+            let longest = _Promise<Losses>()
+            let passes = lengths.last!
+            _startThread { longest.fulfil(Losses(values: trial(passes))) }
+            meanwhile()
+            results = lengths.dropLast().map(trial) + [longest.wait().values]
+        } else {
+            meanwhile()
+            results = lengths.map(trial)
+        }
+        guard !Interruption.requested, results.allSatisfy({ $0 != nil }) else { return nil }
+        let unpolishedLosses = Self.losses(probe.learner.learner, probe.validation)
         let unpolished = Self.mean(unpolishedLosses, probe.validation)
         let progressive = Self.mean(probe.onlineLosses, probe.validation)
         // The polish must beat the better of the two: the copy as it is, and the run that kept learning.
         let reference = unpolished <= progressive ? unpolishedLosses : probe.onlineLosses
         var best = (passes: 0, loss: min(unpolished, progressive), polished: Double.nan)
-        for passes in Self.lengths(memory: trial.memoryCount, seen: probe.learner.arrivals) {
-            if Interruption.requested { return nil }
-            var t = trial
-            guard Self.run(&t, passes: passes) else { return nil }
-            let losses = Self.losses(t.learner, probe.validation)
+        for (passes, losses) in zip(lengths, results.map { $0! }) {
             let loss = Self.mean(losses, probe.validation)
             if loss < best.loss && Self.clearlyLower(losses, than: reference, probe.validation) { best = (passes, loss, loss) }
         }
-        // In place (a copy would double the model): interrupted, the learner keeps the passes it took.
-        if best.passes > 0 && !Self.run(&learner, passes: best.passes) { return nil }
         return Outcome(passes: best.passes, unpolished: unpolished, polished: best.polished, progressive: progressive)
+    }
+
+    /// Polishes `learner` for the verdict's passes, in place (a copy would double the model): interrupted,
+    /// the learner keeps the passes it took and nil is returned.
+    static func apply(_ verdict: Outcome?, to learner: inout OnlineReplayLearner) -> Outcome? {
+        guard let verdict else { return nil }
+        if verdict.passes > 0 && !run(&learner, passes: verdict.passes) { return nil }
+        return verdict
     }
 
     /// Each record's loss under `learner`.

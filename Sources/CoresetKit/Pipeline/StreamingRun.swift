@@ -677,9 +677,14 @@ final class LearnerLoop: @unchecked Sendable {
             }
         }
         if runsFinalPasses {
-            replay(Int((configuration.finalEpochs * Double(learner.memoryCount)).rounded()))
+            let finalSteps = Int((configuration.finalEpochs * Double(learner.memoryCount)).rounded())
             if configuration.finalPolish, learner.online != nil {
-                polishOutcome = polish.polish(&learner.online!)
+                // Reading is over: its core can try a polish length beside the final passes (not in lockstep).
+                let spareCore = !configuration.synchronous && ProcessInfo.processInfo.activeProcessorCount > 1
+                let verdict = polish.judge(spareCore: spareCore) { replay(finalSteps) }
+                polishOutcome = _FinalPolish.apply(verdict, to: &learner.online!)
+            } else {
+                replay(finalSteps)
             }
         }
         if progressive.total.count > 0 { report(progressive.takeRow()) }

@@ -80,8 +80,22 @@ import Testing
         #expect(outcome?.progressive == 0)
         #expect(learner.learner.modelFile() == before)
         // With the run's loss out of the way, the same copy is polished.
-        #expect((judged(runLoss: 100).polish(&learner)?.passes ?? 0) > 0)
+        let beaten = judged(runLoss: 100)
+        let alone = beaten.judge(spareCore: false)
+        #expect((alone?.passes ?? 0) > 0)
+        // The trial on a thread of its own beside other work gives the same verdict, and runs that work once.
+        let ran = LockedCounter()
+        let beside = beaten.judge(spareCore: true) { ran.add() }
+        #expect(beside == alone && ran.value == 1)
+        #expect((beaten.polish(&learner)?.passes ?? 0) > 0)
         #expect(learner.learner.modelFile() != before)
+        // No copy to judge: the other work still runs.
+        #expect(_FinalPolish().judge(spareCore: true) { ran.add() } == nil && ran.value == 2)
+    }
+
+    final class LockedCounter: @unchecked Sendable {
+        var value = 0
+        func add() { value += 1 }
     }
 
     /// A model past `maxModelWeights` (a hashed stream's) keeps no copies: they would double its memory.
