@@ -89,7 +89,7 @@ extension TrainCommand {
         let subsetBest = outcome.rows[bestRow]
         var best = subsetBest
         var halvingLines: [String] = []
-        if halving, let (refitRecords, refitReader) = refitData, !outcome.interrupted {
+        if halvingStageRuns, let (refitRecords, refitReader) = refitData, !outcome.interrupted {
             let second = try halvingStage(outcome.rows, grid: grid, refitRecords: refitRecords, refitLabels: refitReader.labels,
                                           inputCount: records.count, log: log, start: start)
             if let (row, stageLines) = second {
@@ -169,13 +169,14 @@ extension TrainCommand {
         try out.flush()
     }
 
-    /// `--halving` (`HalvingStage`): the best settings again on a sample of the refit data, l2 scaled to it.
-    /// - Returns: nil when the stage is skipped (the sample would be most of the refit data); else the
-    ///   chosen row (grid index; nil when interrupted) and summary lines.
+    /// Successive halving (`HalvingStage`): the best settings again on a sample of the refit data, l2 scaled to it.
+    /// - Returns: nil when the stage is skipped (one setting, or the sample would be most of the refit
+    ///   data); else the chosen row (grid index; nil when interrupted) and summary lines.
     func halvingStage(_ rows: [SweepRow], grid: [Choice], refitRecords: [Record], refitLabels: LabelMap,
                       inputCount: Int, log: ProgressLog?, start: Double) throws -> (SweepRow?, [String])? {
+        guard rows.count > 1 else { return nil }
         guard let stage = HalvingStage(after: rows, subsetCount: inputCount, full: refitRecords, seed: learnerOptions.learnerSeed) else {
-            if !quiet { writeDiagnostic("train: --halving skipped: a sample \(HalvingStage.eta) times the input (\(HalvingStage.eta * inputCount) records) would be most of the \(refitRecords.count) refit records") }
+            if !quiet { writeDiagnostic("train: halving skipped: a sample \(HalvingStage.eta) times the input (\(HalvingStage.eta * inputCount) records) would be most of the \(refitRecords.count) refit records") }
             return nil
         }
         let kept = stage.kept

@@ -47,8 +47,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Train the chosen setting once more on all of these files (any format and compression the input takes; records without a weight count 1) and write that model: choose on a coreset, train once on everything. The input is then trained with its weights scaled to mean 1 and each l2 at l2 x refit records / input records (see --no-l2-scaling). Put the input files before it.", valueName: "file"))
     var refit: [String] = []
 
-    @Flag(name: .long, help: "With --refit: train the best quarter of the grid again on a uniform sample of the refit data four times the input's size and choose there (successive halving over data size, η = 4: costs about what the grid cost on the input).")
-    var halving = false
+    @Flag(name: .long, inversion: .prefixedNo, help: "With --refit (the default there): train the best quarter of the grid again on a uniform sample of the refit data four times the input's size and choose there (successive halving over data size, η = 4: costs about what the grid cost on the input). Skipped when that sample would be most of the refit data.")
+    var halving: Bool?
 
     @Flag(name: .long, help: "With --refit: train the input with the listed l2 values as they are (default: times refit records / input records, since the best l2 shrinks about as 1/n, so the l2 chosen is the one for the refit data).")
     var noL2Scaling = false
@@ -62,6 +62,10 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var machine: MachineOutputOptions
 
     var epochValues: [Int] { epochLists.isEmpty ? [5] : epochLists.flatMap { $0 } }
+
+    /// Successive halving runs with a refit unless --no-halving: the subset ranks l2 well, but its
+    /// choice of step size did not carry over to 100 times the data (mnist at k = 1%: +8% test log-loss).
+    var halvingStageRuns: Bool { halving ?? !refit.isEmpty }
 
     /// The listed models (default: linear).
     var modelValues: [TrainModel] { modelLists.isEmpty ? [.linear] : modelLists.flatMap { $0 } }
@@ -103,7 +107,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("a grid of \(gridSize) settings needs --holdout FILE to choose among them")
         }
         if noL2Scaling && refit.isEmpty { throw ValidationError("--no-l2-scaling goes with --refit") }
-        if halving && refit.isEmpty { throw ValidationError("--halving goes with --refit (its second stage samples the refit data)") }
+        if halving != nil && refit.isEmpty { throw ValidationError("--\(halving! ? "" : "no-")halving goes with --refit (its second stage samples the refit data)") }
         if refit.contains("-") && input.follow == nil && (input.files.isEmpty || input.files.contains("-")) {
             throw ValidationError("--refit - and the input both read stdin; give one of them as a file")
         }

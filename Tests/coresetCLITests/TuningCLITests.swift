@@ -129,14 +129,15 @@ import Testing
         #expect(try Self.table(table2).allSatisfy { $0["trained_l2"] == $0["l2"] })
     }
 
-    /// --halving trains the best quarter of the grid (at least 2) again on a sample of the refit data four
-    /// times the input's size, chooses there, and refits that choice.
+    /// With --refit, successive halving (on by default) trains the best quarter of the grid (at least 2)
+    /// again on a sample of the refit data four times the input's size, chooses there, and refits that
+    /// choice; --no-halving refits the first stage's choice.
     @Test func halvingRetrainsTheBestQuarterOnALargerSample() throws {
         let coreset = try Self.coresetFile()
         let table = CLI.temporaryFile("halving.tsv", Data())
         let model = CLI.temporaryFile("halving.json", Data())
         let r = try CLI.run(["train", coreset, "--l2", "1e-6,1e-4,1e-2", "--eta0", "0.05,0.2", "--epochs", "2", "--holdout", Self.adultTest,
-                             "--refit", Self.adultTest, "--halving", "--sweep-out", table, "--model-out", model])
+                             "--refit", Self.adultTest, "--sweep-out", table, "--model-out", model])
         #expect(r.status == 0, "\(r.stderr)")
         let s = Self.summary(r.stdout)
         #expect(s["halving_settings"] == "2" && s["halving_records"] == "800")
@@ -150,13 +151,23 @@ import Testing
         let p = try CLI.run(["train", "-q", Self.adultTest, "--l2", s["chosen_l2"]!, "--eta0", s["chosen_eta0"]!, "--epochs", "2", "--model-out", plain])
         #expect(p.status == 0, "\(p.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: plain)))
+        let explicit = try CLI.run(["train", "-q", coreset, "--l2", "1e-6,1e-4,1e-2", "--eta0", "0.05,0.2", "--epochs", "2",
+                                    "--holdout", Self.adultTest, "--refit", Self.adultTest, "--halving"])
+        #expect(Self.summary(explicit.stdout)["chosen_setting"] == s["chosen_setting"])
+        // --no-halving: no second stage; the first stage's best is refitted.
+        let off = try CLI.run(["train", "-q", coreset, "--l2", "1e-6,1e-4,1e-2", "--eta0", "0.05,0.2", "--epochs", "2",
+                               "--holdout", Self.adultTest, "--refit", Self.adultTest, "--no-halving"])
+        #expect(off.status == 0, "\(off.stderr)")
+        let o = Self.summary(off.stdout)
+        #expect(o["halving_settings"] == nil && o["first_stage_setting"] == nil)
+        #expect(o["chosen_setting"] == rows[0]["setting"])
         // A sample four times the input that would be most of the refit data: the stage is skipped, said on stderr.
         let big = try CLI.run(["select", "-q", "-k", "2500", Self.adultTest])
         let bigCoreset = CLI.temporaryFile("big.svm", Data(big.stdout.utf8))
         let skipped = try CLI.run(["train", bigCoreset, "--l2", "1e-6,1e-4", "--epochs", "1", "--holdout", Self.adultTest,
                                    "--refit", Self.adultTest, "--halving"])
         #expect(skipped.status == 0, "\(skipped.stderr)")
-        #expect(skipped.stderr.contains("--halving skipped"), "\(skipped.stderr)")
+        #expect(skipped.stderr.contains("train: halving skipped"), "\(skipped.stderr)")
         #expect(Self.summary(skipped.stdout)["halving_settings"] == nil)
     }
 
@@ -186,6 +197,7 @@ import Testing
             (["train", Self.adultTest, "--l2", "1e-5,1e-4", "--l2", "1e-5", "--holdout", Self.adultTest], "--l2 lists 1e-05 twice"),
             (["train", Self.adultTest, "--no-l2-scaling"], "--no-l2-scaling goes with --refit"),
             (["train", Self.adultTest, "--halving"], "--halving goes with --refit"),
+            (["train", Self.adultTest, "--no-halving"], "--no-halving goes with --refit"),
             (["train", "--l2", "1e-5,1e-4", "--holdout", Self.adultTest, "--refit", "-"], "--refit - and the input both read stdin"),
             (["train", Self.adultTest, "--sweep-out", "/tmp/x.tsv"], "--sweep-out goes with a grid"),
             (["run", Self.adultTest, "--eta0", "0.1,0.2"], "run takes one value for --loss, --l2 and --eta0"),

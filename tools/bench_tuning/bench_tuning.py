@@ -7,10 +7,15 @@ Usage (from the repository root, after `swift build -c release`):
     python3 tools/bench_tuning/bench_tuning.py [--bin .build/release/coreset] [--data ../shared/data]
         [--sets census_kdd,mnist] [--pcts 1,10] [--seeds 0,1,2] [--repeats 3] [--select-args "..."]
         [--out tools/out/bench_tuning] [--tables tools/out/bench_tuning/tables.md]
+        [--streams tools/out/streams] [--sources coreset,uniform] [--variants default,no-halving]
 
 Data: the set's train file is split deterministically: every 10th record (line numbers 10, 20, ...) is the
 holdout H, the rest is FIT (written uncompressed, so all methods read the same bytes). The set's test file is only
-used to score the final models, never to choose.
+used to score the final models, never to choose. With --streams DIR the sets are the shuffled streams of
+`tools/drift/make_streams.py` (DIR/NAME.train.svm, the first 80%, split into FIT and H as above; DIR/NAME.test.svm,
+the last 20%, scores), so every data set of ../shared/data can be run, not only the three with a test file:
+    python3 tools/drift/make_streams.py --seed 0 && python3 tools/bench_tuning/bench_tuning.py --streams tools/out/streams \
+        --sets adult,aer_fertility,census_kdd,fail2ban_logs,letter,magic,mnist,satimage,shuttle --pcts 1
 
 Grid (24 settings): --l2 1e-7,1e-6,1e-5,1e-4,1e-3,1e-2 x --eta0 0.01,0.03,0.1,0.3, 5 epochs (the default).
 With --grid mlp (networks; default set mnist): --model 'mlp:32|mlp:64|mlp:128' x --eta0 0.05,0.2 x --l2 1e-5,1e-4
@@ -26,9 +31,10 @@ Methods (wall times of whole processes, selection or sampling included):
             before sample-greedy; k = 1% only: at 10% on census_kdd it takes about 150 s)
   uniform   `shuf -n K --random-source=<seeded bytes> FIT | ` the same train (a uniform sample of the same
             size; its records weigh 1)
+  (the default train, since 2026-12-07 late: successive halving with --refit, the best quarter again on a 4x sample
+            of FIT; at 10% that sample would be most of FIT, so train skips it)
+  ... no-halving  the same subset trained with `--no-halving` (the first stage's choice refitted; k = 1% only)
   ... no-l2-scaling  the same subset trained with `--no-l2-scaling` (the listed l2 values as they are)
-  ... halving  the same subset trained with `--halving` (the best quarter again on a 4x sample of FIT; k = 1% only,
-            at 10% the sample would be all of FIT)
 A pipeline's time is the wall time of the pipe `PICK | coreset train - GRID --holdout H --refit FIT ...` as a
 user runs it (train reads FIT while the pick works, so the pipe takes less than the two commands one after the
 other); the pick alone is also timed once per seed and shown in brackets.
@@ -61,7 +67,8 @@ SOURCES = [
     ("coreset-sieve++", "{bin} select -q -k {k} --seed {seed} --algorithm sieve++ {extra} {fit}", 1),
     ("uniform", "shuf -n {k} --random-source=<(yes {seed}) {fit}", None),
 ]
-TRAIN_VARIANTS = [("", "", None), (" no-l2-scaling", "--no-l2-scaling", None), (" halving", "--halving", 1)]
+# (name suffix, train options, only at this pct); --variants names them default, no-l2-scaling, no-halving.
+TRAIN_VARIANTS = [("", "", None), (" no-l2-scaling", "--no-l2-scaling", None), (" no-halving", "--no-halving", 1)]
 ETA0S = "0.01,0.03,0.1,0.3"
 # --grid: the options of each grid, its description, and the sources it runs.
 GRIDS = {
@@ -80,15 +87,17 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def prepare(data, name, out):
+def prepare(data, name, out, streams=None):
     """FIT and H from the train file (every 10th record to H), uncompressed; returns paths and FIT's size."""
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     fit, hold = os.path.join(d, "fit.svm"), os.path.join(d, "holdout.svm")
-    test = os.path.join(data, name, f"{name}.test.svm.zst")
+    if streams:
+        train, test = os.path.join(streams, f"{name}.train.svm"), os.path.join(streams, f"{name}.test.svm")
+    else:
+        train, test = os.path.join(data, name, f"{name}.train.svm.zst"), os.path.join(data, name, f"{name}.test.svm.zst")
     if not (os.path.exists(fit) and os.path.exists(hold)):
-        text = subprocess.run(["zstd", "-dcq", os.path.join(data, name, f"{name}.train.svm.zst")],
-                              check=True, capture_output=True).stdout.decode()
+        text = subprocess.run(["zstd", "-dcqf", train], check=True, capture_output=True).stdout.decode()
         lines = [l for l in text.split("\n") if l.strip()]
         with open(fit + ".tmp", "w") as f, open(hold + ".tmp", "w") as h:
             for i, line in enumerate(lines, 1):
@@ -153,11 +162,17 @@ def main():
     ap.add_argument("--repeats", type=int, default=3, help="runs of the full sweep")
     ap.add_argument("--select-args", default="", help="extra options for coreset select")
     ap.add_argument("--out", default="tools/out/bench_tuning")
+    ap.add_argument("--streams", default=None, help="read NAME.train.svm / NAME.test.svm of make_streams.py from this folder")
+    ap.add_argument("--sources", default=None, help="subset sources to run (default: the grid's: coreset, coreset-sieve++, uniform)")
+    ap.add_argument("--variants", default="default,no-l2-scaling,no-halving", help="train variants to run")
     ap.add_argument("--tables", default=None, help="where the generated tables go (default: OUT/tables.md, mlp: OUT/tables-mlp.md)")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     os.makedirs(a.out, exist_ok=True)
     grid, grid_text, sources = GRIDS[a.grid]
+    if a.sources:
+        sources = [x for x in sources if x in a.sources.split(",")]
+    variants = [v for v in TRAIN_VARIANTS if (v[0].strip() or "default") in a.variants.split(",")]
     a.sets = a.sets or ("census_kdd,mnist" if a.grid == "linear" else "mnist")
     suffix = "" if a.grid == "linear" else "-" + a.grid
     a.tables = a.tables or os.path.join(a.out, f"tables{suffix}.md")
@@ -165,7 +180,7 @@ def main():
     rows = []
     sections = []
     for name in a.sets.split(","):
-        fit, hold, test, n = prepare(a.data, name, a.out)
+        fit, hold, test, n = prepare(a.data, name, a.out, a.streams)
         d = os.path.join(a.out, name)
         q = shlex.quote
         # (a) the full sweep.
@@ -198,7 +213,7 @@ def main():
                     subset = os.path.join(d, f"{source}-{pct}-{seed}.svm")
                     cmd = head.format(bin=q(binary), k=k, seed=seed, fit=q(fit), extra=a.select_args) + f" > {q(subset)}"
                     pick_seconds, _ = timed(cmd)
-                    for variant, train_args, variant_pct in TRAIN_VARIANTS:
+                    for variant, train_args, variant_pct in variants:
                         if variant_pct is not None and pct != variant_pct:
                             continue
                         method = f"{source}{variant}"
