@@ -112,7 +112,15 @@ import Testing
                                "--sample-backward", "0", "--prune-rate", "0", Self.train])
         #expect(off.status == 0, "\(off.stderr)")
         #expect(Self.value("backward_skipped", in: off.stdout) == "0" && Self.value("records_pruned", in: off.stdout) == "0")
-        for (option, value) in [("--sample-backward", "0.5"), ("--prune-rate", "1")] {
+        // Proportional pruning instead: it leaves out more (weights up to 10).
+        let proportional = try CLI.run(["run", "-q", "--model", "mlp:16", "--batch-size", "32", "--final-epochs", "3",
+                                        "--prune-factor", "2", Self.train])
+        #expect(proportional.status == 0, "\(proportional.stderr)")
+        let proportionalPruned = try #require(Self.value("records_pruned", in: proportional.stdout).flatMap(Int.init))
+        #expect(proportionalPruned > pruned, "proportional \(proportionalPruned), InfoBatch \(pruned)")
+        let both = try CLI.run(["run", "-q", "--model", "mlp:8", "--prune-rate", "0.5", "--prune-factor", "2", Self.train])
+        #expect(both.status == 64 && both.stderr.contains("give one"), "\(both.stderr)")
+        for (option, value) in [("--sample-backward", "0.5"), ("--prune-rate", "1"), ("--prune-factor", "-1")] {
             let bad = try CLI.run(["run", "-q", "--model", "mlp:8", option, value, Self.train])
             #expect(bad.status == 64)
             #expect(bad.stderr.contains(option))

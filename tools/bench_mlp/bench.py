@@ -32,7 +32,7 @@ DATASETS = {
     "mnist": os.path.join(os.path.dirname(ROOT), "shared", "data", "mnist", "mnist.{}.svm.zst"),
     "fashion-mnist": os.path.join(HERE, "data", "fashion_mnist", "fashion_mnist.{}.svm.zst"),
 }
-METHODS = ["full", "full-skip", "full-sb", "crest-sb", "crest-cached", "crest-cached-sb", "crest-prune-sb",
+METHODS = ["full", "full-skip", "full-sb", "crest-sb", "crest-cached", "crest-cached-sb", "crest-prune-sb", "crest-pprune-sb",
            "crest-cached-noskip", "crest-fresh"]
 LABELS = {
     "full": "full data = random mini-batches",
@@ -41,7 +41,8 @@ LABELS = {
     "crest-sb": "sampled backward passes (sampled without pruning)",
     "crest-cached": "CREST cached proxies + drop learned + skip (earlier default)",
     "crest-cached-sb": "CREST cached proxies + drop + skip + sampled backward",
-    "crest-prune-sb": "InfoBatch pruning + sampled backward passes (`sampled`, the new default)",
+    "crest-prune-sb": "InfoBatch pruning + sampled backward passes (`sampled`, the default)",
+    "crest-pprune-sb": "proportional pruning + sampled backward passes (`sampled --prune-factor 2`)",
     "crest-cached-noskip": "CREST cached proxies + drop learned, no skip",
     "crest-fresh": "CREST fresh subsets + loss model (first design)",
 }
@@ -184,11 +185,13 @@ def main():
              "moves by +-0.5 point from one evaluation to the next near the target, so the raw crossing is partly luck; the average "
              "takes most of that noise out. Where the two protocols disagree on a verdict, the protocol decides it (see NOTES.md).", "",
              "Methods: **full-skip**: full data, a record whose loss is below 0.05 at its forward pass skips its backward pass. "
-             "**crest-prune-sb** (`--minibatches sampled`, the new default of `coreset run --model mlp`): plain shuffled passes, each step "
-             "the next B records; InfoBatch-style pruning (a record whose error 1 - p_y, cached from its last forward pass, is below the "
-             "pass mean is left out of its step with probability 0.5, no forward pass; kept ones weigh 2; the first pass is plain) and "
-             "sampled backward passes (after a record's forward pass its backward pass is taken with probability q = min(1, g / (2 mean g)), "
-             "g = w (1 - p_y), and its gradient weighted 1/q); both unbiased; no drops, no skip, no facility location. **crest-sb**: the same "
+             "**crest-pprune-sb** (`--minibatches sampled --prune-factor 2`, opt-in): plain shuffled "
+             "passes, each step the next B records; proportional pruning (a record whose error e = 1 - p_y was cached from its last forward "
+             "pass is kept in its step with probability q = min(1, max(0.1, e / (2 mean e))) and weighs 1/q; a record left out costs no "
+             "forward pass; the first pass is plain) and sampled backward passes (after a record's forward pass its backward pass is taken "
+             "with probability q = min(1, g / (2 mean g)), g = w (1 - p_y), and its gradient weighted 1/q); both unbiased; no drops, no skip, "
+             "no facility location. **crest-prune-sb** (`--minibatches sampled`, the default of `coreset run --model mlp`): the same with InfoBatch-style pruning instead (a record whose "
+             "cached error is below the pass mean is left out with probability 0.5; kept ones weigh 2). **crest-sb**: the same "
              "without the pruning (full-sb: the same in the bench's own loop). **crest-cached** (the earlier default): each step reduces "
              "the next 512 records to 128 by per-class facility location on last-layer proxies cached from their last forward pass, "
              "weights = nearest counts, records with loss < 0.1 at 2 visits in a row leave the passes, plus the skip. "
@@ -233,7 +236,7 @@ def main():
     panels = [(d, h) for d in datasets for h in configs if any(r["dataset"] == d and r["hidden"] == h for r in rows)]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
     colors = {"full": "black", "full-skip": "tab:gray", "full-sb": "tab:olive", "crest-sb": "tab:green", "crest-cached": "tab:red",
-              "crest-cached-sb": "tab:purple", "crest-prune-sb": "tab:brown", "crest-cached-noskip": "tab:orange", "crest-fresh": "tab:blue"}
+              "crest-cached-sb": "tab:purple", "crest-prune-sb": "tab:brown", "crest-pprune-sb": "tab:pink", "crest-cached-noskip": "tab:orange", "crest-fresh": "tab:blue"}
     for ax, (d, hidden) in zip(axes[0], panels):
         seed = seeds[0]
         full = series(d, hidden, seed, "full")

@@ -81,6 +81,7 @@ import Testing
         c.dropLearned = false
         c.skipFittedLoss = 0
         c.pruneRate = 0.5
+        c.pruneFactor = 0
         c.seed = 4
         let net = NeuralNetwork(inputDimension: 784, hidden: [16], classCount: 10, seed: 5)
         var t = CrestTrainer(network: net, optimizer: NetworkOptimizer(schedule: .constant(eta0: 0.05)), configuration: c)
@@ -109,9 +110,48 @@ import Testing
         #expect(picks.count == 32 && picks.allSatisfy { $0.1 == 1 } && plain.statistics.prunedRecords == 0)
     }
 
+    /// Proportional pruning (`pruneFactor`): a record is kept with probability
+    /// min(1, max(0.1, e / (2 ē))) of its cached error and weighs the inverse, so a pass's weights still sum
+    /// to about its records, more records are left out than by InfoBatch's rule, and the ones with large
+    /// errors are always kept.
+    @Test func proportionalPruningKeepsRecordsByTheirCachedErrorAndStaysUnbiased() {
+        let (train, _) = CrestTrainerTests.load()
+        var c = CrestConfiguration(batches: .cached)
+        c.batchSize = 32
+        c.subsetSize = 32
+        c.dropLearned = false
+        c.skipFittedLoss = 0
+        c.pruneFactor = 2
+        c.seed = 4
+        let net = NeuralNetwork(inputDimension: 784, hidden: [16], classCount: 10, seed: 5)
+        var t = CrestTrainer(network: net, optimizer: NetworkOptimizer(schedule: .constant(eta0: 0.05)), configuration: c)
+        t.train(steps: 32, pool: train)
+        #expect(t.statistics.prunedRecords == 0 && t.statistics.backpropagated == 1000, "the first pass has nothing cached")
+        var forwarded = 0, weightSum: Float = 0, heaviest: Float = 0
+        repeat {
+            let picks = t.cachedBatch(pool: train)
+            forwarded += picks.count
+            weightSum += picks.reduce(0) { $0 + $1.1 }
+            heaviest = max(heaviest, picks.map(\.1).max() ?? 0)
+            #expect(picks.allSatisfy { $0.1 >= 1 })
+        } while t.passCursor < t.passOrder.count
+        #expect(t.passMeanError > 0)
+        #expect(forwarded == 1000 - t.statistics.prunedRecords)
+        #expect(heaviest <= 10.001 && heaviest > 2, "the heaviest kept record weighs \(heaviest)")
+        #expect(abs(weightSum - 1000) < 120, "weights of one pass sum to \(weightSum)")
+        // More left out than by InfoBatch's rule on the same network and cache.
+        var info = c
+        info.pruneFactor = 0
+        info.pruneRate = 0.5
+        var u = CrestTrainer(network: net, optimizer: NetworkOptimizer(schedule: .constant(eta0: 0.05)), configuration: info)
+        u.train(steps: 32, pool: train)
+        repeat { _ = u.cachedBatch(pool: train) } while u.passCursor < u.passOrder.count
+        #expect(t.statistics.prunedRecords > u.statistics.prunedRecords, "proportional \(t.statistics.prunedRecords), InfoBatch \(u.statistics.prunedRecords)")
+    }
+
     @Test func theDefaultTakesTheNextBRecordsPrunesAndSamplesAndReachesEightyPercent() {
         let c0 = CrestConfiguration()
-        #expect(c0.batches == .sampled && c0.backwardSampling == 2 && c0.pruneRate == 0.5)
+        #expect(c0.batches == .sampled && c0.backwardSampling == 2 && c0.pruneRate == 0.5 && c0.pruneFactor == 0)
         #expect(!c0.dropLearned && c0.skipFittedLoss == 0)
         // The mnist slice budget of the other modes' tests: 1,000 records, mlp:32, 300 steps of B = 32.
         let (train, test) = CrestTrainerTests.load()
@@ -146,12 +186,16 @@ import Testing
         var c = CrestConfiguration()
         c.backwardSampling = 2
         c.pruneRate = 0.3
+        c.pruneFactor = 3
         let data = try JSONEncoder().encode(c)
         #expect(try JSONDecoder().decode(CrestConfiguration.self, from: data) == c)
         var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        object["pruneFactor"] = nil
+        let infoBatchEra = try JSONDecoder().decode(CrestConfiguration.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(infoBatchEra.pruneFactor == 0 && infoBatchEra.pruneRate == 0.3, "files before proportional pruning keep InfoBatch's rule")
         object["backwardSampling"] = nil
         object["pruneRate"] = nil
         let old = try JSONDecoder().decode(CrestConfiguration.self, from: JSONSerialization.data(withJSONObject: object))
-        #expect(old.backwardSampling == 0 && old.pruneRate == 0)
+        #expect(old.backwardSampling == 0 && old.pruneRate == 0 && old.pruneFactor == 0)
     }
 }

@@ -4,7 +4,7 @@
 //            [--methods full,full-skip,crest-prune-sb,crest-cached] [--seed 1] [--limit N] [--skip 0.05]
 //            [--stop-at-target 1] [--target ACC] [--dense-until 1500] [--ema 0.99] [--tag SUFFIX]
 //            sweeps: [--subset-size N] [--drop 0|1] [--learned-checks 2] [--learned-loss 0.1]
-//                    [--sb-factor F] [--prune-rate R] [--prune-below M]
+//                    [--sb-factor F] [--prune-rate R] [--prune-below M] [--prune-factor F]
 //
 // Every method trains the same network (same initialisation, optimizer, schedule, batch size B and step
 // budget: `epochs` passes of the full data in mini-batches of B) in this one process, one after the other,
@@ -15,6 +15,8 @@
 //   full-sb         the same, with backward passes sampled by loss (BackwardSampler, factor --sb-factor 2).
 //   crest-prune-sb  CrestTrainer `sampled` (the library's default): the next B records of the pass, InfoBatch
 //                   pruning on cached losses (0.5) and sampled backward passes (2).
+//   crest-pprune-sb the same with proportional pruning instead (`pruneFactor` 2): each record kept with
+//                   probability min(1, max(0.1, e / (2 mean e))) of its cached error e (weight 1/q).
 //   crest-sb        the same without the pruning.
 //   crest-cached    CrestTrainer `cached` (the earlier default): mini-batch coresets of B from 512 candidates
 //                   on proxies cached from the training forward passes, learned records dropped, the skip.
@@ -177,7 +179,7 @@ for method in methods {
         }
         if method == "full" && !givenTarget { lastAccuracy = network.evaluate(test).accuracy }
         FileHandle.standardError.write(Data("bench_mlp: \(method): \(String(format: "%.1f", seconds)) s, skipped \(skipped) of \(steps * batch) backward passes\n".utf8))
-    case "crest-cached", "crest-cached-noskip", "crest-fresh", "crest-sb", "crest-cached-sb", "crest-prune-sb":
+    case "crest-cached", "crest-cached-noskip", "crest-fresh", "crest-sb", "crest-cached-sb", "crest-prune-sb", "crest-pprune-sb":
         // Each method's settings are spelled out here, not taken from CrestConfiguration's defaults, so a
         // row means the same thing when the library's default changes.
         var config = CrestConfiguration()
@@ -191,6 +193,7 @@ for method in methods {
         config.skipFittedLoss = skip
         config.backwardSampling = 0
         config.pruneRate = 0
+        config.pruneFactor = 0
         switch method {
         case "crest-fresh":
             // The earlier design as it was benchmarked: fresh subsets, the loss model, no drops, no skip.
@@ -200,16 +203,18 @@ for method in methods {
             config.skipFittedLoss = 0
         case "crest-cached-noskip":
             config.skipFittedLoss = 0
-        case "crest-sb", "crest-prune-sb":
-            // `sampled` (the library's default since this bench): plain passes (the next B records each step,
-            // no coreset), no drops, no skip, backward passes sampled by loss (factor 2); crest-prune-sb (the
-            // default) also prunes low-loss records InfoBatch-style (0.5) before their forward pass.
+        case "crest-sb", "crest-prune-sb", "crest-pprune-sb":
+            // `sampled`: plain passes (the next B records each step, no coreset), no drops, no skip, backward
+            // passes sampled by loss (factor 2); crest-prune-sb also prunes low-loss records InfoBatch-style
+            // (0.5, the library's default) before their forward pass, crest-pprune-sb in proportion to their
+            // cached error (factor 2, opt-in).
             config.batches = .sampled
             config.dropLearned = false
             config.skipFittedLoss = 0
             config.backwardSampling = 2
             config.pruneRate = method == "crest-prune-sb" ? 0.5 : 0
             config.pruneBelowMean = 1
+            config.pruneFactor = method == "crest-pprune-sb" ? 2 : 0
         case "crest-cached-sb":
             config.backwardSampling = 2
         default:
@@ -225,6 +230,7 @@ for method in methods {
             config.backwardSampling = opt("sb-factor", config.backwardSampling)
             config.pruneRate = opt("prune-rate", config.pruneRate)
             config.pruneBelowMean = opt("prune-below", config.pruneBelowMean)
+            config.pruneFactor = opt("prune-factor", config.pruneFactor)
         }
         var trainer = CrestTrainer(network: net, optimizer: optimizer, configuration: config)
         var average = ema > 0 ? WeightAverage(net, beta: ema) : nil
