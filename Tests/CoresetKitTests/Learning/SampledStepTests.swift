@@ -72,18 +72,23 @@ import Testing
         #expect(unweighted.error > 0.1, "relative error without weights \(unweighted.error)")
     }
 
-    @Test func pruningLeavesOutFittedRecordsAndWeighsTheRestToTheWholePass() {
-        let (train, _) = CrestTrainerTests.load()
-        // The cached mode with candidates = B (no facility location), pruning only.
+    /// The cached mode with candidates = B (no facility location), no drops or skip: pruning only, by
+    /// InfoBatch's rule (`rate`) or in proportion (`factor`).
+    static func pruning(rate: Double, factor: Double) -> (config: CrestConfiguration, network: NeuralNetwork) {
         var c = CrestConfiguration(batches: .cached)
         c.batchSize = 32
         c.subsetSize = 32
         c.dropLearned = false
         c.skipFittedLoss = 0
-        c.pruneRate = 0.5
-        c.pruneFactor = 0
+        c.pruneRate = rate
+        c.pruneFactor = factor
         c.seed = 4
-        let net = NeuralNetwork(inputDimension: 784, hidden: [16], classCount: 10, seed: 5)
+        return (c, NeuralNetwork(inputDimension: 784, hidden: [16], classCount: 10, seed: 5))
+    }
+
+    @Test func pruningLeavesOutFittedRecordsAndWeighsTheRestToTheWholePass() {
+        let (train, _) = CrestTrainerTests.load()
+        var (c, net) = Self.pruning(rate: 0.5, factor: 0)
         var t = CrestTrainer(network: net, optimizer: NetworkOptimizer(schedule: .constant(eta0: 0.05)), configuration: c)
         // The first pass has no cached losses: nothing is pruned, every record is trained on once.
         t.train(steps: 32, pool: train)
@@ -116,14 +121,7 @@ import Testing
     /// errors are always kept.
     @Test func proportionalPruningKeepsRecordsByTheirCachedErrorAndStaysUnbiased() {
         let (train, _) = CrestTrainerTests.load()
-        var c = CrestConfiguration(batches: .cached)
-        c.batchSize = 32
-        c.subsetSize = 32
-        c.dropLearned = false
-        c.skipFittedLoss = 0
-        c.pruneFactor = 2
-        c.seed = 4
-        let net = NeuralNetwork(inputDimension: 784, hidden: [16], classCount: 10, seed: 5)
+        let (c, net) = Self.pruning(rate: 0, factor: 2)
         var t = CrestTrainer(network: net, optimizer: NetworkOptimizer(schedule: .constant(eta0: 0.05)), configuration: c)
         t.train(steps: 32, pool: train)
         #expect(t.statistics.prunedRecords == 0 && t.statistics.backpropagated == 1000, "the first pass has nothing cached")
@@ -140,10 +138,8 @@ import Testing
         #expect(heaviest <= 10.001 && heaviest > 2, "the heaviest kept record weighs \(heaviest)")
         #expect(abs(weightSum - 1000) < 120, "weights of one pass sum to \(weightSum)")
         // More left out than by InfoBatch's rule on the same network and cache.
-        var info = c
-        info.pruneFactor = 0
-        info.pruneRate = 0.5
-        var u = CrestTrainer(network: net, optimizer: NetworkOptimizer(schedule: .constant(eta0: 0.05)), configuration: info)
+        var u = CrestTrainer(network: net, optimizer: NetworkOptimizer(schedule: .constant(eta0: 0.05)),
+                             configuration: Self.pruning(rate: 0.5, factor: 0).config)
         u.train(steps: 32, pool: train)
         repeat { _ = u.cachedBatch(pool: train) } while u.passCursor < u.passOrder.count
         #expect(t.statistics.prunedRecords > u.statistics.prunedRecords, "proportional \(t.statistics.prunedRecords), InfoBatch \(u.statistics.prunedRecords)")
