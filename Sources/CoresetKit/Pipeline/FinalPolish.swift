@@ -58,6 +58,8 @@ struct _FinalPolish: Sendable {
 
     var current: Probe?
     var previous: Probe?
+    /// The model outgrew `maxModelWeights` (models only grow): no more copies are offered.
+    var modelTooLarge = false
 
     /// What the polish did (`RunResult.finalPolishPasses` reports its passes).
     struct Outcome: Sendable, Equatable {
@@ -74,14 +76,15 @@ struct _FinalPolish: Sendable {
     /// learned / 8) records passed since the last. Record by record, so the copies do not depend on how the
     /// input is cut; the learner is passed only when a copy is due (this runs for every record).
     mutating func learned(_ batch: RecordBatch, row i: Int, loss: Double, learned: UInt64) -> Bool {
+        guard !modelTooLarge else { return false }
         if current != nil && current!.validation.count < 2 * Self.window && loss.isFinite {
             current!.validation.append(batch[i])
             current!.onlineLosses.append(loss)
             // The newest copy can be judged now: the one before it will not be.
             if current!.validation.count == Self.window && current!.learner.memoryCount > 0 { previous = nil }
         }
-        guard let c = current else { return true }
-        return learned - c.at >= UInt64(max(Self.window, Int(learned / 8)))
+        guard let at = current?.at else { return true }
+        return learned - at >= UInt64(max(Self.window, Int(learned / 8)))
     }
 
     /// Takes a copy of `learner` (none of a model over `maxModelWeights`, and the older ones dropped).
@@ -89,6 +92,7 @@ struct _FinalPolish: Sendable {
         let model = learner.learner.model
         guard model.dimension * model.outputCount <= Self.maxModelWeights else {
             reset()
+            modelTooLarge = true
             return
         }
         previous = current

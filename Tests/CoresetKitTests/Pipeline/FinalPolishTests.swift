@@ -111,6 +111,9 @@ import Testing
         learner.observe(wide)
         Self.feed(&polish, RecordBatch([wide]), row: 0, loss: 0.5, by: learner, learned: 5000)
         #expect(polish.current == nil && polish.previous == nil)
+        // From then on no record asks for a copy (the loop would hand over the learner for nothing).
+        let asks = polish.learned(RecordBatch([small]), row: 0, loss: 0.5, learned: 20_000)
+        #expect(!asks)
     }
 
     /// Too short a stream for a copy with records after it: nothing is judged, nothing polished.
