@@ -62,6 +62,50 @@ final class _WorkerLanes: @unchecked Sendable {
         return slots.map { $0! }
     }
 
+    /// body(0) and body(1), each exactly once, for work of a millisecond or so, where waking a sleeping
+    /// lane can take as long as the work (on a virtual machine, a millisecond): body(1) is offered to
+    /// lane 0 while the calling thread runs body(0), and the calling thread runs body(1) as well unless
+    /// the lane has started it by then. So it is never much slower than running both here. Returns once
+    /// both ran. (census_kdd `select --model -k 10000`: the weight fit's 240 products took 0.30 s on
+    /// one thread and 0.71 s handed to two lanes with `collect`.)
+    func pair(_ body: @escaping (Int) -> Void) {
+        let offer = _Offer()
+        submit(0) { if offer.take() { body(1); offer.finish() } }
+        hand(lanes[0])
+        body(0)
+        if offer.take() { body(1) } else { offer.waitUntilFinished() }
+    }
+
+    /// Work offered to a lane that the offering thread may take back.
+    private final class _Offer: @unchecked Sendable {
+        private let condition = _Condition()
+        // Guarded by `condition`.
+        private var taken = false
+        private var finished = false
+
+        /// True for the first caller only: it runs the work.
+        func take() -> Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            if taken { return false }
+            taken = true
+            return true
+        }
+
+        func finish() {
+            condition.lock()
+            finished = true
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func waitUntilFinished() {
+            condition.lock()
+            while !finished { condition.wait() }
+            condition.unlock()
+        }
+    }
+
     /// Hands every lane its half-filled batch (without waiting for it to run).
     func flush() {
         for l in lanes { hand(l) }
