@@ -84,22 +84,24 @@ import Testing
     }
 
     /// Fitted on two lanes (A γ by halves of the feature space, Aᵀ u by halves of the elements), the
-    /// weights are the one-thread weights to the bit: every sum is made in the same order.
-    @Test func theFitOnTwoLanesIsTheFitOnOne() {
-        let records = SelectionFixtures.blobs(n: 4_000, dim: Self.dim, classes: 3, seed: 4, randomWeights: true)
+    /// weights are the one-thread weights to the bit: every sum is made in the same order. Binary
+    /// classes have one output (K = 1), the case whose two halves once shared a cache line.
+    @Test(arguments: [2, 3])
+    func theFitOnTwoLanesIsTheFitOnOne(classes: Int) {
+        let records = SelectionFixtures.blobs(n: classes == 2 ? 12_000 : 4_000, dim: Self.dim, classes: classes, seed: 4, randomWeights: true)
             .sorted { ($0.label, $0.position) < ($1.label, $1.position) }
-        let m = TestLinearModel.random(classes: 3, dim: Self.dim, seed: 2, version: 1)
-        let s = CoresetSelector(configuration: Self.config(.gradientMatch), task: .multiclass)
+        let m = TestLinearModel.random(classes: classes, dim: Self.dim, seed: 2, version: 1)
+        let s = CoresetSelector(configuration: Self.config(.gradientMatch), task: classes > 2 ? .multiclass : .binary)
         #expect(s.updateModel(m))
         let points = records.enumerated().map { s.kernel.point($1, arrival: UInt64($0)) }
         var target = _GradientSum()
-        target.reset(residualCount: 3, hasBias: true)
+        target.reset(residualCount: m.residualCount, hasBias: true)
         for p in points { target.add(p, weight: 1.5 * p.record.weight) }
-        let groups = (0..<3).map { c in
+        let groups = (0..<classes).map { c in
             points.firstIndex { Int($0.record.label) == c }!..<(points.lastIndex { Int($0.record.label) == c }! + 1)
         }
         // Enough work to split: entries times outputs past the threshold (2^16).
-        #expect(points.reduce(0) { $0 + $1.record.features.indices.count } * 3 >= 1 << 16)
+        #expect(points.reduce(0) { $0 + $1.record.features.indices.count } * m.residualCount >= 1 << 16)
         let w0 = points.map { 1 + 0.5 * $0.record.weight }
         let floors = points.map(\.record.weight)
         let mu = _GradientMatch.regularization(points)
