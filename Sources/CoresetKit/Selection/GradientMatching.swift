@@ -274,9 +274,8 @@ enum _GradientMatch {
                                         v.baseAddress!.advanced(by: partBounds[p]).update(repeating: 0, count: partBounds[p + 1] - partBounds[p])
                                         for j in 0..<n where g[j] != 0 {
                                             let w = g[j], rj = j * K
-                                            for e in from[j]..<to[j] {
-                                                _GradientMatch.axpy(v.baseAddress! + fa[e], r.baseAddress! + rj, w * fv[e], K)
-                                            }
+                                            _GradientMatch.scatter(v.baseAddress!, fa.baseAddress!, fv.baseAddress!, from[j]..<to[j],
+                                                                   r.baseAddress! + rj, w, K)
                                             if hasBias && lastPart { _GradientMatch.axpy(v.baseAddress! + biasAt, r.baseAddress! + rj, w, K) }
                                         }
                                 }
@@ -306,9 +305,7 @@ enum _GradientMatch {
                                         let elements = p == 0 ? 0..<(parts == 2 ? n / 2 : n) : (n / 2)..<n
                                         for j in elements {
                                             for t in 0..<K { a[t] = hasBias ? v[biasAt + t] : 0 }
-                                            for e in rs[j]..<rs[j + 1] {
-                                                _GradientMatch.axpy(a, v.baseAddress! + fa[e], fv[e], K)
-                                            }
+                                            _GradientMatch.gather(a, v.baseAddress!, fa.baseAddress!, fv.baseAddress!, rs[j]..<rs[j + 1], K)
                                             var s = 0.0
                                             let rj = j * K
                                             for t in 0..<K { s += r[rj + t] * a[t] }
@@ -408,6 +405,78 @@ enum _GradientMatch {
         }
         while t < count {
             y[t] += a * x[t]
+            t &+= 1
+        }
+    }
+
+    /// y[fa[e] + t] += (w · fv[e]) · r[t] for each entry e of `entries` and t in 0..<count: one element's
+    /// share of A γ. The same multiplies and adds as `axpy` per entry (bit for bit), with the residual
+    /// held in registers across the entries, eight or four outputs at a time.
+    @inline(__always)
+    static func scatter(_ y: UnsafeMutablePointer<Double>, _ fa: UnsafePointer<Int>, _ fv: UnsafePointer<Double>,
+                        _ entries: Range<Int>, _ r: UnsafePointer<Double>, _ w: Double, _ count: Int) {
+        let yr = UnsafeMutableRawPointer(y), rr = UnsafeRawPointer(r)
+        var t = 0
+        while t &+ 8 <= count {
+            let r0 = rr.loadUnaligned(fromByteOffset: t &* 8, as: SIMD4<Double>.self)
+            let r1 = rr.loadUnaligned(fromByteOffset: (t &+ 4) &* 8, as: SIMD4<Double>.self)
+            for e in entries {
+                let a = SIMD4<Double>(repeating: w * fv[e])
+                let o = (fa[e] &+ t) &* 8
+                yr.storeBytes(of: yr.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self) + a * r0, toByteOffset: o, as: SIMD4<Double>.self)
+                yr.storeBytes(of: yr.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD4<Double>.self) + a * r1, toByteOffset: o &+ 32, as: SIMD4<Double>.self)
+            }
+            t &+= 8
+        }
+        if t &+ 4 <= count {
+            let r0 = rr.loadUnaligned(fromByteOffset: t &* 8, as: SIMD4<Double>.self)
+            for e in entries {
+                let o = (fa[e] &+ t) &* 8
+                yr.storeBytes(of: yr.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self) + SIMD4<Double>(repeating: w * fv[e]) * r0,
+                              toByteOffset: o, as: SIMD4<Double>.self)
+            }
+            t &+= 4
+        }
+        while t < count {
+            let rt = r[t]
+            for e in entries { y[fa[e] &+ t] += (w * fv[e]) * rt }
+            t &+= 1
+        }
+    }
+
+    /// a[t] += fv[e] · x[fa[e] + t] for each entry e of `entries` in order and t in 0..<count: one element's
+    /// row of Aᵀ u. The same multiplies and adds as `axpy` per entry (bit for bit), summed in registers:
+    /// through memory, each entry's add waited for the store of the one before.
+    @inline(__always)
+    static func gather(_ a: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>, _ fa: UnsafePointer<Int>,
+                       _ fv: UnsafePointer<Double>, _ entries: Range<Int>, _ count: Int) {
+        let ar = UnsafeMutableRawPointer(a), xr = UnsafeRawPointer(x)
+        var t = 0
+        while t &+ 8 <= count {
+            var s0 = ar.loadUnaligned(fromByteOffset: t &* 8, as: SIMD4<Double>.self)
+            var s1 = ar.loadUnaligned(fromByteOffset: (t &+ 4) &* 8, as: SIMD4<Double>.self)
+            for e in entries {
+                let c = SIMD4<Double>(repeating: fv[e])
+                let o = (fa[e] &+ t) &* 8
+                s0 = s0 + c * xr.loadUnaligned(fromByteOffset: o, as: SIMD4<Double>.self)
+                s1 = s1 + c * xr.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD4<Double>.self)
+            }
+            ar.storeBytes(of: s0, toByteOffset: t &* 8, as: SIMD4<Double>.self)
+            ar.storeBytes(of: s1, toByteOffset: (t &+ 4) &* 8, as: SIMD4<Double>.self)
+            t &+= 8
+        }
+        if t &+ 4 <= count {
+            var s0 = ar.loadUnaligned(fromByteOffset: t &* 8, as: SIMD4<Double>.self)
+            for e in entries {
+                s0 = s0 + SIMD4<Double>(repeating: fv[e]) * xr.loadUnaligned(fromByteOffset: (fa[e] &+ t) &* 8, as: SIMD4<Double>.self)
+            }
+            ar.storeBytes(of: s0, toByteOffset: t &* 8, as: SIMD4<Double>.self)
+            t &+= 4
+        }
+        while t < count {
+            var s = a[t]
+            for e in entries { s += fv[e] * x[fa[e] &+ t] }
+            a[t] = s
             t &+= 1
         }
     }
