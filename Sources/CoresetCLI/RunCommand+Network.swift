@@ -38,7 +38,7 @@ struct NetworkOptions: ParsableArguments {
     @Option(name: .long, help: "mlp (sampled, cached): leave a record whose cached loss is below the pass mean out of its step with this probability and weight it 1/(1 - rate) when kept (InfoBatch); 0 turns it off (default: sampled 0.5, cached 0).")
     var pruneRate: Double?
 
-    @Option(name: .long, help: "mlp (sampled, cached): prune in proportion instead of --prune-rate: keep a record in its step with probability min(1, max(0.1, e / (FACTOR mean e))), e its error 1 - p_y cached from its last forward pass, and weight it by the inverse (unbiased; faster to a target on mnist at 2, but weights up to 10 can cost a small run accuracy); 0 (default) turns it off.")
+    @Option(name: .long, help: "mlp (sampled, cached): prune in proportion instead of --prune-rate: keep a record in its step with probability min(1, max(floor, e / (FACTOR mean e))), e its error 1 - p_y cached from its last forward pass and the floor 0.1 doubled for each pass since, and weight it by the inverse (unbiased; faster to a target on mnist at 2, but weights up to 10 can cost a small run accuracy); 0 (default) turns it off.")
     var pruneFactor: Double?
 
     @Option(name: .long, help: "mlp: mini-batch steps earned by every B arriving records (the network learns while the stream flows).")

@@ -116,7 +116,7 @@ import Testing
     }
 
     /// Proportional pruning (`pruneFactor`): a record is kept with probability
-    /// min(1, max(0.1, e / (2 ē))) of its cached error and weighs the inverse, so a pass's weights still sum
+    /// min(1, max(0.1, e / (2 ē))) of its freshly cached error and weighs the inverse, so a pass's weights still sum
     /// to about its records, more records are left out than by InfoBatch's rule, and the ones with large
     /// errors are always kept.
     @Test func proportionalPruningKeepsRecordsByTheirCachedErrorAndStaysUnbiased() {
@@ -143,6 +143,28 @@ import Testing
         u.train(steps: 32, pool: train)
         repeat { _ = u.cachedBatch(pool: train) } while u.passCursor < u.passOrder.count
         #expect(t.statistics.prunedRecords > u.statistics.prunedRecords, "proportional \(t.statistics.prunedRecords), InfoBatch \(u.statistics.prunedRecords)")
+    }
+
+    /// Proportional pruning's floor doubles for each pass a record's cached error went unrefreshed, so a record
+    /// left out comes back within a few passes and a stale error never carries the full weight of 10.
+    @Test func proportionalPruningsFloorRisesWithStaleness() {
+        let (train, _) = CrestTrainerTests.load()
+        let (c, net) = Self.pruning(rate: 0, factor: 2)
+        var t = CrestTrainer(network: net, optimizer: NetworkOptimizer(schedule: .constant(eta0: 0.05)), configuration: c)
+        t.train(steps: 32, pool: train)
+        // Passes of choices alone (no steps, so no forward pass refreshes a cached error): each ages every error.
+        var heaviest: [Float] = [], pruned: [Int] = []
+        for _ in 0..<5 {
+            var h: Float = 0
+            let before = t.statistics.prunedRecords
+            repeat { h = max(h, t.cachedBatch(pool: train).map(\.1).max() ?? 0) } while t.passCursor < t.passOrder.count
+            heaviest.append(h)
+            pruned.append(t.statistics.prunedRecords - before)
+        }
+        // Floors 0.1, 0.2, 0.4, 0.8 and 1: weights at most 10, 5, 2.5, 1.25 and 1.
+        for (h, bound) in zip(heaviest, [10, 5, 2.5, 1.25, 1] as [Float]) { #expect(h <= bound + 0.001, "heaviest \(heaviest)") }
+        #expect(heaviest[0] > 2.5, "fresh errors: some kept record weighs more than the third pass allows")
+        #expect(pruned[0] > pruned[2] && pruned[4] == 0, "left out per pass: \(pruned)")
     }
 
     @Test func theDefaultTakesTheNextBRecordsPrunesAndSamplesAndReachesEightyPercent() {
