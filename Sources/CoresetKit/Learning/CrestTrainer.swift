@@ -57,10 +57,10 @@ public struct CrestConfiguration: Sendable, Codable, Hashable {
     /// turns it off). A record with cached error e is kept with probability q = min(1, max(floor,
     /// e / (factor · ē))), ē the pass's mean, and weighted 1 / q: the forward passes get the importance
     /// sampling the backward passes get (`backwardSampling`). The floor is `pruneFloor`, doubled for each
-    /// pass the record's error went unrefreshed (`CrestTrainer.staleFloor`). It leaves out 2.3x as many fitted records on
-    /// fashion-mnist and reached the target faster (factor 2: mnist 2.14x against InfoBatch's 1.80x), but
-    /// on a 1,000-record run its heavier weights cost accuracy (0.57 against 0.71), so it is not the
-    /// default; tools/bench_mlp/NOTES.md ("D") has the runs.
+    /// pass the record's error went unrefreshed (`CrestTrainer.staleFloor`). It leaves out 2.3x as many
+    /// fitted records on fashion-mnist and reached the target faster (factor 2: mnist 2.14x against
+    /// InfoBatch's 1.80x), but on a 1,000-record run at eta0 0.1 its heavier weights cost accuracy (0.70
+    /// against 0.77, five seeds), so it is not the default; tools/bench_mlp/NOTES.md ("D", "E") has the runs.
     public var pruneFactor: Double = 0
     /// The least keep probability of proportional pruning: a kept record weighs at most 1 / 0.1 = 10.
     public static let pruneFloor = 0.1
