@@ -25,9 +25,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // The network learner's gather kernel, in C so it can use AVX where the CPU has it.
+        .target(name: "CNetworkKernels"),
         .target(
             name: "CoresetKit",
-            dependencies: ["CZstd", "CZlib"]
+            dependencies: ["CZstd", "CZlib", "CNetworkKernels"]
         ),
         .target(
             name: "CoresetC",

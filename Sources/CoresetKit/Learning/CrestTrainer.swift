@@ -166,6 +166,7 @@ public struct CrestTrainer: Sendable {
     public private(set) var dropped: Set<UInt64> = []
     var gradient: NeuralNetwork.Gradient
     var work: NeuralNetwork.Workspace
+    var batchWork = NeuralNetwork.BatchWorkspace()
     /// `cached`: the last proxy p − onehot(y) of each record trained on, `classCount` floats per slot,
     /// found by stream position.
     var proxySlot: [UInt64: Int] = [:]
@@ -209,7 +210,7 @@ public struct CrestTrainer: Sendable {
             let batch = batches[cursor % batches.count]
             cursor += 1
             gradient.reset(for: network)
-            for r in batch { accumulate(r) }
+            accumulate(batch)
             optimizer.step(&network, gradient: gradient)
             statistics.steps += 1
             stepsSinceCheck += 1
@@ -226,17 +227,20 @@ public struct CrestTrainer: Sendable {
         passPoolCount = -1
     }
 
-    /// Adds a record's gradient to the step's, or only its loss and weight when it is already fitted.
-    @discardableResult
-    mutating func accumulate(_ record: Record) -> (probabilities: [Float], loss: Double) {
+    /// Adds a mini-batch's gradient to the step's (a fitted record adds only its loss and weight); `batchWork`
+    /// then holds each record's probabilities and loss.
+    mutating func accumulate(_ batch: [Record]) {
         var sampler = backwardSampler
         defer { backwardSampler = sampler }
-        let out = configuration.backwardSampling > 1
-            ? network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss,
-                                         backwardWeight: { sampler.weight(forLoss: $0, recordWeight: record.weight) })
-            : network.accumulateGradient(record, into: &gradient, work: &work, skipBelow: configuration.skipFittedLoss)
-        if out.backpropagated { statistics.backpropagated += 1 } else { statistics.skippedBackward += 1 }
-        return (out.probabilities, out.loss)
+        if configuration.backwardSampling > 1 {
+            network.accumulateGradients(batch, into: &gradient, work: &batchWork, skipBelow: configuration.skipFittedLoss,
+                                        backwardWeight: { sampler.weight(forLoss: $1, recordWeight: batch[$0].weight) })
+        } else {
+            network.accumulateGradients(batch, into: &gradient, work: &batchWork, skipBelow: configuration.skipFittedLoss)
+        }
+        for added in batchWork.backpropagated {
+            if added { statistics.backpropagated += 1 } else { statistics.skippedBackward += 1 }
+        }
     }
 
     // MARK: Selection
@@ -351,10 +355,14 @@ public struct CrestTrainer: Sendable {
             cachedWidth = k
         }
         gradient.reset(for: network)
-        for (i, weight) in picks {
+        let batch = picks.map { i, weight in
             var r = pool[i]
             r.weight *= Double(weight)
-            let (p, loss) = accumulate(r)
+            return r
+        }
+        accumulate(batch)
+        for (row, r) in batch.enumerated() {
+            let p = batchWork.probabilities(ofRow: row), loss = batchWork.losses[row]
             let slot: Int
             if let s = proxySlot[r.position] {
                 slot = s
@@ -366,7 +374,7 @@ public struct CrestTrainer: Sendable {
             }
             refreshedInPass[slot] = statistics.passes
             let y = r.classIndex
-            for q in 0..<k { cachedProxies[slot * k + q] = p[q] - (q == y ? 1 : 0) }
+            for q in 0..<k { cachedProxies[slot * k + q] = p[p.startIndex + q] - (q == y ? 1 : 0) }
             if configuration.dropLearned { noteLoss(loss, of: r) }
         }
         optimizer.step(&network, gradient: gradient)

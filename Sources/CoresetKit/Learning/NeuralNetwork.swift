@@ -129,17 +129,14 @@ public struct NeuralNetwork: Sendable, Hashable {
             for u in 0..<width0 where !(z[u] > 0) { z[u] = 0 }
         }
         for l in 1..<layerCount {
-            let fanIn = layerSizes[l], fanOut = layerSizes[l + 1]
             let isOutput = l == layerCount - 1
             let previous = act.layers[l - 1]
             act.layers[l].withUnsafeMutableBufferPointer { z in
                 weights[l].withUnsafeBufferPointer { w in
                     biases[l].withUnsafeBufferPointer { b in
                         previous.withUnsafeBufferPointer { a in
-                            for u in 0..<fanOut {
-                                let s = NetworkKernels.dot(w.baseAddress! + u * fanIn, a.baseAddress!, fanIn) + b[u]
-                                z[u] = isOutput ? s : max(s, 0)
-                            }
+                            NetworkKernels.denseLayer(w.baseAddress!, bias: b.baseAddress!, fanIn: layerSizes[l], fanOut: layerSizes[l + 1],
+                                                      input: a.baseAddress!, output: z.baseAddress!, rows: 1, rectify: !isOutput)
                         }
                     }
                 }
@@ -175,24 +172,25 @@ public struct NeuralNetwork: Sendable, Hashable {
 
     /// The weighted data loss (no L2 term) of records.
     public func dataLoss(_ records: some Collection<Record>) -> Double {
-        var act = Activations(for: self)
         var sum = 0.0, weight = 0.0
-        for r in records {
-            forward(r.features, into: &act)
-            sum += r.weight * Self.crossEntropy(act.probabilities, label: r.classIndex)
-            weight += r.weight
+        forEachBatch(of: records) { batch, work in
+            for (row, r) in batch.enumerated() {
+                sum += r.weight * Self.crossEntropy(Array(work.probabilities(ofRow: row)), label: r.classIndex)
+                weight += r.weight
+            }
         }
         return weight > 0 ? sum / weight : 0
     }
 
     /// Loss, accuracy and log-loss on records.
     public func evaluate(_ records: some Sequence<Record>) -> EvaluationSummary {
-        var act = Activations(for: self)
         var loss = WeightedMean(), correct = WeightedMean()
-        for r in records {
-            forward(r.features, into: &act)
-            loss.update(Self.crossEntropy(act.probabilities, label: r.classIndex), weight: r.weight)
-            correct.update(Self.argmax(act.probabilities) == r.classIndex ? 1 : 0, weight: r.weight)
+        forEachBatch(of: records) { batch, work in
+            for (row, r) in batch.enumerated() {
+                let p = Array(work.probabilities(ofRow: row))
+                loss.update(Self.crossEntropy(p, label: r.classIndex), weight: r.weight)
+                correct.update(Self.argmax(p) == r.classIndex ? 1 : 0, weight: r.weight)
+            }
         }
         var s = EvaluationSummary()
         s.count = loss.count
@@ -201,6 +199,25 @@ public struct NeuralNetwork: Sendable, Hashable {
         s.logLoss = loss.value
         s.accuracy = correct.value
         return s
+    }
+
+    /// Runs records through the network 64 at a time (the batch forward pass; same probabilities as one by one).
+    func forEachBatch(of records: some Sequence<Record>, _ body: ([Record], NeuralNetwork.BatchWorkspace) -> Void) {
+        var work = BatchWorkspace()
+        var batch: [Record] = []
+        batch.reserveCapacity(64)
+        for r in records {
+            batch.append(r)
+            if batch.count == 64 {
+                forward(batch, into: &work)
+                body(batch, work)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty {
+            forward(batch, into: &work)
+            body(batch, work)
+        }
     }
 
     // MARK: Backward

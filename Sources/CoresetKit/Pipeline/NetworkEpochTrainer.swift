@@ -94,7 +94,7 @@ public struct NetworkEpochTrainer {
         var order = Array(records.indices)
         var progressive = ProgressiveValidation()
         var gradient = NeuralNetwork.Gradient(for: trained.network)
-        var work = NeuralNetwork.Workspace(for: trained.network)
+        var work = NeuralNetwork.BatchWorkspace()
         let batchSize = max(1, shape.batchSize)
         var completed = 0
         var interrupted = false
@@ -105,12 +105,13 @@ public struct NetworkEpochTrainer {
             while from < order.count {
                 let to = min(from + batchSize, order.count)
                 gradient.reset(for: trained.network)
-                for i in order[from..<to] {
-                    let record = records[i]
-                    let p = trained.network.accumulateGradient(record, into: &gradient, work: &work)
-                    let loss = NeuralNetwork.crossEntropy(p, label: record.classIndex)
+                let batch = order[from..<to].map { records[$0] }
+                trained.network.accumulateGradients(batch, into: &gradient, work: &work)
+                for (row, record) in batch.enumerated() {
+                    let loss = work.losses[row]
                     epochLoss.update(loss, weight: record.weight)
                     if epoch == 1 {
+                        let p = Array(work.probabilities(ofRow: row))
                         progressive.update(Scored(loss: loss, prediction: Double(NeuralNetwork.argmax(p)), score: Double(p[min(1, p.count - 1)])),
                                            label: record.label, weight: record.weight)
                     }

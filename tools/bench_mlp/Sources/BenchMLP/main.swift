@@ -154,7 +154,7 @@ for method in methods {
         var rng = SeededGenerator(seed: seed &+ 77)
         var order = Array(train.indices)
         var g = NeuralNetwork.Gradient(for: network)
-        var work = NeuralNetwork.Workspace(for: network)
+        var work = NeuralNetwork.BatchWorkspace()
         let skipBelow = method == "full-skip" ? skip : -1
         // full-sb: backward passes sampled by loss with importance weights (BackwardSampler), no skip.
         var sampler = BackwardSampler(factor: method == "full-sb" ? opt("sb-factor", 2) : 1, seed: seed &+ 55)
@@ -164,10 +164,10 @@ for method in methods {
             for _ in 0..<min(evalInterval(at: steps), totalSteps - steps) {
                 if position + batch > order.count { order.shuffle(using: &rng); position = 0 }
                 g.reset(for: network)
-                for i in order[position..<(position + batch)] {
-                    if !network.accumulateGradient(train[i], into: &g, work: &work, skipBelow: skipBelow,
-                                                   backwardWeight: { sampler.weight(forLoss: $0) }).backpropagated { skipped += 1 }
-                }
+                let records = order[position..<(position + batch)].map { train[$0] }
+                network.accumulateGradients(records, into: &g, work: &work, skipBelow: skipBelow,
+                                            backwardWeight: { sampler.weight(forLoss: $1) })
+                skipped += work.backpropagated.lazy.filter { !$0 }.count
                 position += batch
                 sgd.step(&network, gradient: g)
                 average?.update(network)
