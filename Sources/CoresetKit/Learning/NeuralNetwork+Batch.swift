@@ -104,29 +104,45 @@ extension NeuralNetwork {
         guard !records.isEmpty else { return }
         let width0 = layerSizes[1], inputs = layerSizes[0]
         // Layer 0: each record's row starts at the bias and adds one weight row per non-zero feature.
+        let rows = records.count
+        let capacity = records.reduce(0) { $0 + $1.features.indices.count }
+        if work.termSources.count < capacity {
+            work.termSources = [Int](repeating: 0, count: capacity)
+            work.termCoefficients = [Float](repeating: 0, count: capacity)
+        }
         work.targets.removeAll(keepingCapacity: true)
-        work.termStarts.removeAll(keepingCapacity: true)
-        work.termSources.removeAll(keepingCapacity: true)
-        work.termCoefficients.removeAll(keepingCapacity: true)
+        for r in 0..<rows { work.targets.append(r * width0) }
+        if work.termStarts.count != rows + 1 { work.termStarts = [Int](repeating: 0, count: rows + 1) }
         work.sources.removeAll(keepingCapacity: true)
-        for (r, record) in records.enumerated() {
-            work.targets.append(r * width0)
-            work.termStarts.append(work.termSources.count)
-            let x = record.features
-            for k in 0..<x.indices.count {
-                let j = Int(x.indices[k]), v = x.values[k]
-                if j >= inputs || v == 0 { continue }
-                if work.featureSlot[j] < 0 {
-                    work.featureSlot[j] = Int32(work.sources.count)
-                    work.sources.append(j * width0)
+        work.termSources.withUnsafeMutableBufferPointer { src in
+            work.termCoefficients.withUnsafeMutableBufferPointer { co in
+                work.termStarts.withUnsafeMutableBufferPointer { st in
+                    work.featureSlot.withUnsafeMutableBufferPointer { slot in
+                        var n = 0
+                        for (r, record) in records.enumerated() {
+                            st[r] = n
+                            record.features.indices.withUnsafeBufferPointer { idx in
+                                record.features.values.withUnsafeBufferPointer { vals in
+                                    for k in 0..<idx.count {
+                                        let j = Int(idx[k]), v = vals[k]
+                                        if j >= inputs || v == 0 { continue }
+                                        if slot[j] < 0 {
+                                            slot[j] = Int32(work.sources.count)
+                                            work.sources.append(j * width0)
+                                        }
+                                        src[n] = Int(slot[j])
+                                        co[n] = v
+                                        n += 1
+                                    }
+                                }
+                            }
+                        }
+                        st[rows] = n
+                    }
                 }
-                work.termSources.append(Int(work.featureSlot[j]))
-                work.termCoefficients.append(v)
             }
         }
-        work.termStarts.append(work.termSources.count)
         for offset in work.sources { work.featureSlot[offset / width0] = -1 }
-        let rows = records.count
         work.activations[0].withUnsafeMutableBufferPointer { z in
             biases[0].withUnsafeBufferPointer { b in
                 for r in 0..<rows { (z.baseAddress! + r * width0).update(from: b.baseAddress!, count: width0) }
@@ -136,7 +152,7 @@ extension NeuralNetwork {
                                           termStarts: work.termStarts, sources: work.sources, termSources: work.termSources,
                                           coefficients: work.termCoefficients, packed: &work.packed)
             }
-            for i in 0..<(rows * width0) where !(z[i] > 0) { z[i] = 0 }
+            coreset_rectify(z.baseAddress!, rows * width0)
         }
         for l in 1..<layerCount {
             let isOutput = l == layerCount - 1
@@ -211,8 +227,10 @@ extension NeuralNetwork {
             for c in 0..<m { work.sources.append(work.backwardRows[c] * fanIn) }
             delta.withUnsafeBufferPointer { d in
                 gradient.biases[l].withUnsafeMutableBufferPointer { gb in
-                    for u in 0..<fanOut {
-                        for c in 0..<m where d[c * fanOut + u] != 0 { gb[u] += d[c * fanOut + u] }
+                    // Records outermost: each unit still adds its records' errors in order.
+                    for c in 0..<m {
+                        let row = d.baseAddress! + c * fanOut
+                        for u in 0..<fanOut where row[u] != 0 { gb[u] += row[u] }
                     }
                 }
                 work.setTerms(from: d.baseAddress!, targetCount: fanOut, targetStride: 1, targetOffset: fanIn, sourceCount: m, sourceStride: fanOut)
@@ -239,8 +257,7 @@ extension NeuralNetwork {
                 }
                 work.activations[l - 1].withUnsafeBufferPointer { a in
                     for c in 0..<m {
-                        let row = work.backwardRows[c] * fanIn
-                        for i in 0..<fanIn where !(a[row + i] > 0) { dPrev[c * fanIn + i] = 0 }
+                        coreset_mask_by_positive(dPrev.baseAddress! + c * fanIn, a.baseAddress! + work.backwardRows[c] * fanIn, fanIn)
                     }
                 }
             }
@@ -261,21 +278,31 @@ extension NeuralNetwork {
         // Counting sort of the batch's non-zeros by feature (slots in order of first touch, records in order within).
         work.slotFeatures.removeAll(keepingCapacity: true)
         work.slotCounts.removeAll(keepingCapacity: true)
-        for c in 0..<m {
-            let x = records[work.backwardRows[c]].features
-            for t in 0..<x.indices.count {
-                let j = Int(x.indices[t])
-                if j >= inputs || x.values[t] == 0 { continue }
-                if !gradient.rowTouched[j] {
-                    gradient.rowTouched[j] = true
-                    gradient.touchedRows.append(Int32(j))
+        var total = 0
+        work.featureSlot.withUnsafeMutableBufferPointer { slot in
+            gradient.rowTouched.withUnsafeMutableBufferPointer { touched in
+                for c in 0..<m {
+                    let x = records[work.backwardRows[c]].features
+                    x.indices.withUnsafeBufferPointer { idx in
+                        x.values.withUnsafeBufferPointer { vals in
+                            for t in 0..<idx.count {
+                                let j = Int(idx[t])
+                                if j >= inputs || vals[t] == 0 { continue }
+                                if !touched[j] {
+                                    touched[j] = true
+                                    gradient.touchedRows.append(Int32(j))
+                                }
+                                if slot[j] < 0 {
+                                    slot[j] = Int32(work.slotFeatures.count)
+                                    work.slotFeatures.append(Int32(j))
+                                    work.slotCounts.append(0)
+                                }
+                                work.slotCounts[Int(slot[j])] += 1
+                                total += 1
+                            }
+                        }
+                    }
                 }
-                if work.featureSlot[j] < 0 {
-                    work.featureSlot[j] = Int32(work.slotFeatures.count)
-                    work.slotFeatures.append(Int32(j))
-                    work.slotCounts.append(0)
-                }
-                work.slotCounts[Int(work.featureSlot[j])] += 1
             }
         }
         let slots = work.slotFeatures.count
@@ -290,20 +317,32 @@ extension NeuralNetwork {
             start += n
         }
         work.termStarts.append(start)
-        if work.termSources.count < start {
-            work.termSources.append(contentsOf: repeatElement(0, count: start - work.termSources.count))
-            work.termCoefficients.append(contentsOf: repeatElement(0, count: start - work.termCoefficients.count))
+        if work.termSources.count < total {
+            work.termSources = [Int](repeating: 0, count: total)
+            work.termCoefficients = [Float](repeating: 0, count: total)
         }
-        for c in 0..<m {
-            let x = records[work.backwardRows[c]].features
-            for t in 0..<x.indices.count {
-                let j = Int(x.indices[t]), v = x.values[t]
-                if j >= inputs || v == 0 { continue }
-                let s = Int(work.featureSlot[j])
-                let at = work.slotCounts[s]
-                work.slotCounts[s] = at + 1
-                work.termSources[at] = c
-                work.termCoefficients[at] = v
+        work.termSources.withUnsafeMutableBufferPointer { src in
+            work.termCoefficients.withUnsafeMutableBufferPointer { co in
+                work.slotCounts.withUnsafeMutableBufferPointer { next in
+                    work.featureSlot.withUnsafeBufferPointer { slot in
+                        for c in 0..<m {
+                            let x = records[work.backwardRows[c]].features
+                            x.indices.withUnsafeBufferPointer { idx in
+                                x.values.withUnsafeBufferPointer { vals in
+                                    for t in 0..<idx.count {
+                                        let j = Int(idx[t]), v = vals[t]
+                                        if j >= inputs || v == 0 { continue }
+                                        let s = Int(slot[j])
+                                        let at = next[s]
+                                        next[s] = at + 1
+                                        src[at] = c
+                                        co[at] = v
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         for j in work.slotFeatures { work.featureSlot[Int(j)] = -1 }
@@ -354,48 +393,20 @@ extension NetworkKernels {
     }
 
     /// Columns per block of `gatherAxpy` (64 where the CPU has AVX, else 32); results do not depend on it.
-    static let gatherBlockWidth = coreset_gather_block_width()
+    static var gatherBlockWidth: Int { coreset_gather_block_width() }
+
+    /// Whether the kernels run their AVX versions (where the CPU has AVX); `false` makes them run the baseline
+    /// ones, for tests that compare the two. Returns the previous setting.
+    @discardableResult
+    public static func useAVX(_ enabled: Bool) -> Bool {
+        coreset_network_kernels_use_avx(enabled ? 1 : 0) != 0
+    }
 
     /// A dense layer stored output-major: output[r, u] = Σ_i w[u, i] input[r, i] + bias[u] (rectified when
-    /// asked), for `rows` input rows. Four units by two rows share their loads; each sum runs the same
-    /// way whatever the tile (one SIMD4 accumulator over the columns, then its lanes, then the tail), so
-    /// a row's outputs do not depend on the other rows of its batch.
+    /// asked), for `rows` input rows (`coreset_dense_layer`: the same sums on every CPU and for every row
+    /// count, so a record's outputs do not depend on the other records of its batch).
     public static func denseLayer(_ w: UnsafePointer<Float>, bias: UnsafePointer<Float>, fanIn: Int, fanOut: Int,
                                   input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, rows: Int, rectify: Bool) {
-        typealias V = SIMD4<Float>
-        let body = fanIn & ~3
-        var u = 0
-        while u < fanOut {
-            let u1 = min(u + 1, fanOut - 1), u2 = min(u + 2, fanOut - 1), u3 = min(u + 3, fanOut - 1)
-            let w0 = UnsafeRawPointer(w + u * fanIn), w1 = UnsafeRawPointer(w + u1 * fanIn)
-            let w2 = UnsafeRawPointer(w + u2 * fanIn), w3 = UnsafeRawPointer(w + u3 * fanIn)
-            var r = 0
-            while r < rows {
-                let r1 = min(r + 1, rows - 1)
-                let x0 = UnsafeRawPointer(input + r * fanIn), x1 = UnsafeRawPointer(input + r1 * fanIn)
-                var s00 = V(), s10 = V(), s20 = V(), s30 = V(), s01 = V(), s11 = V(), s21 = V(), s31 = V()
-                var o = 0
-                while o < body * 4 {
-                    let a = x0.loadUnaligned(fromByteOffset: o, as: V.self), b = x1.loadUnaligned(fromByteOffset: o, as: V.self)
-                    let c0 = w0.loadUnaligned(fromByteOffset: o, as: V.self), c1 = w1.loadUnaligned(fromByteOffset: o, as: V.self)
-                    let c2 = w2.loadUnaligned(fromByteOffset: o, as: V.self), c3 = w3.loadUnaligned(fromByteOffset: o, as: V.self)
-                    s00 = s00 + c0 * a; s10 = s10 + c1 * a; s20 = s20 + c2 * a; s30 = s30 + c3 * a
-                    s01 = s01 + c0 * b; s11 = s11 + c1 * b; s21 = s21 + c2 * b; s31 = s31 + c3 * b
-                    o += 16
-                }
-                let sums = SIMD8<Float>(s00.sum(), s10.sum(), s20.sum(), s30.sum(), s01.sum(), s11.sum(), s21.sum(), s31.sum())
-                for t in 0..<8 {
-                    let unit = u + (t & 3), row = r + (t >> 2)
-                    if unit >= fanOut || row >= rows { continue }
-                    let wp = w + unit * fanIn, xp = input + row * fanIn
-                    var s = sums[t]
-                    for i in body..<fanIn { s += wp[i] * xp[i] }
-                    s += bias[unit]
-                    output[row * fanOut + unit] = rectify ? max(s, 0) : s
-                }
-                r += 2
-            }
-            u += 4
-        }
+        coreset_dense_layer(w, bias, fanIn, fanOut, input, output, rows, rectify ? 1 : 0)
     }
 }

@@ -94,3 +94,27 @@ struct BatchPassTests {
         #expect(g.weights.allSatisfy { $0.allSatisfy { $0 == 0 } })
     }
 }
+
+/// The kernels' AVX and baseline versions give the same bits (serialized: the switch is process-wide).
+@Suite(.serialized)
+struct KernelVersionTests {
+    @Test(arguments: BatchPassTests.shapes)
+    func avxAndBaselineKernelsAgreeBitForBit(hidden: [Int]) {
+        let net = NeuralNetwork(inputDimension: 41, hidden: hidden, classCount: 4, seed: 3)
+        let records = BatchPassTests.records(count: 23, dimension: 41, classes: 4, seed: 17)
+        func pass() -> (NeuralNetwork.Gradient, [Float]) {
+            var g = NeuralNetwork.Gradient(for: net)
+            var work = NeuralNetwork.BatchWorkspace()
+            net.accumulateGradients(records, into: &g, work: &work)
+            return (g, (0..<records.count).flatMap { Array(work.probabilities(ofRow: $0)) })
+        }
+        let before = NetworkKernels.useAVX(true)
+        defer { NetworkKernels.useAVX(before) }
+        let (fastGradient, fastProbabilities) = pass()
+        NetworkKernels.useAVX(false)
+        let (baseGradient, baseProbabilities) = pass()
+        #expect(fastProbabilities == baseProbabilities)
+        #expect(fastGradient.weights == baseGradient.weights)
+        #expect(fastGradient.biases == baseGradient.biases)
+    }
+}
