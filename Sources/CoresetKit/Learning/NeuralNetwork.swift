@@ -382,8 +382,9 @@ public struct NeuralNetwork: Sendable, Hashable {
     }
 }
 
-/// Dense float kernels of the network: several independent SIMD8 lanes, no `addingProduct`
-/// (without FMA in the baseline x86-64 target it becomes a slow library call).
+/// Dense float kernels of the network (the mini-batch ones are in NeuralNetwork+Batch.swift and in C):
+/// several independent SIMD8 lanes, no `addingProduct` (without FMA in the baseline x86-64 target it
+/// becomes a slow library call, and a fused product would round differently from the batch kernels).
 public enum NetworkKernels {
     /// y[0..<n] += a · x[0..<n].
     @inlinable
@@ -413,12 +414,6 @@ public enum NetworkKernels {
             y[i] += a * x[i]
             i += 1
         }
-    }
-
-    /// Σ a[i] b[i] over n entries.
-    @inlinable
-    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        VectorMath.dot(UnsafeBufferPointer(start: a, count: n), UnsafeBufferPointer(start: b, count: n))
     }
 
     /// Softmax with the maximum subtracted first, so large logits do not overflow.
