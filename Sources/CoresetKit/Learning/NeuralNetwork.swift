@@ -1,3 +1,4 @@
+import CNetworkKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -95,6 +96,9 @@ public struct NeuralNetwork: Sendable, Hashable {
         /// `layers[l]` is the output of layer l (post-ReLU for hidden layers, probabilities for the last).
         public var layers: [[Float]]
         public var probabilities: [Float] { layers[layers.count - 1] }
+        /// Layer 0's terms (weight rows and values of the record's usable features), reused across records.
+        var rows: [Int] = []
+        var values: [Float] = []
 
         public init(for network: NeuralNetwork) {
             layers = network.layerSizes.dropFirst().map { [Float](repeating: 0, count: $0) }
@@ -109,24 +113,31 @@ public struct NeuralNetwork: Sendable, Hashable {
         }
         let width0 = layerSizes[1]
         let inputs = layerSizes[0]
-        // Layer 0: bias plus one axpy per non-zero feature.
+        // Layer 0: bias plus one weight row per non-zero feature, summed in registers (the batch pass's
+        // gather with a single target; the same sums in the same order as an axpy per feature).
+        act.rows.removeAll(keepingCapacity: true)
+        act.values.removeAll(keepingCapacity: true)
+        for k in 0..<x.indices.count {
+            let j = Int(x.indices[k]), v = x.values[k]
+            if j >= inputs || v == 0 { continue }
+            act.rows.append(j)
+            act.values.append(v)
+        }
         act.layers[0].withUnsafeMutableBufferPointer { z in
             biases[0].withUnsafeBufferPointer { b in
-                for u in 0..<width0 { z[u] = b[u] }
+                z.baseAddress!.update(from: b.baseAddress!, count: width0)
             }
-            weights[0].withUnsafeBufferPointer { w in
-                x.indices.withUnsafeBufferPointer { idx in
-                    x.values.withUnsafeBufferPointer { vals in
-                        for k in 0..<idx.count {
-                            let j = Int(idx[k])
-                            let v = vals[k]
-                            if j >= inputs || v == 0 { continue }
-                            NetworkKernels.axpy(v, w.baseAddress! + j * width0, z.baseAddress!, width0)
+            if !act.rows.isEmpty {
+                weights[0].withUnsafeBufferPointer { w in
+                    act.rows.withUnsafeBufferPointer { rows in
+                        act.values.withUnsafeBufferPointer { vals in
+                            // Rows are `width0` apart, so the whole row is one block of the kernel's.
+                            coreset_gather_block(z.baseAddress!, width0, w.baseAddress!, rows.baseAddress!, vals.baseAddress!, rows.count)
                         }
                     }
                 }
             }
-            for u in 0..<width0 where !(z[u] > 0) { z[u] = 0 }
+            coreset_rectify(z.baseAddress!, width0)
         }
         for l in 1..<layerCount {
             let isOutput = l == layerCount - 1
