@@ -32,10 +32,14 @@ extension NeuralNetwork {
         var termSources: [Int] = []
         var termCoefficients: [Float] = []
         var packed: [Float] = []
-        /// Layer-0 rows touched by the batch: `featureSlot[j]` is j's slot while the batch is built (-1 otherwise).
+        /// Layer-0 rows touched by the batch: `featureSlot[j]` is j's slot while the batch is built (-1 otherwise),
+        /// `slotFeatures[s]` the feature of slot s, `slotCounts[s]` its non-zeros (then where its next term goes).
         var featureSlot: [Int32] = []
         var slotFeatures: [Int32] = []
         var slotCounts: [Int] = []
+
+        /// Rows the buffers hold.
+        var rowCapacity = 0
 
         public init() {}
 
@@ -44,8 +48,6 @@ extension NeuralNetwork {
             let k = activations[activations.count - 1].count / max(rowCapacity, 1)
             return activations[activations.count - 1][(r * k)..<((r + 1) * k)]
         }
-
-        var rowCapacity = 0
 
         /// Term lists read from a dense matrix: target t (at `targetOffset * t` in the output) takes the
         /// non-zero entries m[t · targetStride + s · sourceStride], s < sourceCount, in order of s, as
