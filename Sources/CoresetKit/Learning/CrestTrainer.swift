@@ -298,10 +298,9 @@ public struct CrestTrainer: Sendable {
         let k = network.classCount
         var proxies = [Float](repeating: 0, count: candidates.count * k)
         var classes = [Int](repeating: 0, count: candidates.count)
-        var act = NeuralNetwork.Activations(for: network)
+        network.forward(candidates, into: &batchWork)
         for (i, r) in candidates.enumerated() {
-            network.forward(r.features, into: &act)
-            let p = act.probabilities
+            let p = Array(batchWork.probabilities(ofRow: i))
             let y = r.classIndex
             for q in 0..<k { proxies[i * k + q] = p[q] - (q == y ? 1 : 0) }
             classes[i] = y

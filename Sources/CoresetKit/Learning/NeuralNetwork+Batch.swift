@@ -123,20 +123,14 @@ extension NeuralNetwork {
                         var n = 0
                         for (r, record) in records.enumerated() {
                             st[r] = n
-                            record.features.indices.withUnsafeBufferPointer { idx in
-                                record.features.values.withUnsafeBufferPointer { vals in
-                                    for k in 0..<idx.count {
-                                        let j = Int(idx[k]), v = vals[k]
-                                        if j >= inputs || v == 0 { continue }
-                                        if slot[j] < 0 {
-                                            slot[j] = Int32(work.sources.count)
-                                            work.sources.append(j * width0)
-                                        }
-                                        src[n] = Int(slot[j])
-                                        co[n] = v
-                                        n += 1
-                                    }
+                            record.features.forEachNonZero(below: inputs) { j, v in
+                                if slot[j] < 0 {
+                                    slot[j] = Int32(work.sources.count)
+                                    work.sources.append(j * width0)
                                 }
+                                src[n] = Int(slot[j])
+                                co[n] = v
+                                n += 1
                             }
                         }
                         st[rows] = n
@@ -284,25 +278,18 @@ extension NeuralNetwork {
         work.featureSlot.withUnsafeMutableBufferPointer { slot in
             gradient.rowTouched.withUnsafeMutableBufferPointer { touched in
                 for c in 0..<m {
-                    let x = records[work.backwardRows[c]].features
-                    x.indices.withUnsafeBufferPointer { idx in
-                        x.values.withUnsafeBufferPointer { vals in
-                            for t in 0..<idx.count {
-                                let j = Int(idx[t])
-                                if j >= inputs || vals[t] == 0 { continue }
-                                if !touched[j] {
-                                    touched[j] = true
-                                    gradient.touchedRows.append(Int32(j))
-                                }
-                                if slot[j] < 0 {
-                                    slot[j] = Int32(work.slotFeatures.count)
-                                    work.slotFeatures.append(Int32(j))
-                                    work.slotCounts.append(0)
-                                }
-                                work.slotCounts[Int(slot[j])] += 1
-                                total += 1
-                            }
+                    records[work.backwardRows[c]].features.forEachNonZero(below: inputs) { j, _ in
+                        if !touched[j] {
+                            touched[j] = true
+                            gradient.touchedRows.append(Int32(j))
                         }
+                        if slot[j] < 0 {
+                            slot[j] = Int32(work.slotFeatures.count)
+                            work.slotFeatures.append(Int32(j))
+                            work.slotCounts.append(0)
+                        }
+                        work.slotCounts[Int(slot[j])] += 1
+                        total += 1
                     }
                 }
             }
@@ -328,19 +315,12 @@ extension NeuralNetwork {
                 work.slotCounts.withUnsafeMutableBufferPointer { next in
                     work.featureSlot.withUnsafeBufferPointer { slot in
                         for c in 0..<m {
-                            let x = records[work.backwardRows[c]].features
-                            x.indices.withUnsafeBufferPointer { idx in
-                                x.values.withUnsafeBufferPointer { vals in
-                                    for t in 0..<idx.count {
-                                        let j = Int(idx[t]), v = vals[t]
-                                        if j >= inputs || v == 0 { continue }
-                                        let s = Int(slot[j])
-                                        let at = next[s]
-                                        next[s] = at + 1
-                                        src[at] = c
-                                        co[at] = v
-                                    }
-                                }
+                            records[work.backwardRows[c]].features.forEachNonZero(below: inputs) { j, v in
+                                let s = Int(slot[j])
+                                let at = next[s]
+                                next[s] = at + 1
+                                src[at] = c
+                                co[at] = v
                             }
                         }
                     }
@@ -355,6 +335,23 @@ extension NeuralNetwork {
                 NetworkKernels.gatherAxpy(into: g.baseAddress!, targets: work.targets, width: width0, from: d.baseAddress!,
                                           termStarts: work.termStarts, sources: work.sources, termSources: work.termSources,
                                           coefficients: work.termCoefficients, packed: &work.packed)
+            }
+        }
+    }
+}
+
+extension FeatureVector {
+    /// Calls `body(j, v)` for each non-zero v at a feature j below `limit`, in order: the features a network
+    /// with `limit` inputs uses (later ones count as zero).
+    @inline(__always)
+    func forEachNonZero(below limit: Int, _ body: (Int, Float) -> Void) {
+        indices.withUnsafeBufferPointer { idx in
+            values.withUnsafeBufferPointer { vals in
+                for t in 0..<idx.count {
+                    let j = Int(idx[t]), v = vals[t]
+                    if j >= limit || v == 0 { continue }
+                    body(j, v)
+                }
             }
         }
     }

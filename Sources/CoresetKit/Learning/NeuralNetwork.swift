@@ -117,9 +117,7 @@ public struct NeuralNetwork: Sendable, Hashable {
         // gather with a single target; the same sums in the same order as an axpy per feature).
         act.rows.removeAll(keepingCapacity: true)
         act.values.removeAll(keepingCapacity: true)
-        for k in 0..<x.indices.count {
-            let j = Int(x.indices[k]), v = x.values[k]
-            if j >= inputs || v == 0 { continue }
+        x.forEachNonZero(below: inputs) { j, v in
             act.rows.append(j)
             act.values.append(v)
         }
