@@ -94,13 +94,20 @@ public final class NetworkStreamingRun {
         var seen = 0
         var trainer: CrestTrainer?
         var progressive = ProgressiveValidation()
-        var act: NeuralNetwork.Activations?
+        // Arrivals between two steps meet the same network: they are scored as one batch forward pass
+        // (the same probabilities as one by one), rows `scoredFrom..<scoredTo` of the stream batch.
+        var scoring = NeuralNetwork.BatchWorkspace()
+        var scoredFrom = 0, scoredTo = 0
+        var scoredRecords: [Record] = []
         var credit = 0.0
         let stepEvery = Double(c.crest.batchSize)
+        // Classes known before any record is read (declared labels); the rest join as records show them, not as
+        // the reader meets them ahead, so how the input is cut does not change the network.
+        let declaredClasses = reader.labels.classCount
 
         func makeTrainer() {
             let dimension = buffer.reduce(1) { max($0, $1.features.dimension) }
-            let classes = max(2, reader.labels.classCount)
+            let classes = max(2, declaredClasses, buffer.reduce(0) { max($0, $1.classIndex + 1) })
             if let saved = initialModel, var net = try? saved.network() {
                 net.ensureInputDimension(dimension)
                 net.ensureClassCount(classes)
@@ -112,7 +119,6 @@ public final class NetworkStreamingRun {
                 trainer = CrestTrainer(network: net, optimizer: NetworkOptimizer(schedule: .constant(eta0: c.eta0), momentum: c.momentum, l2: c.l2),
                                        configuration: c.crest)
             }
-            act = NeuralNetwork.Activations(for: trainer!.network)
         }
 
         func report(row: ProgressiveValidation.Row?, epoch: Double) {
@@ -126,16 +132,39 @@ public final class NetworkStreamingRun {
         // A resumed network predicts from the first record; a new one waits for a mini-batch of records.
         if initialModel != nil { makeTrainer() }
 
+        /// Whether a record needs the network grown before it is scored.
+        func outgrows(_ r: Record, _ network: NeuralNetwork) -> Bool {
+            r.features.dimension > network.inputDimension || r.classIndex >= network.classCount
+        }
+
         let streamError = StreamEngine().run(reader) { batch in
+            scoredFrom = 0
+            scoredTo = 0
             for i in 0..<batch.count {
-                let r = batch[i]
+                let r = i < scoredTo ? scoredRecords[i - scoredFrom] : batch[i]
                 if trainer != nil {
-                    if r.features.dimension > trainer!.network.inputDimension || r.classIndex >= trainer!.network.classCount {
+                    if outgrows(r, trainer!.network) {
                         trainer!.network.ensureInputDimension(r.features.dimension)
-                        trainer!.network.ensureClassCount(max(r.classIndex + 1, reader.labels.classCount))
+                        trainer!.network.ensureClassCount(max(r.classIndex + 1, declaredClasses))
                     }
-                    trainer!.network.forward(r.features, into: &act!)
-                    let p = act!.probabilities
+                    if i >= scoredTo {
+                        // Score ahead up to the record after which the next step comes, or before the next record
+                        // that grows the network, with the credit counted as the loop below counts it.
+                        var end = i + 1, ahead = credit + c.stepsPerBatch / stepEvery
+                        scoredRecords.removeAll(keepingCapacity: true)
+                        scoredRecords.append(r)
+                        while ahead < 1 && end < batch.count {
+                            let next = batch[end]
+                            if outgrows(next, trainer!.network) { break }
+                            scoredRecords.append(next)
+                            ahead += c.stepsPerBatch / stepEvery
+                            end += 1
+                        }
+                        trainer!.network.forward(scoredRecords, into: &scoring)
+                        scoredFrom = i
+                        scoredTo = end
+                    }
+                    let p = Array(scoring.probabilities(ofRow: i - scoredFrom))
                     let scored = Scored(loss: NeuralNetwork.crossEntropy(p, label: r.classIndex),
                                         prediction: Double(NeuralNetwork.argmax(p)), score: Double(p[min(1, p.count - 1)]))
                     if let row = progressive.update(scored, label: r.label, weight: r.weight) { report(row: row, epoch: 0) }

@@ -142,6 +142,37 @@ import Testing
         #expect(throws: ModelFileError.self) { try broken.network() }
     }
 
+    /// Arrivals between two steps are scored as one batch forward pass, cut at the stream's own batches and
+    /// before a record that grows the network: how the input is cut must not change a bit.
+    @Test func streamingRunScoresTheSameWhateverTheReadChunks() throws {
+        var text = ""
+        var rng = SeededGenerator(seed: 4)
+        for i in 0..<700 {
+            let y = i < 250 ? i % 2 : i % 3
+            let a = rng.nextUnit()
+            text += y == 2 ? "2 3:\(a) \(5 + i / 300):\(1 - a)\n" : "\(y) \(1 + y):\(1 - a) 3:\(a)\n"
+        }
+        let url = TestSupport.temporaryDirectory().appendingPathComponent("chunks.svm")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        var config = NetworkRunConfiguration(hidden: [6])
+        config.crest = Self.smallConfiguration(.sampled)
+        config.stepsPerBatch = 0.7
+        config.bufferSize = 200
+        config.finalEpochs = 1
+        func run(chunkSize: Int) throws -> (ProgressiveValidation, NeuralNetwork) {
+            var options = ReaderOptions()
+            options.chunkSize = chunkSize
+            let result = try NetworkStreamingRun(reader: RecordReader(inputs: [.file(url.path)], options: options), configuration: config).run()
+            return (result.progressive, try #require(result.trainer).network)
+        }
+        let (whole, wholeNetwork) = try run(chunkSize: 1 << 20)
+        let (cut, cutNetwork) = try run(chunkSize: 97)
+        #expect(whole.total.count > 600)
+        #expect(whole == cut)
+        #expect(wholeNetwork == cutNetwork)
+        #expect(wholeNetwork.classCount == 3 && wholeNetwork.inputDimension == 7)
+    }
+
     @Test func streamingRunGrowsWithNewFeaturesAndClasses() throws {
         // The first 200 records hold classes 0-1 only and 3 features; later ones bring class 2 and feature 9.
         var text = ""
