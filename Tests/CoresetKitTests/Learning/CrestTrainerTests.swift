@@ -142,6 +142,13 @@ import Testing
         #expect(throws: ModelFileError.self) { try broken.network() }
     }
 
+    /// A stream's text in a file of its own.
+    static func streamFile(_ text: String, named name: String) throws -> URL {
+        let url = TestSupport.temporaryDirectory().appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
     /// Arrivals between two steps are scored as one batch forward pass, cut at the stream's own batches and
     /// before a record that grows the network: how the input is cut must not change a bit.
     @Test func streamingRunScoresTheSameWhateverTheReadChunks() throws {
@@ -152,8 +159,7 @@ import Testing
             let a = rng.nextUnit()
             text += y == 2 ? "2 3:\(a) \(5 + i / 300):\(1 - a)\n" : "\(y) \(1 + y):\(1 - a) 3:\(a)\n"
         }
-        let url = TestSupport.temporaryDirectory().appendingPathComponent("chunks.svm")
-        try text.write(to: url, atomically: true, encoding: .utf8)
+        let url = try Self.streamFile(text, named: "chunks.svm")
         var config = NetworkRunConfiguration(hidden: [6])
         config.crest = Self.smallConfiguration(.sampled)
         config.stepsPerBatch = 0.7
@@ -186,9 +192,7 @@ import Testing
             default: text += "2 3:\(a) 10:\(1 - a)\n"
             }
         }
-        let dir = TestSupport.temporaryDirectory()
-        let url = dir.appendingPathComponent("grow.svm")
-        try text.write(to: url, atomically: true, encoding: .utf8)
+        let url = try Self.streamFile(text, named: "grow.svm")
         var config = NetworkRunConfiguration(hidden: [8])
         config.crest = Self.smallConfiguration(.coreset)
         config.bufferSize = 300
