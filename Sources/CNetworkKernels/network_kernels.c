@@ -68,16 +68,19 @@ static void gather_baseline(float *y, ptrdiff_t n, const float *packed, const pt
     GATHER_BODY(32)
 }
 
-// -1 until the CPU is asked; 0 after coreset_network_kernels_use_avx(0).
+// -1 until the CPU is asked; 0 after coreset_network_kernels_use_avx(0). Read and written atomically (relaxed):
+// kernels on other threads may ask while a test switches it, and either version gives the same bits.
 static int avx_enabled = -1;
 
 static int has_avx(void) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (avx_enabled < 0) {
+    int enabled = __atomic_load_n(&avx_enabled, __ATOMIC_RELAXED);
+    if (enabled < 0) {
         __builtin_cpu_init();
-        avx_enabled = __builtin_cpu_supports("avx") ? 1 : 0;
+        enabled = __builtin_cpu_supports("avx") ? 1 : 0;
+        __atomic_store_n(&avx_enabled, enabled, __ATOMIC_RELAXED);
     }
-    return avx_enabled;
+    return enabled;
 #else
     return 0;
 #endif
@@ -87,7 +90,7 @@ int coreset_network_kernels_use_avx(int enabled) {
     int previous = has_avx();
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    avx_enabled = enabled && __builtin_cpu_supports("avx") ? 1 : 0;
+    __atomic_store_n(&avx_enabled, enabled && __builtin_cpu_supports("avx") ? 1 : 0, __ATOMIC_RELAXED);
 #endif
     return previous;
 }

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 /* Runs the AVX versions when `enabled` and the CPU has AVX, else the baseline ones (for tests that compare
- * them); returns whether AVX was in use. Not for use while kernels run on other threads. */
+ * them); returns whether AVX was in use. Kernels running meanwhile on other threads give the same bits either way. */
 int coreset_network_kernels_use_avx(int enabled);
 
 /* Columns per block that coreset_gather_block wants (64 with AVX, 32 without); any width is correct. */
