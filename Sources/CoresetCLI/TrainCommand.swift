@@ -260,13 +260,12 @@ struct PredictCommand: ParsableCommand {
                     }
                     first = false
                 }
-                for i in 0..<batch.count {
-                    let x = batch[i].features
-                    if regression {
-                        try out.write(CoresetWriter.number(learner.predict(x)) + "\n")
-                    } else {
-                        let predicted = bundle.labels.name(of: Int(learner.predict(x)))
-                        try out.write(([predicted] + learner.probabilities(x).map { formatFixed($0, 6) }).joined(separator: "\t") + "\n")
+                if regression {
+                    for i in 0..<batch.count { try out.write(CoresetWriter.number(learner.predict(batch[i].features)) + "\n") }
+                } else {
+                    for (prediction, probabilities) in learner.classifications((0..<batch.count).map { batch[$0] }) {
+                        let predicted = bundle.labels.name(of: Int(prediction))
+                        try out.write(([predicted] + probabilities.map { formatFixed($0, 6) }).joined(separator: "\t") + "\n")
                     }
                 }
             }

@@ -88,6 +88,25 @@ public enum TrainedModel: Sendable {
         }
     }
 
+    /// The predicted class id and the class probabilities of each record, in order: `predict` and
+    /// `probabilities` of each, with a network's records run through it as mini-batches (the same bits).
+    public func classifications(_ records: [Record]) -> [(prediction: Double, probabilities: [Double])] {
+        switch self {
+        case .linear(let l):
+            return records.map { (l.predict($0.features), l.probabilities($0.features)) }
+        case .network(let n):
+            var out: [(prediction: Double, probabilities: [Double])] = []
+            out.reserveCapacity(records.count)
+            n.forEachBatch(of: records) { batch, work in
+                for row in batch.indices {
+                    let p = Array(work.probabilities(ofRow: row))
+                    out.append((Double(NeuralNetwork.argmax(p)), p.map(Double.init)))
+                }
+            }
+            return out
+        }
+    }
+
     public func evaluate(_ records: [Record]) -> EvaluationSummary {
         switch self {
         case .linear(let l): return l.evaluate(records)

@@ -85,6 +85,18 @@ struct BatchPassTests {
         #expect(batched.touchedRows.isEmpty)
     }
 
+    @Test func classificationsOfANetworkEqualItsOneRecordPredictions() {
+        let net = NeuralNetwork(inputDimension: 41, hidden: [37, 5], classCount: 4, seed: 2)
+        let records = Self.records(count: 150, dimension: 41, classes: 4, seed: 21)
+        let model = TrainedModel.network(net)
+        let batched = model.classifications(records)
+        #expect(batched.count == records.count)
+        for (r, record) in records.enumerated() {
+            #expect(batched[r].prediction == model.predict(record.features), "row \(r)")
+            #expect(batched[r].probabilities == model.probabilities(record.features), "row \(r)")
+        }
+    }
+
     @Test func aBatchOfNoRecordsAddsNothing() {
         let net = NeuralNetwork(inputDimension: 6, hidden: [4], classCount: 3, seed: 1)
         var g = NeuralNetwork.Gradient(for: net)
