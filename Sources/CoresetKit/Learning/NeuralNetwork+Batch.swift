@@ -1,9 +1,4 @@
 import CNetworkKernels
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Mini-batch forward and backward passes: the same arithmetic as the one-record passes, element for
 /// element and in the same order (so the gradient of a batch is bit-identical to the records' one by
@@ -185,8 +180,7 @@ extension NeuralNetwork {
         work.activations[last].withUnsafeBufferPointer { p in
             for (r, record) in records.enumerated() {
                 let y = record.classIndex
-                let q = y >= 0 && y < k ? Double(p[r * k + y]) : 0
-                let loss = -log(min(max(q, 1e-15), 1))
+                let loss = Self.crossEntropy(p[(r * k)..<((r + 1) * k)], label: y)
                 work.losses.append(loss)
                 gradient.lossSum += record.weight * loss
                 gradient.weightSum += record.weight

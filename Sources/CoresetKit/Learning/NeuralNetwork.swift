@@ -166,16 +166,16 @@ public struct NeuralNetwork: Sendable, Hashable {
         Self.argmax(probabilities(x))
     }
 
-    static func argmax(_ p: [Float]) -> Int {
+    static func argmax<P: RandomAccessCollection<Float>>(_ p: P) -> Int where P.Index == Int {
         var best = 0
-        for k in 1..<p.count where p[k] > p[best] { best = k }
+        for k in 1..<p.count where p[p.startIndex + k] > p[p.startIndex + best] { best = k }
         return best
     }
 
     /// Cross-entropy of probabilities against a class id, clipped as log-loss is.
     @inlinable
-    public static func crossEntropy(_ p: [Float], label: Int) -> Double {
-        let q = label >= 0 && label < p.count ? Double(p[label]) : 0
+    public static func crossEntropy<P: RandomAccessCollection<Float>>(_ p: P, label: Int) -> Double where P.Index == Int {
+        let q = label >= 0 && label < p.count ? Double(p[p.startIndex + label]) : 0
         return -log(min(max(q, 1e-15), 1))
     }
 
@@ -184,7 +184,7 @@ public struct NeuralNetwork: Sendable, Hashable {
         var sum = 0.0, weight = 0.0
         forEachBatch(of: records) { batch, work in
             for (row, r) in batch.enumerated() {
-                sum += r.weight * Self.crossEntropy(Array(work.probabilities(ofRow: row)), label: r.classIndex)
+                sum += r.weight * Self.crossEntropy(work.probabilities(ofRow: row), label: r.classIndex)
                 weight += r.weight
             }
         }
@@ -196,7 +196,7 @@ public struct NeuralNetwork: Sendable, Hashable {
         var loss = WeightedMean(), correct = WeightedMean()
         forEachBatch(of: records) { batch, work in
             for (row, r) in batch.enumerated() {
-                let p = Array(work.probabilities(ofRow: row))
+                let p = work.probabilities(ofRow: row)
                 loss.update(Self.crossEntropy(p, label: r.classIndex), weight: r.weight)
                 correct.update(Self.argmax(p) == r.classIndex ? 1 : 0, weight: r.weight)
             }
